@@ -1,0 +1,314 @@
+"""Runs, params, tags, metrics and artifacts in SQL: the only place that knows those tables.
+
+Every write that belongs to one logical event happens in one transaction. The metric
+hot path uses raw ``executemany`` with tuples (sqlite-utils' ``insert_all`` is ~3x slower).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from ..entities import KILLED, RUNNING, Artifact, Experiment, MetricPoint, MetricSummary, Run, RunCell
+from ..errors import AmbiguousIdError, NotFoundError, UsageError
+from ..values import decode_param
+from .connection import Store
+
+#: (run_row_id, key, step, value, timestamp)
+MetricRow = tuple[int, str, int, float, float]
+
+_RUN_COLUMNS = (
+    "r.id, r.uuid, e.name AS experiment, r.name, r.status, r.start_time, r.end_time, r.heartbeat, "
+    "(SELECT p.uuid FROM runs p WHERE p.id = r.parent_id) AS parent_uuid, r.cell_key, r.pid, r.host, "
+    "r.user, r.error, r.note, r.notebook_path, r.path_method, r.git_commit, r.env_sha256, "
+    "r.snapshot_sha256, r.provenance, r.receipt"
+)
+_FROM = "FROM runs r JOIN experiments e ON e.id = r.experiment_id"
+_UPSERT_LATEST = """
+INSERT INTO latest_metrics(run_id, key_id, step, value, timestamp, min, max, count)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(run_id, key_id) DO UPDATE SET
+    step = CASE WHEN excluded.step >= step THEN excluded.step ELSE step END,
+    value = CASE WHEN excluded.step >= step THEN excluded.value ELSE value END,
+    timestamp = CASE WHEN excluded.step >= step THEN excluded.timestamp ELSE timestamp END,
+    min = CASE WHEN excluded.min IS NULL THEN min WHEN min IS NULL OR excluded.min < min
+               THEN excluded.min ELSE min END,
+    max = CASE WHEN excluded.max IS NULL THEN max WHEN max IS NULL OR excluded.max > max
+               THEN excluded.max ELSE max END,
+    count = count + excluded.count
+"""
+
+
+class RunRepository:
+    """SQL for runs and everything hanging off them."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._key_ids: dict[str, int] = {}
+
+    # -- experiments -------------------------------------------------------------------------
+    def experiment_id(self, name: str) -> int:
+        with self.store.atomic() as conn:
+            row = conn.execute("SELECT id FROM experiments WHERE name = ?", (name,)).fetchone()
+            if row:
+                return row[0]
+            return conn.execute(
+                "INSERT INTO experiments(name, created) VALUES (?, ?)", (name, time.time())
+            ).lastrowid
+
+    def experiments(self) -> list[Experiment]:
+        return [Experiment(r["id"], r["name"], r["created"]) for r in self.store.query("SELECT * FROM experiments ORDER BY id")]
+
+    # -- run lifecycle -------------------------------------------------------------------------
+    def insert_run(self, fields: dict[str, Any]) -> int:
+        columns = ", ".join(fields)
+        marks = ", ".join("?" for _ in fields)
+        with self.store.atomic() as conn:
+            # column names come from our code (Tracker), never from user text
+            return conn.execute(f"INSERT INTO runs({columns}) VALUES ({marks})", tuple(fields.values())).lastrowid
+
+    def update_run(self, run_id: int, fields: dict[str, Any]) -> None:
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self.store.atomic() as conn:
+            conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*fields.values(), run_id))
+
+    def heartbeat(self, run_ids: Iterable[int], when: float) -> None:
+        with self.store.atomic() as conn:
+            conn.executemany(
+                "UPDATE runs SET heartbeat = ? WHERE id = ? AND status = 'RUNNING'", [(when, i) for i in run_ids]
+            )
+
+    def mark_dead_runs(self, host: str, alive: Callable[[int], bool], own_pid: int, own_runs: set[int]) -> int:
+        """End as KILLED every RUNNING run of this host whose process is gone (end = last heartbeat)."""
+        rows = self.store.query("SELECT id, pid, start_time, heartbeat FROM runs WHERE status = 'RUNNING' AND host = ?", (host,))
+        dead = [
+            r for r in rows
+            if r["id"] not in own_runs and r["pid"] != own_pid and (r["pid"] is None or not alive(r["pid"]))
+        ]
+        if not dead:
+            return 0
+        with self.store.atomic() as conn:
+            conn.executemany(
+                "UPDATE runs SET status = ?, end_time = ?, error = coalesce(error, ?) WHERE id = ? AND status = 'RUNNING'",
+                [(KILLED, r["heartbeat"] or r["start_time"], "process ended without closing the run (killed or crashed)", r["id"]) for r in dead],
+            )
+        return len(dead)
+
+    # -- params, tags, metrics ------------------------------------------------------------------
+    def write_batch(
+        self,
+        run_id: int | None = None,
+        params: Sequence[tuple[str, str, Any]] = (),
+        tags: Sequence[tuple[str, str]] = (),
+        metrics: Sequence[MetricRow] = (),
+    ) -> None:
+        """The one batch write primitive: params, tags and metric points in one transaction."""
+        with self.store.atomic() as conn:
+            if params:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO params(run_id, key, type, value) VALUES (?, ?, ?, ?)",
+                    [(run_id, k, t, v) for k, t, v in params],
+                )
+            if tags:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO tags(run_id, key, value) VALUES (?, ?, ?)", [(run_id, k, v) for k, v in tags]
+                )
+            if metrics:
+                self._write_metrics(conn, metrics)
+
+    def _write_metrics(self, conn, rows: Sequence[MetricRow]) -> None:
+        key_ids = self._ensure_keys(conn, {row[1] for row in rows})
+        points = [(run, key_ids[key], step, value, ts) for run, key, step, value, ts in rows]
+        conn.executemany("INSERT OR REPLACE INTO metrics(run_id, key_id, step, value, timestamp) VALUES (?, ?, ?, ?, ?)", points)
+        conn.executemany(_UPSERT_LATEST, _summaries(points))
+
+    def _ensure_keys(self, conn, keys: set[str]) -> dict[str, int]:
+        missing = [k for k in keys if k not in self._key_ids]
+        if missing:
+            conn.executemany("INSERT OR IGNORE INTO metric_keys(key) VALUES (?)", [(k,) for k in missing])
+            marks = ",".join("?" * len(missing))
+            for key_id, key in conn.execute(f"SELECT id, key FROM metric_keys WHERE key IN ({marks})", missing):
+                self._key_ids[key] = key_id
+        return self._key_ids
+
+    def forget_key_cache(self) -> None:
+        """Called when a transaction that may have inserted keys was rolled back."""
+        self._key_ids.clear()
+
+    def metric_history(self, run_id: int, key: str) -> list[MetricPoint]:
+        rows = self._history_rows(run_id, key)
+        return [MetricPoint(step, math.nan if value is None else value, ts) for step, value, ts in rows]
+
+    def _history_rows(self, run_id: int, key: str) -> list[tuple]:
+        with self.store.lock:
+            row = self.store.conn.execute("SELECT id FROM metric_keys WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return []
+            return self.store.conn.execute(
+                "SELECT step, value, timestamp FROM metrics WHERE run_id = ? AND key_id = ? ORDER BY step", (run_id, row[0])
+            ).fetchall()
+
+    # -- artifacts and cells ------------------------------------------------------------------------
+    def add_artifact(self, run_id: int, name: str, sha: str, size: int, media_type: str) -> None:
+        with self.store.atomic() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO artifacts(run_id, name, sha256, size, media_type, created) VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, name, sha, size, media_type, time.time()),
+            )
+
+    def artifact(self, run_id: int, name: str) -> Artifact:
+        rows = self.store.query("SELECT * FROM artifacts WHERE run_id = ? AND name = ?", (run_id, name))
+        if not rows:
+            raise NotFoundError(f"run has no artifact named {name!r}")
+        return _artifact(rows[0])
+
+    def add_cell(self, run_id: int, execution_count: int | None, cell_id: str | None, source_sha: str, outputs_sha: str | None = None) -> None:
+        with self.store.atomic() as conn:
+            seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM run_cells WHERE run_id = ?", (run_id,)).fetchone()[0]
+            conn.execute(
+                "INSERT INTO run_cells(run_id, seq, execution_count, cell_id, source_sha256, outputs_sha256) VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, seq, execution_count, cell_id, source_sha, outputs_sha),
+            )
+
+    def cells(self, run_id: int) -> list[RunCell]:
+        rows = self.store.query("SELECT seq, execution_count, cell_id, source_sha256 FROM run_cells WHERE run_id = ? ORDER BY seq", (run_id,))
+        return [RunCell(r["seq"], r["execution_count"], r["cell_id"], self.store.blobs.get(r["source_sha256"]).decode("utf-8")) for r in rows]
+
+    # -- reading runs ---------------------------------------------------------------------------
+    def resolve(self, run_ref: str) -> int:
+        """Row id of the run whose uuid is ``run_ref`` or starts with it (>= 4 hex characters)."""
+        ref = (run_ref or "").strip().lower()
+        if len(ref) < 4 or any(c not in "0123456789abcdef" for c in ref):
+            by_name = self.store.query("SELECT id FROM runs WHERE name = ? ORDER BY start_time DESC LIMIT 2", (run_ref,))
+            if len(by_name) == 1:
+                return by_name[0]["id"]
+            if len(by_name) > 1:
+                raise AmbiguousIdError(f"several runs are named {run_ref!r}; use the run id instead")
+            raise UsageError(f"{run_ref!r} is not a run id (at least 4 hex characters) or a run name")
+        rows = self.store.query("SELECT id, uuid FROM runs WHERE uuid >= ? AND uuid < ? LIMIT 2", (ref, ref + "g"))
+        if not rows:
+            raise NotFoundError(f"no run with id {run_ref!r}")
+        if len(rows) > 1:
+            raise AmbiguousIdError(f"run id prefix {run_ref!r} matches several runs ({rows[0]['uuid'][:8]}, {rows[1]['uuid'][:8]}, ...); type more characters")
+        return rows[0]["id"]
+
+    def get(self, run_id: int) -> Run:
+        runs = self.select(f"SELECT {_RUN_COLUMNS} {_FROM} WHERE r.id = ?", (run_id,))
+        if not runs:
+            raise NotFoundError(f"no run with row id {run_id}")
+        return runs[0]
+
+    def uuid_of(self, run_id: int) -> str:
+        return self.store.query("SELECT uuid FROM runs WHERE id = ?", (run_id,))[0]["uuid"]
+
+    def search(self, where: str = "", params: Sequence[Any] = (), order_by: str = "", limit: int | None = None) -> list[Run]:
+        """Runs matching a WHERE fragment produced by :mod:`nbtrack.query` (always parameterized)."""
+        sql = f"SELECT {_RUN_COLUMNS} {_FROM}"
+        if where:
+            sql += f" WHERE {where}"
+        sql += f" ORDER BY {order_by or 'r.start_time DESC, r.id DESC'}"
+        args = list(params)
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(int(limit))
+        return self.select(sql, args)
+
+    def count(self, where: str = "", params: Sequence[Any] = ()) -> int:
+        sql = f"SELECT count(*) {_FROM}" + (f" WHERE {where}" if where else "")
+        return self.store.query(sql, params)[0][0]
+
+    def select(self, sql: str, params: Sequence[Any] = ()) -> list[Run]:
+        rows = self.store.query(sql, params)
+        if not rows:
+            return []
+        ids = [r["id"] for r in rows]
+        params_by, metrics_by, tags_by, artifacts_by = self._children(ids)
+        return [
+            _run(r, params_by.get(r["id"], {}), metrics_by.get(r["id"], {}), tags_by.get(r["id"], {}), artifacts_by.get(r["id"], ()))
+            for r in rows
+        ]
+
+    def _children(self, ids: list[int]):
+        params_by: dict[int, dict] = {}
+        metrics_by: dict[int, dict] = {}
+        tags_by: dict[int, dict] = {}
+        artifacts_by: dict[int, list] = {}
+        with self.store.lock:
+            conn = self.store.conn
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS _wanted(id INTEGER PRIMARY KEY)")
+            conn.execute("DELETE FROM temp._wanted")
+            conn.executemany("INSERT OR IGNORE INTO temp._wanted(id) VALUES (?)", [(i,) for i in ids])
+            for run_id, key, kind, value in conn.execute(
+                "SELECT p.run_id, p.key, p.type, p.value FROM params p JOIN temp._wanted w ON w.id = p.run_id"
+            ):
+                params_by.setdefault(run_id, {})[key] = decode_param(kind, value)
+            for run_id, key, step, value, ts, lo, hi, count in conn.execute(
+                "SELECT l.run_id, k.key, l.step, l.value, l.timestamp, l.min, l.max, l.count FROM latest_metrics l "
+                "JOIN temp._wanted w ON w.id = l.run_id JOIN metric_keys k ON k.id = l.key_id"
+            ):
+                metrics_by.setdefault(run_id, {})[key] = MetricSummary(key, math.nan if value is None else value, step, ts, lo, hi, count)
+            for run_id, key, value in conn.execute("SELECT t.run_id, t.key, t.value FROM tags t JOIN temp._wanted w ON w.id = t.run_id"):
+                tags_by.setdefault(run_id, {})[key] = value
+            cursor = conn.execute("SELECT a.* FROM artifacts a JOIN temp._wanted w ON w.id = a.run_id ORDER BY a.name")
+            cursor.row_factory = sqlite3.Row
+            for row in cursor:
+                artifacts_by.setdefault(row["run_id"], []).append(_artifact(row))
+        return params_by, metrics_by, tags_by, {k: tuple(v) for k, v in artifacts_by.items()}
+
+
+def _summaries(points: list[tuple[int, int, int, float, float]]) -> list[tuple]:
+    """Per (run, key): the point with the highest step, min/max ignoring NaN, and a count."""
+    acc: dict[tuple[int, int], list] = {}
+    for run, key_id, step, value, ts in points:
+        entry = acc.get((run, key_id))
+        real = None if value is None or math.isnan(value) else value
+        if entry is None:
+            acc[(run, key_id)] = [step, value, ts, real, real, 1]
+            continue
+        if step >= entry[0]:
+            entry[0], entry[1], entry[2] = step, value, ts
+        if real is not None:
+            entry[3] = real if entry[3] is None else min(entry[3], real)
+            entry[4] = real if entry[4] is None else max(entry[4], real)
+        entry[5] += 1
+    return [(run, key_id, *entry) for (run, key_id), entry in acc.items()]
+
+
+def _artifact(row) -> Artifact:
+    return Artifact(row["name"], row["sha256"], row["size"], row["media_type"], row["created"])
+
+
+def _run(row, params, metrics, tags, artifacts) -> Run:
+    provenance = json.loads(row["provenance"]) if row["provenance"] else {}
+    provenance.update(
+        {k: row[k] for k in ("notebook_path", "path_method", "git_commit", "env_sha256", "snapshot_sha256") if row[k] is not None}
+    )
+    return Run(
+        id=row["uuid"],
+        name=row["name"],
+        experiment=row["experiment"],
+        status=row["status"],
+        start_time=row["start_time"],
+        end_time=row["end_time"],
+        heartbeat=row["heartbeat"],
+        parent_id=row["parent_uuid"],
+        cell_key=row["cell_key"],
+        pid=row["pid"],
+        host=row["host"],
+        user=row["user"],
+        error=row["error"],
+        note=row["note"],
+        params=params,
+        metrics=metrics,
+        tags=tags,
+        artifacts=artifacts,
+        provenance=provenance,
+        receipt=json.loads(row["receipt"]) if row["receipt"] else None,
+    )
+
+
+__all__ = ["RunRepository", "MetricRow", "RUNNING"]

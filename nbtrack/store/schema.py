@@ -1,0 +1,174 @@
+"""The store schema as numbered sqlite-utils migrations.
+
+Released migrations are never edited: add ``0003_...`` instead. ``PRAGMA user_version``
+mirrors the number of applied migrations (set inside the same transaction), so a store
+can be checked with one cheap pragma on open, without importing sqlite-utils.
+"""
+
+from __future__ import annotations
+
+#: ``PRAGMA application_id`` of every nbtrack store ("nbtr"); tells our files from others'.
+APPLICATION_ID = 0x6E627472
+MIGRATION_SET = "nbtrack"
+
+# Each entry: (name, SQL script). The script runs inside the migration's transaction.
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_initial",
+        """
+CREATE TABLE experiments (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created REAL NOT NULL
+) STRICT;
+
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    uuid TEXT NOT NULL UNIQUE CHECK (length(uuid) = 32),
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+    name TEXT,
+    status TEXT NOT NULL CHECK (status IN ('RUNNING', 'FINISHED', 'FAILED', 'KILLED')),
+    start_time REAL NOT NULL,
+    end_time REAL,
+    heartbeat REAL,
+    parent_id INTEGER REFERENCES runs(id),
+    cell_key TEXT,
+    pid INTEGER,
+    host TEXT,
+    user TEXT,
+    error TEXT,
+    note TEXT,
+    notebook_path TEXT,
+    path_method TEXT,
+    git_commit TEXT,
+    env_sha256 TEXT,
+    snapshot_sha256 TEXT,
+    provenance TEXT,
+    receipt TEXT
+) STRICT;
+CREATE INDEX runs_status ON runs(status);
+CREATE INDEX runs_experiment_start ON runs(experiment_id, start_time);
+CREATE INDEX runs_cell_key ON runs(cell_key);
+CREATE INDEX runs_parent ON runs(parent_id);
+CREATE INDEX runs_notebook ON runs(notebook_path);
+
+CREATE TABLE params (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    type TEXT NOT NULL CHECK (type IN ('int', 'float', 'bool', 'str', 'json', 'null')),
+    value ANY,
+    PRIMARY KEY (run_id, key)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX params_key_value ON params(key, value);
+
+CREATE TABLE tags (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX tags_key_value ON tags(key, value);
+
+CREATE TABLE metric_keys (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE
+) STRICT;
+
+-- One row per point. value NULL means NaN (SQLite stores NaN as NULL); +-inf are kept.
+-- No foreign key here: checking it costs a lookup per point on the hot path; runs are
+-- never deleted without their metrics (see RunRepository.delete).
+CREATE TABLE metrics (
+    run_id INTEGER NOT NULL,
+    key_id INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    value REAL,
+    timestamp REAL NOT NULL,
+    PRIMARY KEY (run_id, key_id, step)
+) STRICT, WITHOUT ROWID;
+
+-- Maintained once per flush (not by trigger): the last point and aggregates per metric.
+CREATE TABLE latest_metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    key_id INTEGER NOT NULL REFERENCES metric_keys(id),
+    step INTEGER NOT NULL,
+    value REAL,
+    timestamp REAL NOT NULL,
+    min REAL,
+    max REAL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (run_id, key_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX latest_metrics_key_value ON latest_metrics(key_id, value);
+
+-- Content-addressed bytes. Small blobs live in `data` (zlib when it helps); large
+-- ones in blobs/<sha256[:2]>/<sha256> next to the database, with data NULL.
+CREATE TABLE blobs (
+    sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+    size INTEGER NOT NULL,
+    encoding TEXT NOT NULL CHECK (encoding IN ('raw', 'zlib', 'file')),
+    data BLOB,
+    created REAL NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE artifacts (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+    size INTEGER NOT NULL,
+    media_type TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (run_id, name)
+) STRICT, WITHOUT ROWID;
+
+-- The cells a run executed, in order; sources are blobs so re-runs cost no copy.
+CREATE TABLE run_cells (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    execution_count INTEGER,
+    cell_id TEXT,
+    source_sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+    outputs_sha256 TEXT REFERENCES blobs(sha256),
+    PRIMARY KEY (run_id, seq)
+) STRICT, WITHOUT ROWID;
+""",
+    ),
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def apply_migrations(conn) -> None:
+    """Apply pending migrations through sqlite-utils' ``Migrations`` (imported only when needed)."""
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
+
+    migrations = Migrations(MIGRATION_SET)
+    for number, (name, script) in enumerate(MIGRATIONS, start=1):
+        migrations(name=name)(_migration(script, number))
+    migrations.apply(Database(conn))
+
+
+def _migration(script: str, number: int):
+    def run(db) -> None:
+        for statement in _statements(script):
+            db.execute(statement)
+        # Inside the migration's transaction: an interrupted migration leaves the old number.
+        db.execute(f"PRAGMA user_version = {int(number)}")
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+    return run
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script on ';' ending a line (our scripts contain no such literal)."""
+    import sqlite3
+
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements
