@@ -1,15 +1,42 @@
-"""nbtrack: experiment tracking and a model registry that live inside the notebook."""
+"""nbtrack: experiment tracking and a model registry that live inside the notebook.
+
+``import nbtrack`` stays cheap (no IPython, ipywidgets, matplotlib or sqlite-utils):
+the API functions are loaded on first attribute access.
+"""
+
+from __future__ import annotations
 
 __version__ = "0.1.0"
 
+_API = (
+    "set_experiment", "start_run", "end_run", "active_run", "log_param", "log_params", "log_metric",
+    "log_metrics", "set_tag", "set_tags", "set_note", "log_artifact", "log_text", "log_dict", "log_figure",
+    "log_model", "get_run", "search_runs", "metric_history", "flush", "set_store",
+)
+__all__ = [*_API, "load_ipython_extension", "unload_ipython_extension", "__version__"]
 
-def load_ipython_extension(ipython):  # pragma: no cover - thin shim, tested via %load_ext
-    from .extension import load_ipython_extension as load
+
+def __getattr__(name: str):
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'nbtrack' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext nbtrack``: register the ``%track`` magics and the cell hooks."""
+    from .extension import load
 
     load(ipython)
 
 
-def unload_ipython_extension(ipython):  # pragma: no cover
-    from .extension import unload_ipython_extension as unload
+def unload_ipython_extension(ipython) -> None:
+    """``%unload_ext nbtrack``: remove everything ``load`` registered."""
+    from .extension import unload
 
     unload(ipython)

@@ -35,6 +35,8 @@ class Store:
         self.location = location
         self.lock = threading.RLock()
         self._depth = 0
+        #: called after a rollback, so caches of freshly inserted ids can be dropped
+        self.rollback_listeners: list = []
         from .blobs import BlobStore  # local: keeps the module graph acyclic
 
         self.blobs = BlobStore(self)
@@ -96,17 +98,21 @@ class Store:
                 yield self.conn
             except BaseException:
                 self._depth = 0
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
+                self._rollback()
                 raise
             self._depth = 0
             try:
                 with translate_errors(self.location.db_path):
                     self.conn.execute("COMMIT")
             except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
+                self._rollback()
                 raise
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+        for listener in self.rollback_listeners:
+            listener()
 
     def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
         """Read rows (as ``sqlite3.Row``) under the lock."""

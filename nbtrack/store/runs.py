@@ -49,6 +49,7 @@ class RunRepository:
     def __init__(self, store: Store):
         self.store = store
         self._key_ids: dict[str, int] = {}
+        store.rollback_listeners.append(self._forget_key_cache)
 
     # -- experiments -------------------------------------------------------------------------
     def experiment_id(self, name: str) -> int:
@@ -135,8 +136,8 @@ class RunRepository:
                 self._key_ids[key] = key_id
         return self._key_ids
 
-    def forget_key_cache(self) -> None:
-        """Called when a transaction that may have inserted keys was rolled back."""
+    def _forget_key_cache(self) -> None:
+        """Metric key ids inserted by a rolled-back transaction are gone: re-read them."""
         self._key_ids.clear()
 
     def metric_history(self, run_id: int, key: str) -> list[MetricPoint]:
@@ -205,16 +206,24 @@ class RunRepository:
     def uuid_of(self, run_id: int) -> str:
         return self.store.query("SELECT uuid FROM runs WHERE id = ?", (run_id,))[0]["uuid"]
 
-    def search(self, where: str = "", params: Sequence[Any] = (), order_by: str = "", limit: int | None = None) -> list[Run]:
-        """Runs matching a WHERE fragment produced by :mod:`nbtrack.query` (always parameterized)."""
+    def search(
+        self,
+        where: str = "",
+        params: Sequence[Any] = (),
+        order_by: str = "",
+        order_params: Sequence[Any] = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Run]:
+        """Runs matching WHERE/ORDER BY fragments produced by :mod:`nbtrack.query` (always parameterized)."""
         sql = f"SELECT {_RUN_COLUMNS} {_FROM}"
         if where:
             sql += f" WHERE {where}"
         sql += f" ORDER BY {order_by or 'r.start_time DESC, r.id DESC'}"
-        args = list(params)
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(int(limit))
+        args = [*params, *order_params]
+        if limit is not None or offset:
+            sql += " LIMIT ? OFFSET ?"
+            args += [-1 if limit is None else int(limit), int(offset)]
         return self.select(sql, args)
 
     def count(self, where: str = "", params: Sequence[Any] = ()) -> int:

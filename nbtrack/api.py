@@ -1,0 +1,144 @@
+"""The plain-Python API: MLflow-familiar functions over one lazily created default context.
+
+Outside IPython the first call opens the store found by the usual discovery rules
+(``NBTRACK_STORE``, nearest ``.nbtrack/``, git root, working directory). When the IPython
+extension is loaded it installs its own tracker here, so ``nbtrack.log_metric`` inside a
+``%%track`` cell logs into that cell's run.
+
+>>> import nbtrack
+>>> with nbtrack.start_run("baseline"):          # doctest: +SKIP
+...     nbtrack.log_params({"lr": 0.1, "depth": 3})
+...     for epoch in range(10):
+...         nbtrack.log_metric("loss", 1 / (epoch + 1), step=epoch)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from .display import RunList
+from .entities import Artifact, MetricPoint, Run
+from .tracking import DEFAULT_EXPERIMENT, ActiveRun, Tracker
+
+
+class _Context:
+    """The one default context of the plain API (the only process-wide state nbtrack keeps)."""
+
+    def __init__(self) -> None:
+        self.tracker: Tracker | None = None
+        self.owned = False
+        self.pending_experiment: str | None = None
+
+
+_context = _Context()
+
+
+def use(tracker: Tracker | None) -> None:
+    """Make ``tracker`` the target of the plain API (the IPython extension calls this)."""
+    if _context.owned and _context.tracker is not None and _context.tracker is not tracker:
+        _context.tracker.close()
+    _context.tracker, _context.owned = tracker, False
+
+
+def set_store(path: str | os.PathLike | None) -> Tracker:
+    """Open the store at ``path`` for the plain API (closing one it opened itself)."""
+    experiment = _context.tracker.experiment if _context.tracker else DEFAULT_EXPERIMENT
+    tracker = Tracker.open(path, experiment)
+    use(tracker)
+    _context.owned = True
+    return tracker
+
+
+def tracker() -> Tracker:
+    """The tracker behind the plain API, opened on first use."""
+    if _context.tracker is None:
+        set_store(None)
+    if _context.pending_experiment:
+        _context.tracker.set_experiment(_context.pending_experiment)
+        _context.pending_experiment = None
+    return _context.tracker
+
+
+def set_experiment(name: str) -> str:
+    return tracker().set_experiment(name)
+
+
+def start_run(name: str | None = None, *, experiment: str | None = None, tags: Mapping[str, Any] | None = None,
+              params: Mapping[str, Any] | None = None, nested: bool = True) -> ActiveRun:
+    """Start a run; use it as a context manager to end it (FAILED with the traceback on error)."""
+    return tracker().start_run(name, experiment=experiment, tags=tags, params=params, nested=nested)
+
+
+def end_run(status: str = "FINISHED") -> Run:
+    return tracker().end_run(status)
+
+
+def active_run() -> ActiveRun | None:
+    return tracker().active_run()
+
+
+def log_param(key: str, value: Any) -> Any:
+    return tracker().log_param(key, value)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    tracker().log_params(params)
+
+
+def log_metric(key: str, value: Any, step: int | None = None, timestamp: float | None = None) -> None:
+    tracker().log_metric(key, value, step=step, timestamp=timestamp)
+
+
+def log_metrics(metrics: Mapping[str, Any], step: int | None = None, timestamp: float | None = None) -> None:
+    tracker().log_metrics(metrics, step=step, timestamp=timestamp)
+
+
+def set_tag(key: str, value: Any) -> None:
+    tracker().set_tag(key, value)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    tracker().set_tags(tags)
+
+
+def set_note(text: str) -> None:
+    tracker().set_note(text)
+
+
+def log_artifact(path: str | os.PathLike, name: str | None = None) -> Artifact:
+    return tracker().log_artifact(path, name)
+
+
+def log_text(text: str, name: str) -> Artifact:
+    return tracker().log_text(text, name)
+
+
+def log_dict(data: Any, name: str) -> Artifact:
+    return tracker().log_dict(data, name)
+
+
+def log_figure(figure: Any, name: str) -> Artifact:
+    return tracker().log_figure(figure, name)
+
+
+def log_model(model: Any, name: str = "model") -> Artifact:
+    return tracker().log_model(model, name)
+
+
+def get_run(run_id: str) -> Run:
+    return tracker().get_run(run_id)
+
+
+def search_runs(filter: str | None = None, order_by: str | None = None, max_results: int | None = None,
+                experiment: str | None = None) -> RunList:
+    """Runs matching the query grammar, as a displayable list with ``.to_pandas()``."""
+    return RunList(tracker().search_runs(filter, order_by, max_results, experiment))
+
+
+def metric_history(run_id: str, key: str) -> list[MetricPoint]:
+    return tracker().metric_history(run_id, key)
+
+
+def flush() -> int:
+    return tracker().flush()

@@ -1,0 +1,59 @@
+"""The ``nbtrack`` command line: ``nbtrack runs ls``, ``nbtrack store info``, ...
+
+Each command group lives in its own module exposing ``register(subparsers)``; exit
+codes are 0 on success, 1 for usage errors and things not found, 2 for store errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import NbtrackError
+
+#: modules with a ``register(subparsers)`` function, in help order
+COMMAND_MODULES = ["runs", "store_info"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        print(f"nbtrack: error: {message}", file=sys.stderr)
+        raise SystemExit(1)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nbtrack", description="Experiment tracking and a model registry for Jupyter notebooks.")
+    parser.add_argument("--store", "-s", default=None, help="store directory (default: NBTRACK_STORE, nearest .nbtrack/, git root, cwd)")
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"nbtrack {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__name__}.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 1
+    try:
+        result = args.handler(args)
+    except NbtrackError as exc:
+        print(f"nbtrack: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:  # `nbtrack runs ls | head`
+        return 0
+    return int(result or 0)
+
+
+def open_tracker(args):
+    """The tracker for CLI commands (never creates a store as a side effect of reading)."""
+    from ..store import Store
+    from ..tracking import Tracker
+
+    return Tracker(Store.open(args.store, create=getattr(args, "create", False)))

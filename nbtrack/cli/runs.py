@@ -1,0 +1,71 @@
+"""``nbtrack runs ls | show | export``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+
+from ..display import RunDetails, RunList, run_record
+from . import open_tracker
+
+
+def register(sub) -> None:
+    runs = sub.add_parser("runs", help="list, show and export runs")
+    cmds = runs.add_subparsers(dest="runs_command", metavar="SUBCOMMAND")
+
+    ls = cmds.add_parser("ls", help="list runs matching a query")
+    _query_args(ls)
+    ls.set_defaults(handler=cmd_ls)
+
+    show = cmds.add_parser("show", help="show one run")
+    show.add_argument("run", help="run id (unique prefix of 4+ characters) or name")
+    show.set_defaults(handler=cmd_show)
+
+    export = cmds.add_parser("export", help="export runs as CSV or JSON")
+    _query_args(export)
+    export.add_argument("--format", "-f", choices=["csv", "json"], default="csv")
+    export.set_defaults(handler=cmd_export)
+    runs.set_defaults(handler=lambda args: runs.print_help() or 1)
+
+
+def _query_args(parser) -> None:
+    parser.add_argument("query", nargs="*", help="filter, e.g. \"metrics.f1 > 0.8 and params.model = 'gbm'\"")
+    parser.add_argument("--order-by", "-o", default=None, help="e.g. 'metrics.f1 desc'")
+    parser.add_argument("--limit", "-n", type=int, default=None, help="at most this many runs")
+    parser.add_argument("--experiment", "-e", default=None, help="only this experiment")
+
+
+def _search(args) -> RunList:
+    tracker = open_tracker(args)
+    return RunList(tracker.search_runs(" ".join(args.query) or None, args.order_by, args.limit, args.experiment))
+
+
+def cmd_ls(args) -> int:
+    print(str(_search(args)))
+    return 0
+
+
+def cmd_show(args) -> int:
+    tracker = open_tracker(args)
+    run = tracker.get_run(args.run)
+    print(str(RunDetails(run, tracker.runs.cells(tracker.runs.resolve(run.id)))))
+    return 0
+
+
+def cmd_export(args) -> int:
+    runs = _search(args)
+    records = [run_record(r) for r in runs]
+    if args.format == "json":
+        json.dump(records, sys.stdout, indent=2, default=str)
+        print()
+        return 0
+    params = sorted({k for r in records for k in r["params"]})
+    metrics = sorted({k for r in records for k in r["metrics"]})
+    tags = sorted({k for r in records for k in r["tags"]})
+    base = ["id", "name", "experiment", "status", "start_time", "end_time", "duration"]
+    writer = csv.writer(sys.stdout)
+    writer.writerow(base + [f"params.{k}" for k in params] + [f"metrics.{k}" for k in metrics] + [f"tags.{k}" for k in tags])
+    for r in records:
+        writer.writerow([r[k] for k in base] + [r["params"].get(k, "") for k in params] + [r["metrics"].get(k, "") for k in metrics] + [r["tags"].get(k, "") for k in tags])
+    return 0

@@ -1,0 +1,194 @@
+"""Rich views of runs: the list behind ``%track ls`` / ``search_runs`` and the ``%track show`` page.
+
+Each view has ``text/plain``, escaped ``text/html`` and a versioned nbtrack JSON MIME
+type, so a saved notebook renders on GitHub without widgets and tools can read the data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from ..entities import Run
+from . import format as fmt
+from .html import STYLE, badge, esc, table, text_table
+
+RUNS_MIME = "application/vnd.nbtrack.runs.v1+json"
+RUN_MIME = "application/vnd.nbtrack.run.v1+json"
+MAX_COLUMNS = 8
+
+
+def receipt_badge(run: Run) -> tuple[str, str]:
+    """(text, css) of the reproducibility badge: "clean", "N warnings", "verified", or ""."""
+    parts = []
+    if run.receipt is not None:
+        problems = run.receipt.get("problems", [])
+        parts.append(("clean", "clean") if not problems else (f"{len(problems)} warning{'s' * (len(problems) != 1)}", "warn"))
+    if run.tags.get("nbtrack.verified") == "true":
+        parts.append(("verified", "clean"))
+    elif run.tags.get("nbtrack.verified") == "false":
+        parts.append(("differs", "warn"))
+    return (" · ".join(p[0] for p in parts), parts[0][1]) if parts else ("", "")
+
+
+def run_record(run: Run) -> dict[str, Any]:
+    """JSON-able summary of a run (NaN/inf as strings, since JSON has none)."""
+    return {
+        "id": run.id,
+        "name": run.name,
+        "experiment": run.experiment,
+        "status": run.status,
+        "start_time": run.start_time,
+        "end_time": run.end_time,
+        "duration": run.duration,
+        "parent_id": run.parent_id,
+        "params": {k: _json_safe(v) for k, v in run.params.items()},
+        "metrics": {k: _json_safe(m.last) for k, m in run.metrics.items()},
+        "tags": run.tags,
+        "notebook": run.provenance.get("notebook_path"),
+        "badge": receipt_badge(run)[0],
+    }
+
+
+class RunList(list):
+    """A list of :class:`~nbtrack.entities.Run` that displays as a table.
+
+    ``search_runs`` returns one; ``.to_pandas()`` gives a DataFrame (pandas optional).
+    """
+
+    def to_pandas(self):
+        import pandas as pd
+
+        rows = []
+        for run in self:
+            row = {"run_id": run.id, "name": run.name, "experiment": run.experiment, "status": run.status,
+                   "start_time": pd.to_datetime(run.start_time, unit="s"),
+                   "end_time": pd.to_datetime(run.end_time, unit="s") if run.end_time else pd.NaT,
+                   "duration": run.duration}
+            row.update({f"params.{k}": v for k, v in run.params.items()})
+            row.update({f"metrics.{k}": m.last for k, m in run.metrics.items()})
+            row.update({f"tags.{k}": v for k, v in run.tags.items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def _columns(self) -> tuple[list[str], list[str]]:
+        params = _common_keys((r.params for r in self), MAX_COLUMNS)
+        metrics = _common_keys((r.metrics for r in self), MAX_COLUMNS)
+        return params, metrics
+
+    def _rows(self, params: list[str], metrics: list[str]) -> list[list[Any]]:
+        return [
+            [run.short_id, run.name or "", run.status, fmt.timestamp(run.start_time), fmt.duration(run.duration), receipt_badge(run)[0]]
+            + [fmt.value(run.params.get(k)) for k in params]
+            + [fmt.value(run.metrics[k].last) if k in run.metrics else "" for k in metrics]
+            for run in self
+        ]
+
+    def _headers(self, params: list[str], metrics: list[str]) -> list[str]:
+        return ["run", "name", "status", "start", "duration", "receipt"] + [f"params.{k}" for k in params] + [f"metrics.{k}" for k in metrics]
+
+    def __str__(self) -> str:
+        if not self:
+            return "no runs"
+        params, metrics = self._columns()
+        return text_table(self._headers(params, metrics), self._rows(params, metrics))
+
+    def _repr_html_(self) -> str:
+        if not self:
+            return "<p>no runs</p>"
+        params, metrics = self._columns()
+        rows = []
+        for run, cells in zip(self, self._rows(params, metrics)):
+            text, css = receipt_badge(run)
+            escaped = [esc(c) for c in cells]
+            escaped[2] = badge(run.status, run.status)
+            escaped[5] = badge(text, css) if text else ""
+            rows.append(escaped)
+        numeric = set(range(6 + len(params), 6 + len(params) + len(metrics)))
+        return STYLE + table(self._headers(params, metrics), rows, numeric=numeric, raw_cells=True)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+        return {"text/plain": str(self), "text/html": self._repr_html_(), RUNS_MIME: {"runs": [run_record(r) for r in self]}}
+
+    def __repr__(self) -> str:
+        return f"<RunList of {len(self)} runs>"
+
+
+class RunDetails:
+    """Everything about one run: the ``%track show`` view."""
+
+    def __init__(self, run: Run, cells: list | None = None):
+        self.run = run
+        self.cells = cells or []
+
+    def _sections(self) -> list[tuple[str, list[tuple[str, Any]]]]:
+        run = self.run
+        overview = [
+            ("id", run.id), ("name", run.name or ""), ("experiment", run.experiment), ("status", run.status),
+            ("started", fmt.timestamp(run.start_time)), ("duration", fmt.duration(run.duration)),
+            ("parent", run.parent_id or ""), ("host", run.host or ""), ("pid", run.pid or ""),
+            ("notebook", run.provenance.get("notebook_path") or "unknown"),
+            ("found by", run.provenance.get("path_method") or ""), ("git commit", run.provenance.get("git_commit") or ""),
+            ("receipt", receipt_badge(run)[0] or "n/a"),
+        ]
+        sections = [("Run", overview)]
+        if run.params:
+            sections.append(("Params", [(k, fmt.value(v)) for k, v in sorted(run.params.items())]))
+        if run.metrics:
+            sections.append(("Metrics", [(k, f"{fmt.value(m.last)} (step {m.step}, min {fmt.value(m.min)}, max {fmt.value(m.max)}, {m.count} points)") for k, m in sorted(run.metrics.items())]))
+        if run.tags:
+            sections.append(("Tags", sorted(run.tags.items())))
+        if run.artifacts:
+            sections.append(("Artifacts", [(a.name, f"{a.size} bytes, {a.media_type}, sha256 {a.sha256[:12]}") for a in run.artifacts]))
+        if run.receipt and run.receipt.get("problems"):
+            sections.append(("Receipt warnings", [(p.get("kind", ""), p.get("message", "")) for p in run.receipt["problems"]]))
+        if run.note:
+            sections.append(("Note", [("", run.note)]))
+        return sections
+
+    def __str__(self) -> str:
+        lines = []
+        for title, items in self._sections():
+            lines.append(f"{title}:")
+            lines += [f"  {k}: {v}" if k else f"  {v}" for k, v in items]
+        if self.cells:
+            lines.append("Cells:")
+            for cell in self.cells:
+                lines.append(f"  [{cell.execution_count or ' '}] " + cell.source.replace("\n", "\n      "))
+        if self.run.error:
+            lines += ["Error:", self.run.error.rstrip()]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        parts = [STYLE, f"<h4>Run {esc(self.run.label)} {badge(self.run.status, self.run.status)}</h4>"]
+        for title, items in self._sections():
+            parts.append(f"<b>{esc(title)}</b>" + table(["", ""], items))
+        if self.cells:
+            parts.append("<b>Cells</b>" + "".join(f"<pre>[{esc(c.execution_count or ' ')}] {esc(c.source)}</pre>" for c in self.cells))
+        if self.run.error:
+            parts.append(f"<b>Error</b><pre>{esc(self.run.error)}</pre>")
+        return "".join(parts)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+        return {"text/plain": str(self), "text/html": self._repr_html_(), RUN_MIME: run_record(self.run)}
+
+
+def _common_keys(mappings: Iterable[dict], limit: int) -> list[str]:
+    """The most frequent keys first (ties alphabetical), at most ``limit``."""
+    counts: dict[str, int] = {}
+    for mapping in mappings:
+        for key in mapping:
+            counts[key] = counts.get(key, 0) + 1
+    return sorted(counts, key=lambda k: (-counts[k], k))[:limit]
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return str(value)
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return value

@@ -1,0 +1,119 @@
+"""``%track`` / ``%%track``: thin magics that parse arguments, call a service, return a display.
+
+Configuration (``%config TrackMagics.<trait> = ...`` or ``c.TrackMagics.<trait>`` in
+ipython_config.py) is read from traits on :class:`TrackMagics`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from traitlets import Bool, Int, List, Unicode, observe
+
+from ..capture import DEFAULT_METRIC_PATTERNS
+from ..errors import NbtrackError, UsageError
+from ..tracking import DEFAULT_EXPERIMENT, Tracker
+from . import commands  # noqa: F401  (registers the core subcommands)
+from .parser import help_text, line_parser, parse, subcommands
+from .summary import summary_line
+
+
+@magics_class
+class TrackMagics(Magics):
+    store = Unicode("", help="store directory (empty: NBTRACK_STORE, nearest .nbtrack/, git root, cwd)").tag(config=True)
+    experiment = Unicode(DEFAULT_EXPERIMENT, help="experiment new runs go into").tag(config=True)
+    metric_patterns = List(Unicode(), default_value=list(DEFAULT_METRIC_PATTERNS), help="fnmatch patterns of names captured as metrics").tag(config=True)
+    capture_params = Bool(True, help="capture top-level literal assignments of %%track cells as params").tag(config=True)
+    snapshot = Bool(True, help="snapshot the notebook on every run").tag(config=True)
+    snapshot_outputs = Bool(True, help="keep cell outputs in snapshots (turn off for notebooks printing sensitive data)").tag(config=True)
+    max_output_bytes = Int(64 * 1024, help="cap on the captured outputs of one cell in the execution history").tag(config=True)
+    quiet = Bool(False, help="do not print the one-line summary after tracked cells").tag(config=True)
+
+    def __init__(self, shell=None, **kwargs):
+        super().__init__(shell=shell, **kwargs)
+        self._tracker: Tracker | None = None
+        self.hooks = None  # set by the extension
+        #: callables(tracker) run when a tracker is opened (the extension wires listeners here)
+        self.tracker_listeners: list = []
+
+    # -- services ---------------------------------------------------------------------------
+    @property
+    def tracker(self) -> Tracker:
+        """The tracker, opened on first use so ``%config TrackMagics.store`` can come first."""
+        if self._tracker is None:
+            from .. import api
+
+            self._tracker = Tracker.open(self.store or None, self.experiment)
+            api.use(self._tracker)
+            for callback in self.tracker_listeners:
+                callback(self._tracker)
+        return self._tracker
+
+    def switch_store(self, path: str) -> None:
+        self.close()
+        self.store = path  # observer below resets nothing else
+
+    @observe("store")
+    def _store_changed(self, change) -> None:
+        if self._tracker is not None and change["old"] != change["new"]:
+            self.close()
+
+    @observe("experiment")
+    def _experiment_changed(self, change) -> None:
+        if self._tracker is not None:
+            self._tracker.set_experiment(change["new"])
+
+    def close(self) -> None:
+        if self._tracker is not None:
+            from .. import api
+
+            api.use(None)
+            self._tracker.close()
+            self._tracker = None
+
+    # -- helpers for subcommands ----------------------------------------------------------------
+    def say(self, text: str) -> None:
+        print(text, file=sys.stdout)
+
+    def summary(self, run) -> str:
+        return summary_line(run)
+
+    def target_run(self):
+        """The active run, else the last run this session recorded."""
+        active = self.tracker.active_run()
+        if active is not None:
+            return active
+        if self.hooks is not None and self.hooks.last_run is not None:
+            return self.hooks.last_run
+        raise UsageError("no active run and no run recorded in this session yet")
+
+    def last_run_id(self) -> str:
+        return self.target_run().id
+
+    # -- the magic --------------------------------------------------------------------------------
+    @line_cell_magic
+    def track(self, line: str, cell: str | None = None):
+        try:
+            if cell is not None:
+                return self.hooks.run_cell_magic(line, cell)
+            args = parse(line_parser(), line)
+            if not args.subcommand:
+                self.say(help_text())
+                return None
+            return subcommands()[args.subcommand].handler(self, args)
+        except NbtrackError as exc:
+            # one line, no traceback: user mistakes and store trouble are not bugs in their code
+            print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+            return None
+
+
+TrackMagics.track.__doc__ = None  # replaced by the full help below, after all subcommands registered
+
+
+def refresh_help() -> None:
+    """Regenerate ``%track?`` from the registered subcommands."""
+    TrackMagics.track.__doc__ = "%track / %%track: experiment tracking in the notebook.\n\n" + help_text()
+
+
+refresh_help()

@@ -1,0 +1,120 @@
+"""The core ``%track`` subcommands: runs spanning cells, tags, logging, listing, the store."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..display import RunDetails, RunList
+from ..errors import UsageError
+from ..values import parse_assignment
+from .parser import subcommand
+
+
+def _start_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", help="run name")
+    parser.add_argument("--experiment", "-e", help="experiment to record into")
+    parser.add_argument("--tag", "-t", action="append", default=[], metavar="K=V", help="tag the run; repeatable")
+
+
+@subcommand("start", "start a run that spans the next cells (each executed cell is recorded) until %track end", _start_args)
+def start(ctx, args):
+    tags = dict(parse_assignment(t) for t in args.tag)
+    run = ctx.tracker.start_run(args.name, experiment=args.experiment, tags=tags, kind="span")
+    ctx.hooks.begin_span(run)
+    ctx.say(f"nbtrack: run {run.short_id}{' ' + repr(args.name) if args.name else ''} started; every cell until `%track end` is part of it")
+
+
+def _end_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--status", default="FINISHED", choices=["FINISHED", "FAILED", "KILLED"], help="final status")
+
+
+@subcommand("end", "end the run started by %track start", _end_args)
+def end(ctx, args):
+    run = ctx.hooks.end_span(args.status)
+    ctx.say(ctx.summary(run))
+
+
+def _name_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", help="experiment name (omit to print the current one)")
+
+
+@subcommand("experiment", "set (or show) the experiment new runs go into", _name_arg)
+def experiment(ctx, args):
+    if args.name:
+        ctx.tracker.set_experiment(args.name)
+    ctx.say(f"nbtrack: experiment {ctx.tracker.experiment!r}")
+
+
+def _pairs_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("pairs", nargs="+", metavar="K=V")
+
+
+@subcommand("tag", "set tags on the active run (or the last run of this session)", _pairs_arg)
+def tag(ctx, args):
+    pairs = dict(parse_assignment(p) for p in args.pairs)
+    ctx.tracker.set_tags(pairs, run=ctx.target_run())
+
+
+@subcommand("log", "log metrics (numbers) or params (anything else) on the active run: %track log f1=0.9 model='gbm'", _pairs_arg)
+def log(ctx, args):
+    from ..values import is_metric_like
+
+    run = ctx.target_run()
+    for key, value in (parse_assignment(p) for p in args.pairs):
+        if is_metric_like(value):
+            ctx.tracker.log_metric(key, value, run=run)
+        else:
+            ctx.tracker.log_param(key, value, run=run)
+    ctx.tracker.flush()
+
+
+def _query_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("query", nargs="*", help="filter, e.g. metrics.f1 > 0.8 and params.model = 'gbm'")
+    parser.add_argument("--order-by", "-o", default=None, help="e.g. 'metrics.f1 desc'")
+    parser.add_argument("--limit", "-n", type=int, default=50, help="at most this many runs (default 50)")
+    parser.add_argument("--experiment", "-e", default=None, help="only this experiment")
+
+
+@subcommand("ls", "list runs as a table: %track ls [QUERY] [--order-by ...] [--limit N]", _query_args)
+def ls(ctx, args):
+    query = " ".join(args.query) or None
+    return RunList(ctx.tracker.search_runs(query, args.order_by, args.limit, args.experiment))
+
+
+def _run_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", nargs="?", help="run id (a unique prefix of 4+ characters) or name; default: the last run")
+
+
+@subcommand("show", "show one run: params, metrics, tags, artifacts, provenance, receipt, cells", _run_arg)
+def show(ctx, args):
+    ref = args.run or ctx.last_run_id()
+    run = ctx.tracker.get_run(ref)
+    cells = ctx.tracker.runs.cells(ctx.tracker.runs.resolve(run.id))
+    return RunDetails(run, cells)
+
+
+def _note_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("text", nargs="+", help="note text")
+
+
+@subcommand("note", "attach a free-text note to the active (or last) run", _note_args)
+def note(ctx, args):
+    ctx.tracker.set_note(" ".join(args.text), run=ctx.target_run())
+
+
+def _store_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", help="switch to the store at PATH (created if missing)")
+
+
+@subcommand("store", "show the store in use, or switch to another: %track store [PATH]", _store_args)
+def store(ctx, args):
+    if args.path:
+        if ctx.hooks.span_active():
+            raise UsageError("end the active run (%track end) before switching stores")
+        ctx.switch_store(args.path)
+    tracker = ctx.tracker
+    counts = tracker.store.query("SELECT (SELECT count(*) FROM runs) AS runs, (SELECT count(*) FROM experiments) AS experiments")[0]
+    ctx.say(
+        f"nbtrack store: {tracker.store.location.directory} (found by {tracker.store.location.how}; "
+        f"schema {tracker.store.schema_version}; {counts['runs']} runs in {counts['experiments']} experiments)"
+    )

@@ -1,0 +1,95 @@
+"""Argument parsing for ``%track`` subcommands and the ``%%track`` cell magic.
+
+Subcommands register themselves with :func:`subcommand`; the registry feeds both the
+parser and the ``%track?`` help, so help can never drift from what is accepted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import UsageError
+
+Handler = Callable[[Any, argparse.Namespace], Any]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    handler: Handler
+
+
+_SUBCOMMANDS: dict[str, Subcommand] = {}
+
+
+def subcommand(name: str, help: str, configure: Callable[[argparse.ArgumentParser], None] | None = None):
+    """Decorator registering ``handler(context, args)`` as ``%track NAME``."""
+
+    def register(handler: Handler) -> Handler:
+        _SUBCOMMANDS[name] = Subcommand(name, help, configure or (lambda parser: None), handler)
+        return handler
+
+    return register
+
+
+def subcommands() -> dict[str, Subcommand]:
+    return dict(_SUBCOMMANDS)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of exiting the kernel."""
+
+    def error(self, message: str):
+        raise UsageError(f"{self.prog}: {message}")
+
+    def exit(self, status: int = 0, message: str | None = None):
+        raise UsageError((message or "").strip() or f"{self.prog}: invalid arguments")
+
+
+def line_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="%track", add_help=False, description="Track experiments from the notebook.")
+    sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=_Parser)
+    for item in _SUBCOMMANDS.values():
+        child = sub.add_parser(item.name, help=item.help, description=item.help, add_help=False)
+        item.configure(child)
+    return parser
+
+
+def cell_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="%%track", add_help=False, description="Run the cell unchanged and record it as a run.")
+    parser.add_argument("name", nargs="?", help="run name (default: none; runs are found by id or cell)")
+    parser.add_argument("--experiment", "-e", help="experiment to record into (default: the current one)")
+    parser.add_argument("--tag", "-t", action="append", default=[], metavar="K=V", help="tag the run; repeatable")
+    parser.add_argument("--params", "-p", default="", metavar="A,B", help="also record these names as params")
+    parser.add_argument("--metrics", "-m", default="", metavar="F1,AUC", help="also record these names as metrics")
+    parser.add_argument("--no-snapshot", action="store_true", help="do not snapshot the notebook for this run")
+    parser.add_argument("--quiet", "-q", action="store_true", help="do not print the one-line run summary")
+    return parser
+
+
+def parse(parser: argparse.ArgumentParser, line: str) -> argparse.Namespace:
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"{parser.prog}: {exc}") from None
+    return parser.parse_args(words)
+
+
+def names(csv: str) -> list[str]:
+    return [n.strip() for n in csv.split(",") if n.strip()]
+
+
+def help_text() -> str:
+    """Full help: the cell magic and every subcommand's usage and options."""
+    parts = [cell_parser().format_help().strip(), "", "Line magic subcommands:"]
+    parser = line_parser()
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, child in (actions[0].choices.items() if actions else []):
+        parts += ["", child.format_help().strip().replace("usage: %track", "%track", 1)]
+    return "\n".join(parts)

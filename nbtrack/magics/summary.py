@@ -1,0 +1,27 @@
+"""The one-line summary printed after a tracked cell."""
+
+from __future__ import annotations
+
+from ..display import format as fmt
+from ..display.runs import receipt_badge
+from ..entities import Run
+
+MAX_ITEMS = 6
+
+
+def summary_line(run: Run) -> str:
+    parts = [f"nbtrack: run {run.short_id}" + (f" '{run.name}'" if run.name else "") + f" {run.status} in {fmt.duration(run.duration)}"]
+    if run.params:
+        parts.append("params " + _items(run.params))
+    if run.metrics:
+        parts.append("metrics " + _items({k: m.last for k, m in run.metrics.items()}))
+    badge = receipt_badge(run)[0]
+    if badge:
+        parts.append(badge)
+    return " · ".join(parts)
+
+
+def _items(mapping: dict) -> str:
+    shown = [f"{k}={fmt.truncate(fmt.value(v), 24)}" for k, v in list(mapping.items())[:MAX_ITEMS]]
+    more = len(mapping) - MAX_ITEMS
+    return ", ".join(shown) + (f", +{more} more" if more > 0 else "")

@@ -1,0 +1,5 @@
+"""Tracking service: the active-run state machine and buffered logging."""
+
+from .tracker import DEFAULT_EXPERIMENT, ActiveRun, Tracker
+
+__all__ = ["ActiveRun", "DEFAULT_EXPERIMENT", "Tracker"]

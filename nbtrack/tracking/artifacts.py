@@ -1,0 +1,71 @@
+"""Artifact names and payloads: what a logged file is called and how objects become bytes.
+
+Names are keys in the store, never paths we write to, but they are also what a user
+gets back on export, so they must be safe relative POSIX paths.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import mimetypes
+import pickle
+from pathlib import PurePosixPath
+from typing import Any
+
+from ..errors import UsageError
+
+PICKLE_MEDIA_TYPE = "application/x-python-pickle"
+MAX_NAME_LENGTH = 512
+
+
+def check_artifact_name(name: Any) -> str:
+    """A relative POSIX path without ``..``, absolute roots, backslashes or control characters."""
+    if not isinstance(name, str) or not name.strip():
+        raise UsageError(f"artifact name must be a non-empty string, got {name!r}")
+    if len(name) > MAX_NAME_LENGTH:
+        raise UsageError(f"artifact name is {len(name)} characters; the limit is {MAX_NAME_LENGTH}")
+    if "\\" in name or any(ord(ch) < 32 for ch in name):
+        raise UsageError(f"artifact name {name!r} contains a backslash or control character")
+    path = PurePosixPath(name)
+    if path.is_absolute() or name.startswith("~") or ":" in path.parts[0]:
+        raise UsageError(f"artifact name {name!r} must be a relative path")
+    if any(part in ("..", ".") for part in path.parts):
+        raise UsageError(f"artifact name {name!r} must not contain '.' or '..' segments")
+    return str(path)
+
+
+def media_type(name: str) -> str:
+    guessed, _ = mimetypes.guess_type(name)
+    if guessed:
+        return guessed
+    if name.endswith((".pkl", ".pickle")):
+        return PICKLE_MEDIA_TYPE
+    return "application/octet-stream"
+
+
+def dict_bytes(data: Any) -> bytes:
+    try:
+        return json.dumps(data, indent=2, sort_keys=True, allow_nan=True, default=_reject).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"log_dict needs JSON-serializable data: {exc}") from None
+
+
+def figure_png(figure: Any, dpi: int = 100) -> bytes:
+    """PNG bytes of a matplotlib Figure (duck-typed: anything with ``savefig``)."""
+    if not hasattr(figure, "savefig"):
+        raise UsageError(f"log_figure needs a matplotlib Figure, got {type(figure).__name__}")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def model_bytes(model: Any) -> bytes:
+    try:
+        return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # pickling errors come in many types
+        raise UsageError(f"cannot pickle the model ({type(exc).__name__}: {exc})") from None
+
+
+def _reject(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON-serializable")

@@ -1,0 +1,436 @@
+"""The run state machine and the logging calls behind ``nbtrack.start_run``, ``%%track`` and friends.
+
+A :class:`Tracker` owns one store connection, a stack of active runs (nested runs get
+the enclosing run as parent) and a :class:`MetricBuffer`. Re-running a cell never
+raises "already active": every ``start_run`` makes a new run.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import provenance
+from ..entities import FAILED, FINISHED, KILLED, RUN_STATUSES, RUNNING, Artifact, MetricPoint, Run
+from ..errors import RunStateError, StoreError, UsageError
+from ..store import RunRepository, Store
+from ..values import check_key, metric_value, param_value, tag_value
+from . import artifacts as payloads
+from .buffer import MetricBuffer
+
+DEFAULT_EXPERIMENT = "Default"
+GIT_TIMEOUT = 5.0
+GIT_REUSE = 2.0
+#: tags written by nbtrack itself live under this prefix
+SYSTEM_TAG_PREFIX = "nbtrack."
+
+
+@dataclass(eq=False)
+class ActiveRun:
+    """A run that has started and not yet ended. Use as a context manager to end it.
+
+    >>> with tracker.start_run("baseline") as run:   # doctest: +SKIP
+    ...     tracker.log_metric("f1", 0.91)
+    """
+
+    tracker: "Tracker" = field(repr=False)
+    row_id: int
+    id: str
+    name: str | None
+    experiment: str
+    start_time: float
+    kind: str = "api"
+    cell_key: str | None = None
+    steps: dict[str, int] = field(default_factory=dict, repr=False)
+    git_probe: Any = field(default=None, repr=False)
+    ended: bool = False
+
+    def __enter__(self) -> "ActiveRun":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if self.ended:
+            return False
+        if exc_type is None:
+            self.tracker.end_run(FINISHED, run=self)
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.tracker.end_run(KILLED, error=_format_exception(exc_type, exc, tb), run=self)
+        else:
+            self.tracker.end_run(FAILED, error=_format_exception(exc_type, exc, tb), run=self)
+        return False
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:8]
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun {self.name or self.short_id} ({self.id})>"
+
+
+class Tracker:
+    """Tracking service over one :class:`~nbtrack.store.Store`."""
+
+    def __init__(self, store: Store, experiment: str = DEFAULT_EXPERIMENT):
+        self.store = store
+        self.runs = RunRepository(store)
+        self.experiment = experiment
+        self.host = socket.gethostname()
+        self.user = _user()
+        self._stack: list[ActiveRun] = []
+        self._env_sha: str | None = None
+        self._git_cache: tuple[str, float, Any] | None = None
+        self.buffer = MetricBuffer(self._write_metrics, self._heartbeat)
+        #: called with (ActiveRun, status) just before a run's end is committed; a listener that
+        #: raises is reported as a warning by the caller (the snapshot layer hooks in here)
+        self.run_end_listeners: list[Callable[[ActiveRun, str], None]] = []
+        #: called with the ended Run (e.g. to notify the JupyterLab side panel)
+        self.run_ended_listeners: list[Callable[[Run], None]] = []
+        self.mark_dead_runs()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike | None = None, experiment: str = DEFAULT_EXPERIMENT) -> "Tracker":
+        return cls(Store.open(path), experiment)
+
+    # -- experiments ---------------------------------------------------------------------------
+    def set_experiment(self, name: str) -> str:
+        self.experiment = check_key(name, "experiment name")
+        self.runs.experiment_id(self.experiment)
+        return self.experiment
+
+    # -- run lifecycle ------------------------------------------------------------------------
+    def start_run(
+        self,
+        name: str | None = None,
+        *,
+        experiment: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        parent: ActiveRun | None = None,
+        nested: bool = True,
+        kind: str = "api",
+        cell_key: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> ActiveRun:
+        """Start a new run; while another run is active the new one becomes its child."""
+        if name is not None and not isinstance(name, str):
+            raise UsageError(f"run name must be a string, got {type(name).__name__}")
+        experiment = check_key(experiment, "experiment name") if experiment else self.experiment
+        if parent is None and nested and self._stack:
+            parent = self._stack[-1]
+        now = time.time()
+        run_uuid = uuid.uuid4().hex
+        info = provenance.host_info()
+        record = {
+            "uuid": run_uuid,
+            "experiment_id": self.runs.experiment_id(experiment),
+            "name": name,
+            "status": RUNNING,
+            "start_time": now,
+            "heartbeat": now,
+            "parent_id": parent.row_id if parent else None,
+            "cell_key": cell_key,
+            "pid": os.getpid(),
+            "host": self.host,
+            "user": self.user,
+            "env_sha256": self._environment_sha(),
+            "provenance": json.dumps(
+                {"python": provenance.python_info(), "cwd": info.get("cwd"), "env": provenance.safe_environment(), "kind": kind, **(extra or {})},
+                default=str,
+            ),
+        }
+        with self.store.atomic():
+            row_id = self.runs.insert_run(record)
+            self._write(row_id, params=params, tags=tags)
+        run = ActiveRun(self, row_id, run_uuid, name, experiment, now, kind, cell_key)
+        run.git_probe = self._git_probe(info.get("cwd") or os.getcwd())
+        self._stack.append(run)
+        return run
+
+    def end_run(self, status: str = FINISHED, error: str | None = None, run: ActiveRun | None = None) -> Run:
+        """End ``run`` (default: the innermost active run) and any runs nested inside it."""
+        if status not in RUN_STATUSES or status == RUNNING:
+            raise UsageError(f"a run ends FINISHED, FAILED or KILLED, not {status!r}")
+        run = run or self.active_run()
+        if run is None:
+            raise RunStateError("no active run to end; start one with start_run() or %track start")
+        if run.ended:
+            return self.runs.get(run.row_id)
+        for child in [r for r in self._stack if r is not run and self._is_inside(r, run)][::-1]:
+            self.end_run(status, error=None if status == FINISHED else "parent run ended", run=child)
+        warnings = self._notify(self.run_end_listeners, run, status)
+        end = time.time()
+        fields = {"status": status, "end_time": end, "heartbeat": end, "error": error}
+        git = run.git_probe.result(timeout=0.0) if run.git_probe else None
+        if git is not None:
+            fields.update(_git_fields(git, self._provenance_json(run.row_id)))
+        with self.store.atomic():
+            self.runs.write_batch(metrics=self.buffer.take())
+            self.runs.update_run(run.row_id, fields)
+        run.ended = True
+        if run in self._stack:
+            self._stack.remove(run)
+        if git is None and run.git_probe is not None:
+            threading.Thread(target=self._store_git_late, args=(run.row_id, run.git_probe), daemon=True, name="nbtrack-git-late").start()
+        ended = self.runs.get(run.row_id)
+        self._notify(self.run_ended_listeners, ended)
+        for message in warnings:
+            _warn(message)
+        return ended
+
+    def active_run(self) -> ActiveRun | None:
+        return self._stack[-1] if self._stack else None
+
+    def _require_run(self, run: ActiveRun | None) -> ActiveRun:
+        run = run or self.active_run()
+        if run is None:
+            run = self.start_run()  # MLflow-familiar: logging without a run starts one
+        return run
+
+    def _is_inside(self, candidate: ActiveRun, ancestor: ActiveRun) -> bool:
+        return self._stack.index(candidate) > self._stack.index(ancestor) if candidate in self._stack and ancestor in self._stack else False
+
+    # -- logging --------------------------------------------------------------------------------
+    def log_param(self, key: str, value: Any, run: ActiveRun | None = None) -> Any:
+        self.log_params({key: value}, run=run)
+        return value
+
+    def log_params(self, params: Mapping[str, Any], run: ActiveRun | None = None) -> None:
+        self._write(self._require_run(run).row_id, params=params)
+
+    def set_tag(self, key: str, value: Any, run: ActiveRun | None = None) -> None:
+        self.set_tags({key: value}, run=run)
+
+    def set_tags(self, tags: Mapping[str, Any], run: ActiveRun | None = None) -> None:
+        self._write(self._require_run(run).row_id, tags=tags)
+
+    def log_metric(self, key: str, value: Any, step: int | None = None, timestamp: float | None = None, run: ActiveRun | None = None) -> None:
+        """Buffer one metric point. Without ``step``, steps count 0, 1, 2, ... per key and run."""
+        if run is None:
+            run = self._stack[-1] if self._stack else self._require_run(None)
+        if key not in run.steps:
+            check_key(key, "metric name")
+        value = metric_value(value, key)
+        if step is None:
+            step = run.steps.get(key, 0)
+        elif not isinstance(step, int) or isinstance(step, bool):
+            step = _int_step(step)
+        if not -(2**63) <= step < 2**63:
+            raise UsageError(f"metric {key!r}: step {step} is outside the 64-bit range")
+        run.steps[key] = max(step + 1, run.steps.get(key, 0))
+        self.buffer.append((run.row_id, key, step, value, time.time() if timestamp is None else float(timestamp)))
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None, timestamp: float | None = None, run: ActiveRun | None = None) -> None:
+        run = self._require_run(run)
+        for key, value in metrics.items():
+            self.log_metric(key, value, step=step, timestamp=timestamp, run=run)
+
+    def set_note(self, text: str, run: ActiveRun | None = None) -> None:
+        self.runs.update_run(self._require_run(run).row_id, {"note": str(text)})
+
+    def flush(self) -> int:
+        return self.buffer.flush()
+
+    # -- artifacts --------------------------------------------------------------------------------
+    def log_bytes(self, data: bytes, name: str, media_type: str | None = None, run: ActiveRun | None = None) -> Artifact:
+        run = self._require_run(run)
+        name = payloads.check_artifact_name(name)
+        media = media_type or payloads.media_type(name)
+        with self.store.atomic():
+            sha = self.store.blobs.put(bytes(data))
+            self.runs.add_artifact(run.row_id, name, sha, len(data), media)
+        return self.runs.artifact(run.row_id, name)
+
+    def log_artifact(self, path: str | os.PathLike, name: str | None = None, run: ActiveRun | None = None) -> Artifact:
+        source = Path(path)
+        if not source.is_file():
+            raise UsageError(f"log_artifact: {source} is not a file")
+        return self.log_bytes(source.read_bytes(), name or source.name, run=run)
+
+    def log_text(self, text: str, name: str, run: ActiveRun | None = None) -> Artifact:
+        return self.log_bytes(str(text).encode("utf-8"), name, run=run)
+
+    def log_dict(self, data: Any, name: str, run: ActiveRun | None = None) -> Artifact:
+        return self.log_bytes(payloads.dict_bytes(data), name, "application/json", run=run)
+
+    def log_figure(self, figure: Any, name: str, run: ActiveRun | None = None) -> Artifact:
+        if not name.lower().endswith(".png"):
+            name += ".png"
+        return self.log_bytes(payloads.figure_png(figure), name, "image/png", run=run)
+
+    def log_model(self, model: Any, name: str = "model", run: ActiveRun | None = None) -> Artifact:
+        """Pickle ``model`` as artifact ``models/<name>.pkl``; the registry loads it back by hash."""
+        return self.log_bytes(payloads.model_bytes(model), f"models/{name}.pkl", payloads.PICKLE_MEDIA_TYPE, run=run)
+
+    def artifact_bytes(self, run_ref: str, name: str) -> bytes:
+        artifact = self.runs.artifact(self.runs.resolve(run_ref), name)
+        return self.store.blobs.get(artifact.sha256)
+
+    # -- cells ------------------------------------------------------------------------------------
+    def record_cell(self, source: str, execution_count: int | None = None, cell_id: str | None = None, outputs: Any = None, run: ActiveRun | None = None) -> None:
+        run = self._require_run(run)
+        with self.store.atomic():
+            source_sha = self.store.blobs.put(source.encode("utf-8", "surrogatepass"))
+            outputs_sha = self.store.blobs.put(json.dumps(outputs).encode()) if outputs else None
+            self.runs.add_cell(run.row_id, execution_count, cell_id, source_sha, outputs_sha)
+
+    # -- reading ------------------------------------------------------------------------------------
+    def get_run(self, run_ref: str | ActiveRun) -> Run:
+        if isinstance(run_ref, ActiveRun):
+            self.flush()
+            return self.runs.get(run_ref.row_id)
+        return self.runs.get(self.runs.resolve(run_ref))
+
+    def search_runs(self, filter: str | None = None, order_by: str | None = None, max_results: int | None = None, experiment: str | None = None) -> list[Run]:
+        """Runs matching the query grammar of :mod:`nbtrack.query`, newest first by default."""
+        from ..query import compile_filter, compile_order_by  # pure; imported lazily to keep import cheap
+
+        self.flush()
+        self.mark_dead_runs()
+        where, args = compile_filter(filter)
+        if experiment is not None:
+            where = f"({where}) AND e.name = ?" if where else "e.name = ?"
+            args = [*args, experiment]
+        order_sql, order_args = compile_order_by(order_by)
+        return self.runs.search(where, args, order_sql, order_args, max_results)
+
+    def metric_history(self, run_ref: str | ActiveRun, key: str) -> list[MetricPoint]:
+        self.flush()
+        row_id = run_ref.row_id if isinstance(run_ref, ActiveRun) else self.runs.resolve(run_ref)
+        return self.runs.metric_history(row_id, key)
+
+    def mark_dead_runs(self) -> int:
+        """Mark KILLED the RUNNING runs of this host whose process is gone."""
+        own = {r.row_id for r in self._stack}
+        return self.runs.mark_dead_runs(self.host, _pid_alive, os.getpid(), own)
+
+    def close(self) -> None:
+        """Flush buffered points and close the connection. Active runs stay RUNNING: if this
+        process then exits, the next open marks them KILLED."""
+        self.buffer.close()
+        self.store.close()
+
+    # -- internals ------------------------------------------------------------------------------
+    def _write(self, row_id: int, params: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None) -> None:
+        typed = [(check_key(k, "param name"), *param_value(v, k)) for k, v in (params or {}).items()]
+        texts = [(check_key(k, "tag name"), tag_value(v, k)) for k, v in (tags or {}).items()]
+        if typed or texts:
+            self.runs.write_batch(row_id, params=typed, tags=texts)
+
+    def _write_metrics(self, rows) -> None:
+        self.runs.write_batch(metrics=rows)
+
+    def _heartbeat(self) -> None:
+        if self._stack:
+            self.runs.heartbeat([r.row_id for r in self._stack], time.time())
+
+    def _environment_sha(self) -> str | None:
+        if self._env_sha is None:
+            try:
+                data = json.dumps(provenance.packages(), sort_keys=True).encode()
+                self._env_sha = self.store.blobs.put(data)
+            except StoreError:
+                raise
+            except Exception:  # an odd distribution must not stop tracking
+                return None
+        return self._env_sha
+
+    def _git_probe(self, cwd: str):
+        """Share one git probe between runs started within GIT_REUSE seconds in the same folder.
+
+        A loop that starts hundreds of runs must not spawn hundreds of git processes; the
+        price is that the dirty state can be up to GIT_REUSE seconds old.
+        """
+        now = time.monotonic()
+        cached = self._git_cache
+        if cached and cached[0] == cwd and now - cached[1] < GIT_REUSE:
+            return cached[2]
+        probe = provenance.start_git_probe(cwd, timeout=GIT_TIMEOUT)
+        self._git_cache = (cwd, now, probe)
+        return probe
+
+    def _provenance_json(self, row_id: int) -> dict:
+        rows = self.store.query("SELECT provenance FROM runs WHERE id = ?", (row_id,))
+        return json.loads(rows[0]["provenance"]) if rows and rows[0]["provenance"] else {}
+
+    def _store_git_late(self, row_id: int, probe) -> None:
+        git = probe.result(timeout=GIT_TIMEOUT)
+        if not git:
+            return
+        try:
+            self.runs.update_run(row_id, _git_fields(git, self._provenance_json(row_id)))
+        except Exception as exc:  # background thread: never raise
+            _warn(f"git provenance was not recorded: {exc}")
+
+    @staticmethod
+    def _notify(listeners: Iterable[Callable], *args) -> list[str]:
+        problems = []
+        for listener in list(listeners):
+            try:
+                listener(*args)
+            except Exception as exc:  # a listener must never lose the run
+                problems.append(f"{getattr(listener, '__qualname__', listener)} failed: {type(exc).__name__}: {exc}")
+        return problems
+
+
+def _git_fields(git: dict, existing: dict) -> dict:
+    existing = dict(existing)
+    existing["git"] = git
+    return {"git_commit": git.get("commit"), "provenance": json.dumps(existing, default=str)}
+
+
+def _format_exception(exc_type, exc, tb) -> str:
+    return "".join(traceback.format_exception(exc_type, exc, tb))
+
+
+def _int_step(step: Any) -> int:
+    try:
+        as_int = int(step)
+    except (TypeError, ValueError, OverflowError):
+        raise UsageError(f"step must be an integer, got {step!r}") from None
+    if as_int != step:
+        raise UsageError(f"step must be an integer, got {step!r}")
+    return as_int
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return _not_zombie(pid)
+
+
+def _not_zombie(pid: int) -> bool:
+    """A killed child that its parent has not reaped still answers kill(pid, 0)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return None
+
+
+def _warn(message: str) -> None:
+    import warnings
+
+    warnings.warn(f"nbtrack: {message}", RuntimeWarning, stacklevel=3)
