@@ -132,6 +132,89 @@ CREATE TABLE run_cells (
 ) STRICT, WITHOUT ROWID;
 """,
     ),
+    (
+        "0002_registry",
+        """
+-- The model registry. Versions point at a run and at the blob of their pickled model;
+-- the blob's sha256 is copied here so load_model can verify it before unpickling.
+CREATE TABLE registered_models (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+) STRICT;
+
+CREATE TABLE model_versions (
+    model_id INTEGER NOT NULL REFERENCES registered_models(id),
+    version INTEGER NOT NULL CHECK (version >= 1),
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    artifact TEXT NOT NULL,
+    sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+    stage TEXT NOT NULL DEFAULT 'None' CHECK (stage IN ('None', 'Staging', 'Production', 'Archived')),
+    description TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    created_by TEXT,
+    PRIMARY KEY (model_id, version)
+) STRICT, WITHOUT ROWID;
+-- At most one Production version per model, whatever the code above it does.
+CREATE UNIQUE INDEX model_versions_one_production ON model_versions(model_id) WHERE stage = 'Production';
+CREATE INDEX model_versions_run ON model_versions(run_id);
+
+CREATE TABLE model_tags (
+    model_id INTEGER NOT NULL REFERENCES registered_models(id),
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (model_id, key)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE version_tags (
+    model_id INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (model_id, version, key),
+    FOREIGN KEY (model_id, version) REFERENCES model_versions(model_id, version)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE aliases (
+    model_id INTEGER NOT NULL,
+    alias TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (model_id, alias),
+    FOREIGN KEY (model_id, version) REFERENCES model_versions(model_id, version)
+) STRICT, WITHOUT ROWID;
+
+-- Append-only audit trail; seq counts 1, 2, 3, ... per model with no gaps (assigned
+-- inside the writing transaction). from_value/to_value hold stages, alias targets or texts.
+CREATE TABLE registry_events (
+    id INTEGER PRIMARY KEY,
+    model_id INTEGER NOT NULL REFERENCES registered_models(id),
+    seq INTEGER NOT NULL CHECK (seq >= 1),
+    time REAL NOT NULL,
+    who TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('create_model', 'register', 'transition', 'set_alias', 'delete_alias',
+                                           'set_description', 'set_tag', 'delete_tag')),
+    version INTEGER,
+    key TEXT,
+    from_value TEXT,
+    to_value TEXT,
+    comment TEXT,
+    details TEXT,
+    UNIQUE (model_id, seq)
+) STRICT;
+CREATE TRIGGER registry_events_no_update BEFORE UPDATE ON registry_events
+BEGIN
+    SELECT RAISE(ABORT, 'registry_events is append-only: events cannot be changed');
+END;
+CREATE TRIGGER registry_events_no_delete BEFORE DELETE ON registry_events
+BEGIN
+    SELECT RAISE(ABORT, 'registry_events is append-only: events cannot be deleted');
+END;
+""",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
