@@ -98,3 +98,78 @@ class Run:
     def metric(self, key: str, default: float = math.nan) -> float:
         summary = self.metrics.get(key)
         return default if summary is None else summary.last
+
+
+# -- model registry -------------------------------------------------------------------------------
+STAGE_NONE, STAGING, PRODUCTION, ARCHIVED = "None", "Staging", "Production", "Archived"
+STAGES = (STAGE_NONE, STAGING, PRODUCTION, ARCHIVED)
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered version: a run's pickled model, pinned by its sha256."""
+
+    name: str
+    version: int
+    run_id: str
+    artifact: str
+    sha256: str
+    stage: str
+    description: str | None
+    created: float
+    updated: float
+    created_by: str | None
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    description: str | None
+    created: float
+    updated: float
+    tags: dict[str, str] = field(default_factory=dict)
+    versions: tuple[ModelVersion, ...] = ()
+    aliases: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def latest(self) -> ModelVersion | None:
+        return self.versions[-1] if self.versions else None
+
+    def in_stage(self, stage: str) -> list[ModelVersion]:
+        return [v for v in self.versions if v.stage == stage]
+
+
+@dataclass(frozen=True)
+class RegistryEvent:
+    """One line of a model's append-only audit trail (``seq`` is 1, 2, 3, ... per model)."""
+
+    model: str
+    seq: int
+    time: float
+    who: str
+    action: str
+    version: int | None
+    key: str | None
+    from_value: str | None
+    to_value: str | None
+    comment: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RegistryState:
+    """Who held which stage and alias of one model at ``time``, replayed from the event log."""
+
+    model: str
+    time: float
+    stages: dict[int, str]
+    aliases: dict[str, int]
+
+    def holders(self, stage: str) -> list[int]:
+        return sorted(v for v, s in self.stages.items() if s == stage)
