@@ -42,13 +42,20 @@ def strip_track_line(lines: list[str]) -> list[str]:
     if index is None or not is_tracked(lines[index].rstrip("\n")):
         return lines
     try:
-        parse(cell_parser(), lines[index].rstrip("\n")[len(MAGIC_PREFIX):])
+        parse_cell_line(lines[index].rstrip("\n"))
     except NbtrackError:
         return lines  # leave it to the cell magic, which reports the error in one line
     rest = lines[index + 1:]
     if any(line.strip() for line in rest) and next(line for line in rest if line.strip()).startswith("%%"):
         return rest  # another cell magic must stay first; line numbers shift by one here
     return lines[:index] + ["\n"] + rest
+
+
+def parse_cell_line(first_line: str):
+    """Parse and validate the ``%%track ...`` line; raises UsageError on any mistake."""
+    args = parse(cell_parser(), first_line[len(MAGIC_PREFIX):])
+    args.tags = dict(parse_assignment(t) for t in args.tag)
+    return args
 
 
 @dataclass
@@ -133,7 +140,7 @@ class CellHooks:
     # -- the cell magic fallback ------------------------------------------------------------------------
     def run_cell_magic(self, line: str, cell: str):
         """``run_cell_magic('track', line, cell)`` called directly: run the body as a nested cell."""
-        args = parse(cell_parser(), line)  # UsageError shows as one line
+        args = parse_cell_line(MAGIC_PREFIX + " " + line)  # UsageError shows as one line
         pending = self._start(args, cell, None)
         self._depth += 1  # the nested run_cell's own hooks must not start a second run
         try:
@@ -147,14 +154,17 @@ class CellHooks:
     def _begin(self, raw: str, cell_id: str | None, tracked: bool) -> None:
         if tracked:
             first, _, body = raw.lstrip("\n").partition("\n")
-            args = parse(cell_parser(), first[len(MAGIC_PREFIX):])
+            try:
+                args = parse_cell_line(first)
+            except NbtrackError:
+                return  # not stripped by the transformer: the cell magic reports the mistake
             self._pending = self._start(args, body, cell_id)
         else:
             self._pending = _Pending(self._span, False, self._analyze(raw), raw, cell_id)
 
     def _start(self, args, body: str, cell_id: str | None) -> _Pending:
         tracker = self.magics.tracker
-        tags = dict(parse_assignment(t) for t in args.tag)
+        tags = args.tags
         cell_key = cell_id or "src:" + hashlib.sha1(body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
         run = tracker.start_run(args.name, experiment=args.experiment, tags=tags, kind="cell", cell_key=cell_key)
         self.last_run = run

@@ -30,8 +30,8 @@ def check_artifact_name(name: Any) -> str:
     path = PurePosixPath(name)
     if path.is_absolute() or name.startswith("~") or ":" in path.parts[0]:
         raise UsageError(f"artifact name {name!r} must be a relative path")
-    if any(part in ("..", ".") for part in path.parts):
-        raise UsageError(f"artifact name {name!r} must not contain '.' or '..' segments")
+    if any(part in ("..", ".", "") for part in name.split("/")):
+        raise UsageError(f"artifact name {name!r} must not contain '.', '..' or empty segments")
     return str(path)
 
 

@@ -89,6 +89,7 @@ class Tracker:
         self._stack: list[ActiveRun] = []
         self._env_sha: str | None = None
         self._git_cache: tuple[str, float, Any] | None = None
+        self._late_writers: list[threading.Thread] = []
         self.buffer = MetricBuffer(self._write_metrics, self._heartbeat)
         #: called with (ActiveRun, status) just before a run's end is committed; a listener that
         #: raises is reported as a warning by the caller (the snapshot layer hooks in here)
@@ -180,7 +181,9 @@ class Tracker:
         if run in self._stack:
             self._stack.remove(run)
         if git is None and run.git_probe is not None:
-            threading.Thread(target=self._store_git_late, args=(run.row_id, run.git_probe), daemon=True, name="nbtrack-git-late").start()
+            late = threading.Thread(target=self._store_git_late, args=(run.row_id, run.git_probe), daemon=True, name="nbtrack-git-late")
+            late.start()
+            self._late_writers = [t for t in self._late_writers if t.is_alive()] + [late]
         ended = self.runs.get(run.row_id)
         self._notify(self.run_ended_listeners, ended)
         for message in warnings:
@@ -316,6 +319,8 @@ class Tracker:
     def close(self) -> None:
         """Flush buffered points and close the connection. Active runs stay RUNNING: if this
         process then exits, the next open marks them KILLED."""
+        for writer in self._late_writers:
+            writer.join(GIT_TIMEOUT)
         self.buffer.close()
         self.store.close()
 

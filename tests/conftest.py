@@ -1,0 +1,92 @@
+"""Shared fixtures: real stores in tmp_path and a real IPython shell with nbtrack loaded."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch, tmp_path):
+    """No test may find the developer's real store or notebook by accident."""
+    for name in ("NBTRACK_STORE", "NBTRACK_NOTEBOOK", "JPY_SESSION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NBTRACK_STORE", str(tmp_path / "store"))
+
+
+@pytest.fixture
+def store_path(tmp_path):
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def tracker(store_path):
+    from nbtrack.tracking import Tracker
+
+    tracker = Tracker.open(store_path)
+    yield tracker
+    tracker.close()
+
+
+class CellFailed(AssertionError):
+    pass
+
+
+class Shell:
+    """A thin wrapper over a real InteractiveShell with nbtrack loaded."""
+
+    def __init__(self, ip):
+        self.ip = ip
+
+    def run(self, code: str):
+        return self.ip.run_cell(code, store_history=True)
+
+    def ok(self, code: str):
+        result = self.run(code)
+        if not result.success:
+            raise CellFailed(f"cell failed: {result.error_before_exec or result.error_in_exec!r}\n{code}")
+        return result
+
+    @property
+    def ns(self):
+        return self.ip.user_ns
+
+    @property
+    def tracker(self):
+        from nbtrack.extension import current
+
+        return current(self.ip).magics.tracker
+
+
+@pytest.fixture
+def ip():
+    """A fresh real InteractiveShell (history off), no nbtrack loaded."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    InteractiveShell.clear_instance()
+    shell = InteractiveShell.instance(config=config, colors="nocolor")
+    yield shell
+    from nbtrack.extension import unload
+
+    unload(shell)
+    InteractiveShell.clear_instance()
+
+
+@pytest.fixture
+def shell(ip):
+    """A real InteractiveShell with ``%load_ext nbtrack`` done."""
+    wrapper = Shell(ip)
+    wrapper.ok("%load_ext nbtrack")
+    return wrapper
+
+
+@pytest.fixture
+def python():
+    return sys.executable
