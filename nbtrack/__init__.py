@@ -6,7 +6,7 @@ the API functions are loaded on first attribute access.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .version import __version__
 
 _API = (
     "set_experiment", "start_run", "end_run", "active_run", "log_param", "log_params", "log_metric",

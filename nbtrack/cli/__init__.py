@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nbtrack", description="Experiment tracking and a model registry for Jupyter notebooks.")
     parser.add_argument("--store", "-s", default=None, help="store directory (default: NBTRACK_STORE, nearest .nbtrack/, git root, cwd)")
-    from .. import __version__
+    from ..version import __version__
 
     parser.add_argument("--version", action="version", version=f"nbtrack {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

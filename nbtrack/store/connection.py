@@ -212,6 +212,6 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 
 def _version() -> str:
-    from .. import __version__
+    from ..version import __version__
 
     return __version__

@@ -7,6 +7,7 @@ raises "already active": every ``start_run`` makes a new run.
 
 from __future__ import annotations
 
+import atexit
 import getpass
 import json
 import os
@@ -15,6 +16,7 @@ import threading
 import time
 import traceback
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +99,7 @@ class Tracker:
         #: called with the ended Run (e.g. to notify the JupyterLab side panel)
         self.run_ended_listeners: list[Callable[[Run], None]] = []
         self.mark_dead_runs()
+        _open_trackers.add(self)
 
     @classmethod
     def open(cls, path: str | os.PathLike | None = None, experiment: str = DEFAULT_EXPERIMENT) -> "Tracker":
@@ -321,6 +324,7 @@ class Tracker:
         process then exits, the next open marks them KILLED."""
         for writer in self._late_writers:
             writer.join(GIT_TIMEOUT)
+        _open_trackers.discard(self)
         self.buffer.close()
         self.store.close()
 
@@ -385,6 +389,20 @@ class Tracker:
             except Exception as exc:  # a listener must never lose the run
                 problems.append(f"{getattr(listener, '__qualname__', listener)} failed: {type(exc).__name__}: {exc}")
         return problems
+
+
+_open_trackers: "weakref.WeakSet[Tracker]" = weakref.WeakSet()
+
+
+@atexit.register
+def _end_runs_at_exit() -> None:
+    """Like MLflow, a script's open API runs end FINISHED at exit; cell/span runs end KILLED."""
+    for tracker in list(_open_trackers):
+        for run in reversed(list(tracker._stack)):
+            try:
+                tracker.end_run(FINISHED if run.kind == "api" else KILLED, error=None if run.kind == "api" else "the process exited while the run was active", run=run)
+            except Exception:  # at exit there is no one left to tell
+                pass
 
 
 def _git_fields(git: dict, existing: dict) -> dict:
