@@ -1,0 +1,312 @@
+"""Promotion gates: ``metrics.f1 >= production.metrics.f1`` checked before a version moves.
+
+Grammar (one requirement; several requirements are combined with *and*)::
+
+    requirement := expr CMP expr            CMP: >= <= > < == = !=
+    expr        := term (("+" | "-") term)*
+    term        := unary (("*" | "/") unary)*
+    unary       := "-" unary | atom
+    atom        := NUMBER | 'string' | "string" | ref | "(" expr ")"
+    ref         := [holder "."] ("metrics" | "params") "." key
+    holder      := production | staging | <alias>          (e.g. champion)
+    key         := name segments joined by ".", a segment may be `back-quoted/any text`
+
+A ref without holder is the candidate's run; ``production.`` / ``staging.`` is the run
+of the version currently in that stage; any other holder is an alias (aliases containing
+``-`` cannot be used as holders). Metrics are the runs' latest values.
+
+Decisions, so CI behaves predictably:
+
+* **No holder** (nobody in Production yet, alias unset): the requirement *passes*, with a
+  note saying so, because there is nothing to beat and a first deployment must be possible
+  from the same pipeline. ``strict=True`` (``--strict``) makes it fail instead.
+* A holder or candidate **without the metric/param**, a NaN, or a type mismatch fails: a
+  gate that cannot be checked is not a pass.
+* Several versions can be in Staging: ``staging.`` is the newest of them (the same one
+  ``load_model(name, stage="Staging")`` returns).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from ..entities import Run
+from ..errors import UsageError
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+    r"|(?P<str>'[^']*'|\"[^\"]*\")"
+    r"|(?P<ref>[A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z0-9_]+|`[^`]+`))*)"
+    r"|(?P<op>>=|<=|==|!=|[<>=+\-*/()]))"
+)
+_SEGMENT = re.compile(r"`([^`]+)`|([A-Za-z0-9_]+)")
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq, "=": operator.eq, "!=": operator.ne,
+}
+_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+
+
+@dataclass(frozen=True)
+class Ref:
+    holder: str | None  # None: the candidate; "production", "staging" or an alias
+    kind: str  # "metrics" or "params"
+    key: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str
+    left: "Node"
+    right: "Node"
+
+
+@dataclass(frozen=True)
+class Negate:
+    operand: "Node"
+
+
+Node = Union[float, str, Ref, Binary, Negate]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    text: str
+    op: str
+    left: Node
+    right: Node
+
+    def refs(self) -> list[Ref]:
+        found: list[Ref] = []
+        _collect(self.left, found)
+        _collect(self.right, found)
+        return found
+
+
+@dataclass(frozen=True)
+class GateEvaluation:
+    """The outcome of one requirement, with every value it read (kept in the promotion event)."""
+
+    requirement: str
+    passed: bool
+    op: str = ""
+    left: Any = None
+    right: Any = None
+    values: dict[str, Any] = field(default_factory=dict)
+    holders: dict[str, int] = field(default_factory=dict)
+    note: str = ""
+
+    def describe(self) -> str:
+        verdict = "PASS" if self.passed else "FAIL"
+        read = ", ".join(f"{k} = {_show(v)}" for k, v in self.values.items())
+        held = ", ".join(f"{h} is version {v}" for h, v in self.holders.items())
+        parts = [f"{verdict}  {self.requirement}"]
+        if self.left is not None or self.right is not None:
+            parts.append(f"{_show(self.left)} {self.op} {_show(self.right)}")
+        detail = "; ".join(p for p in (read, held, self.note) if p)
+        return "  ->  ".join(parts) + (f"   [{detail}]" if detail else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "requirement": self.requirement, "passed": self.passed, "op": self.op, "left": _jsonable(self.left), "right": _jsonable(self.right),
+            "values": {k: _jsonable(v) for k, v in self.values.items()}, "holders": dict(self.holders), "note": self.note,
+        }
+
+
+# -- parsing ---------------------------------------------------------------------------------------
+def parse_requirement(text: str) -> Requirement:
+    if not isinstance(text, str) or not text.strip():
+        raise UsageError("a gate requirement must be a non-empty expression, e.g. 'metrics.f1 >= production.metrics.f1'")
+    parser = _Parser(text)
+    left = parser.expr()
+    op = parser.take("op")
+    if op not in _COMPARE:
+        raise UsageError(f"gate {text!r}: expected a comparison (>=, <=, >, <, ==, !=) {parser.where()}")
+    right = parser.expr()
+    if parser.peek() is not None:
+        raise UsageError(f"gate {text!r}: unexpected {parser.peek()[1]!r} {parser.where()}; combine requirements with several --require")
+    return Requirement(text.strip(), op, left, right)
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens: list[tuple[str, str, int]] = []
+        pos = 0
+        while pos < len(text):
+            if text[pos:].strip() == "":
+                break
+            match = _TOKEN.match(text, pos)
+            if not match or match.end() == pos:
+                raise UsageError(f"gate {text!r}: cannot read {text[pos:].strip()[:20]!r} at position {pos}")
+            kind = match.lastgroup
+            self.tokens.append((kind, match.group(kind), match.start(kind)))
+            pos = match.end()
+        self.index = 0
+
+    def peek(self) -> tuple[str, str, int] | None:
+        return self.tokens[self.index] if self.index < len(self.tokens) else None
+
+    def where(self) -> str:
+        token = self.peek()
+        return f"at position {token[2]}" if token else "at the end"
+
+    def take(self, kind: str) -> str:
+        token = self.peek()
+        if token is None or token[0] != kind:
+            raise UsageError(f"gate {self.text!r}: expected {'an operator' if kind == 'op' else kind} {self.where()}")
+        self.index += 1
+        return token[1]
+
+    def accept(self, *ops: str) -> str | None:
+        token = self.peek()
+        if token and token[0] == "op" and token[1] in ops:
+            self.index += 1
+            return token[1]
+        return None
+
+    def expr(self) -> Node:
+        node = self.term()
+        while (op := self.accept("+", "-")) is not None:
+            node = Binary(op, node, self.term())
+        return node
+
+    def term(self) -> Node:
+        node = self.unary()
+        while (op := self.accept("*", "/")) is not None:
+            node = Binary(op, node, self.unary())
+        return node
+
+    def unary(self) -> Node:
+        if self.accept("-"):
+            return Negate(self.unary())
+        return self.atom()
+
+    def atom(self) -> Node:
+        token = self.peek()
+        if token is None:
+            raise UsageError(f"gate {self.text!r}: expression ends too early")
+        kind, value, _ = token
+        if self.accept("("):
+            node = self.expr()
+            if not self.accept(")"):
+                raise UsageError(f"gate {self.text!r}: missing ')' {self.where()}")
+            return node
+        self.index += 1
+        if kind == "num":
+            return float(value)
+        if kind == "str":
+            return value[1:-1]
+        if kind == "ref":
+            return _ref(self.text, value)
+        raise UsageError(f"gate {self.text!r}: unexpected {value!r} at position {token[2]}")
+
+
+def _ref(text: str, word: str) -> Ref:
+    parts = [quoted or plain for quoted, plain in _SEGMENT.findall(word)]
+    holder = None
+    if parts[0].lower() not in ("metrics", "params"):
+        holder, parts = parts[0].lower() if parts[0].lower() in ("production", "staging") else parts[0], parts[1:]
+    if len(parts) < 2 or parts[0].lower() not in ("metrics", "params"):
+        raise UsageError(
+            f"gate {text!r}: {word!r} is not a reference; write metrics.KEY, params.KEY, "
+            "production.metrics.KEY, staging.metrics.KEY or ALIAS.metrics.KEY"
+        )
+    return Ref(holder, parts[0].lower(), ".".join(parts[1:]), word)
+
+
+def _collect(node: Node, found: list[Ref]) -> None:
+    if isinstance(node, Ref):
+        found.append(node)
+    elif isinstance(node, Binary):
+        _collect(node.left, found)
+        _collect(node.right, found)
+    elif isinstance(node, Negate):
+        _collect(node.operand, found)
+
+
+# -- evaluation ---------------------------------------------------------------------------------------
+class _Unavailable(Exception):
+    def __init__(self, note: str, vacuous: bool = False):
+        super().__init__(note)
+        self.note = note
+        self.vacuous = vacuous
+
+
+#: ``holder -> (version, run)`` of the current holder, or None when nobody holds it
+HolderLookup = Callable[[str], "tuple[int, Run] | None"]
+
+
+def evaluate(requirement: Requirement, candidate: Run, holder_of: HolderLookup, strict: bool = False) -> GateEvaluation:
+    """Evaluate one requirement for ``candidate`` against the holders ``holder_of`` finds."""
+    values: dict[str, Any] = {}
+    holders: dict[str, int] = {}
+
+    def value(node: Node) -> Any:
+        if isinstance(node, (float, str)):
+            return node
+        if isinstance(node, Negate):
+            return -_number(value(node.operand), "-")
+        if isinstance(node, Binary):
+            left, right = _number(value(node.left), node.op), _number(value(node.right), node.op)
+            if node.op == "/" and right == 0:
+                raise _Unavailable("division by zero")
+            return _ARITH[node.op](left, right)
+        return read(node)
+
+    def read(ref: Ref) -> Any:
+        run = candidate
+        if ref.holder is not None:
+            held = holder_of(ref.holder)
+            if held is None:
+                label = f"nobody is in {ref.holder.capitalize()}" if ref.holder in ("production", "staging") else f"alias {ref.holder!r} is not set"
+                raise _Unavailable(f"{label}: {'fails (strict)' if strict else 'passes, nothing to beat'}", vacuous=not strict)
+            holders[ref.holder], run = held
+        source = run.metrics if ref.kind == "metrics" else run.params
+        if ref.key not in source:
+            whose = "the candidate" if ref.holder is None else f"{ref.holder} (version {holders[ref.holder]})"
+            raise _Unavailable(f"{whose} has no {ref.kind[:-1]} {ref.key!r}")
+        found = source[ref.key].last if ref.kind == "metrics" else source[ref.key]
+        values[ref.text] = found
+        if isinstance(found, float) and math.isnan(found):
+            raise _Unavailable(f"{ref.text} is NaN")
+        return found
+
+    try:
+        left, right = value(requirement.left), value(requirement.right)
+        if isinstance(left, str) != isinstance(right, str) or (isinstance(left, str) and requirement.op not in ("==", "=", "!=")):
+            raise _Unavailable(f"cannot compare {_show(left)} {requirement.op} {_show(right)}")
+        if not isinstance(left, (str, int, float)) or not isinstance(right, (str, int, float)):
+            raise _Unavailable(f"cannot compare {_show(left)} {requirement.op} {_show(right)}")
+    except _Unavailable as missing:
+        return GateEvaluation(requirement.text, missing.vacuous, requirement.op, values=values, holders=holders, note=missing.note)
+    passed = bool(_COMPARE[requirement.op](left, right))
+    return GateEvaluation(requirement.text, passed, requirement.op, left, right, values, holders)
+
+
+def _number(item: Any, op: str) -> float:
+    if isinstance(item, bool) or not isinstance(item, (int, float)):
+        raise _Unavailable(f"{_show(item)} is not a number (needed for {op!r})")
+    return item
+
+
+def _show(item: Any) -> str:
+    if isinstance(item, float):
+        return repr(item) if not item.is_integer() or abs(item) >= 1e16 else f"{item:.1f}"
+    return repr(item) if isinstance(item, str) else str(item)
+
+
+def _jsonable(item: Any) -> Any:
+    if isinstance(item, float) and (math.isnan(item) or math.isinf(item)):
+        return str(item)
+    if item is None or isinstance(item, (str, int, float, bool)):
+        return item
+    return str(item)
+
+
+__all__ = ["GateEvaluation", "Requirement", "evaluate", "parse_requirement"]

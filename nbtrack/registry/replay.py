@@ -1,0 +1,27 @@
+"""Answering "who held Production at time T" by replaying the append-only event log.
+
+The log, not the current tables, is the source of truth for the past: every stage change
+(including the archiving done by a promotion) and every alias move is one event, so the
+state at T is the fold of the events with ``time <= T`` in ``seq`` order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..entities import RegistryEvent, RegistryState
+
+
+def state_at(model: str, time: float, events: Iterable[RegistryEvent]) -> RegistryState:
+    stages: dict[int, str] = {}
+    aliases: dict[str, int] = {}
+    for event in events:
+        if event.time > time:
+            continue
+        if event.action in ("register", "transition") and event.version is not None and event.to_value:
+            stages[event.version] = event.to_value
+        elif event.action == "set_alias" and event.key and event.to_value:
+            aliases[event.key] = int(event.to_value)
+        elif event.action == "delete_alias" and event.key:
+            aliases.pop(event.key, None)
+    return RegistryState(model, time, stages, dict(sorted(aliases.items())))
