@@ -246,23 +246,24 @@ class RunRepository:
         metrics_by: dict[int, dict] = {}
         tags_by: dict[int, dict] = {}
         artifacts_by: dict[int, list] = {}
+        # CROSS JOIN pins temp._wanted as the outer loop: SQLite otherwise scans whole child tables.
         with self.store.lock:
             conn = self.store.conn
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS _wanted(id INTEGER PRIMARY KEY)")
             conn.execute("DELETE FROM temp._wanted")
             conn.executemany("INSERT OR IGNORE INTO temp._wanted(id) VALUES (?)", [(i,) for i in ids])
             for run_id, key, kind, value in conn.execute(
-                "SELECT p.run_id, p.key, p.type, p.value FROM params p JOIN temp._wanted w ON w.id = p.run_id"
+                "SELECT p.run_id, p.key, p.type, p.value FROM temp._wanted w CROSS JOIN params p ON p.run_id = w.id"
             ):
                 params_by.setdefault(run_id, {})[key] = decode_param(kind, value)
             for run_id, key, step, value, ts, lo, hi, count in conn.execute(
-                "SELECT l.run_id, k.key, l.step, l.value, l.timestamp, l.min, l.max, l.count FROM latest_metrics l "
-                "JOIN temp._wanted w ON w.id = l.run_id JOIN metric_keys k ON k.id = l.key_id"
+                "SELECT l.run_id, k.key, l.step, l.value, l.timestamp, l.min, l.max, l.count FROM temp._wanted w "
+                "CROSS JOIN latest_metrics l ON l.run_id = w.id JOIN metric_keys k ON k.id = l.key_id"
             ):
                 metrics_by.setdefault(run_id, {})[key] = MetricSummary(key, math.nan if value is None else value, step, ts, lo, hi, count)
-            for run_id, key, value in conn.execute("SELECT t.run_id, t.key, t.value FROM tags t JOIN temp._wanted w ON w.id = t.run_id"):
+            for run_id, key, value in conn.execute("SELECT t.run_id, t.key, t.value FROM temp._wanted w CROSS JOIN tags t ON t.run_id = w.id"):
                 tags_by.setdefault(run_id, {})[key] = value
-            cursor = conn.execute("SELECT a.* FROM artifacts a JOIN temp._wanted w ON w.id = a.run_id ORDER BY a.name")
+            cursor = conn.execute("SELECT a.* FROM temp._wanted w CROSS JOIN artifacts a ON a.run_id = w.id ORDER BY a.name")
             cursor.row_factory = sqlite3.Row
             for row in cursor:
                 artifacts_by.setdefault(row["run_id"], []).append(_artifact(row))
