@@ -142,3 +142,67 @@ def metric_history(run_id: str, key: str) -> list[MetricPoint]:
 
 def flush() -> int:
     return tracker().flush()
+
+
+# -- model registry ---------------------------------------------------------------------------------
+def registry():
+    """A :class:`~nbtrack.registry.Registry` over the default tracker's store (cheap; holds no state)."""
+    from .registry import Registry
+
+    current = tracker()
+    current.flush()  # gates and comparisons read metrics: buffered points must count
+    return Registry(current.store, runs=current.runs)
+
+
+def register_model(run: Any, artifact_or_object: Any = None, name: str | None = None, description: str | None = None,
+                   tags: Mapping[str, Any] | None = None) -> int:
+    """Register a run's logged model (artifact name) or any object as the next version of ``name``; returns it."""
+    return registry().register_model(run, artifact_or_object, name, description, tags)
+
+
+def transition_stage(name: str, version: int, stage: str, archive_existing: bool = True, comment: str | None = None):
+    return registry().transition_stage(name, version, stage, archive_existing, comment)
+
+
+def promote(name: str, version: int, to: str, require: Any = (), archive_existing: bool = True, comment: str | None = None,
+            strict: bool = False):
+    """Transition after checking the ``require`` gates; raises GateFailedError and changes nothing if one fails."""
+    return registry().promote(name, version, to, require, archive_existing, comment, strict)
+
+
+def set_alias(name: str, alias: str, version: int, comment: str | None = None) -> None:
+    registry().set_alias(name, alias, version, comment)
+
+
+def delete_alias(name: str, alias: str, comment: str | None = None) -> None:
+    registry().delete_alias(name, alias, comment)
+
+
+def get_model_version(name_or_uri: str, version: int | str | None = None, *, stage: str | None = None, alias: str | None = None):
+    return registry().get_model_version(name_or_uri, version, stage=stage, alias=alias)
+
+
+def search_models(pattern: str | None = None):
+    """Registered models as a displayable list."""
+    from .display.models import ModelList
+
+    return ModelList(registry().search_models(pattern))
+
+
+def load_model(name_or_uri: str, version: int | str | None = None, *, stage: str | None = None, alias: str | None = None) -> Any:
+    """``load_model("models:/fraud/Production")`` or ``load_model("fraud", alias="champion")``; verifies the sha256 first."""
+    return registry().load_model(name_or_uri, version, stage=stage, alias=alias)
+
+
+def compare_versions(name: str, a: int | str, b: int | str):
+    """Metric and param deltas of the runs behind versions ``a`` and ``b`` (numbers, stages or aliases)."""
+    from .display.models import VersionComparisonView
+
+    return VersionComparisonView(registry().compare_versions(name, a, b))
+
+
+def model_history(name: str):
+    """The model's append-only audit trail, oldest first, as a displayable list."""
+    from .display.models import ModelHistory
+
+    return ModelHistory(registry().history(name))
