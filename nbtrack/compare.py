@@ -1,0 +1,186 @@
+"""A renderer-neutral comparison of runs: which params differ and which run is best per metric.
+
+The dashboard's Compare tab (widgets) and the static HTML fallback (display) both render
+one :class:`Comparison`, so the two views can never disagree about what is "best".
+
+Metric direction: a metric is *lower is better* when one of the words of its name
+(split on anything but letters and digits, case-insensitive) is in :data:`LOWER_IS_BETTER`
+or ends with ``loss`` or ``error`` (``val_loss``, ``logloss``, ``train/rmse``,
+``mean_absolute_error``); every other metric is *higher is better* (``f1``, ``auc``,
+``accuracy``). Pass ``directions={"name": "lower" | "higher"}`` to override a guess,
+e.g. for sklearn's ``neg_mean_squared_error`` (higher is better).
+
+>>> metric_direction("val_loss"), metric_direction("f1")
+('lower', 'higher')
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .entities import Run
+
+LOWER, HIGHER = "lower", "higher"
+#: name words meaning "lower is better"
+LOWER_IS_BETTER = frozenset({
+    "loss", "error", "err", "rmse", "mse", "mae", "mape", "smape", "rmsle", "msle", "nll", "logloss",
+    "perplexity", "ppl", "wer", "cer", "latency", "time", "duration", "seconds", "cost", "regret", "aic", "bic",
+})
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def metric_direction(name: str, directions: Mapping[str, str] | None = None) -> str:
+    """``"lower"`` or ``"higher"``: which way is better for metric ``name`` (see module docs)."""
+    if directions and name in directions:
+        choice = directions[name]
+        if choice not in (LOWER, HIGHER):
+            raise ValueError(f"direction of {name!r} must be 'lower' or 'higher', not {choice!r}")
+        return choice
+    for word in _WORD.findall(name.lower()):
+        if word in LOWER_IS_BETTER or word.endswith(("loss", "error")):
+            return LOWER
+    return HIGHER
+
+
+@dataclass(frozen=True)
+class Column:
+    """One compared run. ``is_baseline`` marks the run the others are measured against."""
+
+    run: Run
+    label: str
+    is_baseline: bool = False
+
+
+@dataclass(frozen=True)
+class ParamRow:
+    key: str
+    values: tuple[Any, ...]
+    present: tuple[bool, ...]
+    differs: bool
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    key: str
+    direction: str
+    values: tuple[float | None, ...]
+    #: indices of the columns holding the best finite value (empty with fewer than two runs)
+    best: frozenset[int]
+    #: value minus the baseline's value, per column (None without a baseline or a value)
+    deltas: tuple[float | None, ...]
+
+    def improved(self, index: int) -> bool | None:
+        """Whether column ``index`` beats the baseline on this metric (None if not comparable)."""
+        delta = self.deltas[index]
+        if delta is None or delta == 0:
+            return None
+        return delta < 0 if self.direction == LOWER else delta > 0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    columns: tuple[Column, ...]
+    params: tuple[ParamRow, ...]
+    metrics: tuple[MetricRow, ...]
+
+    @property
+    def labels(self) -> list[str]:
+        return [c.label for c in self.columns]
+
+    @property
+    def baseline_index(self) -> int | None:
+        return next((i for i, c in enumerate(self.columns) if c.is_baseline), None)
+
+    def param_rows(self, show_all: bool = False) -> list[ParamRow]:
+        """The params that differ between runs, or all of them with ``show_all``."""
+        return [row for row in self.params if show_all or row.differs]
+
+    def metric(self, key: str) -> MetricRow:
+        for row in self.metrics:
+            if row.key == key:
+                return row
+        raise KeyError(key)
+
+    def numeric_params(self) -> list[str]:
+        """Params whose present values are all numbers (bools excluded): plottable on an axis."""
+        return [row.key for row in self.params if _all_numbers(v for v, p in zip(row.values, row.present) if p)]
+
+
+def compare_runs(
+    runs: Sequence[Run],
+    baseline: Run | None = None,
+    baseline_label: str | None = None,
+    directions: Mapping[str, str] | None = None,
+) -> Comparison:
+    """Compare ``runs`` (in order); ``baseline`` (one of them, or another run) is put first.
+
+    >>> comparison = compare_runs([run_a, run_b], baseline=run_a)   # doctest: +SKIP
+    >>> comparison.metric("f1").best                                # doctest: +SKIP
+    frozenset({1})
+    """
+    ordered = list(runs)
+    if baseline is not None:
+        ordered = [baseline, *[r for r in ordered if r.id != baseline.id]]
+    labels = _labels(ordered)
+    if baseline is not None and baseline_label:
+        labels[0] = baseline_label
+    columns = tuple(Column(run, label, baseline is not None and i == 0) for i, (run, label) in enumerate(zip(ordered, labels)))
+    param_keys = sorted({k for r in ordered for k in r.params})
+    metric_keys = sorted({k for r in ordered for k in r.metrics})
+    params = tuple(_param_row(key, ordered) for key in param_keys)
+    metrics = tuple(_metric_row(key, ordered, metric_direction(key, directions), baseline is not None) for key in metric_keys)
+    return Comparison(columns, params, metrics)
+
+
+def _labels(runs: Sequence[Run]) -> list[str]:
+    """Run labels, with the short id added where two runs share a name."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.label] = counts.get(run.label, 0) + 1
+    return [run.label if counts[run.label] == 1 else f"{run.label} ({run.short_id})" for run in runs]
+
+
+def _param_row(key: str, runs: Sequence[Run]) -> ParamRow:
+    present = tuple(key in r.params for r in runs)
+    values = tuple(r.params.get(key) for r in runs)
+    distinct = {(p, _comparable(v)) for v, p in zip(values, present)}
+    return ParamRow(key, values, present, len(distinct) > 1)
+
+
+def _metric_row(key: str, runs: Sequence[Run], direction: str, has_baseline: bool) -> MetricRow:
+    values = tuple(r.metrics[key].last if key in r.metrics else None for r in runs)
+    finite = [(i, v) for i, v in enumerate(values) if _finite(v)]
+    best: frozenset[int] = frozenset()
+    if len(runs) > 1 and finite:
+        target = (min if direction == LOWER else max)(v for _, v in finite)
+        best = frozenset(i for i, v in finite if v == target)
+    base = values[0] if has_baseline else None
+    deltas = tuple(v - base if _finite(v) and _finite(base) else None for v in values) if has_baseline else (None,) * len(values)
+    return MetricRow(key, direction, values, best, deltas)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _all_numbers(values) -> bool:
+    items = list(values)
+    return bool(items) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in items)
+
+
+def _comparable(value: Any) -> Any:
+    """A hashable stand-in so 1 == 1.0 and lists/dicts compare by content."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, float) and math.isnan(value):
+        return ("nan",)
+    if isinstance(value, (list, dict, tuple)):
+        return ("json", repr(value))
+    return value
+
+
+__all__ = ["Column", "Comparison", "HIGHER", "LOWER", "LOWER_IS_BETTER", "MetricRow", "ParamRow", "compare_runs", "metric_direction"]

@@ -1,0 +1,35 @@
+"""Small wiring helpers shared by the views: every callback goes through ``controller.attempt``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as w
+
+
+def button(description: str, css: str, on_click: Callable[[], Any], controller, **kwargs: Any) -> w.Button:
+    """A Button with a stable CSS class whose handler can never raise into ipywidgets."""
+    widget = w.Button(description=description, **kwargs)
+    widget.add_class(css)
+    widget.on_click(lambda _button: controller.attempt(on_click))
+    return widget
+
+
+def on_value(widget: w.Widget, handler: Callable[[Any], Any], controller, guard: Callable[[], bool] = lambda: False) -> None:
+    """Call ``handler(new_value)`` through the controller when the user changes ``widget``.
+
+    ``guard()`` returning True skips the call: views set it while they write values themselves.
+    """
+
+    def observe(change) -> None:
+        if not guard():
+            controller.attempt(handler, change["new"])
+
+    widget.observe(observe, names="value")
+
+
+def classed(widget: w.Widget, *css: str) -> w.Widget:
+    for name in css:
+        widget.add_class(name)
+    return widget

@@ -1,0 +1,323 @@
+"""All state and actions of the dashboard, without ipywidgets: tests drive this class directly.
+
+The widget views only lay out and wire: they call an action, then redraw from the
+controller's state when it announces a change (:meth:`DashboardController.subscribe`).
+Actions raise on bad input, so callers see the real exception; the views call them through
+:meth:`DashboardController.attempt`, which turns any exception into the status line
+(``ipywidgets``' ``Button.click`` would otherwise swallow it into a log record nobody reads).
+
+Runs are paged in SQL (``LIMIT``/``OFFSET`` on the filtered, sorted query); only the
+visible page and the selected runs are ever loaded with their params, metrics and tags.
+
+>>> controller = DashboardController(tracker, "metrics.f1 > 0.8")   # doctest: +SKIP
+>>> controller.sort_by("metrics.f1"); controller.toggle(controller.runs[0].id, True)   # doctest: +SKIP
+>>> controller.comparison().metric("f1").best                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..compare import Comparison, compare_runs
+from ..display.dashboard import FIXED_COLUMNS, DashboardView
+from ..entities import MetricPoint, Run
+from ..errors import NbtrackError, QueryError, UsageError
+from ..query import compile_filter, compile_order_by
+from ..tracking import Tracker
+from .catalog import ColumnKeys, column_keys
+
+#: columns that cannot be sorted in SQL (they combine several values)
+UNSORTABLE = frozenset({"tags", "receipt"})
+_ATTRIBUTE_FIELDS = {"name": "name", "status": "status", "start": "start_time", "duration": "duration"}
+#: a baseline choice naming a model's Production version instead of a run
+PRODUCTION_PREFIX = "production:"
+DEFAULT_PARAM_COLUMNS = 4
+DEFAULT_METRIC_COLUMNS = 4
+
+
+@dataclass(frozen=True)
+class Status:
+    """The dashboard's status line: the last action's outcome. ``kind`` is "info" or "error"."""
+
+    text: str = ""
+    kind: str = "info"
+
+
+class DashboardController:
+    """State of one dashboard: filter, sort, page, columns, selection, baseline, status."""
+
+    #: selecting more runs than this is refused (charts and tables stop being readable)
+    max_compare = 50
+
+    def __init__(self, tracker: Tracker, query: str | None = None, *, page_size: int = 25, registry: Any = None,
+                 clock: Callable[[], float] = time.time):
+        self.tracker = tracker
+        self.page_size = max(1, int(page_size))
+        self.clock = clock
+        self.opened_at = clock()
+        self.query = ""
+        self.filter_error: QueryError | None = None
+        self.sort_column = "start"
+        self.descending = True
+        self.page_index = 0
+        self.runs: list[Run] = []
+        self.total = 0
+        self.new_since_open = 0
+        self._selected: dict[str, str] = {}  # run id -> label, in selection order
+        self.baseline: str | None = None
+        self.show_all_params = False
+        #: chart choices of the Compare tab (None: the first that fits)
+        self.chart = {"history": None, "parallel": None, "scatter_param": None, "scatter_metric": None}
+        self.status = Status()
+        self.last_traceback: str | None = None
+        self._listeners: list[Callable[[set[str]], None]] = []
+        self._where: tuple[str, list] = ("", [])
+        self.keys: ColumnKeys = column_keys(tracker.store)
+        self.columns: list[str] = self._default_columns()
+        #: the registry part (a RegistryController) or None when no registry is available
+        self.registry = registry(self) if callable(registry) else registry
+        if query and query.strip():
+            self.set_filter(query)
+        else:
+            self._load()
+
+    # -- events --------------------------------------------------------------------------------
+    def subscribe(self, callback: Callable[[set[str]], None]) -> None:
+        """``callback(topics)`` after each change; topics: runs, filter, columns, selection, compare, status, registry."""
+        self._listeners.append(callback)
+
+    def changed(self, *topics: str) -> None:
+        for callback in list(self._listeners):
+            callback(set(topics))
+
+    def attempt(self, action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``action``; any exception becomes an error status instead of escaping (returns None)."""
+        try:
+            return action(*args, **kwargs)
+        except Exception as exc:  # the status line is the one place a dashboard user can see errors
+            self.last_traceback = traceback.format_exc()
+            text = str(exc) if isinstance(exc, NbtrackError) else f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, QueryError):
+                text = f"filter: {exc.reason}" + (f" (at position {exc.position})" if exc.position is not None else "")
+            self.set_status(text, "error")
+            return None
+
+    def set_status(self, text: str, kind: str = "info") -> None:
+        self.status = Status(text, kind)
+        self.changed("status")
+
+    # -- filter, sort, paging -----------------------------------------------------------------------
+    def set_filter(self, text: str | None) -> None:
+        """Apply a query in the core grammar (see :mod:`nbtrack.query`); a QueryError leaves the old filter."""
+        text = (text or "").strip()
+        try:
+            where = compile_filter(text)
+        except QueryError as exc:
+            self.filter_error = exc
+            self.changed("filter")
+            raise
+        self.filter_error = None
+        self.query, self._where, self.page_index = text, where, 0
+        self._load()
+        self.set_status(f"{self.total} runs match" if text else f"{self.total} runs")
+
+    def sort_by(self, column: str, descending: bool | None = None) -> None:
+        """Sort by ``column``; choosing the current column again flips the direction."""
+        if column in UNSORTABLE:
+            raise UsageError(f"the {column!r} column cannot be sorted; sort by a single tags.<key> column instead")
+        _order_text(column, False)  # refuses unknown columns before any state changes
+        if descending is None:
+            descending = (not self.descending) if column == self.sort_column else column == "start"
+        self.sort_column, self.descending, self.page_index = column, descending, 0
+        self._load()
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    def set_page(self, index: int) -> None:
+        self.page_index = min(max(0, int(index)), self.page_count - 1)
+        self._load()
+
+    def next_page(self) -> None:
+        self.set_page(self.page_index + 1)
+
+    def previous_page(self) -> None:
+        self.set_page(self.page_index - 1)
+
+    def refresh(self) -> None:
+        """Re-read the store: runs logged since the dashboard opened appear without a rebuild."""
+        self.tracker.flush()
+        self.tracker.mark_dead_runs()
+        self.keys = column_keys(self.tracker.store)
+        self._load()
+        if self.registry is not None:
+            self.registry.reload()
+        self.changed("columns")
+        self.set_status(f"{self.new_since_open} run{'s' * (self.new_since_open != 1)} logged since the dashboard opened; {self.total} runs match")
+
+    def is_new(self, run: Run) -> bool:
+        return run.start_time > self.opened_at
+
+    def _load(self) -> None:
+        self.tracker.flush()
+        repo = self.tracker.runs
+        where, args = self._where
+        order_sql, order_args = compile_order_by(_order_text(self.sort_column, self.descending))
+        self.total = repo.count(where, args)
+        self.page_index = min(self.page_index, self.page_count - 1)
+        self.runs = repo.search(where, args, order_sql, order_args, limit=self.page_size, offset=self.page_index * self.page_size)
+        since_sql, since_args = compile_filter(f"start_time > {self.opened_at!r}")
+        self.new_since_open = repo.count(f"({where}) AND {since_sql}" if where else since_sql, [*args, *since_args])
+        self.changed("runs")
+
+    # -- columns ------------------------------------------------------------------------------------
+    def available_columns(self) -> list[str]:
+        return [*FIXED_COLUMNS, *(f"params.{k}" for k in self.keys.params), *(f"metrics.{k}" for k in self.keys.metrics),
+                *(f"tags.{k}" for k in self.keys.tags)]
+
+    def set_columns(self, columns: Iterable[str]) -> None:
+        columns = list(columns)
+        unknown = [c for c in columns if c not in set(self.available_columns())]
+        if unknown:
+            raise UsageError(f"unknown column{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))}")
+        self.columns = columns
+        self.changed("columns", "runs")
+
+    def _default_columns(self) -> list[str]:
+        return [*FIXED_COLUMNS, *(f"params.{k}" for k in self.keys.params[:DEFAULT_PARAM_COLUMNS]),
+                *(f"metrics.{k}" for k in self.keys.metrics[:DEFAULT_METRIC_COLUMNS])]
+
+    # -- selection ------------------------------------------------------------------------------------
+    @property
+    def selected_ids(self) -> list[str]:
+        return list(self._selected)
+
+    def toggle(self, run_id: str, selected: bool) -> None:
+        """Select or unselect one run (selections survive paging, sorting and filtering)."""
+        if selected:
+            if run_id not in self._selected:
+                if len(self._selected) >= self.max_compare:
+                    raise UsageError(f"at most {self.max_compare} runs can be compared; unselect some first")
+                self._selected[run_id] = self.tracker.get_run(run_id).label
+        else:
+            self._selected.pop(run_id, None)
+            if self.baseline == run_id:
+                self.baseline = None
+        self.changed("selection")
+
+    def select_page(self, selected: bool = True) -> None:
+        for run in self.runs:
+            self.toggle(run.id, selected)
+
+    def clear_selection(self) -> None:
+        self._selected.clear()
+        self.baseline = None
+        self.changed("selection")
+
+    def selected_runs(self) -> list[Run]:
+        return [self.tracker.get_run(run_id) for run_id in self._selected]
+
+    # -- comparison ---------------------------------------------------------------------------------
+    def baseline_options(self) -> list[tuple[str, str | None]]:
+        """(label, value) choices: no baseline, each selected run, each model's Production version."""
+        options: list[tuple[str, str | None]] = [("no baseline", None)]
+        options += [(f"run {label}", run_id) for run_id, label in self._selected.items()]
+        if self.registry is not None:
+            options += [(f"{name} Production", PRODUCTION_PREFIX + name) for name in self.registry.models_in_production()]
+        return options
+
+    def set_baseline(self, choice: str | None) -> None:
+        if choice is not None and choice not in {value for _, value in self.baseline_options()}:
+            raise UsageError(f"{choice!r} is not a selected run or a model with a Production version")
+        self.baseline = choice
+        self.changed("compare")
+
+    def set_show_all_params(self, show_all: bool) -> None:
+        self.show_all_params = bool(show_all)
+        self.changed("compare")
+
+    def comparison(self) -> Comparison:
+        """The selected runs compared (baseline first when one is chosen)."""
+        runs = self.selected_runs()
+        baseline, label = self._baseline_run()
+        if not runs and baseline is None:
+            raise UsageError("select runs in the Runs tab to compare them")
+        return compare_runs(runs, baseline=baseline, baseline_label=label)
+
+    def _baseline_run(self) -> tuple[Run | None, str | None]:
+        if self.baseline is None:
+            return None, None
+        if self.baseline.startswith(PRODUCTION_PREFIX):
+            return self.registry.production_run(self.baseline[len(PRODUCTION_PREFIX):])
+        return self.tracker.get_run(self.baseline), None
+
+    def set_chart(self, name: str, value: str | None) -> None:
+        """Choose the metric (or param) a chart shows: history, parallel, scatter_param, scatter_metric."""
+        if name not in self.chart:
+            raise UsageError(f"unknown chart setting {name!r}; use one of {', '.join(self.chart)}")
+        self.chart[name] = value
+        self.changed("compare")
+
+    def chart_choice(self, comparison: Comparison, name: str) -> str | None:
+        """The chosen key of a chart if the comparison has it, else the first that fits."""
+        metrics = [row.key for row in comparison.metrics]
+        if name == "scatter_param":
+            candidates = [row.key for row in comparison.param_rows()] or [row.key for row in comparison.params]
+        else:
+            candidates = metrics
+        chosen = self.chart[name]
+        return chosen if chosen in candidates else (candidates[0] if candidates else None)
+
+    def figures(self, comparison: Comparison) -> dict[str, Any]:
+        """The Compare tab's matplotlib Figures: ``bars:<metric>`` per metric, history, parallel, scatter."""
+        from .. import plotting  # matplotlib is imported only when charts are drawn
+
+        figures: dict[str, Any] = {f"bars:{row.key}": plotting.metric_bars(comparison, row.key) for row in comparison.metrics}
+        history = self.chart_choice(comparison, "history")
+        if history is not None:
+            figures["history"] = plotting.metric_histories(self.histories(comparison, history), history)
+        parallel = self.chart_choice(comparison, "parallel")
+        if parallel is not None and comparison.params:
+            figures["parallel"] = plotting.parallel_coordinates(comparison, parallel)
+        param, metric = self.chart_choice(comparison, "scatter_param"), self.chart_choice(comparison, "scatter_metric")
+        if param is not None and metric is not None:
+            figures["scatter"] = plotting.param_scatter(comparison, param, metric)
+        return figures
+
+    def histories(self, comparison: Comparison, key: str) -> dict[str, list[MetricPoint]]:
+        """Each compared run's history of metric ``key``, by run label."""
+        return {c.label: self.tracker.metric_history(c.run.id, key) for c in comparison.columns}
+
+    # -- the static fallback -------------------------------------------------------------------------
+    def static_view(self, charts: bool = True) -> DashboardView:
+        """What the dashboard shows, as escaped HTML tables (+ PNG charts of the comparison)."""
+        from ..display.compare import ComparisonView
+
+        comparison = None
+        if self._selected:
+            model = self.comparison()
+            histories = {row.key: self.histories(model, row.key) for row in model.metrics[:3]} if charts else None
+            comparison = ComparisonView(model, histories, show_all=self.show_all_params, charts=charts)
+        return DashboardView(self.runs, self.columns, self.total, self.query, comparison)
+
+
+def quote_key(key: str) -> str:
+    """A key as one backquoted segment of the query grammar (```` `` ```` for a backquote)."""
+    return "`" + key.replace("`", "``") + "`"
+
+
+def _order_text(column: str, descending: bool) -> str:
+    """The order-by text (query grammar) for a table column."""
+    kind, _, key = column.partition(".")
+    if column in _ATTRIBUTE_FIELDS:
+        field = _ATTRIBUTE_FIELDS[column]
+    elif kind in ("params", "metrics", "tags") and key:
+        field = f"{kind}.{quote_key(key)}"
+    else:
+        raise UsageError(f"cannot sort by {column!r}")
+    return f"{field} {'desc' if descending else 'asc'}"

@@ -1,0 +1,125 @@
+"""The Runs tab: filter box, column chooser, sortable header, one page of rows with checkboxes, pager.
+
+Row widgets are created once (``page_size`` of them) and refilled on every change, so
+paging, sorting and refreshing never rebuild the tree. Cells are escaped HTML from
+:mod:`nbtrack.display.dashboard`.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as w
+
+from ..display.dashboard import cell_html
+from ..display.html import esc
+from .common import button, classed, on_value
+from .controller import UNSORTABLE, DashboardController
+
+_WIDTHS = {"name": 170, "start": 140, "tags": 170, "receipt": 110}
+_DEFAULT_WIDTH = 100
+_ROW_STYLE = (
+    "<style>.nbtrack-cells{display:flex;font-size:12px;font-family:var(--jp-ui-font-family,sans-serif)}"
+    ".nbtrack-cell{flex:none;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;padding:0 4px}"
+    ".nbtrack-new-run .nbtrack-cells{background:#e8f0fe}</style>"
+)
+
+
+def width(column: str) -> int:
+    return _WIDTHS.get(column, _DEFAULT_WIDTH)
+
+
+class RunsView:
+    def __init__(self, controller: DashboardController):
+        self.controller = controller
+        self._writing = False
+        c = controller
+        self.filter = classed(w.Text(value=c.query, placeholder="filter, e.g. metrics.f1 > 0.8 and params.model = 'gbm'",
+                                     continuous_update=False, layout=w.Layout(width="60%")), "nbtrack-filter")
+        self.filter_apply = button("Apply", "nbtrack-filter-apply", lambda: c.set_filter(self.filter.value), c)
+        on_value(self.filter, c.set_filter, c, lambda: self._writing)
+        self.filter_error = classed(w.HTML(), "nbtrack-filter-error")
+        self.columns = classed(w.SelectMultiple(description="columns", rows=6), "nbtrack-column-chooser")
+        on_value(self.columns, c.set_columns, c, lambda: self._writing)
+        self.select_page = classed(w.Checkbox(value=False, indent=False, description="", layout=w.Layout(width="28px")), "nbtrack-select-page")
+        on_value(self.select_page, c.select_page, c, lambda: self._writing)
+        self.header = classed(w.HBox(), "nbtrack-runs-header")
+        self.checks = [classed(w.Checkbox(value=False, indent=False, layout=w.Layout(width="28px")), "nbtrack-run-select")
+                       for _ in range(c.page_size)]
+        self.cells = [w.HTML() for _ in range(c.page_size)]
+        self.rows = [classed(w.HBox([check, cells]), "nbtrack-run-row") for check, cells in zip(self.checks, self.cells)]
+        for index, check in enumerate(self.checks):
+            on_value(check, lambda value, i=index: self._toggle(i, value), c, lambda: self._writing)
+        self.table = classed(w.VBox([w.HTML(_ROW_STYLE), self.header, *self.rows]), "nbtrack-runs-table")
+        self.page_label = classed(w.HTML(), "nbtrack-page-label")
+        self.selection = classed(w.HTML(), "nbtrack-selection")
+        pager = w.HBox([
+            button("◀ Prev", "nbtrack-page-prev", c.previous_page, c), self.page_label,
+            button("Next ▶", "nbtrack-page-next", c.next_page, c), self.selection,
+            button("Clear selection", "nbtrack-clear-selection", c.clear_selection, c),
+        ])
+        self.widget = classed(w.VBox([w.HBox([self.filter, self.filter_apply]), self.filter_error, self.columns, self.table, pager]),
+                              "nbtrack-runs-tab")
+        controller.subscribe(self.update)
+        self.render_columns()
+        self.render_rows()
+
+    def _toggle(self, index: int, value: bool) -> None:
+        self.controller.toggle(self.controller.runs[index].id, value)
+
+    def update(self, topics: set[str]) -> None:
+        if "columns" in topics:
+            self.render_columns()
+        if topics & {"runs", "selection", "columns"}:
+            self.render_rows()
+        if "filter" in topics or "runs" in topics:
+            self.render_filter()
+
+    def render_filter(self) -> None:
+        error = self.controller.filter_error
+        if error is None:
+            self.filter_error.value = ""
+            return
+        pointer = " " * (error.position or 0) + "^"
+        self.filter_error.value = (f'<pre style="color:#a50e0e;margin:0">{esc(error.reason)}\n{esc(error.query)}\n{pointer}</pre>'
+                                   if error.position is not None else f'<span style="color:#a50e0e">{esc(error.reason)}</span>')
+
+    def render_columns(self) -> None:
+        c = self.controller
+        self._writing = True
+        try:
+            self.columns.options = c.available_columns()
+            self.columns.value = tuple(c.columns)
+        finally:
+            self._writing = False
+        buttons = [self.select_page]
+        for column in c.columns:
+            arrow = (" ▼" if c.descending else " ▲") if column == c.sort_column else ""
+            sort = button(column + arrow, "nbtrack-sort-button", lambda col=column: c.sort_by(col), c,
+                          disabled=column in UNSORTABLE, tooltip=f"sort by {column}", layout=w.Layout(width=f"{width(column)}px"))
+            buttons.append(sort)
+        self.header.children = buttons
+
+    def render_rows(self) -> None:
+        c = self.controller
+        selected = set(c.selected_ids)
+        self._writing = True
+        try:
+            for index, (row, check, cells) in enumerate(zip(self.rows, self.checks, self.cells)):
+                if index >= len(c.runs):
+                    row.layout.display = "none"
+                    continue
+                run = c.runs[index]
+                row.layout.display = None
+                check.value = run.id in selected
+                cells.value = '<div class="nbtrack-cells">' + "".join(
+                    f'<span class="nbtrack-cell" style="width:{width(col)}px">{cell_html(run, col)}</span>' for col in c.columns
+                ) + "</div>"
+                row._dom_classes = ("nbtrack-run-row", "nbtrack-new-run") if c.is_new(run) else ("nbtrack-run-row",)
+            self.select_page.value = bool(c.runs) and all(run.id in selected for run in c.runs)
+        finally:
+            self._writing = False
+        # header arrows follow the sort column
+        for sort, column in zip(self.header.children[1:], c.columns):
+            sort.description = column + ((" ▼" if c.descending else " ▲") if column == c.sort_column else "")
+        first = c.page_index * c.page_size + (1 if c.runs else 0)
+        self.page_label.value = f"{first}-{c.page_index * c.page_size + len(c.runs)} of {c.total} (page {c.page_index + 1}/{c.page_count})"
+        self.selection.value = f"{len(selected)} selected"
