@@ -1,0 +1,62 @@
+"""``%track register``, ``%track stage``, ``%track models``: the model registry from the notebook."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..display.models import ModelDetails, ModelList, gate_report
+from ..registry import Registry
+from .parser import subcommand
+
+
+def _registry(ctx) -> Registry:
+    tracker = ctx.tracker
+    tracker.flush()  # gates read metrics; buffered points must count
+    return Registry(tracker.store, runs=tracker.runs)
+
+
+def _register_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", nargs="?", help="run id (unique prefix) or name; default: the active or last run")
+    parser.add_argument("--name", "-n", required=True, help="registered model name")
+    parser.add_argument("--artifact", "-a", default=None, help="artifact to register (default: the run's only logged model)")
+    parser.add_argument("--description", "-d", default=None, help="description of the new version")
+
+
+@subcommand("register", "register a run's logged model as a new version: %track register [RUN] --name NAME [--artifact A]", _register_args)
+def register(ctx, args):
+    run = args.run or ctx.last_run_id()
+    registry = _registry(ctx)
+    version = registry.register_model(run, args.artifact, args.name, description=args.description)
+    ctx.say(f"nbtrack: registered {args.name!r} version {version} (models:/{args.name}/{version})")
+
+
+def _stage_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", help="registered model name")
+    parser.add_argument("version", type=int, help="version number")
+    parser.add_argument("stage", help="None, Staging, Production or Archived")
+    parser.add_argument("--comment", "-c", default=None, help="why (kept in the audit trail)")
+    parser.add_argument("--require", "-r", action="append", default=[], metavar="EXPR",
+                        help="gate, e.g. 'metrics.f1 >= production.metrics.f1'; repeatable (all must pass)")
+    parser.add_argument("--no-archive", action="store_true", help="refuse instead of archiving the current Production version")
+
+
+@subcommand("stage", "move a version to a stage: %track stage NAME VERSION STAGE [--comment ...] [--require EXPR]", _stage_args)
+def stage(ctx, args):
+    result = _registry(ctx).promote(args.name, args.version, args.stage, require=args.require,
+                                    archive_existing=not args.no_archive, comment=args.comment)
+    archived = f"; archived version {', '.join(map(str, result.archived))}" if result.archived else ""
+    ctx.say(f"nbtrack: {args.name!r} version {args.version} is now {result.version.stage}{archived}")
+    if result.evaluations:
+        ctx.say(gate_report(result.evaluations))
+
+
+def _models_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", help="show this model's versions (default: list all models)")
+
+
+@subcommand("models", "list registered models, or show one: %track models [NAME]", _models_args)
+def models(ctx, args):
+    registry = _registry(ctx)
+    if args.name:
+        return ModelDetails(registry.get_model(args.name))
+    return ModelList(registry.search_models())
