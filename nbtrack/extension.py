@@ -44,7 +44,9 @@ class Extension:
 
 def _plugins() -> list:
     """Optional features that attach to a loaded extension (imported lazily, each self-contained)."""
-    return []
+    from .notebook_plugin import NotebookPlugin
+
+    return [NotebookPlugin()]
 
 
 def load(shell) -> Extension:
