@@ -61,22 +61,5 @@ def restore(ctx, args):
     tracker = ctx.tracker
     run = tracker.get_run(args.run)
     target = args.to or f"{run.short_id}{'-executed' if args.as_executed else ''}.ipynb"
-    written = write_notebook(tracker.store.blobs, run, target, args.as_executed, args.force)
+    written = storage.write_notebook(tracker.store.blobs, run, target, args.as_executed, args.force)
     ctx.say(f"nbtrack: wrote {written}")
-
-
-def write_notebook(blobs, run, target: str, as_executed: bool, force: bool) -> str:
-    """Write a validated notebook for ``run`` to ``target``; never overwrites without ``force``."""
-    import nbformat
-
-    if os.path.exists(target) and not force:
-        raise UsageError(f"{target} exists; pass --force to overwrite it")
-    data = storage.history_notebook(blobs, run) if as_executed else storage.snapshot_notebook(blobs, run)
-    node = storage.writable(data)
-    with open(target, "w", encoding="utf-8") as handle:
-        handle.write(nbformat.writes(node))
-        handle.write("\n")
-    return os.path.abspath(target)
-
-
-__all__ = ["write_notebook"]

@@ -8,6 +8,7 @@ cell adds one source blob, one outputs blob and one small history list.
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -102,3 +103,17 @@ def writable(notebook: dict) -> Any:
             cell.setdefault("execution_count", None)
     nbformat.validate(node)
     return node
+
+
+def write_notebook(blobs, run, target: str, as_executed: bool, force: bool) -> str:
+    """Write a validated notebook for ``run`` to ``target``; never overwrites without ``force``."""
+    import nbformat
+
+    if os.path.exists(target) and not force:
+        raise UsageError(f"{target} exists; pass --force to overwrite it")
+    data = history_notebook(blobs, run) if as_executed else snapshot_notebook(blobs, run)
+    node = writable(data)
+    with open(target, "w", encoding="utf-8") as handle:
+        handle.write(nbformat.writes(node))
+        handle.write("\n")
+    return os.path.abspath(target)
