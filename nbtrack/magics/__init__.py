@@ -17,6 +17,7 @@ from ..tracking import DEFAULT_EXPERIMENT, Tracker
 from . import commands  # noqa: F401  (registers the core subcommands)
 from . import snapshot_commands  # noqa: F401  (notebook, receipt, restore)
 from . import registry_commands  # noqa: F401  (registers %track register / stage / models)
+from . import dashboard_commands  # noqa: F401  (registers %track dashboard)
 from .parser import help_text, line_parser, parse, subcommands
 from .summary import summary_line
 
