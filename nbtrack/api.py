@@ -206,3 +206,14 @@ def model_history(name: str):
     from .display.models import ModelHistory
 
     return ModelHistory(registry().history(name))
+
+
+# -- dashboard ------------------------------------------------------------------------------------
+def dashboard(query: str | None = None, page_size: int = 25):
+    """The inline dashboard (Runs, Compare, Registry tabs) over the default store; display it.
+
+    >>> nbtrack.dashboard("metrics.f1 > 0.8")   # doctest: +SKIP
+    """
+    from .widgets import Dashboard  # ipywidgets only when a dashboard is opened
+
+    return Dashboard(tracker(), query, page_size=page_size)

@@ -38,10 +38,12 @@ from typing import Any
 import ipywidgets as w
 
 from ..display.html import esc
+from ..registry import Registry
 from ..tracking import Tracker
 from .common import button, classed
 from .compare_view import CompareView
 from .controller import DashboardController
+from .registry_view import RegistryView
 from .runs_view import RunsView
 
 RUNS_TAB, COMPARE_TAB, REGISTRY_TAB = 0, 1, 2
@@ -56,17 +58,12 @@ class Dashboard:
     >>> Dashboard(tracker, "metrics.f1 > 0.8")   # doctest: +SKIP
     """
 
-    def __init__(self, tracker: Tracker, query: str | None = None, *, page_size: int = 25, registry: Any = None):
+    def __init__(self, tracker: Tracker, query: str | None = None, *, page_size: int = 25, registry: Registry | None = None):
         self.controller = c = DashboardController(tracker, query, page_size=page_size, registry=registry)
         self.runs_view = RunsView(c)
         self.compare_view = CompareView(c)
-        views = [("Runs", self.runs_view.widget), ("Compare", self.compare_view.widget)]
-        self.registry_view = None
-        if c.registry is not None:
-            from .registry_view import RegistryView
-
-            self.registry_view = RegistryView(c)
-            views.append(("Registry", self.registry_view.widget))
+        self.registry_view = RegistryView(c, show_compare=lambda: self.select_tab(COMPARE_TAB))
+        views = [("Runs", self.runs_view.widget), ("Compare", self.compare_view.widget), ("Registry", self.registry_view.widget)]
         self.tabs = classed(w.Tab(children=[v for _, v in views], titles=[t for t, _ in views]), "nbtrack-tabs")
         self.tabs.observe(lambda change: self.compare_view.activate(change["new"] == COMPARE_TAB), names="selected_index")
         self.status = classed(w.HTML(), "nbtrack-status")

@@ -27,14 +27,14 @@ from ..display.dashboard import FIXED_COLUMNS, DashboardView
 from ..entities import MetricPoint, Run
 from ..errors import NbtrackError, QueryError, UsageError
 from ..query import compile_filter, compile_order_by
+from ..registry import Registry
 from ..tracking import Tracker
 from .catalog import ColumnKeys, column_keys
+from .registry_controller import PRODUCTION_PREFIX, RegistryController
 
 #: columns that cannot be sorted in SQL (they combine several values)
 UNSORTABLE = frozenset({"tags", "receipt"})
 _ATTRIBUTE_FIELDS = {"name": "name", "status": "status", "start": "start_time", "duration": "duration"}
-#: a baseline choice naming a model's Production version instead of a run
-PRODUCTION_PREFIX = "production:"
 DEFAULT_PARAM_COLUMNS = 4
 DEFAULT_METRIC_COLUMNS = 4
 
@@ -53,7 +53,7 @@ class DashboardController:
     #: selecting more runs than this is refused (charts and tables stop being readable)
     max_compare = 50
 
-    def __init__(self, tracker: Tracker, query: str | None = None, *, page_size: int = 25, registry: Any = None,
+    def __init__(self, tracker: Tracker, query: str | None = None, *, page_size: int = 25, registry: Registry | None = None,
                  clock: Callable[[], float] = time.time):
         self.tracker = tracker
         self.page_size = max(1, int(page_size))
@@ -78,8 +78,8 @@ class DashboardController:
         self._where: tuple[str, list] = ("", [])
         self.keys: ColumnKeys = column_keys(tracker.store)
         self.columns: list[str] = self._default_columns()
-        #: the registry part (a RegistryController) or None when no registry is available
-        self.registry = registry(self) if callable(registry) else registry
+        #: the Registry tab's state and actions (over the tracker's store unless a Registry is given)
+        self.registry = RegistryController(registry or Registry(tracker.store, runs=tracker.runs), self)
         if query and query.strip():
             self.set_filter(query)
         else:
@@ -155,8 +155,7 @@ class DashboardController:
         self.tracker.mark_dead_runs()
         self.keys = column_keys(self.tracker.store)
         self._load()
-        if self.registry is not None:
-            self.registry.reload()
+        self.registry.reload()
         self.changed("columns")
         self.set_status(f"{self.new_since_open} run{'s' * (self.new_since_open != 1)} logged since the dashboard opened; {self.total} runs match")
 
@@ -227,8 +226,7 @@ class DashboardController:
         """(label, value) choices: no baseline, each selected run, each model's Production version."""
         options: list[tuple[str, str | None]] = [("no baseline", None)]
         options += [(f"run {label}", run_id) for run_id, label in self._selected.items()]
-        if self.registry is not None:
-            options += [(f"{name} Production", PRODUCTION_PREFIX + name) for name in self.registry.models_in_production()]
+        options += [(f"{name} Production", PRODUCTION_PREFIX + name) for name in self.registry.models_in_production()]
         return options
 
     def set_baseline(self, choice: str | None) -> None:

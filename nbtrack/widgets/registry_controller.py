@@ -1,0 +1,171 @@
+"""State and actions of the Registry tab, over :class:`nbtrack.registry.Registry` (no ipywidgets).
+
+Moving a version to Production is a two-step action: :meth:`RegistryController.request_stage`
+records what would happen (including which version would be archived) and only
+:meth:`RegistryController.confirm` changes the store. Every other change applies at once.
+Errors propagate to the caller; the views route them to the status line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..entities import PRODUCTION, ModelVersion, RegisteredModel, RegistryEvent, Run
+from ..errors import UsageError
+from ..registry import Registry, normalize_stage
+
+if TYPE_CHECKING:
+    from .controller import DashboardController
+
+#: a baseline choice naming a model's Production version instead of a run
+PRODUCTION_PREFIX = "production:"
+#: at most this many metrics of a version's source run are shown in the versions table
+KEY_METRICS = 4
+
+
+@dataclass(frozen=True)
+class PendingTransition:
+    """A stage change waiting for confirmation (only Production asks)."""
+
+    model: str
+    version: int
+    stage: str
+    comment: str | None
+    archives: tuple[int, ...]
+
+    def describe(self) -> str:
+        archived = f"; version {', '.join(map(str, self.archives))} will be archived" if self.archives else ""
+        return f"Move {self.model} version {self.version} to {self.stage}{archived}. Confirm?"
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """One line of the versions table: the version plus its source run (None if that run is gone)."""
+
+    version: ModelVersion
+    run: Run | None
+
+
+class RegistryController:
+    def __init__(self, registry: Registry, dashboard: "DashboardController"):
+        self.registry = registry
+        self.dashboard = dashboard
+        self.models: list[RegisteredModel] = []
+        self.model: str | None = None
+        self.pending: PendingTransition | None = None
+        self.reload(announce=False)
+
+    # -- reading ---------------------------------------------------------------------------------
+    def reload(self, announce: bool = True) -> None:
+        self.models = self.registry.search_models()
+        names = [m.name for m in self.models]
+        if self.model not in names:
+            self.model = names[0] if names else None
+        if announce:
+            self.dashboard.changed("registry")
+
+    def current(self) -> RegisteredModel | None:
+        return next((m for m in self.models if m.name == self.model), None)
+
+    def select_model(self, name: str | None) -> None:
+        if name is not None and name not in {m.name for m in self.models}:
+            raise UsageError(f"no registered model {name!r}")
+        self.model, self.pending = name, None
+        self.dashboard.changed("registry")
+
+    def version_rows(self) -> list[VersionRow]:
+        model = self.current()
+        return [] if model is None else [VersionRow(v, self._run(v)) for v in model.versions]
+
+    def key_metrics(self, run: Run | None) -> list[tuple[str, float]]:
+        return [] if run is None else [(k, run.metrics[k].last) for k in sorted(run.metrics)[:KEY_METRICS]]
+
+    def history(self) -> list[RegistryEvent]:
+        return [] if self.model is None else self.registry.history(self.model)
+
+    def models_in_production(self) -> list[str]:
+        return [m.name for m in self.models if m.in_stage(PRODUCTION)]
+
+    def production_run(self, name: str) -> tuple[Run, str]:
+        """The source run of ``name``'s Production version and its label ("fraud v3 (Production)")."""
+        version = self.registry.get_model_version(name, stage=PRODUCTION)
+        return self.registry.run_of(version), f"{name} v{version.version} (Production)"
+
+    def _run(self, version: ModelVersion) -> Run | None:
+        try:
+            return self.registry.run_of(version)
+        except LookupError:
+            return None
+
+    def _require_model(self) -> str:
+        if self.model is None:
+            raise UsageError("no model chosen; register a run first")
+        return self.model
+
+    # -- stage changes -------------------------------------------------------------------------------
+    def request_stage(self, version: int, stage: str, comment: str | None = None) -> PendingTransition | None:
+        """Change a version's stage; Production returns a pending change that :meth:`confirm` applies."""
+        model, stage = self._require_model(), normalize_stage(stage)
+        comment = (comment or "").strip() or None
+        if stage == PRODUCTION:
+            current = self.current()
+            holders = tuple(v.version for v in current.in_stage(PRODUCTION) if v.version != version) if current else ()
+            self.pending = PendingTransition(model, int(version), stage, comment, holders)
+            self.dashboard.changed("registry")
+            self.dashboard.set_status(self.pending.describe())
+            return self.pending
+        self._transition(model, int(version), stage, comment)
+        return None
+
+    def confirm(self) -> None:
+        if self.pending is None:
+            raise UsageError("nothing to confirm")
+        pending, self.pending = self.pending, None
+        self._transition(pending.model, pending.version, pending.stage, pending.comment)
+
+    def cancel(self) -> None:
+        self.pending = None
+        self.dashboard.changed("registry")
+        self.dashboard.set_status("stage change cancelled")
+
+    def _transition(self, model: str, version: int, stage: str, comment: str | None) -> None:
+        try:
+            moved = self.registry.transition_stage(model, version, stage, archive_existing=True, comment=comment)
+        finally:
+            self.reload()
+        self.dashboard.set_status(f"{model} version {moved.version} is now in {moved.stage}")
+
+    # -- aliases -----------------------------------------------------------------------------------
+    def set_alias(self, alias: str, version: int, comment: str | None = None) -> None:
+        model = self._require_model()
+        self.registry.set_alias(model, alias.strip(), int(version), (comment or "").strip() or None)
+        self.reload()
+        self.dashboard.set_status(f"alias {alias.strip()} of {model} now points at version {int(version)}")
+
+    def delete_alias(self, alias: str, comment: str | None = None) -> None:
+        model = self._require_model()
+        self.registry.delete_alias(model, alias.strip(), (comment or "").strip() or None)
+        self.reload()
+        self.dashboard.set_status(f"alias {alias.strip()} of {model} deleted")
+
+    # -- registering and comparing -----------------------------------------------------------------------
+    def register_selected(self, name: str, artifact: str | None = None) -> int:
+        """Register the one selected run's logged model as the next version of ``name``."""
+        selected = self.dashboard.selected_ids
+        if len(selected) != 1:
+            raise UsageError(f"select exactly one run to register (selected: {len(selected)})")
+        version = self.registry.register_model(selected[0], (artifact or "").strip() or None, name.strip())
+        self.model = name.strip()
+        self.reload()
+        self.dashboard.changed("compare")
+        self.dashboard.set_status(f"registered {name.strip()} version {version}")
+        return version
+
+    def compare_with_production(self, version: int) -> None:
+        """Select the version's source run and compare it against the model's Production version."""
+        model = self._require_model()
+        candidate = self.registry.get_model_version(model, int(version))
+        self.dashboard.clear_selection()
+        self.dashboard.toggle(candidate.run_id, True)
+        self.dashboard.set_baseline(PRODUCTION_PREFIX + model)
