@@ -124,8 +124,8 @@ def parse_requirement(text: str) -> Requirement:
         raise UsageError("a gate requirement must be a non-empty expression, e.g. 'metrics.f1 >= production.metrics.f1'")
     parser = _Parser(text)
     left = parser.expr()
-    op = parser.take("op")
-    if op not in _COMPARE:
+    op = parser.accept(*_COMPARE)
+    if op is None:
         raise UsageError(f"gate {text!r}: expected a comparison (>=, <=, >, <, ==, !=) {parser.where()}")
     right = parser.expr()
     if parser.peek() is not None:
@@ -155,13 +155,6 @@ class _Parser:
     def where(self) -> str:
         token = self.peek()
         return f"at position {token[2]}" if token else "at the end"
-
-    def take(self, kind: str) -> str:
-        token = self.peek()
-        if token is None or token[0] != kind:
-            raise UsageError(f"gate {self.text!r}: expected {'an operator' if kind == 'op' else kind} {self.where()}")
-        self.index += 1
-        return token[1]
 
     def accept(self, *ops: str) -> str | None:
         token = self.peek()

@@ -1,0 +1,72 @@
+"""The gate grammar: what parses, what is refused with a position, and how values are read."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbtrack.entities import MetricSummary, Run
+from nbtrack.errors import UsageError
+from nbtrack.registry.gates import Binary, Negate, Ref, evaluate, parse_requirement
+
+
+def run(metrics: dict[str, float] | None = None, params: dict | None = None) -> Run:
+    summaries = {k: MetricSummary(k, v, 0, 0.0, v, v, 1) for k, v in (metrics or {}).items()}
+    return Run("a" * 32, None, "Default", "FINISHED", 0.0, 1.0, None, None, None, None, None, None, None, None,
+               params=params or {}, metrics=summaries)
+
+
+@pytest.mark.parametrize(
+    ("text", "op", "left", "right"),
+    [
+        ("metrics.f1 >= production.metrics.f1", ">=", Ref(None, "metrics", "f1", "metrics.f1"),
+         Ref("production", "metrics", "f1", "production.metrics.f1")),
+        ("Staging.metrics.f1 < 1e-3", "<", Ref("staging", "metrics", "f1", "Staging.metrics.f1"), 0.001),
+        ("metrics.`val/f1` = champion.metrics.`val/f1`", "=", Ref(None, "metrics", "val/f1", "metrics.`val/f1`"),
+         Ref("champion", "metrics", "val/f1", "champion.metrics.`val/f1`")),
+        ("params.model != 'gbm'", "!=", Ref(None, "params", "model", "params.model"), "gbm"),
+        ("metrics.loss.train <= -(0.5 - 1) * 2", "<=", Ref(None, "metrics", "loss.train", "metrics.loss.train"),
+         Binary("*", Negate(Binary("-", 0.5, 1.0)), 2.0)),
+    ],
+)
+def test_requirements_parse(text, op, left, right):
+    requirement = parse_requirement(text)
+    assert (requirement.op, requirement.left, requirement.right) == (op, left, right)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "non-empty"),
+        ("metrics.f1", "expected a comparison"),
+        ("metrics.f1 >= ", "ends too early"),
+        ("f1 >= 0.5", "is not a reference"),
+        ("production.f1 >= 0.5", "is not a reference"),
+        ("metrics.f1 >= 0.5 and metrics.auc > 0.7", "several --require"),
+        ("metrics.f1 >= (0.5", "missing ')'"),
+        ("metrics.f1 >= 0.5 ; drop table runs", "cannot read"),
+        ("metrics.f1 + 1", "expected a comparison"),
+    ],
+)
+def test_bad_requirements_are_refused_with_a_reason(text, message):
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_requirement(text)
+
+
+def test_evaluation_reads_candidate_and_holder_values():
+    holders = {"production": (4, run({"f1": 0.9}))}
+    result = evaluate(parse_requirement("metrics.f1 >= production.metrics.f1 - 0.05"), run({"f1": 0.86}), holders.get)
+    assert (result.passed, result.left, result.right) == (True, 0.86, pytest.approx(0.85))
+    assert result.values == {"metrics.f1": 0.86, "production.metrics.f1": 0.9}
+    assert result.holders == {"production": 4}
+
+
+def test_params_compare_as_stored_types():
+    candidate = run({"f1": 0.5}, {"depth": 5, "model": "gbm"})
+    assert evaluate(parse_requirement("params.depth <= 6"), candidate, {}.get).passed
+    assert evaluate(parse_requirement("params.model == 'gbm'"), candidate, {}.get).passed
+    assert not evaluate(parse_requirement("params.model == 'rf'"), candidate, {}.get).passed
+
+
+def test_nan_metrics_fail():
+    result = evaluate(parse_requirement("metrics.f1 > 0"), run({"f1": float("nan")}), {}.get)
+    assert not result.passed and "NaN" in result.note
