@@ -206,3 +206,12 @@ def test_store_unavailable_warns_and_cell_still_runs(shell, tmp_path):
         result = shell.run("%%track\nvalue = 6 * 7\nvalue")
     assert result.result == 42 and result.success
     assert captured.stderr.count("nbtrack:") == 1 and "not fully recorded" in captured.stderr
+
+
+def test_quoted_query_and_options(shell):
+    shell.ok("%track experiment 'churn team'")
+    shell.ok("%%track --quiet 'my run' --tag note='two words'\nf1 = 0.9")
+    run = shell.tracker.search_runs(max_results=1)[0]
+    assert run.name == "my run" and run.tags == {"note": "two words"} and run.experiment == "churn team"
+    listing = shell.ok("%track ls experiment = 'churn team' and name like 'my%' --order-by \"metrics.f1 desc\"").result
+    assert [r.id for r in listing] == [run.id]

@@ -74,11 +74,36 @@ def cell_parser() -> argparse.ArgumentParser:
 
 
 def parse(parser: argparse.ArgumentParser, line: str) -> argparse.Namespace:
+    """Split like a shell, except that a free-form ``query`` keeps its quotes.
+
+    ``%track ls experiment = 'churn' --order-by "metrics.f1 desc"`` must hand the query
+    grammar ``experiment = 'churn'`` (quotes and all) and argparse ``metrics.f1 desc``.
+    """
+    first = line.split(None, 1)[0] if line.strip() else ""
+    keeps_quotes = first in _QUERY_SUBCOMMANDS
     try:
-        words = shlex.split(line)
+        words = shlex.split(line, posix=not keeps_quotes)
     except ValueError as exc:
         raise UsageError(f"{parser.prog}: {exc}") from None
-    return parser.parse_args(words)
+    args = parser.parse_args(words)
+    for name, value in vars(args).items():
+        if name == "query":
+            continue
+        if isinstance(value, str):
+            setattr(args, name, _unquote(value))
+        elif isinstance(value, list):
+            setattr(args, name, [_unquote(v) if isinstance(v, str) else v for v in value])
+    return args
+
+
+#: subcommands whose positional ``query`` is handed to the query grammar verbatim
+_QUERY_SUBCOMMANDS = {"ls", "dashboard"}
+
+
+def _unquote(word: str) -> str:
+    if len(word) >= 2 and word[0] == word[-1] and word[0] in "'\"":
+        return word[1:-1]
+    return word
 
 
 def names(csv: str) -> list[str]:
