@@ -113,17 +113,17 @@ class DashboardController:
     # -- filter, sort, paging -----------------------------------------------------------------------
     def set_filter(self, text: str | None) -> None:
         """Apply a query in the core grammar (see :mod:`nbtrack.query`); a QueryError leaves the old filter."""
-        text = (text or "").strip()
+        text = text or ""
         try:
-            where = compile_filter(text)
+            where = compile_filter(text)  # as typed: error positions point into the user's text
         except QueryError as exc:
             self.filter_error = exc
             self.changed("filter")
             raise
         self.filter_error = None
-        self.query, self._where, self.page_index = text, where, 0
+        self.query, self._where, self.page_index = text.strip(), where, 0
         self._load()
-        self.set_status(f"{self.total} runs match" if text else f"{self.total} runs")
+        self.set_status(f"{self.total} runs match" if self.query else f"{self.total} runs")
 
     def sort_by(self, column: str, descending: bool | None = None) -> None:
         """Sort by ``column``; choosing the current column again flips the direction."""

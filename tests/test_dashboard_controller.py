@@ -1,0 +1,310 @@
+"""The dashboard controller driven directly: filter, sort, paging, selection, compare, refresh, registry.
+
+Actions raise; ``attempt`` turns an exception into the status line.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from nbtrack.errors import NotFoundError, QueryError, RegistryError, UsageError
+from nbtrack.registry import Registry
+from nbtrack.widgets.controller import DashboardController
+
+
+def seed(tracker, count=7):
+    """Runs r0..r{count-1}: lr = i/10, model gbm for odd i, f1 = i/10, loss = 1 - i/10, a logged model."""
+    ids = []
+    for i in range(count):
+        with tracker.start_run(f"r{i}", params={"lr": i / 10, "model": "gbm" if i % 2 else "rf"}, tags={"team": "t"}) as run:
+            for step in range(3):
+                tracker.log_metrics({"f1": i / 10 + step, "loss": 1 - i / 10}, step=step)
+            tracker.log_model({"weights": i}, "clf")
+        ids.append(run.id)
+    return ids
+
+
+@pytest.fixture
+def ids(tracker):
+    return seed(tracker)
+
+
+@pytest.fixture
+def controller(tracker, ids):
+    return DashboardController(tracker, page_size=3)
+
+
+def names(controller):
+    return [run.name for run in controller.runs]
+
+
+# -- filter ----------------------------------------------------------------------------------------
+def test_opens_on_the_newest_page(controller):
+    assert (controller.total, controller.page_count, names(controller)) == (7, 3, ["r6", "r5", "r4"])
+
+
+def test_filter_uses_the_query_grammar(controller):
+    controller.set_filter("params.model = 'gbm' and metrics.f1 > 2.2")
+    assert (controller.total, names(controller)) == (2, ["r5", "r3"])
+    assert controller.status.text == "2 runs match"
+
+
+def test_initial_query(tracker, ids):
+    assert DashboardController(tracker, "params.lr >= 0.5").total == 2
+
+
+def test_bad_filter_raises_with_position_and_keeps_the_old_filter(controller):
+    controller.set_filter("params.model = 'rf'")
+    with pytest.raises(QueryError) as info:
+        controller.set_filter("  params.model = ")
+    assert info.value.position == 17  # the end of the text as typed, leading spaces included
+    assert controller.filter_error is info.value
+    assert (controller.query, controller.total) == ("params.model = 'rf'", 4)
+    controller.set_filter("")
+    assert controller.filter_error is None and controller.total == 7
+
+
+def test_attempt_turns_errors_into_the_status_line(controller):
+    assert controller.attempt(controller.set_filter, "metrics.f1 >") is None
+    assert controller.status.kind == "error"
+    assert controller.status.text == "filter: expected a value after '>', found the end of the query (at position 12)"
+    controller.attempt(controller.sort_by, "tags")
+    assert controller.status.kind == "error" and "cannot be sorted" in controller.status.text
+    assert "UsageError" in controller.last_traceback
+
+
+# -- sort and paging -----------------------------------------------------------------------------------
+def test_sort_by_metric_then_flip(controller):
+    controller.sort_by("metrics.f1")
+    assert (controller.descending, names(controller)) == (False, ["r0", "r1", "r2"])
+    controller.sort_by("metrics.f1")
+    assert (controller.descending, names(controller)) == (True, ["r6", "r5", "r4"])
+
+
+@pytest.mark.parametrize("column, expected", [
+    ("params.lr", ["r0", "r1", "r2"]), ("metrics.loss", ["r6", "r5", "r4"]), ("name", ["r0", "r1", "r2"]),
+    ("params.model", ["r5", "r3", "r1"]),  # gbm < rf, ties newest first
+])
+def test_sort_by_any_sortable_column(controller, column, expected):
+    controller.sort_by(column, descending=False)
+    assert names(controller) == expected
+
+
+def test_sort_refuses_combined_and_unknown_columns(controller):
+    with pytest.raises(UsageError):
+        controller.sort_by("receipt")
+    with pytest.raises(UsageError):
+        controller.sort_by("bogus")
+    assert controller.sort_column == "start"
+
+
+def test_sort_key_with_backquote_and_dots_is_quoted(tracker):
+    with tracker.start_run("odd", params={"a`b.min": 2}):
+        pass
+    with tracker.start_run("odd2", params={"a`b.min": 1}):
+        pass
+    controller = DashboardController(tracker)
+    controller.sort_by("params.a`b.min", descending=False)
+    assert names(controller) == ["odd2", "odd"]
+
+
+def test_paging_in_sql(controller):
+    controller.next_page()
+    assert names(controller) == ["r3", "r2", "r1"]
+    controller.set_page(99)
+    assert (controller.page_index, names(controller)) == (2, ["r0"])
+    controller.previous_page()
+    assert controller.page_index == 1
+
+
+# -- columns -----------------------------------------------------------------------------------------
+def test_columns_come_from_the_store(controller):
+    available = controller.available_columns()
+    assert {"params.lr", "params.model", "metrics.f1", "metrics.loss", "tags.team"} <= set(available)
+    assert not any(c.startswith("tags.nbtrack.") for c in available)
+    controller.set_columns(["name", "metrics.f1"])
+    assert controller.columns == ["name", "metrics.f1"]
+    with pytest.raises(UsageError, match="params.nope"):
+        controller.set_columns(["params.nope"])
+
+
+# -- selection and compare ---------------------------------------------------------------------------------
+def test_selection_survives_paging_and_filtering(controller, ids):
+    controller.toggle(controller.runs[0].id, True)
+    controller.next_page()
+    controller.select_page(True)
+    controller.set_filter("name = 'r0'")
+    assert controller.selected_ids == [ids[6], ids[3], ids[2], ids[1]]
+    controller.toggle(ids[3], False)
+    assert controller.selected_ids == [ids[6], ids[2], ids[1]]
+    controller.clear_selection()
+    assert controller.selected_ids == []
+
+
+def test_selection_is_capped(controller, ids):
+    controller.max_compare = 2
+    controller.toggle(ids[0], True)
+    controller.toggle(ids[1], True)
+    with pytest.raises(UsageError, match="at most 2"):
+        controller.toggle(ids[2], True)
+
+
+def test_toggle_unknown_run_raises(controller):
+    with pytest.raises(NotFoundError):
+        controller.toggle("ffffffffffffffffffffffffffffffff", True)
+
+
+def test_compare_needs_a_selection(controller):
+    with pytest.raises(UsageError, match="select runs"):
+        controller.comparison()
+
+
+def test_compare_selected_runs_with_a_baseline(controller, ids):
+    for run_id in (ids[2], ids[5], ids[4]):
+        controller.toggle(run_id, True)
+    comparison = controller.comparison()
+    assert comparison.labels == ["r2", "r5", "r4"]
+    assert [r.key for r in comparison.param_rows()] == ["lr", "model"]
+    assert comparison.metric("f1").best == frozenset({1})
+    controller.set_baseline(ids[4])
+    comparison = controller.comparison()
+    assert comparison.labels == ["r4", "r2", "r5"]
+    assert comparison.metric("loss").deltas == pytest.approx((0.0, 0.2, -0.1))
+    with pytest.raises(UsageError):
+        controller.set_baseline(ids[0])  # not selected
+    controller.toggle(ids[4], False)
+    assert controller.baseline is None
+
+
+def test_histories_and_figures(controller, ids):
+    controller.toggle(ids[1], True)
+    controller.toggle(ids[2], True)
+    comparison = controller.comparison()
+    assert [p.value for p in controller.histories(comparison, "f1")["r1"]] == pytest.approx([0.1, 1.1, 2.1])
+    controller.set_chart("history", "loss")
+    figures = controller.figures(comparison)
+    assert sorted(figures) == ["bars:f1", "bars:loss", "history", "parallel", "scatter"]
+    assert figures["history"].axes[0].get_ylabel() == "loss"
+    with pytest.raises(UsageError):
+        controller.set_chart("pie", "f1")
+
+
+# -- refresh ---------------------------------------------------------------------------------------------
+def test_refresh_shows_runs_logged_since_opening(tracker, controller):
+    assert controller.new_since_open == 0
+    with tracker.start_run("late", params={"brand_new": 1}):
+        tracker.log_metric("f1", 9.0)
+    assert names(controller) == ["r6", "r5", "r4"]  # nothing changes until refresh
+    controller.refresh()
+    assert names(controller)[0] == "late" and controller.is_new(controller.runs[0])
+    assert (controller.total, controller.new_since_open) == (8, 1)
+    assert controller.status.text == "1 run logged since the dashboard opened; 8 runs match"
+    assert "params.brand_new" in controller.available_columns()
+
+
+# -- registry ----------------------------------------------------------------------------------------------
+@pytest.fixture
+def registered(controller, ids):
+    """fraud v1 (r1, Production) and v2 (r2, None)."""
+    registry = controller.registry
+    for run_id in (ids[1], ids[2]):
+        controller.clear_selection()
+        controller.toggle(run_id, True)
+        registry.register_selected("fraud")
+    registry.request_stage(1, "Production")
+    registry.confirm()
+    return registry
+
+
+def test_register_selected_run(controller, ids):
+    controller.toggle(ids[3], True)
+    assert controller.registry.register_selected("churn") == 1
+    version = controller.registry.version_rows()[0]
+    assert (version.version.run_id, version.run.name, version.version.stage) == (ids[3], "r3", "None")
+    assert controller.registry.key_metrics(version.run) == [("f1", pytest.approx(2.3)), ("loss", pytest.approx(0.7))]
+    assert controller.status.text == "registered churn version 1"
+
+
+def test_register_needs_exactly_one_run_and_a_valid_name(controller, ids):
+    with pytest.raises(UsageError, match="exactly one"):
+        controller.registry.register_selected("churn")
+    controller.toggle(ids[3], True)
+    with pytest.raises(UsageError, match="must not contain"):
+        controller.registry.register_selected("a/b")
+    with pytest.raises(NotFoundError):
+        controller.registry.register_selected("churn", "models/none.pkl")
+    assert controller.registry.models == []
+
+
+def test_production_needs_confirmation(registered):
+    pending = registered.request_stage(2, "production", "better recall")
+    assert pending.archives == (1,)
+    assert registered.current().in_stage("Production")[0].version == 1  # nothing changed yet
+    assert "version 1 will be archived" in registered.dashboard.status.text
+    registered.confirm()
+    stages = {v.version: v.stage for v in registered.current().versions}
+    assert stages == {1: "Archived", 2: "Production"}
+    last = registered.history()[-1]
+    assert (last.action, last.version, last.to_value, last.comment) == ("transition", 2, "Production", "better recall")
+    with pytest.raises(UsageError, match="nothing to confirm"):
+        registered.confirm()
+
+
+def test_cancel_drops_the_pending_change(registered):
+    registered.request_stage(2, "Production")
+    registered.cancel()
+    assert registered.pending is None
+    assert {v.version: v.stage for v in registered.current().versions} == {1: "Production", 2: "None"}
+
+
+def test_other_stages_apply_at_once_and_errors_propagate(registered):
+    assert registered.request_stage(2, "Staging", "  ") is None
+    assert registered.current().versions[1].stage == "Staging"
+    assert registered.history()[-1].comment is None
+    with pytest.raises(RegistryError, match="already in Staging"):
+        registered.request_stage(2, "Staging")
+    with pytest.raises(UsageError, match="unknown stage"):
+        registered.request_stage(2, "Prod")
+    with pytest.raises(NotFoundError):
+        registered.request_stage(9, "Archived")
+
+
+def test_aliases(registered):
+    registered.set_alias(" champion ", 2, "A/B winner")
+    assert registered.current().aliases == {"champion": 2}
+    assert registered.version_rows()[1].version.aliases == ("champion",)
+    registered.delete_alias("champion")
+    assert registered.current().aliases == {}
+    with pytest.raises(NotFoundError):
+        registered.delete_alias("champion")
+    with pytest.raises(UsageError, match="reserved"):
+        registered.set_alias("production", 1)
+    assert [e.action for e in registered.history()][-2:] == ["set_alias", "delete_alias"]
+
+
+def test_select_model(registered, controller, ids):
+    controller.clear_selection()
+    controller.toggle(ids[3], True)
+    registered.register_selected("churn")
+    assert registered.model == "churn"
+    registered.select_model("fraud")
+    assert [r.version.version for r in registered.version_rows()] == [1, 2]
+    with pytest.raises(UsageError):
+        registered.select_model("nope")
+
+
+def test_compare_against_production(registered, controller, ids):
+    registered.compare_with_production(2)
+    assert controller.selected_ids == [ids[2]]
+    comparison = controller.comparison()
+    assert comparison.labels == ["fraud v1 (Production)", "r2"]
+    assert comparison.metric("f1").deltas == pytest.approx((0.0, 0.1))
+    assert ("fraud Production", "production:fraud") in controller.baseline_options()
+
+
+def test_registry_can_be_passed_in(tracker, ids):
+    registry = Registry(tracker.store, runs=tracker.runs, who="tester")
+    controller = DashboardController(tracker, registry=registry)
+    controller.toggle(ids[0], True)
+    controller.registry.register_selected("m")
+    assert controller.registry.history()[-1].who == "tester"
