@@ -57,12 +57,29 @@ class NotebookPlugin:
     def attach(self, ext) -> None:
         self.shell, self.magics = ext.shell, ext.magics
         self.server = nbpath.ServerLookup(_kernel_id(self.shell))
+        self._seed()
         ext.hooks.cell_listeners.append(self)
         ext.magics.tracker_listeners.append(self._wire)
         ext.magics.notebook_session = self
         if ext.magics._tracker is not None:
             self._wire(ext.magics._tracker)
         self._register_comm_target()
+
+    def _seed(self) -> None:
+        """Cells run before ``%load_ext nbtrack`` (and the loading cell itself) from IPython's own history.
+
+        Their start times and cell ids are unknown; their outputs come from the same record.
+        """
+        manager = getattr(self.shell, "history_manager", None)
+        raw = list(getattr(manager, "input_hist_raw", None) or [])[1:]
+        running = getattr(self.shell.displayhook, "exec_result", None) is not None
+        for count, source in enumerate(raw, start=1):
+            entry = self.history.begin(count, None, source, 0.0)
+            entry.marks = {count: 0}
+            if not (running and count == len(raw)):
+                self.history.finish(0.0, self._outputs_of, self._error_of(entry))
+        if not running:
+            self.history.current = None
 
     def detach(self, ext) -> None:
         if self in ext.hooks.cell_listeners:
