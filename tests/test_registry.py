@@ -350,3 +350,35 @@ def test_aliases_that_would_be_ambiguous_are_refused(registry, tracker, alias):
     versions(registry, tracker, 0.8)
     with pytest.raises(UsageError):
         registry.set_alias("fraud", alias, 1)
+
+
+# -- the plain API ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def plain_api(store_path):
+    from nbtrack import api
+
+    api.set_store(store_path)
+    yield api
+    api.use(None)
+
+
+def test_the_plain_api_covers_the_registry(plain_api):
+    import nbtrack
+
+    for f1 in (0.8, 0.9):
+        with nbtrack.start_run() as run:
+            nbtrack.log_metric("f1", f1)
+            version = nbtrack.register_model(run, {"f1": f1}, "fraud")  # while the run is still active
+    assert version == 2
+    nbtrack.transition_stage("fraud", 1, "Production")
+    result = nbtrack.promote("fraud", 2, "Production", require=["metrics.f1 >= production.metrics.f1"])
+    assert result.archived == (1,)
+    nbtrack.set_alias("fraud", "champion", 2)
+    assert nbtrack.load_model("models:/fraud@champion") == {"f1": 0.9}
+    assert nbtrack.get_model_version("fraud", stage="Production").version == 2
+    assert nbtrack.compare_versions("fraud", 1, "champion").metric("f1").delta == pytest.approx(0.1)
+    assert [m.name for m in nbtrack.search_models()] == ["fraud"]
+    assert [e.action for e in nbtrack.model_history("fraud")][-1] == "set_alias"
+    nbtrack.delete_alias("fraud", "champion")
+    with pytest.raises(GateFailedError):
+        nbtrack.promote("fraud", 1, "Production", require="metrics.f1 >= production.metrics.f1")
