@@ -8,7 +8,7 @@ from .parser import subcommand
 
 
 def _dashboard_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("query", nargs="*", help="initial filter; quote it to keep its quotes: \"params.model = 'gbm'\"")
+    parser.add_argument("query", nargs="*", help="initial filter, e.g. params.model = 'gbm' (kept verbatim, quotes included)")
     parser.add_argument("--page-size", "-n", type=int, default=25, help="runs per page (default 25)")
 
 

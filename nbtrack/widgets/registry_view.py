@@ -21,6 +21,7 @@ from ..display import format as fmt
 from ..display.html import STYLE, badge, esc
 from ..display.models import STAGE_STYLE, ModelHistory
 from ..entities import ARCHIVED, PRODUCTION, STAGING
+from ..errors import UsageError
 from .common import button, classed, on_value
 from .controller import DashboardController
 
@@ -68,7 +69,7 @@ class RegistryView:
 
     def _version(self) -> int:
         if self.version.value is None:
-            raise ValueError("choose a version first")
+            raise UsageError("choose a model version first (register a run if there is none)")
         return int(self.version.value)
 
     def _compare(self, show_compare: Callable[[], None]) -> None:

@@ -1,0 +1,299 @@
+"""Wiring: set widget values and click buttons, then check the store and the status line.
+
+``Button.click`` swallows handler exceptions into the ``traitlets`` logger as "Exception in
+callback"; every test here fails if such a record appears (see ``test_the_callback_check_can_fail``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import ipywidgets as w
+import pytest
+
+from nbtrack.registry import Registry
+from nbtrack.widgets import Dashboard
+
+XSS = "<img src=x onerror=alert(1)>"
+ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
+
+
+@pytest.fixture(autouse=True)
+def no_lost_callbacks(caplog):
+    caplog.set_level(logging.WARNING)
+    yield caplog
+    lost = [r.getMessage() for r in caplog.records if "Exception in callback" in r.getMessage()]
+    assert not lost, lost
+
+
+def seed(tracker, names=("r0", "r1", "r2", "r3", "r4")):
+    ids = []
+    for i, name in enumerate(names):
+        with tracker.start_run(name, params={"lr": i / 10, "model": "gbm" if i % 2 else "rf"}) as run:
+            tracker.log_metrics({"f1": i / 10, "loss": 1 - i / 10})
+            tracker.log_model({"weights": i}, "clf")
+        ids.append(run.id)
+    return ids
+
+
+def find(widget, css):
+    """Every widget under ``widget`` carrying the CSS class ``css``, depth first."""
+    found = [widget] if css in getattr(widget, "_dom_classes", ()) else []
+    for child in getattr(widget, "children", ()):
+        found += find(child, css)
+    return found
+
+
+def one(dashboard, css):
+    (widget,) = find(dashboard.widget, css)
+    return widget
+
+
+def htmls(widget):
+    values = [widget.value] if isinstance(widget, w.HTML) else []
+    for child in getattr(widget, "children", ()):
+        values += htmls(child)
+    return values
+
+
+def first_row_text(dashboard):
+    return dashboard.runs_view.cells[0].value
+
+
+@pytest.fixture
+def ids(tracker):
+    return seed(tracker)
+
+
+@pytest.fixture
+def dash(tracker, ids):
+    return Dashboard(tracker, page_size=2)
+
+
+def test_the_callback_check_can_fail(no_lost_callbacks):
+    broken = w.Button()
+    broken.on_click(lambda _: 1 / 0)
+    broken.click()
+    assert "Exception in callback" in no_lost_callbacks.text
+    no_lost_callbacks.clear()
+
+
+def test_structure_has_the_documented_classes(dash):
+    for css in ("nbtrack-dashboard", "nbtrack-refresh", "nbtrack-status", "nbtrack-tabs", "nbtrack-filter", "nbtrack-filter-error",
+                "nbtrack-column-chooser", "nbtrack-runs-table", "nbtrack-select-page", "nbtrack-page-prev", "nbtrack-page-next",
+                "nbtrack-baseline", "nbtrack-show-all-params", "nbtrack-compare-params", "nbtrack-metric-bars",
+                "nbtrack-stage-apply", "nbtrack-stage-confirm", "nbtrack-alias-set", "nbtrack-register-run", "nbtrack-model-history"):
+        assert find(dash.widget, css), css
+    assert len(find(dash.widget, "nbtrack-run-row")) == 2
+    assert [t for t in dash.tabs.titles] == ["Runs", "Compare", "Registry"]
+
+
+def test_filter_box_filters_and_shows_parse_errors_inline(dash):
+    one(dash, "nbtrack-filter").value = "params.model = 'gbm'"
+    assert dash.controller.total == 2 and "r3" in first_row_text(dash)
+    assert "2 runs match" in dash.status.value
+    one(dash, "nbtrack-filter").value = "params.lr >"
+    error = one(dash, "nbtrack-filter-error").value
+    assert "expected a value after &#x27;&gt;&#x27;" in error and "\n" + " " * 11 + "^" in error
+    assert "nbtrack-status-error" in dash.status._dom_classes
+    assert dash.controller.total == 2  # the old filter stays
+    one(dash, "nbtrack-filter").value = ""
+    one(dash, "nbtrack-filter-apply").click()
+    assert one(dash, "nbtrack-filter-error").value == "" and dash.controller.total == 5
+
+
+def test_sort_buttons_sort_and_flip(dash):
+    sort = next(b for b in find(dash.widget, "nbtrack-sort-button") if b.description.startswith("metrics.f1"))
+    sort.click()
+    assert "r0" in first_row_text(dash) and sort.description == "metrics.f1 ▲"
+    sort.click()
+    assert "r4" in first_row_text(dash) and sort.description == "metrics.f1 ▼"
+    receipt = next(b for b in find(dash.widget, "nbtrack-sort-button") if b.description == "receipt")
+    assert receipt.disabled
+
+
+def test_checkboxes_select_across_pages(dash, ids):
+    checks = find(dash.widget, "nbtrack-run-select")
+    checks[0].value = True
+    one(dash, "nbtrack-page-next").click()
+    assert [c.value for c in checks] == [False, False]
+    one(dash, "nbtrack-select-page").value = True
+    assert dash.controller.selected_ids == [ids[4], ids[2], ids[1]]
+    assert one(dash, "nbtrack-selection").value == "3 selected"
+    one(dash, "nbtrack-page-prev").click()
+    assert [c.value for c in checks] == [True, False]
+    one(dash, "nbtrack-clear-selection").click()
+    assert dash.controller.selected_ids == [] and [c.value for c in checks] == [False, False]
+
+
+def test_last_page_hides_unused_rows(dash):
+    one(dash, "nbtrack-page-next").click()
+    one(dash, "nbtrack-page-next").click()
+    rows = find(dash.widget, "nbtrack-run-row")
+    assert [r.layout.display for r in rows] == [None, "none"]
+    assert one(dash, "nbtrack-page-label").value == "5-5 of 5 (page 3/3)"
+
+
+def test_column_chooser(dash):
+    one(dash, "nbtrack-column-chooser").value = ("name", "params.lr")
+    assert [b.description for b in find(dash.widget, "nbtrack-sort-button")] == ["name", "params.lr"]
+    assert first_row_text(dash).count('class="nbtrack-cell"') == 2
+
+
+def test_compare_tab_renders_tables_and_charts(dash, ids):
+    dash.controller.toggle(ids[1], True)
+    dash.controller.toggle(ids[4], True)
+    dash.select_tab(1)
+    assert "nbtrack-best" in one(dash, "nbtrack-compare-metrics").value
+    assert "<td>lr</td>" in one(dash, "nbtrack-compare-params").value
+    assert one(dash, "nbtrack-metric-bars").value.count("data:image/png;base64,") == 2
+    for css in ("nbtrack-history-chart", "nbtrack-parallel-chart", "nbtrack-scatter-chart"):
+        assert "data:image/png;base64," in one(dash, css).value
+    one(dash, "nbtrack-show-all-params").value = True
+    assert dash.controller.show_all_params
+    one(dash, "nbtrack-baseline").value = ids[4]
+    assert dash.controller.baseline == ids[4]
+    assert "nbtrack-delta" in one(dash, "nbtrack-compare-metrics").value
+    one(dash, "nbtrack-history-metric").value = "loss"
+    assert dash.controller.chart["history"] == "loss"
+
+
+def test_compare_tab_without_selection_says_so(dash):
+    dash.select_tab(1)
+    assert "Select runs" in one(dash, "nbtrack-compare-message").value
+
+
+def _registry(tracker):
+    return Registry(tracker.store, runs=tracker.runs)
+
+
+def test_register_stage_with_confirmation_and_aliases(tracker, dash, ids):
+    find(dash.widget, "nbtrack-run-select")[0].value = True  # r4
+    one(dash, "nbtrack-register-name").value = "fraud"
+    one(dash, "nbtrack-register-run").click()
+    assert _registry(tracker).get_model_version("fraud", 1).run_id == ids[4]
+    assert "registered fraud version 1" in dash.status.value
+
+    one(dash, "nbtrack-stage-select").value = "Production"
+    one(dash, "nbtrack-stage-comment").value = "ship it"
+    one(dash, "nbtrack-stage-apply").click()
+    assert one(dash, "nbtrack-stage-confirm-box").layout.display is None
+    assert _registry(tracker).get_model_version("fraud", 1).stage == "None"  # not before confirming
+    one(dash, "nbtrack-stage-confirm").click()
+    assert _registry(tracker).get_model_version("fraud", 1).stage == "Production"
+    assert _registry(tracker).history("fraud")[-1].comment == "ship it"
+    assert one(dash, "nbtrack-stage-confirm-box").layout.display == "none"
+    assert "Production" in one(dash, "nbtrack-versions-table").value
+    assert "ship it" in one(dash, "nbtrack-model-history").value
+
+    one(dash, "nbtrack-alias-name").value = "champion"
+    one(dash, "nbtrack-alias-set").click()
+    assert _registry(tracker).get_model("fraud").aliases == {"champion": 1}
+    one(dash, "nbtrack-alias-delete").click()
+    assert _registry(tracker).get_model("fraud").aliases == {}
+
+
+def test_registry_errors_reach_the_status_line(tracker, dash):
+    one(dash, "nbtrack-register-name").value = "fraud"
+    one(dash, "nbtrack-register-run").click()
+    assert "select exactly one run" in dash.status.value
+    assert "nbtrack-status-error" in dash.status._dom_classes
+    one(dash, "nbtrack-stage-apply").click()  # no model yet
+    assert "choose a model version first" in dash.status.value
+    assert _registry(tracker).search_models() == []
+
+
+def test_stage_cancel(tracker, dash, ids):
+    registry = _registry(tracker)
+    registry.register_model(ids[0], None, "m")
+    dash.controller.refresh()
+    one(dash, "nbtrack-stage-select").value = "Production"
+    one(dash, "nbtrack-stage-apply").click()
+    one(dash, "nbtrack-stage-cancel").click()
+    assert registry.get_model_version("m", 1).stage == "None"
+    assert one(dash, "nbtrack-stage-confirm-box").layout.display == "none"
+
+
+def test_compare_with_production_switches_tab(tracker, dash, ids):
+    registry = _registry(tracker)
+    registry.register_model(ids[1], None, "m")
+    registry.register_model(ids[3], None, "m")
+    registry.transition_stage("m", 1, "Production")
+    dash.controller.refresh()
+    one(dash, "nbtrack-version-select").value = 2
+    one(dash, "nbtrack-compare-production").click()
+    assert dash.tabs.selected_index == 1
+    assert "m v1 (Production)" in one(dash, "nbtrack-compare-metrics").value
+
+
+def test_refresh_keeps_the_widget_tree(tracker, dash):
+    rows, root = find(dash.widget, "nbtrack-run-row"), dash.widget.children
+    with tracker.start_run("late"):
+        tracker.log_metric("f1", 1.0)
+    one(dash, "nbtrack-refresh").click()
+    assert find(dash.widget, "nbtrack-run-row") == rows and dash.widget.children == root
+    assert "late" in first_row_text(dash)
+    assert "nbtrack-new-run" in rows[0]._dom_classes and "nbtrack-new-run" not in rows[1]._dom_classes
+    assert "1 run logged since the dashboard opened" in dash.status.value
+
+
+def test_mimebundle_has_widget_view_and_static_fallback(dash, ids):
+    dash.controller.toggle(ids[0], True)
+    dash.controller.toggle(ids[1], True)
+    bundle = dash._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == dash.widget.model_id
+    html = bundle["text/html"]
+    assert "nbtrack-runs-table" in html and "nbtrack-compare-metrics" in html and "data:image/png;base64," in html
+    assert "nbtrack dashboard: 2 of 5 runs" in bundle["text/plain"]
+
+
+def test_user_text_is_escaped_in_every_view(tracker):
+    with tracker.start_run(XSS, params={XSS: XSS, "lr": 1}, tags={XSS: XSS}) as bad:
+        tracker.log_metric(XSS, 1.0)
+        tracker.log_model({"w": 1}, "clf")
+    with tracker.start_run("ok", params={XSS: "x", "lr": 2}):
+        tracker.log_metric(XSS, 2.0)
+    registry = _registry(tracker)
+    registry.register_model(bad.id, None, XSS)
+    registry.transition_stage(XSS, 1, "Staging", comment=XSS)
+    registry.set_alias(XSS, "champion", 1, comment=XSS)
+    dash = Dashboard(tracker)
+    dash.controller.set_columns(dash.controller.available_columns())
+    dash.controller.select_page(True)
+    dash.select_tab(1)
+    one(dash, "nbtrack-filter").value = f"name = {XSS}"  # not a valid query: the error quotes it
+    assert ESCAPED in one(dash, "nbtrack-filter-error").value
+    assert "<img" not in dash.status.value
+    assert not [v for v in htmls(dash.widget) if "<img src=x" in v]
+    one(dash, "nbtrack-filter").value = ""
+    assert not [v for v in htmls(dash.widget) if "<img src=x" in v]
+    for where in ("nbtrack-runs-table", "nbtrack-compare-params", "nbtrack-compare-metrics", "nbtrack-versions-table",
+                  "nbtrack-model-history"):
+        assert ESCAPED in "".join(htmls(one(dash, where))), where
+    bundle = dash._repr_mimebundle_()
+    assert "<img src=x" not in bundle["text/html"] and ESCAPED in bundle["text/html"]
+
+
+def test_magic_opens_the_dashboard(shell):
+    seed(shell.tracker)
+    dash = shell.ip.run_line_magic("track", "dashboard params.model = 'gbm' -n 1")
+    assert isinstance(dash, Dashboard)
+    assert (dash.controller.query, dash.controller.total, len(dash.controller.runs)) == ("params.model = 'gbm'", 2, 1)
+
+
+def test_magic_reports_a_bad_query_in_one_line(shell, capsys):
+    assert shell.ip.run_line_magic("track", "dashboard metrics.f1 >") is None
+    assert "QueryError: expected a value" in capsys.readouterr().err
+
+
+def test_plain_api(store_path):
+    import nbtrack
+    from nbtrack import api
+
+    tracker = api.set_store(store_path)
+    try:
+        seed(tracker, ("a", "b"))
+        dash = nbtrack.dashboard("name = 'a'")
+        assert isinstance(dash, Dashboard) and dash.controller.total == 1
+    finally:
+        api.use(None)
