@@ -112,6 +112,10 @@ class RunList(list):
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
         return {"text/plain": str(self), "text/html": self._repr_html_(), RUNS_MIME: {"runs": [run_record(r) for r in self]}}
 
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        # IPython pretty-prints list subclasses itself unless told otherwise
+        printer.text(str(self))
+
     def __repr__(self) -> str:
         return f"<RunList of {len(self)} runs>"
 

@@ -3,6 +3,10 @@ CREATE UNIQUE INDEX "idx__sqlite_migrations_migration_set_name"
     ON "_sqlite_migrations" ("migration_set", "name");
 -- index latest_metrics_key_value
 CREATE INDEX latest_metrics_key_value ON latest_metrics(key_id, value);
+-- index model_versions_one_production
+CREATE UNIQUE INDEX model_versions_one_production ON model_versions(model_id) WHERE stage = 'Production';
+-- index model_versions_run
+CREATE INDEX model_versions_run ON model_versions(run_id);
 -- index params_key_value
 CREATE INDEX params_key_value ON params(key, value);
 -- index runs_cell_key
@@ -24,6 +28,15 @@ CREATE TABLE "_sqlite_migrations" (
    "name" TEXT,
    "applied_at" TEXT
 );
+-- table aliases
+CREATE TABLE aliases (
+    model_id INTEGER NOT NULL,
+    alias TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (model_id, alias),
+    FOREIGN KEY (model_id, version) REFERENCES model_versions(model_id, version)
+) STRICT, WITHOUT ROWID;
 -- table artifacts
 CREATE TABLE artifacts (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -74,6 +87,27 @@ CREATE TABLE metrics (
     timestamp REAL NOT NULL,
     PRIMARY KEY (run_id, key_id, step)
 ) STRICT, WITHOUT ROWID;
+-- table model_tags
+CREATE TABLE model_tags (
+    model_id INTEGER NOT NULL REFERENCES registered_models(id),
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (model_id, key)
+) STRICT, WITHOUT ROWID;
+-- table model_versions
+CREATE TABLE model_versions (
+    model_id INTEGER NOT NULL REFERENCES registered_models(id),
+    version INTEGER NOT NULL CHECK (version >= 1),
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    artifact TEXT NOT NULL,
+    sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+    stage TEXT NOT NULL DEFAULT 'None' CHECK (stage IN ('None', 'Staging', 'Production', 'Archived')),
+    description TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    created_by TEXT,
+    PRIMARY KEY (model_id, version)
+) STRICT, WITHOUT ROWID;
 -- table params
 CREATE TABLE params (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -82,6 +116,31 @@ CREATE TABLE params (
     value ANY,
     PRIMARY KEY (run_id, key)
 ) STRICT, WITHOUT ROWID;
+-- table registered_models
+CREATE TABLE registered_models (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+) STRICT;
+-- table registry_events
+CREATE TABLE registry_events (
+    id INTEGER PRIMARY KEY,
+    model_id INTEGER NOT NULL REFERENCES registered_models(id),
+    seq INTEGER NOT NULL CHECK (seq >= 1),
+    time REAL NOT NULL,
+    who TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('create_model', 'register', 'transition', 'set_alias', 'delete_alias',
+                                           'set_description', 'set_tag', 'delete_tag')),
+    version INTEGER,
+    key TEXT,
+    from_value TEXT,
+    to_value TEXT,
+    comment TEXT,
+    details TEXT,
+    UNIQUE (model_id, seq)
+) STRICT;
 -- table run_cells
 CREATE TABLE run_cells (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -124,3 +183,22 @@ CREATE TABLE tags (
     value TEXT NOT NULL,
     PRIMARY KEY (run_id, key)
 ) STRICT, WITHOUT ROWID;
+-- table version_tags
+CREATE TABLE version_tags (
+    model_id INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (model_id, version, key),
+    FOREIGN KEY (model_id, version) REFERENCES model_versions(model_id, version)
+) STRICT, WITHOUT ROWID;
+-- trigger registry_events_no_delete
+CREATE TRIGGER registry_events_no_delete BEFORE DELETE ON registry_events
+BEGIN
+    SELECT RAISE(ABORT, 'registry_events is append-only: events cannot be deleted');
+END;
+-- trigger registry_events_no_update
+CREATE TRIGGER registry_events_no_update BEFORE UPDATE ON registry_events
+BEGIN
+    SELECT RAISE(ABORT, 'registry_events is append-only: events cannot be changed');
+END;
