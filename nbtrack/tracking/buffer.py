@@ -63,6 +63,11 @@ class MetricBuffer:
         with self._lock:
             return self._drain()
 
+    def restore(self, rows: list[MetricRow]) -> None:
+        """Put back rows taken with :meth:`take` whose transaction failed, ahead of newer ones."""
+        with self._lock:
+            self._rows.extendleft(reversed(rows))
+
     def _drain(self) -> list[MetricRow]:
         popleft = self._rows.popleft
         return [popleft() for _ in range(len(self._rows))]

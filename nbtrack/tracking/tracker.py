@@ -92,6 +92,8 @@ class Tracker:
         self._env_sha: str | None = None
         self._git_cache: tuple[str, float, Any] | None = None
         self._late_writers: list[threading.Thread] = []
+        #: row id -> end fields of runs whose end the store refused; retried on later writes
+        self._unrecorded_ends: dict[int, dict[str, Any]] = {}
         self.buffer = MetricBuffer(self._write_metrics, self._heartbeat)
         #: called with (ActiveRun, status) just before a run's end is committed; a listener that
         #: raises is reported as a warning by the caller (the snapshot layer hooks in here)
@@ -155,6 +157,7 @@ class Tracker:
         with self.store.atomic():
             row_id = self.runs.insert_run(record)
             self._write(row_id, params=params, tags=tags)
+        self._retry_unrecorded_ends()
         run = ActiveRun(self, row_id, run_uuid, name, experiment, now, kind, cell_key)
         run.git_probe = self._git_probe(info.get("cwd") or os.getcwd())
         self._stack.append(run)
@@ -177,12 +180,26 @@ class Tracker:
         git = run.git_probe.result(timeout=0.0) if run.git_probe else None
         if git is not None:
             fields.update(_git_fields(git, self._provenance_json(run.row_id)))
-        with self.store.atomic():
-            self.runs.write_batch(metrics=self.buffer.take())
-            self.runs.update_run(run.row_id, fields)
+        rows = self.buffer.take()
+        try:
+            with self.store.atomic():
+                self.runs.write_batch(metrics=rows)
+                self.runs.update_run(run.row_id, fields)
+        except StoreError:
+            # The store refused the end (locked, read-only, full). The run is over all the same:
+            # it leaves the stack (later runs must not nest under it), its points go back to the
+            # buffer, and its end is written by the next successful start/end (or at close);
+            # if the process dies first, the next open marks it KILLED.
+            self.buffer.restore(rows)
+            run.ended = True
+            if run in self._stack:
+                self._stack.remove(run)
+            self._unrecorded_ends[run.row_id] = fields
+            raise
         run.ended = True
         if run in self._stack:
             self._stack.remove(run)
+        self._retry_unrecorded_ends()
         if git is None and run.git_probe is not None:
             late = threading.Thread(target=self._store_git_late, args=(run.row_id, run.git_probe), daemon=True, name="nbtrack-git-late")
             late.start()
@@ -326,6 +343,7 @@ class Tracker:
             writer.join(GIT_TIMEOUT)
         _open_trackers.discard(self)
         self.buffer.close()
+        self._retry_unrecorded_ends()
         self.store.close()
 
     # -- internals ------------------------------------------------------------------------------
@@ -334,6 +352,14 @@ class Tracker:
         texts = [(check_key(k, "tag name"), tag_value(v, k)) for k, v in (tags or {}).items()]
         if typed or texts:
             self.runs.write_batch(row_id, params=typed, tags=texts)
+
+    def _retry_unrecorded_ends(self) -> None:
+        for row_id, fields in list(self._unrecorded_ends.items()):
+            try:
+                self.runs.update_run(row_id, fields)
+            except StoreError:
+                return  # still refused: try again after the next successful write
+            del self._unrecorded_ends[row_id]
 
     def _write_metrics(self, rows) -> None:
         self.runs.write_batch(metrics=rows)
@@ -398,6 +424,10 @@ _open_trackers: "weakref.WeakSet[Tracker]" = weakref.WeakSet()
 def _end_runs_at_exit() -> None:
     """Like MLflow, a script's open API runs end FINISHED at exit; cell/span runs end KILLED."""
     for tracker in list(_open_trackers):
+        try:
+            tracker._retry_unrecorded_ends()
+        except Exception:  # at exit there is no one left to tell
+            pass
         for run in reversed(list(tracker._stack)):
             try:
                 tracker.end_run(FINISHED if run.kind == "api" else KILLED, error=None if run.kind == "api" else "the process exited while the run was active", run=run)
