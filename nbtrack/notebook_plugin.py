@@ -20,6 +20,7 @@ import json
 import os
 import sys
 import time
+from types import SimpleNamespace
 from typing import Any
 
 from .capture import analyze_cell, extract
@@ -32,6 +33,7 @@ from .snapshot.outputs import to_nbformat
 SNAPSHOT_FORMAT = 1
 _PAPERMILL_TAGS = ("injected-parameters", "parameters")
 _PAPERMILL_MARKER = "# Parameters"
+_STREAM_TYPES = ("out_stream", "err_stream")
 
 
 class NotebookPlugin:
@@ -75,7 +77,7 @@ class NotebookPlugin:
         running = getattr(self.shell.displayhook, "exec_result", None) is not None
         for count, source in enumerate(raw, start=1):
             entry = self.history.begin(count, None, source, 0.0)
-            entry.marks = {count: 0}
+            entry.marks = {count: (0, 0)}
             if not (running and count == len(raw)):
                 self.history.finish(0.0, self._outputs_of, self._error_of(entry))
         if not running:
@@ -116,7 +118,7 @@ class NotebookPlugin:
         record = _output_record(shell)
         # IPython keys a non-stored cell's streams under the next count, its results under the last one
         keys = (count - 1,) if stored else (count - 1, count)
-        entry.marks = {k: len(record.get(k, ())) for k in keys} if record is not None else None
+        entry.marks = {k: _mark(record.get(k)) for k in keys} if record is not None else None
         if raw.startswith(MAGIC_PREFIX) and is_tracked(raw) and "--no-snapshot" in raw.split("\n", 1)[0]:
             self._no_snapshot_seq.add(entry.seq)
 
@@ -128,7 +130,7 @@ class NotebookPlugin:
         marks = getattr(entry, "marks", None)
         if record is None or not marks:
             return []
-        return [item for key, start in sorted(marks.items()) for item in list(record.get(key, ()))[start:]]
+        return [item for key, mark in sorted(marks.items()) for item in _since(record.get(key), mark)]
 
     def _error_of(self, entry: HistoryEntry | None, result=None) -> dict | None:
         manager = getattr(self.shell, "history_manager", None)
@@ -251,6 +253,29 @@ class NotebookPlugin:
 def _output_record(shell) -> dict | None:
     """IPython >= 9's per-execution output record (None before 9: outputs are then not captured)."""
     return getattr(getattr(shell, "history_manager", None), "outputs", None)
+
+
+def _mark(outputs: list | None) -> tuple[int, int]:
+    """Where IPython's output list for a count stands: (items, parts of the last item if a stream)."""
+    if not outputs:
+        return 0, 0
+    last = outputs[-1]
+    return len(outputs), len(last.bundle.get("stream", ())) if last.output_type in _STREAM_TYPES else 0
+
+
+def _since(outputs: list | None, mark: tuple[int, int]) -> list:
+    """Outputs added after ``mark``. IPython appends a new write to the previous stream item when the
+    last item is a stream of the same name, even one from an earlier (non-stored) cell: keep only the new parts."""
+    if not outputs:
+        return []
+    count, parts = mark
+    new = list(outputs[count:])
+    if count and parts:
+        last = outputs[count - 1]
+        grown = list(last.bundle.get("stream", ()))[parts:]
+        if grown:
+            new.insert(0, SimpleNamespace(output_type=last.output_type, bundle={"stream": grown}))
+    return new
 
 
 def _first_seq(entries: list[HistoryEntry], start_time: float) -> int:

@@ -25,8 +25,8 @@ class HistoryEntry:
     raw_outputs: list[Any] = field(default_factory=list, repr=False)
     error: dict[str, Any] | None = None
     finished: bool = False
-    #: execution count -> length of IPython's output record for it when the cell began
-    marks: dict[int, int] | None = field(default=None, repr=False)
+    #: execution count -> where IPython's output record for it stood when the cell began
+    marks: dict[int, tuple[int, int]] | None = field(default=None, repr=False)
     #: (source_sha256, outputs_sha256, truncated) once stored; an entry is written to the store once
     stored: tuple[str, str | None, bool] | None = field(default=None, repr=False)
 

@@ -1,0 +1,189 @@
+"""Snapshots as executed: history with outputs, dedup, restore, papermill params, bad input."""
+
+from __future__ import annotations
+
+import json
+import nbformat
+import pytest
+
+from nbtrack.snapshot import notebook as nbfile
+
+
+def _write(path, sources, version=4):
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nbformat.write(nb, path)
+    return nb
+
+
+def _last(shell):
+    return shell.tracker.get_run(shell.ip._nbtrack_extension.hooks.last_run.id)
+
+
+def _blob_count(shell):
+    return shell.tracker.store.query("SELECT count(*) AS n FROM blobs")[0]["n"]
+
+
+@pytest.fixture
+def nb_path(tmp_path, monkeypatch):
+    path = tmp_path / "nb.ipynb"
+    _write(path, ["%load_ext nbtrack", "%%track -q\nlr = 0.1"])
+    monkeypatch.setenv("NBTRACK_NOTEBOOK", str(path))
+    return path
+
+
+def test_history_keeps_outputs_and_restores_as_executed(shell, nb_path, tmp_path):
+    shell.ok("print('hello')\n40 + 2")
+    shell.ok("from IPython.display import display, Image\ndisplay(Image(data=b'\\x89PNG\\r\\n\\x1a\\n' + bytes(20), format='png'))")
+    shell.run("1 / 0")
+    shell.ok("%%track -q\nlr = 0.1")
+    target = tmp_path / "executed.ipynb"
+    shell.ok(f"%track restore {_last(shell).id} --to {target} --as-executed")
+    restored = nbformat.read(target, as_version=4)
+    nbformat.validate(restored)
+    by_source = {c.source: c for c in restored.cells}
+    printed = by_source["print('hello')\n40 + 2"].outputs
+    assert [o.output_type for o in printed] == ["stream", "execute_result"]
+    assert printed[0].text == "hello\n" and printed[1].data["text/plain"] == "42"
+    image = by_source[next(s for s in by_source if "Image" in s)].outputs[0]
+    assert image.output_type == "display_data" and "image/png" in image.data
+    error = by_source["1 / 0"].outputs[-1]
+    assert (error.output_type, error.ename) == ("error", "ZeroDivisionError")
+    assert [c.execution_count for c in restored.cells] == [1, 2, 3, 4, 5]
+
+
+def test_restore_snapshot_round_trip_and_refuses_overwrite(shell, nb_path, tmp_path, capsys):
+    shell.ok("%%track -q\nlr = 0.1")
+    run = _last(shell)
+    target = tmp_path / "restored.ipynb"
+    shell.ok(f"%track restore {run.id} --to {target}")
+    restored = nbformat.read(target, as_version=4)
+    nbformat.validate(restored)
+    assert [c.source for c in restored.cells] == ["%load_ext nbtrack", "%%track -q\nlr = 0.1"]
+    before = target.read_bytes()
+    shell.ok(f"%track restore {run.id} --to {target}")
+    assert "exists; pass --force" in capsys.readouterr().err and target.read_bytes() == before
+    from nbtrack.cli import main
+
+    assert main(["snapshot", "restore", run.id, "-o", str(target), "--force", "--as-executed"]) == 0
+    nbformat.validate(nbformat.read(target, as_version=4))
+
+
+def test_hundred_runs_of_one_notebook_store_one_snapshot(shell, nb_path):
+    shell.tracker  # open the extension's tracker, so the plain API records into it
+    shell.ok("import nbtrack\nwith nbtrack.start_run():\n    pass")
+    before = _blob_count(shell)
+    shell.ok("for i in range(100):\n    with nbtrack.start_run():\n        pass")
+    shas = shell.tracker.store.query("SELECT count(DISTINCT snapshot_sha256) AS n, count(*) AS runs FROM runs")[0]
+    assert (shas["n"], shas["runs"]) == (1, 101)
+    # the loop cell's own source blob and the history lists naming it: nothing per run
+    assert _blob_count(shell) - before <= 2
+
+
+def test_repeated_tracked_cells_add_only_history_blobs(shell, nb_path):
+    shell.ok("%%track -q\nlr = 0.1")
+    before = _blob_count(shell)
+    for _ in range(20):
+        shell.ok("%%track -q\nlr = 0.1")
+    assert shell.tracker.store.query("SELECT count(DISTINCT snapshot_sha256) AS n FROM runs")[0]["n"] == 1
+    assert _blob_count(shell) - before <= 20  # one history list per run; sources and snapshot shared
+
+
+def test_no_snapshot_flag_and_outputs_off(shell, nb_path):
+    shell.ok("%%track -q --no-snapshot\nlr = 0.1")
+    run = _last(shell)
+    assert "snapshot_sha256" not in run.provenance and "disabled" in run.provenance["snapshot"]["skipped"]
+    shell.ok("%config TrackMagics.snapshot_outputs = False")
+    shell.ok("print('secret')")
+    shell.ok("%%track -q\nlr = 0.2")
+    rows = shell.tracker.store.query("SELECT data FROM blobs WHERE encoding = 'raw'")
+    assert not any(b"secret\\n" in bytes(r["data"]) for r in rows if r["data"])
+    history = json.loads(shell.tracker.store.blobs.get(_last(shell).provenance["snapshot"]["history_sha256"]))
+    assert all(e["outputs_sha256"] is None for e in history["entries"])
+
+
+def test_huge_output_is_truncated_not_lost(shell, nb_path):
+    shell.ok("%config TrackMagics.max_output_bytes = 10000")
+    shell.ok("print('x' * 5_000_000)")
+    shell.ok("%%track -q\nlr = 0.1")
+    run = _last(shell)
+    assert run.status == "FINISHED" and run.provenance["snapshot"]["outputs_truncated_cells"] >= 1
+    history = json.loads(shell.tracker.store.blobs.get(run.provenance["snapshot"]["history_sha256"]))
+    big = next(e for e in history["entries"] if e["outputs_truncated"])
+    outputs = json.loads(shell.tracker.store.blobs.get(big["outputs_sha256"]))
+    assert len(json.dumps(outputs)) < 12_000 and "output truncated" in outputs[-1]["text"]
+
+
+@pytest.mark.parametrize("content, reason", [
+    (None, "cannot read"),
+    (b"\x00\x01 not json", "not a readable notebook"),
+    (b'{"cells": 3}', "not a"),
+])
+def test_bad_notebook_files_still_record_the_run(shell, tmp_path, monkeypatch, capsys, content, reason):
+    path = tmp_path / "bad.ipynb"
+    if content is not None:
+        path.write_bytes(content)
+    monkeypatch.setenv("NBTRACK_NOTEBOOK", str(path))
+    shell.ok("%%track -q\nlr = 0.1")
+    run = _last(shell)
+    assert run.status == "FINISHED" and run.params == {"lr": 0.1}
+    assert reason in run.provenance["snapshot"]["skipped"]
+    assert run.provenance["snapshot"]["history_sha256"]
+    assert len([l for l in capsys.readouterr().err.splitlines() if "snapshot skipped" in l]) == 1
+
+
+def test_v3_notebook_is_upgraded_and_huge_file_skipped(shell, tmp_path, monkeypatch):
+    v3 = tmp_path / "old.ipynb"
+    nbformat.write(nbformat.v3.new_notebook(worksheets=[nbformat.v3.new_worksheet(cells=[nbformat.v3.new_code_cell(input="%load_ext nbtrack")])]), v3, version=3)
+    monkeypatch.setenv("NBTRACK_NOTEBOOK", str(v3))
+    shell.ok("%%track -q\nlr = 0.1")
+    snapshot = json.loads(shell.tracker.store.blobs.get(_last(shell).provenance["snapshot_sha256"]))
+    assert snapshot["nbformat"] == 4 and snapshot["cells"][0]["source"] == "%load_ext nbtrack"
+    monkeypatch.setattr(nbfile, "MAX_NOTEBOOK_BYTES", 10)
+    read = nbfile.read_disk(str(v3), None, max_bytes=10)
+    assert read.notebook is None and "over the 10-byte limit" in read.reason
+
+
+def test_lab_push_snapshot_has_live_cells_with_outputs_and_run_ended_message(shell):
+    plugin = shell.ip._nbtrack_extension.magics.notebook_session
+    sent = []
+
+    class Comm:  # stands in for the frontend's end of the comm (not an nbtrack component)
+        def send(self, data):
+            sent.append(data)
+
+    plugin._comm = Comm()
+    cells = [("c1", "print('live')"), ("c2", "%%track -q live\nlr = 0.3")]
+    plugin.receive({
+        "type": "notebook", "protocol": 1, "reason": "connect", "path": "/w/live.ipynb", "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {}, "sent_at": 0,
+        "cells": [{"id": i, "cell_type": "code", "source": s, "metadata": {}, "execution_count": None} for i, s in cells],
+    })
+    for cell_id, source in cells:
+        shell.ip.run_cell(source, store_history=True, cell_id=cell_id)
+    run = _last(shell)
+    assert (run.provenance["path_method"], run.provenance["snapshot"]["source"]) == ("lab extension", "lab extension")
+    snapshot = json.loads(shell.tracker.store.blobs.get(run.provenance["snapshot_sha256"]))
+    assert snapshot["cells"][0]["outputs"][0]["text"] == "live\n"
+    assert sent == [{"type": "run_ended", "run_id": run.id, "status": "FINISHED", "name": "live"}]
+    assert plugin.live.receive({"type": "notebook", "cells": "nope"}) is None and plugin.live.latest.path == "/w/live.ipynb"
+
+
+def test_papermill_injected_parameters_become_params(tmp_path, store_path):
+    import papermill
+
+    source = tmp_path / "pm.ipynb"
+    nb = _write(source, ["alpha = 0.1\nname = 'base'", "%load_ext nbtrack", "%%track -q pm\nresult = alpha * 2"])
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, source)
+    papermill.execute_notebook(str(source), str(tmp_path / "out.ipynb"), parameters={"alpha": 0.5, "name": "tuned"},
+                               kernel_name="python3", cwd=str(tmp_path), progress_bar=False, log_output=False)
+    from nbtrack.tracking import Tracker
+
+    tracker = Tracker.open(store_path)
+    try:
+        run = tracker.search_runs()[0]
+        assert run.params == {"alpha": 0.5, "name": "tuned"}
+        assert run.provenance["snapshot"]["papermill"]["params"] == ["alpha", "name"]
+    finally:
+        tracker.close()
