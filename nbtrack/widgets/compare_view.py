@@ -55,7 +55,7 @@ class CompareView:
             self.controller.attempt(self.render)
 
     def update(self, topics: set[str]) -> None:
-        if self.active and topics & {"selection", "compare", "runs"}:
+        if self.active and topics & {"selection", "compare", "refresh"}:
             self.controller.attempt(self.render)
 
     def render(self) -> None:

@@ -87,7 +87,7 @@ class DashboardController:
 
     # -- events --------------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[set[str]], None]) -> None:
-        """``callback(topics)`` after each change; topics: runs, filter, columns, selection, compare, status, registry."""
+        """``callback(topics)`` after each change; topics: runs, filter, columns, selection, compare, refresh, status, registry."""
         self._listeners.append(callback)
 
     def changed(self, *topics: str) -> None:
@@ -156,7 +156,7 @@ class DashboardController:
         self.keys = column_keys(self.tracker.store)
         self._load()
         self.registry.reload()
-        self.changed("columns")
+        self.changed("columns", "refresh")
         self.set_status(f"{self.new_since_open} run{'s' * (self.new_since_open != 1)} logged since the dashboard opened; {self.total} runs match")
 
     def is_new(self, run: Run) -> bool:
@@ -198,20 +198,28 @@ class DashboardController:
 
     def toggle(self, run_id: str, selected: bool) -> None:
         """Select or unselect one run (selections survive paging, sorting and filtering)."""
-        if selected:
-            if run_id not in self._selected:
-                if len(self._selected) >= self.max_compare:
-                    raise UsageError(f"at most {self.max_compare} runs can be compared; unselect some first")
-                self._selected[run_id] = self.tracker.get_run(run_id).label
-        else:
-            self._selected.pop(run_id, None)
-            if self.baseline == run_id:
-                self.baseline = None
+        self._mark(run_id, selected)
         self.changed("selection")
 
     def select_page(self, selected: bool = True) -> None:
-        for run in self.runs:
-            self.toggle(run.id, selected)
+        try:
+            for run in self.runs:
+                self._mark(run.id, selected)
+        finally:  # runs marked before a refusal stay marked, and the views must show them
+            self.changed("selection")
+
+    def _mark(self, run_id: str, selected: bool) -> None:
+        if not selected:
+            self._selected.pop(run_id, None)
+            if self.baseline == run_id:
+                self.baseline = None
+            return
+        if run_id in self._selected:
+            return
+        if len(self._selected) >= self.max_compare:
+            raise UsageError(f"at most {self.max_compare} runs can be compared; unselect some first")
+        on_page = next((run for run in self.runs if run.id == run_id), None)
+        self._selected[run_id] = (on_page or self.tracker.get_run(run_id)).label
 
     def clear_selection(self) -> None:
         self._selected.clear()
