@@ -245,6 +245,9 @@ def test_mimebundle_has_widget_view_and_static_fallback(dash, ids):
     html = bundle["text/html"]
     assert "nbtrack-runs-table" in html and "nbtrack-compare-metrics" in html and "data:image/png;base64," in html
     assert "nbtrack dashboard: 2 of 5 runs" in bundle["text/plain"]
+    snapshot = dash.snapshot(charts=False)._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" not in snapshot
+    assert "nbtrack-compare-metrics" in snapshot["text/html"] and "data:image/png" not in snapshot["text/html"]
 
 
 def test_user_text_is_escaped_in_every_view(tracker):

@@ -85,6 +85,10 @@ class Dashboard:
     def select_tab(self, index: int) -> None:
         self.tabs.selected_index = index
 
+    def snapshot(self, charts: bool = True):
+        """The current page and comparison as static HTML: display it to keep them in a saved notebook."""
+        return self.controller.static_view(charts)
+
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
         bundle = dict(self.widget._repr_mimebundle_() or {})
         static = self.controller.attempt(self.controller.static_view)
