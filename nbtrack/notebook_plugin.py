@@ -52,6 +52,7 @@ class NotebookPlugin:
         self._tracker = None
         self._no_snapshot_seq: set[int] = set()
         self._warned: set[str] = set()
+        self._transformed: dict[str, str] = {}
         #: seconds spent in the last run-end step (for benchmarks and the report)
         self.last_run_end_seconds = 0.0
 
@@ -203,7 +204,13 @@ class NotebookPlugin:
             info.update(source=read.source, stale=read.stale, outputs_truncated=cut, notebook_mtime=read.mtime)
 
     def _transform(self, source: str) -> str:
-        return self.shell.transform_cell(source)
+        """IPython's transform (magics -> calls), cached: the receipt analyses the whole history every run."""
+        done = self._transformed.get(source)
+        if done is None:
+            if len(self._transformed) > 4096:
+                self._transformed.clear()
+            done = self._transformed[source] = self.shell.transform_cell(source)
+        return done
 
     # -- papermill ----------------------------------------------------------------------------------------
     def _papermill_params(self, run, notebook: dict | None, entries, info: dict) -> None:
