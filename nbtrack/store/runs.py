@@ -42,6 +42,15 @@ ON CONFLICT(run_id, key_id) DO UPDATE SET
     count = count + excluded.count
 """
 
+_RECOMPUTE_LATEST = """
+INSERT OR REPLACE INTO latest_metrics(run_id, key_id, step, value, timestamp, min, max, count)
+SELECT m.run_id, m.key_id, m.step, m.value, m.timestamp, agg.lo, agg.hi, agg.n
+FROM metrics m,
+     (SELECT min(value) AS lo, max(value) AS hi, count(*) AS n FROM metrics WHERE run_id = ?1 AND key_id = ?2) agg
+WHERE m.run_id = ?1 AND m.key_id = ?2
+ORDER BY m.step DESC LIMIT 1
+"""
+
 
 class RunRepository:
     """SQL for runs and everything hanging off them."""
@@ -124,8 +133,21 @@ class RunRepository:
     def _write_metrics(self, conn, rows: Sequence[MetricRow]) -> None:
         key_ids = self._ensure_keys(conn, {row[1] for row in rows})
         points = [(run, key_ids[key], step, value, ts) for run, key, step, value, ts in rows]
+        # The incremental summary is exact only when every point is a new step beyond the stored
+        # ones; a re-logged step (or one before the last) replaces or precedes a point, so those
+        # series get their summary recomputed from their rows instead.
+        redo = _repeated_pairs(points)
+        lowest: dict[tuple[int, int], int] = {}
+        for run, key_id, step, _, _ in points:
+            lowest[(run, key_id)] = min(step, lowest.get((run, key_id), step))
+        for pair, low in lowest.items():
+            if pair not in redo:
+                stored = conn.execute("SELECT step FROM latest_metrics WHERE run_id = ? AND key_id = ?", pair).fetchone()
+                if stored is not None and low <= stored[0]:
+                    redo.add(pair)
         conn.executemany("INSERT OR REPLACE INTO metrics(run_id, key_id, step, value, timestamp) VALUES (?, ?, ?, ?, ?)", points)
-        conn.executemany(_UPSERT_LATEST, _summaries(points))
+        conn.executemany(_UPSERT_LATEST, [s for s in _summaries(points) if (s[0], s[1]) not in redo])
+        conn.executemany(_RECOMPUTE_LATEST, [(run, key_id) for run, key_id in redo])
 
     def _ensure_keys(self, conn, keys: set[str]) -> dict[str, int]:
         missing = [k for k in keys if k not in self._key_ids]
@@ -268,6 +290,17 @@ class RunRepository:
             for row in cursor:
                 artifacts_by.setdefault(row["run_id"], []).append(_artifact(row))
         return params_by, metrics_by, tags_by, {k: tuple(v) for k, v in artifacts_by.items()}
+
+
+def _repeated_pairs(points: list[tuple[int, int, int, float, float]]) -> set[tuple[int, int]]:
+    """The (run, key) series in which one batch logs the same step twice."""
+    seen: set[tuple[int, int, int]] = set()
+    repeated: set[tuple[int, int]] = set()
+    for run, key_id, step, _, _ in points:
+        if (run, key_id, step) in seen:
+            repeated.add((run, key_id))
+        seen.add((run, key_id, step))
+    return repeated
 
 
 def _summaries(points: list[tuple[int, int, int, float, float]]) -> list[tuple]:
