@@ -38,6 +38,12 @@ def check_key(key: Any, what: str = "key") -> str:
     return key
 
 
+def check_text(text: str, what: str, limit: int = MAX_TAG_BYTES) -> str:
+    """Free text the store keeps as TEXT (run names, notes): encodable as UTF-8 and not huge."""
+    _check_size(text, limit, what)
+    return text
+
+
 def _numpy_item(value: Any) -> Any:
     """Turn a numpy scalar (or 0-d array) into the matching Python scalar, without importing numpy."""
     module = type(value).__module__
@@ -99,6 +105,8 @@ def param_value(value: Any, key: str = "param") -> tuple[str, Any]:
             text = json.dumps(_jsonable(value), sort_keys=True, allow_nan=True, ensure_ascii=False)
         except (TypeError, ValueError) as exc:
             raise UsageError(f"param {key!r} is not JSON-serializable: {exc}") from None
+        except RecursionError:
+            raise UsageError(f"param {key!r} is nested too deeply (or contains itself); log it as an artifact instead") from None
         _check_size(text, MAX_PARAM_BYTES, f"param {key!r}")
         return "json", text
     raise UsageError(

@@ -25,6 +25,10 @@ def check_artifact_name(name: Any) -> str:
         raise UsageError(f"artifact name must be a non-empty string, got {name!r}")
     if len(name) > MAX_NAME_LENGTH:
         raise UsageError(f"artifact name is {len(name)} characters; the limit is {MAX_NAME_LENGTH}")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"artifact name {name!r} contains a lone surrogate character that cannot be stored") from None
     if "\\" in name or any(ord(ch) < 32 for ch in name):
         raise UsageError(f"artifact name {name!r} contains a backslash or control character")
     path = PurePosixPath(name)
@@ -49,6 +53,8 @@ def dict_bytes(data: Any) -> bytes:
         return json.dumps(data, indent=2, sort_keys=True, allow_nan=True, default=_reject).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise UsageError(f"log_dict needs JSON-serializable data: {exc}") from None
+    except RecursionError:
+        raise UsageError("log_dict data is nested too deeply (or contains itself)") from None
 
 
 def figure_png(figure: Any, dpi: int = 100) -> bytes:

@@ -26,7 +26,7 @@ from .. import provenance
 from ..entities import FAILED, FINISHED, KILLED, RUN_STATUSES, RUNNING, Artifact, MetricPoint, Run
 from ..errors import RunStateError, StoreError, UsageError
 from ..store import RunRepository, Store
-from ..values import check_key, metric_value, param_value, tag_value
+from ..values import check_key, check_text, metric_value, param_value, tag_value
 from . import artifacts as payloads
 from .buffer import MetricBuffer
 
@@ -130,6 +130,8 @@ class Tracker:
         """Start a new run; while another run is active the new one becomes its child."""
         if name is not None and not isinstance(name, str):
             raise UsageError(f"run name must be a string, got {type(name).__name__}")
+        if name is not None:
+            check_text(name, "run name")
         experiment = check_key(experiment, "experiment name") if experiment else self.experiment
         if parent is None and nested and self._stack:
             parent = self._stack[-1]
@@ -258,7 +260,7 @@ class Tracker:
             self.log_metric(key, value, step=step, timestamp=timestamp, run=run)
 
     def set_note(self, text: str, run: ActiveRun | None = None) -> None:
-        self.runs.update_run(self._require_run(run).row_id, {"note": str(text)})
+        self.runs.update_run(self._require_run(run).row_id, {"note": check_text(str(text), "note")})
 
     def flush(self) -> int:
         return self.buffer.flush()
