@@ -1,0 +1,264 @@
+"""nbtrack's side of every workload, through its public API (``nbtrack.*``, ``%%track``, ``nbtrack.dashboard``)."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+from . import cells, data
+from .timing import cold_import, compacted_size
+
+
+class NbtrackBackend:
+    name = "nbtrack"
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self._stores = 0
+        self._runs: dict[int, object] = {}
+        self._history = None
+        self._shell = None
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _tracker(self, name: str):
+        """A new Tracker on a new store, installed as the plain API's target."""
+        import nbtrack.api
+        from nbtrack.tracking import Tracker
+
+        self._stores += 1
+        tracker = Tracker.open(self.workdir / f"{name}-{self._stores}")
+        nbtrack.api.use(tracker)
+        return tracker
+
+    def _use(self, tracker) -> None:
+        import nbtrack.api
+
+        nbtrack.api.use(tracker)
+
+    def _runs_tracker(self, n: int):
+        """A store holding ``n`` finished runs of :mod:`benchmarks.data`, written through the Tracker."""
+        if n not in self._runs:
+            tracker = self._tracker(f"runs{n}")
+            for i in range(n):
+                run = tracker.start_run(f"run-{i}", params=data.params(i), tags=data.tags(i))
+                for step, key, value in data.history(i):
+                    tracker.log_metric(key, value, step=step, run=run)
+                tracker.end_run(run=run)
+            self._runs[n] = tracker
+        self._use(self._runs[n])
+        return self._runs[n]
+
+    # -- workloads -------------------------------------------------------------------------------
+    def measure_import(self, size: dict) -> float:
+        return cold_import("import nbtrack", self.workdir)
+
+    def measure_import_api(self, size: dict) -> float:
+        return cold_import("import nbtrack; nbtrack.log_metric", self.workdir)
+
+    def prepare_start_end(self, size: dict) -> None:
+        self._lifecycle = self._tracker("lifecycle")
+
+    def measure_start_end(self, size: dict) -> float:
+        import nbtrack
+
+        self._use(self._lifecycle)
+        runs = size["runs"]
+        start = time.perf_counter()
+        for _ in range(runs):
+            nbtrack.start_run()
+            nbtrack.end_run()
+        return (time.perf_counter() - start) / runs
+
+    def prepare_log_param(self, size: dict) -> None:
+        self._params = self._tracker("params")
+
+    def measure_log_param(self, size: dict) -> float:
+        import nbtrack
+
+        self._use(self._params)
+        calls = size["calls"]
+        nbtrack.start_run()
+        start = time.perf_counter()
+        for i in range(calls):
+            nbtrack.log_param(f"p{i}", i)
+        elapsed = time.perf_counter() - start
+        nbtrack.end_run()
+        return elapsed / calls
+
+    def prepare_log_metric(self, size: dict) -> None:
+        self._metrics = self._tracker("metric")
+
+    def measure_log_metric(self, size: dict) -> float:
+        import nbtrack
+
+        self._use(self._metrics)
+        calls = size["calls"]
+        nbtrack.start_run()
+        start = time.perf_counter()
+        for i in range(calls):
+            nbtrack.log_metric("loss", 1.0 / (i + 1))
+        nbtrack.flush()
+        elapsed = time.perf_counter() - start
+        nbtrack.end_run()
+        return elapsed / calls
+
+    def prepare_batch_points(self, size: dict) -> None:
+        self._batch = self._tracker("batch")
+
+    def measure_batch_points(self, size: dict) -> float:
+        import nbtrack
+
+        self._use(self._batch)
+        keys = [f"m{k}" for k in range(size["keys"])]
+        steps = size["points"] // len(keys)
+        nbtrack.start_run()
+        start = time.perf_counter()
+        for step in range(steps):
+            nbtrack.log_metrics(dict.fromkeys(keys, step * 1e-3), step=step)
+        nbtrack.flush()
+        elapsed = time.perf_counter() - start
+        nbtrack.end_run()
+        return elapsed / (steps * len(keys))
+
+    def prepare_list_runs(self, size: dict) -> None:
+        self._runs_tracker(size["runs"])
+
+    def measure_list_runs(self, size: dict) -> float:
+        import nbtrack
+
+        self._runs_tracker(size["runs"])
+        start = time.perf_counter()
+        runs = nbtrack.search_runs()
+        bundle = runs._repr_mimebundle_()
+        elapsed = time.perf_counter() - start
+        assert len(runs) == size["runs"] and "text/html" in bundle
+        return elapsed
+
+    prepare_list_runs_pandas = prepare_list_runs
+
+    def measure_list_runs_pandas(self, size: dict) -> float:
+        import nbtrack
+
+        self._runs_tracker(size["runs"])
+        start = time.perf_counter()
+        frame = nbtrack.search_runs().to_pandas()
+        elapsed = time.perf_counter() - start
+        assert len(frame) == size["runs"]
+        return elapsed
+
+    def _search(self, size: dict) -> float:
+        import nbtrack
+
+        self._runs_tracker(size["runs"])
+        start = time.perf_counter()
+        runs = nbtrack.search_runs(data.FILTER)
+        elapsed = time.perf_counter() - start
+        assert len(runs) == data.expected_matches(size["runs"]), len(runs)
+        return elapsed
+
+    prepare_search_1k = prepare_search_10k = prepare_list_runs
+    measure_search_1k = measure_search_10k = _search
+
+    def prepare_history(self, size: dict) -> None:
+        tracker = self._tracker("history")
+        run = tracker.start_run("history")
+        for step in range(size["points"]):
+            tracker.log_metric("loss", 1.0 / (step + 1), step=step, run=run)
+        tracker.end_run(run=run)
+        self._history = (tracker, run.id)
+
+    def measure_history(self, size: dict) -> float:
+        import nbtrack
+
+        tracker, run_id = self._history
+        self._use(tracker)
+        start = time.perf_counter()
+        points = nbtrack.metric_history(run_id, "loss")
+        elapsed = time.perf_counter() - start
+        assert len(points) == size["points"]
+        return elapsed
+
+    def measure_bytes_per_point(self, size: dict) -> float:
+        tracker = self._tracker("bytes")
+        run = tracker.start_run("bytes")
+        tracker.flush()
+        before = compacted_size(tracker.store.path)
+        for step in range(size["points"]):
+            tracker.log_metric("loss", 1.0 / (step + 1), step=step, run=run)
+        tracker.end_run(run=run)
+        after = compacted_size(tracker.store.path)
+        tracker.close()
+        return (after - before) / size["points"]
+
+    # -- %%track ---------------------------------------------------------------------------------
+    def _ipython(self):
+        if self._shell is None:
+            os.environ["NBTRACK_STORE"] = str(self.workdir / "cells")
+            self._shell = cells.make_shell()
+            result = self._shell.run_cell("%load_ext nbtrack")
+            assert result.success, result.error_in_exec
+        return self._shell
+
+    def prepare_track_cell(self, size: dict) -> None:
+        self._ipython()
+
+    def measure_track_cell(self, size: dict) -> float:
+        return cells.overhead(self._ipython(), "%%track --no-snapshot\n" + cells.TRIVIAL_CELL, size["cells"])
+
+    def _snapshot_missing(self) -> str | None:
+        """Snapshots count only if a tracked cell really stores one."""
+        from nbtrack.extension import current
+
+        shell = self._ipython()
+        self._new_notebook(5)
+        shell.run_cell("%%track --quiet\n" + cells.TRIVIAL_CELL)
+        hooks = current(shell).hooks
+        run = hooks.magics.tracker.runs.get(hooks.last_run.row_id)
+        if not (run.provenance.get("snapshot_sha256")):
+            return "not available yet: `%%track` stores no notebook snapshot in this checkout (nbtrack/snapshot/ has not landed)"
+        return None
+
+    def _new_notebook(self, cells_count: int) -> None:
+        path = self.workdir / "notebooks" / f"nb-{uuid.uuid4().hex[:8]}.ipynb"
+        path.parent.mkdir(exist_ok=True)
+        cells.write_notebook(path, cells_count, uuid.uuid4().hex)
+        os.environ["NBTRACK_NOTEBOOK"] = str(path)
+
+    def available_track_cell_snapshot_first(self, size: dict) -> str | None:
+        return self._snapshot_missing()
+
+    available_track_cell_snapshot_dedup = available_track_cell_snapshot_first
+
+    def measure_track_cell_snapshot_first(self, size: dict) -> float:
+        return cells.overhead(self._ipython(), "%%track\n" + cells.TRIVIAL_CELL, size["cells"],
+                              before_tracked=lambda: self._new_notebook(size["notebook_cells"]))
+
+    def prepare_track_cell_snapshot_dedup(self, size: dict) -> None:
+        self._new_notebook(size["notebook_cells"])
+        self._ipython().run_cell("%%track --quiet\n" + cells.TRIVIAL_CELL)  # store it once
+
+    def measure_track_cell_snapshot_dedup(self, size: dict) -> float:
+        return cells.overhead(self._ipython(), "%%track\n" + cells.TRIVIAL_CELL, size["cells"])
+
+    # -- dashboard -------------------------------------------------------------------------------
+    def available_dashboard(self, size: dict) -> str | None:
+        import nbtrack
+
+        if not hasattr(nbtrack, "dashboard"):
+            return "not available yet: `nbtrack.dashboard()` does not exist in this checkout (nbtrack/widgets/ has not landed)"
+        return None
+
+    def prepare_dashboard(self, size: dict) -> None:
+        self._runs_tracker(size["runs"])
+
+    def measure_dashboard(self, size: dict) -> float:
+        import nbtrack
+
+        self._runs_tracker(size["runs"])
+        start = time.perf_counter()
+        board = nbtrack.dashboard()
+        elapsed = time.perf_counter() - start
+        assert board is not None
+        return elapsed

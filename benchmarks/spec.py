@@ -1,0 +1,105 @@
+"""What is measured: the workloads, their sizes per profile, and the targets from issue 8.
+
+A workload's value is seconds per unit of work (one call, one point, one listing), or bytes
+for ``bytes_per_point``. Backends read their sizes from ``Workload.size(profile)``; MLflow is
+given smaller loop counts where one of its calls costs milliseconds, which is fine because
+each of its calls commits on its own (its per-call cost does not amortize).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+BACKENDS = ("nbtrack", "mlflow", "sqlite3")
+PROFILES = ("full", "smoke")
+
+
+@dataclass(frozen=True)
+class Target:
+    """``value <= limit`` (seconds or bytes), plus optional bounds on the ratios to MLflow and to the floor."""
+
+    limit: float | None = None
+    min_speedup_vs_mlflow: float | None = None
+    max_ratio_to_floor: float | None = None
+
+    def describe(self, unit: str) -> str:
+        from .stats import format_value
+
+        parts = []
+        if self.limit is not None:
+            parts.append(f"<= {format_value(self.limit, unit)}")
+        if self.min_speedup_vs_mlflow is not None:
+            parts.append(f">= {self.min_speedup_vs_mlflow:g}x faster than MLflow")
+        if self.max_ratio_to_floor is not None:
+            parts.append(f"<= {self.max_ratio_to_floor:g}x raw sqlite3")
+        return " and ".join(parts)
+
+
+@dataclass(frozen=True)
+class Workload:
+    id: str
+    title: str
+    unit: str  # display unit: "s", "ms", "us" or "B"
+    per: str  # what one value is for, e.g. "per call"
+    full: dict = field(default_factory=dict)
+    smoke: dict = field(default_factory=dict)
+    target: Target | None = None
+    note: str = ""
+
+    def size(self, profile: str) -> dict:
+        return dict(self.full if profile == "full" else self.smoke)
+
+
+WORKLOADS = (
+    Workload("import", "cold `import`", "s", "per import", {}, {}, Target(limit=0.15),
+             "fresh interpreter each sample; time of the import statement only (interpreter start excluded)"),
+    Workload("import_api", "cold `import` + API ready", "s", "per import", {}, {}, Target(limit=0.15),
+             "nbtrack: `import nbtrack; nbtrack.log_metric` (the first attribute access loads the API); MLflow: `import mlflow`"),
+    Workload("start_end", "start + end run", "ms", "per run",
+             {"runs": 200, "mlflow_runs": 30}, {"runs": 3, "mlflow_runs": 2}, Target(limit=3e-3),
+             "`start_run()` then `end_run()`, no params; nbtrack's end_run returns the ended Run"),
+    Workload("log_param", "`log_param`", "us", "per call",
+             {"calls": 1000, "mlflow_calls": 100}, {"calls": 5, "mlflow_calls": 3}, Target(limit=20e-6),
+             "distinct keys in one run; floor: one INSERT + COMMIT per call in WAL, synchronous=NORMAL"),
+    Workload("log_metric", "`log_metric` (10,000 calls incl. final flush)", "us", "per call",
+             {"calls": 10_000, "mlflow_calls": 300}, {"calls": 20, "mlflow_calls": 3},
+             Target(limit=10e-6, min_speedup_vs_mlflow=500),
+             "one key, automatic steps; nbtrack includes the final `flush()`; MLflow commits every call (so fewer calls); "
+             "floor: one executemany of the same rows"),
+    Workload("batch_points", "100,000 points in batches", "us", "per point",
+             {"points": 100_000, "keys": 10, "mlflow_points": 10_000}, {"points": 40, "keys": 4, "mlflow_points": 40},
+             Target(max_ratio_to_floor=3),
+             "nbtrack: `log_metrics({10 keys}, step=s)` + flush; MLflow: `log_batch` of 1,000 points per call; "
+             "floor: one executemany into nbtrack's metrics table"),
+    Workload("list_runs", "list all 1,000 runs as a table", "ms", "per listing",
+             {"runs": 1000}, {"runs": 6}, Target(limit=50e-3),
+             "nbtrack: `search_runs()` rendered (`_repr_mimebundle_`: text, HTML, JSON); MLflow: `search_runs()` DataFrame + `_repr_html_()`"),
+    Workload("list_runs_pandas", "list all 1,000 runs to a pandas DataFrame", "ms", "per listing",
+             {"runs": 1000}, {"runs": 6}, None,
+             "nbtrack: `search_runs().to_pandas()`; MLflow: `mlflow.search_runs()`"),
+    Workload("search_1k", "filtered search over 1,000 runs", "ms", "per search",
+             {"runs": 1000}, {"runs": 6}, Target(limit=20e-3),
+             "`params.model = 'gbm' and metrics.f1 > 0.8` (5% match), full Run objects back (MLflow: `MlflowClient.search_runs`)"),
+    Workload("search_10k", "filtered search over 10,000 runs", "ms", "per search",
+             {"runs": 10_000}, {"runs": 12}, Target(limit=100e-3), "same filter and result type as above"),
+    Workload("history", "read a 100,000-point metric history", "ms", "per read",
+             {"points": 100_000}, {"points": 50}, Target(limit=150e-3),
+             "nbtrack: `metric_history()` (MetricPoint list); MLflow: `MlflowClient.get_metric_history()`; floor: SELECT + fetchall"),
+    Workload("bytes_per_point", "store bytes per metric point", "B", "per point",
+             {"points": 100_000}, {"points": 50}, Target(limit=40),
+             "file size growth for the 100,000-point history, after a WAL checkpoint and VACUUM; MLflow rows written with its schema"),
+    Workload("track_cell", "`%%track` overhead, trivial cell", "ms", "per cell",
+             {"cells": 30}, {"cells": 2}, Target(limit=5e-3),
+             "IPython InteractiveShell; tracked cell time minus the same cell untracked (medians of interleaved pairs); "
+             "MLflow: the cell wrapped in `with mlflow.start_run():`"),
+    Workload("track_cell_snapshot_first", "`%%track` overhead, 100-cell notebook snapshot (first)", "ms", "per cell",
+             {"cells": 5, "notebook_cells": 100}, {"cells": 1, "notebook_cells": 5}, Target(limit=30e-3),
+             "a new 100-cell notebook each time, so nothing deduplicates"),
+    Workload("track_cell_snapshot_dedup", "`%%track` overhead, 100-cell notebook snapshot (deduplicated)", "ms", "per cell",
+             {"cells": 10, "notebook_cells": 100}, {"cells": 1, "notebook_cells": 5}, Target(limit=30e-3),
+             "the same 100-cell notebook again"),
+    Workload("dashboard", "build the dashboard over 10,000 runs", "s", "per build",
+             {"runs": 10_000}, {"runs": 12}, Target(limit=1.0), "`nbtrack.dashboard()` until its widget tree exists"),
+)
+
+BY_ID = {w.id: w for w in WORKLOADS}
