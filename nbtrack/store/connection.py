@@ -33,6 +33,8 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, location: StoreLocation):
         self.conn = conn
         self.location = location
+        # computed once: location.db_path builds a new Path, and every transaction needs it
+        self._db_path = location.db_path
         self.lock = threading.RLock()
         self._depth = 0
         #: called after a rollback, so caches of freshly inserted ids can be dropped
@@ -91,7 +93,7 @@ class Store:
                 finally:
                     self._depth -= 1
                 return
-            with translate_errors(self.location.db_path):
+            with translate_errors(self._db_path):
                 self.conn.execute("BEGIN IMMEDIATE")
             self._depth = 1
             try:
@@ -102,7 +104,7 @@ class Store:
                 raise
             self._depth = 0
             try:
-                with translate_errors(self.location.db_path):
+                with translate_errors(self._db_path):
                     self.conn.execute("COMMIT")
             except BaseException:
                 self._rollback()
@@ -116,7 +118,7 @@ class Store:
 
     def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
         """Read rows (as ``sqlite3.Row``) under the lock."""
-        with self.lock, translate_errors(self.location.db_path):
+        with self.lock, translate_errors(self._db_path):
             cursor = self.conn.execute(sql, params)
             cursor.row_factory = sqlite3.Row
             return cursor.fetchall()
@@ -127,7 +129,7 @@ class Store:
 
     @property
     def path(self) -> Path:
-        return self.location.db_path
+        return self._db_path
 
     @property
     def schema_version(self) -> int:
