@@ -1,0 +1,171 @@
+"""Migrations: every released schema's fixture store upgrades to the current schema without
+losing data, and a migration that fails or is killed midway leaves the old version, usable.
+
+Fixtures are built by ``tests/fixtures/make_fixtures.py`` (one ``schema_NNNN.db`` per
+released migration) and committed; a new migration must come with its fixture.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from nbtrack.store import SCHEMA_VERSION, Store
+from nbtrack.store.schema import MIGRATIONS
+from nbtrack.tracking import Tracker
+
+FIXTURES = Path(__file__).parent / "fixtures"
+sys.path.insert(0, str(FIXTURES))
+from make_fixtures import schema_truncated_to  # noqa: E402
+
+VERSIONS = list(range(1, SCHEMA_VERSION + 1))
+
+
+def test_every_released_version_has_a_fixture():
+    assert sorted(p.name for p in FIXTURES.glob("schema_*.db")) == [f"schema_{v:04d}.db" for v in VERSIONS]
+
+
+def _copy(version: int, tmp_path: Path) -> Path:
+    store = tmp_path / f"v{version}" / ".nbtrack"
+    store.mkdir(parents=True)
+    shutil.copyfile(FIXTURES / f"schema_{version:04d}.db", store / "nbtrack.db")
+    return store
+
+
+def _contents(db: Path) -> dict[str, list]:
+    """Every row of every table, sorted: a whole-value snapshot of the data."""
+    conn = sqlite3.connect(db)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != '_sqlite_migrations'")]
+        return {t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_fixture_upgrades_without_losing_data(version, tmp_path):
+    store_dir = _copy(version, tmp_path)
+    before = _contents(store_dir / "nbtrack.db")
+    assert sqlite3.connect(store_dir / "nbtrack.db").execute("PRAGMA user_version").fetchone()[0] == version
+    tracker = Tracker.open(store_dir)
+    assert tracker.store.schema_version == SCHEMA_VERSION
+    applied = [r[0] for r in tracker.store.conn.execute("SELECT name FROM _sqlite_migrations ORDER BY applied_at, name")]
+    assert sorted(applied) == sorted(name for name, _ in MIGRATIONS)
+    after = _contents(store_dir / "nbtrack.db")
+    for table, rows in before.items():
+        assert after[table] == rows, table  # every old row, unchanged
+    runs = {r.name: r for r in tracker.search_runs()}
+    assert set(runs) == {"baseline", "child-parent", "child", "failed", "second"}
+    base = runs["baseline"]
+    assert base.params["lr"] == 0.1 and base.params["grid"] == [1, 2.5, "x"] and base.params["big"] == 2**70
+    assert base.params["deep"] is True and base.params["none"] is None
+    assert base.tags == {"team": "churn", "unicode": "é✓"}
+    assert [p.step for p in tracker.metric_history(base.id, "loss")] == list(range(100))
+    odd = [p.value for p in tracker.metric_history(base.id, "odd")]
+    assert odd[1:] == [float("inf"), -float("inf")] and odd[0] != odd[0]
+    assert tracker.artifact_bytes(base.id, "notes/hello.txt") == b"hello"
+    assert tracker.artifact_bytes(base.id, "data/big.bin") == bytes(range(256)) * 3000
+    assert runs["child"].parent_id == runs["child-parent"].id and runs["failed"].status == "FAILED"
+    assert [c.source for c in tracker.runs.cells(tracker.runs.resolve(base.id))] == ["lr = 0.1\nprint(lr)"]
+    if version >= 2:
+        from nbtrack.registry import Registry
+
+        registry = Registry(tracker.store, tracker.runs)
+        assert registry.load_model("churn", stage="Production") == {"weights": [4, 5, 6]}
+        assert registry.load_model("churn", alias="champion") == {"weights": [4, 5, 6]}
+        assert [e.action for e in registry.history("churn")][:3] == ["create_model", "register", "register"]
+    # The upgraded store keeps working.
+    with tracker.start_run("after-upgrade") as run:
+        tracker.log_metric("loss", 0.5)
+    assert tracker.get_run(run.id).status == "FINISHED"
+    assert tracker.store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    tracker.close()
+
+
+BROKEN = "CREATE TABLE half_done (x INTEGER) STRICT;\nINSERT INTO half_done VALUES (1);\nINSERT INTO no_such_table VALUES (1);\n"
+
+
+def test_migration_raising_halfway_leaves_old_version(tmp_path, monkeypatch):
+    store_dir = _copy(1, tmp_path)
+    before = _contents(store_dir / "nbtrack.db")
+    from nbtrack.store import connection, schema
+
+    broken = [*MIGRATIONS, ("0099_broken", BROKEN)]
+    monkeypatch.setattr(schema, "MIGRATIONS", broken)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", len(broken))
+    monkeypatch.setattr(connection, "MIGRATIONS", broken)
+    monkeypatch.setattr(connection, "SCHEMA_VERSION", len(broken))
+    with pytest.raises(Exception, match="no_such_table"):
+        Store.open(store_dir)
+    monkeypatch.undo()
+    conn = sqlite3.connect(store_dir / "nbtrack.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "half_done" not in tables and "registered_models" not in tables  # nothing of 0002 or 0099 stayed
+    assert [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")] == ["0001_initial"]
+    conn.close()
+    assert _contents(store_dir / "nbtrack.db") == before
+    with schema_truncated_to(1):  # the old code still reads and writes it
+        old = Tracker.open(store_dir)
+        assert len(old.search_runs()) == 5
+        with old.start_run("old-code"):
+            old.log_metric("m", 1.0)
+        old.close()
+    current = Tracker.open(store_dir)  # and the real upgrade then works
+    assert current.store.schema_version == SCHEMA_VERSION and len(current.search_runs()) == 6
+    current.close()
+
+
+SLOW_MIGRATOR = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, sys.argv[2])
+    from nbtrack.store import connection, schema
+    slow = ("0099_slow", "CREATE TABLE slow (x INTEGER) STRICT;\\n"
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000000) INSERT INTO slow SELECT x FROM c;\\n")
+    migrations = [*schema.MIGRATIONS, slow]
+    schema.MIGRATIONS = connection.MIGRATIONS = migrations
+    schema.SCHEMA_VERSION = connection.SCHEMA_VERSION = len(migrations)
+    print("migrating", flush=True)
+    connection.Store.open(sys.argv[1])
+    print("finished?!", flush=True)
+    """
+)
+
+
+@pytest.mark.slow
+def test_process_killed_during_slow_migration_leaves_old_version(tmp_path):
+    store_dir = _copy(1, tmp_path)
+    before = _contents(store_dir / "nbtrack.db")
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_MIGRATOR, str(store_dir), str(FIXTURES)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "migrating\n"
+        db = store_dir / "nbtrack.db"
+        wal = store_dir / "nbtrack.db-wal"
+        deadline = time.monotonic() + 20
+        # wait until the slow migration is writing (its WAL grows past the fast 0002 tables)
+        while time.monotonic() < deadline and not (wal.exists() and wal.stat().st_size > 2_000_000):
+            time.sleep(0.05)
+        assert wal.exists() and wal.stat().st_size > 2_000_000, "the slow migration never started writing"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert "slow" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    assert _contents(db) == before
+    current = Tracker.open(store_dir)
+    assert current.store.schema_version == SCHEMA_VERSION and len(current.search_runs()) == 5
+    assert current.store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    current.close()
