@@ -35,6 +35,9 @@ GIT_TIMEOUT = 5.0
 GIT_REUSE = 2.0
 #: tags written by nbtrack itself live under this prefix
 SYSTEM_TAG_PREFIX = "nbtrack."
+#: set by ``nbtrack rerun`` in the kernel it starts, so every run made there names the run it re-executes
+RERUN_ENV = "NBTRACK_RERUN_OF"
+RERUN_TAG = SYSTEM_TAG_PREFIX + "rerun_of"
 
 
 @dataclass(eq=False)
@@ -135,6 +138,9 @@ class Tracker:
         experiment = check_key(experiment, "experiment name") if experiment else self.experiment
         if parent is None and nested and self._stack:
             parent = self._stack[-1]
+        rerun_of = os.environ.get(RERUN_ENV)
+        if rerun_of:
+            tags = {**(tags or {}), RERUN_TAG: rerun_of}
         now = time.time()
         run_uuid = uuid.uuid4().hex
         info = provenance.host_info()
