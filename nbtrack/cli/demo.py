@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -39,6 +40,7 @@ def example_path(name: str = DEMO_NOTEBOOK) -> Path:
 def cmd_demo(args) -> int:
     import nbformat
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
 
     from ..store import resolve_store
 
@@ -53,12 +55,18 @@ def cmd_demo(args) -> int:
     client = NotebookClient(notebook, timeout=args.timeout, kernel_name="python3", resources={"metadata": {"path": str(out_dir)}})
     code_cells = [c for c in notebook.cells if c.cell_type == "code"]
     started = time.time()
-    with client.setup_kernel(env=env):
+    # the kernel's own stderr is only ipykernel's "running over TCP" notice; cell errors arrive as outputs
+    with client.setup_kernel(env=env, stderr=subprocess.DEVNULL):
         for number, cell in enumerate(code_cells, start=1):
             index = notebook.cells.index(cell)
             title = cell.source.strip().splitlines()[0][:70] if cell.source.strip() else ""
             print(f"  [{number:>2}/{len(code_cells)}] {title}", flush=True)
-            client.execute_cell(cell, index)
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as exc:
+                nbformat.write(notebook, target)
+                print(f"nbtrack demo: cell {number} failed; the partly executed notebook is {target}\n{exc}", file=sys.stderr)
+                return 1
             _echo_tracking_lines(cell)
     nbformat.write(notebook, target)
     print(f"done in {time.time() - started:.1f} s\n")
