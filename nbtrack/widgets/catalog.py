@@ -1,22 +1,10 @@
-"""The param, metric and tag keys present in a store: the choices of the column chooser.
-
-These are three fixed statements (no user text reaches the SQL). They belong next to
-the other run queries in ``RunRepository``; they live here until the store grows a
-``keys()`` method, so the dashboard does not load every run to learn its columns.
-"""
+"""The param, metric and tag keys present in a store: the choices of the column chooser."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..store import Store
-
-_PARAMS = "SELECT key FROM params GROUP BY key ORDER BY count(*) DESC, key"
-_METRICS = (
-    "SELECT k.key FROM latest_metrics l JOIN metric_keys k ON k.id = l.key_id "
-    "GROUP BY l.key_id ORDER BY count(*) DESC, k.key"
-)
-_TAGS = "SELECT key FROM tags GROUP BY key ORDER BY count(*) DESC, key"
+from ..store import RunRepository
 
 
 @dataclass(frozen=True)
@@ -28,8 +16,8 @@ class ColumnKeys:
     tags: tuple[str, ...]
 
 
-def column_keys(store: Store, system_tag_prefix: str = "nbtrack.") -> ColumnKeys:
-    params = tuple(row[0] for row in store.query(_PARAMS))
-    metrics = tuple(row[0] for row in store.query(_METRICS))
-    tags = tuple(row[0] for row in store.query(_TAGS) if not row[0].startswith(system_tag_prefix))
-    return ColumnKeys(params, metrics, tags)
+def column_keys(runs: RunRepository, system_tag_prefix: str = "nbtrack.") -> ColumnKeys:
+    """Keys for the column chooser; nbtrack's own tags are left out."""
+    usage = runs.key_usage()
+    tags = tuple(key for key in usage["tags"] if not key.startswith(system_tag_prefix))
+    return ColumnKeys(usage["params"], usage["metrics"], tags)

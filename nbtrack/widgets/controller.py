@@ -76,7 +76,7 @@ class DashboardController:
         self.last_traceback: str | None = None
         self._listeners: list[Callable[[set[str]], None]] = []
         self._where: tuple[str, list] = ("", [])
-        self.keys: ColumnKeys = column_keys(tracker.store)
+        self.keys: ColumnKeys = column_keys(tracker.runs)
         self.columns: list[str] = self._default_columns()
         #: the Registry tab's state and actions (over the tracker's store unless a Registry is given)
         self.registry = RegistryController(registry or Registry(tracker.store, runs=tracker.runs), self)
@@ -153,7 +153,7 @@ class DashboardController:
         """Re-read the store: runs logged since the dashboard opened appear without a rebuild."""
         self.tracker.flush()
         self.tracker.mark_dead_runs()
-        self.keys = column_keys(self.tracker.store)
+        self.keys = column_keys(self.tracker.runs)
         self._load()
         self.registry.reload()
         self.changed("columns", "refresh")
