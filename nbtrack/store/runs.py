@@ -248,6 +248,18 @@ class RunRepository:
             args += [-1 if limit is None else int(limit), int(offset)]
         return self.select(sql, args)
 
+    def key_usage(self) -> dict[str, tuple[str, ...]]:
+        """Param, metric and tag keys in the store, most used first (ties alphabetical).
+
+        Lets the dashboard offer columns without loading every run.
+        """
+        queries = {
+            "params": "SELECT key FROM params GROUP BY key ORDER BY count(*) DESC, key",
+            "metrics": "SELECT k.key FROM latest_metrics l JOIN metric_keys k ON k.id = l.key_id GROUP BY l.key_id ORDER BY count(*) DESC, k.key",
+            "tags": "SELECT key FROM tags GROUP BY key ORDER BY count(*) DESC, key",
+        }
+        return {kind: tuple(row[0] for row in self.store.query(sql)) for kind, sql in queries.items()}
+
     def count(self, where: str = "", params: Sequence[Any] = ()) -> int:
         sql = f"SELECT count(*) {_FROM}" + (f" WHERE {where}" if where else "")
         return self.store.query(sql, params)[0][0]
