@@ -208,8 +208,10 @@ class Tracker:
         if run in self._stack:
             self._stack.remove(run)
         self._retry_unrecorded_ends()
-        if git is None and run.git_probe is not None:
-            late = threading.Thread(target=self._store_git_late, args=(run.row_id, run.git_probe), daemon=True, name="nbtrack-git-late")
+        # a probe that finished without a repository has nothing to write later: no thread (~1 ms each)
+        probe = run.git_probe
+        if git is None and probe is not None and (not probe.done() or probe.result(timeout=0.0) is not None):
+            late = threading.Thread(target=self._store_git_late, args=(run.row_id, probe), daemon=True, name="nbtrack-git-late")
             late.start()
             self._late_writers = [t for t in self._late_writers if t.is_alive()] + [late]
         ended = self.runs.get(run.row_id)
