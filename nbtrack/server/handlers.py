@@ -1,0 +1,94 @@
+"""Tornado handlers: routes -> :mod:`.runs`, errors -> JSON with a status code.
+
+``APIHandler`` + ``@tornado.web.authenticated`` put every route behind Jupyter's own auth
+(token, cookie, XSRF for POST), so a request without credentials gets 403. Store reads run
+in a worker thread: SQLite may wait for the kernel's write lock (busy timeout) and the
+server's event loop must not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+
+import tornado.web
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+
+from ..errors import NbtrackError, NotFoundError, UsageError
+from . import runs
+
+#: seconds a rerun may take before the server gives up on it
+RERUN_TIMEOUT = 600
+_OUTPUT_TAIL = 4000
+
+
+class _RunsHandler(APIHandler):
+    def _scope(self) -> runs.NotebookScope:
+        return runs.scope(self.settings["server_root_dir"], self.get_query_argument("notebook", ""))
+
+    async def _answer(self, function, *args) -> None:
+        try:
+            result = await asyncio.to_thread(function, *args)
+        except NotFoundError as exc:
+            raise tornado.web.HTTPError(404, str(exc)) from None
+        except UsageError as exc:
+            raise tornado.web.HTTPError(400, str(exc)) from None
+        except NbtrackError as exc:
+            raise tornado.web.HTTPError(500, str(exc)) from None
+        self.finish(json.dumps(result))
+
+
+class RunListHandler(_RunsHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        limit = self.get_query_argument("limit", str(runs.DEFAULT_LIMIT))
+        if not limit.isdigit():
+            raise tornado.web.HTTPError(400, "limit must be a positive integer")
+        await self._answer(lambda: runs.list_runs(self._scope(), int(limit)))
+
+
+class RunHandler(_RunsHandler):
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        await self._answer(lambda: runs.run_detail(self._scope(), run_id))
+
+
+class RerunHandler(_RunsHandler):
+    """Runs ``nbtrack rerun RUN`` as a child process: a rerun executes a whole notebook in a new
+    kernel, which must neither block nor be able to crash the Jupyter server."""
+
+    @tornado.web.authenticated
+    async def post(self, run_id: str) -> None:
+        if not runs.rerun_available():
+            raise tornado.web.HTTPError(501, "this nbtrack has no `nbtrack rerun` command yet")
+        try:
+            where = self._scope()
+        except UsageError as exc:
+            raise tornado.web.HTTPError(400, str(exc)) from None
+        process = await asyncio.create_subprocess_exec(
+            *runs.rerun_command(where, run_id),
+            cwd=str(where.absolute.parent),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, "JPY_SESSION_NAME": str(where.absolute)},
+        )
+        try:
+            output, _ = await asyncio.wait_for(process.communicate(), RERUN_TIMEOUT)
+        except asyncio.TimeoutError:
+            process.kill()
+            await process.wait()
+            raise tornado.web.HTTPError(504, f"rerun took longer than {RERUN_TIMEOUT} s and was stopped") from None
+        text = output.decode("utf-8", "replace")[-_OUTPUT_TAIL:]
+        self.set_status(200 if process.returncode == 0 else 500)
+        self.finish(json.dumps({"run": run_id, "exit_code": process.returncode, "output": text}))
+
+
+def routes(base_url: str) -> list[tuple[str, type]]:
+    api = url_path_join(base_url, "nbtrack", "api", "runs")
+    return [
+        (api, RunListHandler),
+        (url_path_join(api, r"([^/]+)"), RunHandler),
+        (url_path_join(api, r"([^/]+)", "rerun"), RerunHandler),
+    ]

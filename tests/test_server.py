@@ -1,0 +1,90 @@
+"""The runs API (``nbtrack.server``) against a real ``jupyter server`` subprocess with token auth."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+import pytest
+
+from browser.jupyterproc import JupyterProcess
+from nbtrack.tracking import Tracker
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    process = JupyterProcess("server", tmp_path_factory.mktemp("jupyter-server"))
+    try:
+        yield process.start()
+    finally:
+        process.stop()
+
+
+def _log_run(tracker: Tracker, notebook, name, params, metrics):
+    run = tracker.start_run(name, params=params)
+    tracker.log_metrics(metrics, run=run)
+    tracker.runs.update_run(run.row_id, {"notebook_path": str(notebook)})
+    return tracker.end_run(run=run)
+
+
+@pytest.fixture(scope="module")
+def runs(server):
+    """Two runs of ``exp/train.ipynb`` and one of another notebook, in the server's store."""
+    tracker = Tracker.open(server.store)
+    try:
+        train = server.root / "exp" / "train.ipynb"
+        first = _log_run(tracker, train, "first", {"lr": 0.1, "model": "rf"}, {"f1": 0.5})
+        second = _log_run(tracker, train, HOSTILE, {"lr": 0.01, "model": "rf"}, {"f1": 0.75, "auc": 0.9})
+        other = _log_run(tracker, server.root / "other.ipynb", "elsewhere", {}, {})
+    finally:
+        tracker.close()
+    return {"first": first, "second": second, "other": other}
+
+
+def _api(path: str, notebook: str = "exp/train.ipynb") -> str:
+    return f"/nbtrack/api/{path}?notebook={urllib.parse.quote(notebook)}"
+
+
+@pytest.mark.parametrize("method,path", [("GET", "runs"), ("GET", "runs/abcd"), ("POST", "runs/abcd/rerun")])
+def test_every_route_needs_jupyters_auth(server, method, path):
+    status, _ = server.request(method, _api(path), token=False, body=b"" if method == "POST" else None)
+    assert status == 403
+
+
+def test_lists_the_notebooks_runs_newest_first(server, runs):
+    status, body = server.request("GET", _api("runs"))
+    assert status == 200
+    assert body["notebook"] == "exp/train.ipynb"
+    assert [r["id"] for r in body["runs"]] == [runs["second"].id, runs["first"].id]
+    newest = body["runs"][0]
+    assert newest["name"] == HOSTILE  # data stays data: escaping is the panel's job
+    assert newest["status"] == "FINISHED"
+    assert newest["params"] == {"lr": 0.01, "model": "rf"}
+    assert newest["metrics"] == {"f1": 0.75, "auc": 0.9}
+    assert newest["short_id"] == runs["second"].id[:8]
+
+
+def test_other_notebook_and_limit(server, runs):
+    assert [r["name"] for r in server.request("GET", _api("runs", "other.ipynb"))[1]["runs"]] == ["elsewhere"]
+    assert server.request("GET", _api("runs", "nothing-here.ipynb"))[1]["runs"] == []
+    limited = server.request("GET", _api("runs") + "&limit=1")[1]["runs"]
+    assert [r["id"] for r in limited] == [runs["second"].id]
+    assert server.request("GET", _api("runs") + "&limit=x")[0] == 400
+
+
+def test_run_detail_carries_the_previous_run(server, runs):
+    status, body = server.request("GET", _api(f"runs/{runs['second'].id}"))
+    assert status == 200
+    assert body["run"]["id"] == runs["second"].id
+    assert body["previous"]["id"] == runs["first"].id
+    assert body["previous"]["params"]["lr"] == 0.1
+    first = server.request("GET", _api(f"runs/{runs['first'].id}"))[1]
+    assert first["previous"] is None
+
+
+def test_errors_are_json_with_a_status(server, runs):
+    status, body = server.request("GET", _api("runs/ffffffffffff"))
+    assert status == 404 and "ffffffffffff" in body["message"]
+    status, body = server.request("GET", _api("runs", "../../etc/passwd"))
+    assert status == 400 and "outside the server root" in body["message"]
