@@ -13,26 +13,16 @@ import {
   NotebookPanel
 } from '@jupyterlab/notebook';
 import { Kernel, Session } from '@jupyterlab/services';
-import { Token } from '@lumino/coreutils';
-import { ISignal } from '@lumino/signaling';
 
-import { CommChannelPool, IKernelLike, IRunEndedEvent } from './commchannel';
+import { CommChannelPool, IKernelLike } from './commchannel';
 import { INotebookSource, NotebookPushController } from './controller';
+import { runsPanelPlugin } from './panelplugin';
 import { COMM_TARGET } from './protocol';
+import { INbtrackLab } from './tokens';
 
 export * from './protocol';
 export { IRunEndedEvent } from './commchannel';
-
-/** What the plugin provides to other plugins (the phase-2 runs panel). */
-export interface INbtrackLab {
-  /** Fires for every `{"type": "run_ended"}` a kernel sends on the comm. */
-  readonly runEnded: ISignal<unknown, IRunEndedEvent>;
-}
-
-export const INbtrackLab = new Token<INbtrackLab>(
-  'nbtrack:INbtrackLab',
-  'nbtrack live-notebook channel: run_ended events from kernels.'
-);
+export { INbtrackLab } from './tokens';
 
 type Context = NotebookPanel['context'];
 
@@ -126,4 +116,4 @@ const plugin: JupyterFrontEndPlugin<INbtrackLab> = {
   activate
 };
 
-export default plugin;
+export default [plugin, runsPanelPlugin];
