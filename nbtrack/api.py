@@ -14,11 +14,14 @@ extension is loaded it installs its own tracker here, so ``nbtrack.log_metric`` 
 
 from __future__ import annotations
 
+import functools
 import os
-from typing import Any, Mapping
+import sys
+from typing import Any, Callable, Mapping
 
 from .display import RunList
 from .entities import Artifact, MetricPoint, Run
+from .errors import StoreError
 from .tracking import DEFAULT_EXPERIMENT, ActiveRun, Tracker
 
 
@@ -29,9 +32,75 @@ class _Context:
         self.tracker: Tracker | None = None
         self.owned = False
         self.pending_experiment: str | None = None
+        #: in a notebook (the extension loaded) logging calls never raise store errors into cells
+        self.lenient = False
+        #: why logging is off until the next cell, after the store refused a write in this one
+        self.paused: str | None = None
+        self.reported = False
+        #: opens the tracker on first use (the extension points this at its configured store)
+        self.factory: Callable[[], Tracker] | None = None
 
 
 _context = _Context()
+
+
+class _NullRun:
+    """What ``start_run`` returns while logging is paused: a context manager that does nothing."""
+
+    id = None
+    name = None
+    ended = True
+
+    def __enter__(self) -> "_NullRun":
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+
+def _tolerant(function: Callable) -> Callable:
+    """In a notebook, a store that refuses a write pauses logging for the rest of the cell
+    and says so once, instead of raising into the user's code (which then runs on)."""
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        if _context.paused:
+            return _NullRun() if function is _start_run else None
+        try:
+            return function(*args, **kwargs)
+        except StoreError as exc:
+            if not _context.lenient:
+                raise
+            pause(f"logging is off for the rest of this cell: {exc}")
+            return _NullRun() if function is _start_run else None
+
+    return call
+
+
+def install(factory: Callable[[], Tracker] | None) -> None:
+    """Called by the IPython extension on load (``factory`` opens its configured tracker) and on
+    unload (``None``). While installed, logging calls never raise store errors: see :func:`_tolerant`."""
+    _context.factory = factory
+    _context.lenient, _context.paused, _context.reported = factory is not None, None, False
+
+
+def begin_cell() -> None:
+    """A new cell starts: logging resumes and problems may be reported again."""
+    _context.paused, _context.reported = None, False
+
+
+def pause(reason: str) -> None:
+    """Stop logging until the next cell, reporting ``reason`` (once per cell)."""
+    _context.paused = reason
+    report_problem(reason)
+
+
+def report_problem(message: str) -> None:
+    """One ``nbtrack: ...`` line on stderr per cell: the first problem is the one that matters."""
+    if _context.lenient and _context.reported:
+        return
+    _context.reported = True
+    print(f"nbtrack: {message}", file=sys.stderr, flush=True)
 
 
 def use(tracker: Tracker | None) -> None:
@@ -53,7 +122,10 @@ def set_store(path: str | os.PathLike | None) -> Tracker:
 def tracker() -> Tracker:
     """The tracker behind the plain API, opened on first use."""
     if _context.tracker is None:
-        set_store(None)
+        if _context.factory is not None:
+            use(_context.factory())
+        else:
+            set_store(None)
     if _context.pending_experiment:
         _context.tracker.set_experiment(_context.pending_experiment)
         _context.pending_experiment = None
@@ -64,12 +136,16 @@ def set_experiment(name: str) -> str:
     return tracker().set_experiment(name)
 
 
-def start_run(name: str | None = None, *, experiment: str | None = None, tags: Mapping[str, Any] | None = None,
-              params: Mapping[str, Any] | None = None, nested: bool = True) -> ActiveRun:
+def _start_run(name: str | None = None, *, experiment: str | None = None, tags: Mapping[str, Any] | None = None,
+               params: Mapping[str, Any] | None = None, nested: bool = True) -> ActiveRun:
     """Start a run; use it as a context manager to end it (FAILED with the traceback on error)."""
     return tracker().start_run(name, experiment=experiment, tags=tags, params=params, nested=nested)
 
 
+start_run = _tolerant(_start_run)
+
+
+@_tolerant
 def end_run(status: str = "FINISHED") -> Run:
     return tracker().end_run(status)
 
@@ -78,50 +154,62 @@ def active_run() -> ActiveRun | None:
     return tracker().active_run()
 
 
+@_tolerant
 def log_param(key: str, value: Any) -> Any:
     return tracker().log_param(key, value)
 
 
+@_tolerant
 def log_params(params: Mapping[str, Any]) -> None:
     tracker().log_params(params)
 
 
+@_tolerant
 def log_metric(key: str, value: Any, step: int | None = None, timestamp: float | None = None) -> None:
     tracker().log_metric(key, value, step=step, timestamp=timestamp)
 
 
+@_tolerant
 def log_metrics(metrics: Mapping[str, Any], step: int | None = None, timestamp: float | None = None) -> None:
     tracker().log_metrics(metrics, step=step, timestamp=timestamp)
 
 
+@_tolerant
 def set_tag(key: str, value: Any) -> None:
     tracker().set_tag(key, value)
 
 
+@_tolerant
 def set_tags(tags: Mapping[str, Any]) -> None:
     tracker().set_tags(tags)
 
 
+@_tolerant
 def set_note(text: str) -> None:
     tracker().set_note(text)
 
 
+@_tolerant
 def log_artifact(path: str | os.PathLike, name: str | None = None) -> Artifact:
     return tracker().log_artifact(path, name)
 
 
+@_tolerant
 def log_text(text: str, name: str) -> Artifact:
     return tracker().log_text(text, name)
 
 
+@_tolerant
 def log_dict(data: Any, name: str) -> Artifact:
     return tracker().log_dict(data, name)
 
 
+@_tolerant
 def log_figure(figure: Any, name: str) -> Artifact:
     return tracker().log_figure(figure, name)
 
 
+@_tolerant
 def log_model(model: Any, name: str = "model") -> Artifact:
     return tracker().log_model(model, name)
 
@@ -140,6 +228,7 @@ def metric_history(run_id: str, key: str) -> list[MetricPoint]:
     return tracker().metric_history(run_id, key)
 
 
+@_tolerant
 def flush() -> int:
     return tracker().flush()
 

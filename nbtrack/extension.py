@@ -6,6 +6,7 @@ on the shell, so ``%reload_ext nbtrack`` (unload, then load) registers nothing t
 
 from __future__ import annotations
 
+from . import api
 from .hooks import CellHooks
 from .magics import TrackMagics
 
@@ -26,6 +27,7 @@ class Extension:
     def load(self) -> None:
         self.shell.register_magics(self.magics)
         self.hooks.register()
+        api.install(lambda: self.magics.tracker)
         for plugin in _plugins():
             plugin.attach(self)
             self.plugins.append(plugin)
@@ -35,6 +37,7 @@ class Extension:
             plugin.detach(self)
         self.plugins.clear()
         self.hooks.unregister()
+        api.install(None)
         for kind in ("line", "cell"):
             self.shell.magics_manager.magics[kind].pop("track", None)
         registry = self.shell.magics_manager.registry

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import api
 from .capture import CellNames, analyze_cell, extract
 from .entities import FAILED, FINISHED, KILLED
 from .errors import NbtrackError, RunStateError
@@ -120,6 +120,7 @@ class CellHooks:
         if self._depth > 1:
             return  # a nested run_cell (e.g. from user code) belongs to the outer cell
         raw = info.raw_cell or ""
+        api.begin_cell()
         for listener in self.cell_listeners:
             self._guard(getattr(listener, "before_cell", None), info)
         tracked = is_tracked(raw)
@@ -217,9 +218,10 @@ class CellHooks:
         try:
             step(*args)
         except NbtrackError as exc:
-            _report(f"this cell was not fully recorded: {exc}")
+            # pausing also keeps nbtrack.log_metric & co. in this cell from retrying a refusing store
+            api.pause(f"this cell was not fully recorded: {exc}")
         except Exception as exc:  # a bug in nbtrack must not break the notebook either
-            _report(f"internal error, this cell was not fully recorded: {type(exc).__name__}: {exc}")
+            api.pause(f"internal error, this cell was not fully recorded: {type(exc).__name__}: {exc}")
             if "NBTRACK_DEBUG" in os.environ:
                 traceback.print_exc()
 
@@ -238,7 +240,7 @@ def _outcome(result) -> tuple[str, str | None]:
 
 
 def _report(message: str) -> None:
-    print(f"nbtrack: {message}", file=sys.stderr)
+    api.report_problem(message)
 
 
 __all__ = ["CellHooks", "is_tracked", "strip_track_line"]

@@ -215,3 +215,17 @@ def test_quoted_query_and_options(shell):
     assert run.name == "my run" and run.tags == {"note": "two words"} and run.experiment == "churn team"
     listing = shell.ok("%track ls experiment = 'churn team' and name like 'my%' --order-by \"metrics.f1 desc\"").result
     assert [r.id for r in listing] == [run.id]
+
+
+def test_api_logging_is_paused_after_a_store_refusal_and_resumes_next_cell(shell):
+    """In a notebook a refusing store costs one line per cell, never an exception in user code."""
+    shell.ok("%%track --quiet\nwarm = 1")
+    tracker = shell.tracker
+    tracker.store.conn.execute("PRAGMA query_only = ON")
+    with capture_output() as captured:
+        result = shell.run("import nbtrack\nwith nbtrack.start_run('x'):\n    for i in range(1000):\n        nbtrack.log_metric('m', i)\n    nbtrack.log_text('t', 'a.txt')\n'done'")
+    assert result.success and result.result == "done"
+    assert captured.stderr.count("nbtrack:") == 1 and "read-only" in captured.stderr
+    tracker.store.conn.execute("PRAGMA query_only = OFF")
+    shell.ok("nbtrack.log_metric('after', 1.0)\nnbtrack.end_run()")
+    assert any("after" in r.metrics for r in tracker.search_runs())

@@ -143,10 +143,7 @@ def test_read_only_store(store_path):
     tracker.close()
 
 
-API_IN_CELL_BUG = pytest.mark.xfail(strict=True, reason=(
-    "known bug (issue 9 report): when a %%track cell's run cannot start, nbtrack.log_metric inside the "
-    "cell auto-starts a new run (Tracker._require_run), whose StoreError reaches the user's cell"))
-CELLS = pytest.mark.parametrize("cell", [TRACKED_CAPTURE, pytest.param(TRACKED, marks=API_IN_CELL_BUG)], ids=["captured", "api-in-cell"])
+CELLS = pytest.mark.parametrize("cell", [TRACKED_CAPTURE, TRACKED], ids=["captured", "api-in-cell"])
 
 
 @CELLS
@@ -235,9 +232,6 @@ def test_store_locked_while_the_cell_runs(store_path):
 # -- full disk ------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known bug (issue 9 report): MetricBuffer drops points with warnings.warn (a two-line RuntimeWarning "
-    "pointing into buffer.py) on top of the cell's own 'nbtrack: ...' line, so the user sees 2+ messages"))
 def test_disk_full(store_path):
     """RLIMIT_FSIZE caps every file the child writes: the WAL cannot grow for 200,000 points."""
     tracker = Tracker.open(store_path)

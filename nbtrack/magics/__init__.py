@@ -48,6 +48,7 @@ class TrackMagics(Magics):
             from .. import api
 
             self._tracker = Tracker.open(self.store or None, self.experiment)
+            self._tracker.report = api.report_problem
             api.use(self._tracker)
             for callback in self.tracker_listeners:
                 callback(self._tracker)

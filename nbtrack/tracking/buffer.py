@@ -12,7 +12,6 @@ from __future__ import annotations
 import atexit
 import threading
 import time
-import warnings
 from collections import deque
 import weakref
 from collections.abc import Callable
@@ -30,9 +29,11 @@ MAX_FAILED_FLUSHES = 5
 class MetricBuffer:
     """Collects metric rows and writes them through ``write(rows)`` (one transaction)."""
 
-    def __init__(self, write: Callable[[list[MetricRow]], None], heartbeat: Callable[[], None]):
+    def __init__(self, write: Callable[[list[MetricRow]], None], heartbeat: Callable[[], None],
+                 report: Callable[[str], None]):
         self._write = write
         self._heartbeat = heartbeat
+        self._report = report
         # deque: append/popleft are atomic, so the notebook thread never takes the lock
         self._rows: deque[MetricRow] = deque()
         self._lock = threading.Lock()
@@ -83,7 +84,7 @@ class MetricBuffer:
             except StoreError as exc:
                 self._failures += 1
                 if self._failures >= MAX_FAILED_FLUSHES:
-                    warnings.warn(f"nbtrack: {len(rows)} metric points were not recorded: {exc}", RuntimeWarning, stacklevel=2)
+                    self._report(f"{len(rows)} metric points were not recorded: {exc}")
                     self._failures = 0
                 else:
                     self._rows.extendleft(reversed(rows))  # keep them for the next attempt, in order

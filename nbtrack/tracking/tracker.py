@@ -97,7 +97,10 @@ class Tracker:
         self._late_writers: list[threading.Thread] = []
         #: row id -> end fields of runs whose end the store refused; retried on later writes
         self._unrecorded_ends: dict[int, dict[str, Any]] = {}
-        self.buffer = MetricBuffer(self._write_metrics, self._heartbeat)
+        #: how tracking problems that cannot be raised (background flushes, listeners) reach the
+        #: user: a RuntimeWarning in scripts; the IPython extension prints one line per cell instead
+        self.report: Callable[[str], None] = _warn
+        self.buffer = MetricBuffer(self._write_metrics, self._heartbeat, lambda message: self.report(message))
         #: called with (ActiveRun, status) just before a run's end is committed; a listener that
         #: raises is reported as a warning by the caller (the snapshot layer hooks in here)
         self.run_end_listeners: list[Callable[[ActiveRun, str], None]] = []
@@ -217,7 +220,7 @@ class Tracker:
         ended = self.runs.get(run.row_id)
         self._notify(self.run_ended_listeners, ended)
         for message in warnings:
-            _warn(message)
+            self.report(message)
         return ended
 
     def active_run(self) -> ActiveRun | None:
@@ -414,7 +417,7 @@ class Tracker:
         try:
             self.runs.update_run(row_id, _git_fields(git, self._provenance_json(row_id)))
         except Exception as exc:  # background thread: never raise
-            _warn(f"git provenance was not recorded: {exc}")
+            self.report(f"git provenance was not recorded: {exc}")
 
     @staticmethod
     def _notify(listeners: Iterable[Callable], *args) -> list[str]:
@@ -496,4 +499,4 @@ def _user() -> str | None:
 def _warn(message: str) -> None:
     import warnings
 
-    warnings.warn(f"nbtrack: {message}", RuntimeWarning, stacklevel=3)
+    warnings.warn(f"nbtrack: {message}", RuntimeWarning, stacklevel=4)
