@@ -1,0 +1,135 @@
+"""The ``%track diff`` view: a :class:`~nbtrack.snapshot.diff.RunDiff` as text, escaped HTML and JSON.
+
+Unified cell diffs render in ``<pre class="nbtrack-diff">`` with one escaped ``<span>`` per
+line (classes ``nbtrack-add``, ``nbtrack-del``, ``nbtrack-hunk``), so a saved notebook shows
+them coloured on GitHub and nbviewer and hostile cell text stays text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from ..snapshot.diff import CellChange, RunDiff
+from . import format as fmt
+from .html import STYLE, esc, table, text_table
+from .runs import _json_safe
+
+DIFF_MIME = "application/vnd.nbtrack.diff.v1+json"
+DIFF_STYLE = (
+    "<style>.nbtrack-diff{font-size:12px;line-height:1.35;margin:2px 0 8px;padding:4px;background:#fafafa}"
+    ".nbtrack-add{color:#137333;background:#e6f4ea}.nbtrack-del{color:#a50e0e;background:#fce8e6}"
+    ".nbtrack-hunk{color:#5f6368}</style>"
+)
+
+
+class RunDiffView:
+    """Show what changed between two runs; ``.diff`` holds the renderer-neutral model."""
+
+    def __init__(self, diff: RunDiff):
+        self.diff = diff
+
+    # -- text ----------------------------------------------------------------------------------------
+    def __str__(self) -> str:
+        d = self.diff
+        parts = [f"Diff {run_title(d.a)} -> {run_title(d.b)}" + (": no differences" if d.identical else "")]
+        for title, changes in (("Params", d.params), ("Metrics", d.metrics)):
+            if changes:
+                parts.append(f"{title}:\n" + text_table(["key", "change", d.a.label, d.b.label], _value_rows(changes)))
+        if d.cells:
+            parts.append("Cells:\n" + "\n".join(_cell_text(c) for c in d.cells))
+        if d.packages:
+            parts.append("Packages:\n" + text_table(["package", "change", d.a.label, d.b.label], [[p.name, p.kind, p.before or "", p.after or ""] for p in d.packages]))
+        if d.git:
+            parts.append("Git:\n" + text_table(["", d.a.label, d.b.label], _git_rows(d)))
+        if d.notes:
+            parts.append("\n".join(f"note: {n}" for n in d.notes))
+        return "\n\n".join(parts)
+
+    # -- HTML ----------------------------------------------------------------------------------------
+    def _repr_html_(self) -> str:
+        d = self.diff
+        parts = [STYLE, DIFF_STYLE, f'<div class="nbtrack-rundiff"><h4>Diff {esc(run_title(d.a))} &rarr; {esc(run_title(d.b))}</h4>']
+        if d.identical:
+            parts.append("<p>no differences</p>")
+        for title, changes in (("Params", d.params), ("Metrics", d.metrics)):
+            if changes:
+                parts.append(f"<b>{title}</b>" + table(["key", "change", d.a.label, d.b.label], _value_rows(changes)))
+        if d.cells:
+            parts.append("<b>Cells</b>" + "".join(_cell_html(c) for c in d.cells))
+        if d.packages:
+            parts.append("<b>Packages</b>" + table(["package", "change", d.a.label, d.b.label], [[p.name, p.kind, p.before or "", p.after or ""] for p in d.packages]))
+        if d.git:
+            parts.append("<b>Git</b>" + table(["", d.a.label, d.b.label], _git_rows(d)))
+        parts += [f'<p class="nbtrack-note">{esc(n)}</p>' for n in d.notes]
+        return "".join(parts) + "</div>"
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+        return {"text/plain": str(self), "text/html": self._repr_html_(), DIFF_MIME: diff_record(self.diff)}
+
+    def __repr__(self) -> str:
+        return f"<RunDiffView {self.diff.a.short_id}..{self.diff.b.short_id}>"
+
+
+def diff_record(diff: RunDiff) -> dict[str, Any]:
+    """The JSON payload of :data:`DIFF_MIME` (NaN/inf as strings)."""
+
+    def change(c) -> dict[str, Any]:
+        return {k: _json_safe(v) for k, v in asdict(c).items()}
+
+    return {
+        "a": {"id": diff.a.id, "name": diff.a.name}, "b": {"id": diff.b.id, "name": diff.b.name},
+        "identical": diff.identical,
+        "params": [change(c) for c in diff.params], "metrics": [change(c) for c in diff.metrics],
+        "cells": [{**asdict(c), "diff": list(c.diff)} for c in diff.cells],
+        "packages": [asdict(p) for p in diff.packages],
+        "git": asdict(diff.git) if diff.git else None,
+        "notes": list(diff.notes),
+    }
+
+
+def run_title(run) -> str:
+    """``name (3f2a1b0c)``, or the short id alone; run names are user text: escape when rendering."""
+    return f"{run.name} ({run.short_id})" if run.name else run.short_id
+
+
+def _value_rows(changes) -> list[list[str]]:
+    return [[c.key, c.kind, fmt.value(c.before), fmt.value(c.after)] for c in changes]
+
+
+def _git_rows(diff: RunDiff) -> list[list[str]]:
+    git = diff.git
+    return [[key, fmt.value(git.before.get(key)), fmt.value(git.after.get(key))] for key in ("commit", "branch", "dirty")]
+
+
+def _cell_heading(change: CellChange) -> str:
+    where = {"added": f"cell {_n(change.index_b)}", "removed": f"cell {_n(change.index_a)}"}.get(
+        change.kind, f"cell {_n(change.index_a)} -> {_n(change.index_b)}"
+    )
+    how = f", matched by {change.matched_by}" if change.matched_by else ""
+    ident = f" id {change.cell_id}" if change.cell_id else ""
+    return f"{change.kind} {change.cell_type} {where}{ident}{how}"
+
+
+def _cell_text(change: CellChange) -> str:
+    return "  " + _cell_heading(change) + "".join(f"\n    {line}" for line in change.diff)
+
+
+def _cell_html(change: CellChange) -> str:
+    lines = "\n".join(f'<span class="{_line_class(i, line)}">{esc(line)}</span>' for i, line in enumerate(change.diff))
+    return f'<div class="nbtrack-cell-change nbtrack-{change.kind}"><i>{esc(_cell_heading(change))}</i><pre class="nbtrack-diff">{lines}</pre></div>'
+
+
+def _line_class(index: int, line: str) -> str:
+    # the first two lines are the ---/+++ file headers; later ones starting so are edits of "--"/"++" lines
+    if index < 2 or line.startswith("@@"):
+        return "nbtrack-hunk"
+    if line.startswith("+"):
+        return "nbtrack-add"
+    if line.startswith("-"):
+        return "nbtrack-del"
+    return "nbtrack-ctx"
+
+
+def _n(index: int | None) -> str:
+    return "?" if index is None else str(index + 1)

@@ -1,0 +1,227 @@
+"""Re-execute a run's notebook snapshot in a fresh kernel and check that it reproduces the run.
+
+Why a fresh kernel: the point is to prove the notebook runs top to bottom without the
+hidden state of the session that made the run. The snapshot is written to a notebook file
+(``output``, else a temporary one) whose path the kernel learns via ``JPY_SESSION_NAME``, so
+the rerun's own snapshots are of exactly what ran; the kernel's working directory is the
+original notebook's folder when it still exists (relative data paths keep working). The
+kernel tracks into the same store (``NBTRACK_STORE``) and, through ``NBTRACK_RERUN_OF``,
+tags every run it makes ``nbtrack.rerun_of=<original id>``.
+
+The kernel is a separate process driven by nbclient, so calling this from a notebook
+(``%track rerun``) does not need the calling kernel and cannot deadlock with it. A rerun
+inside a rerun (the snapshot contains the ``%track rerun`` cell) is refused.
+
+The original run gets ``nbtrack.verified`` = "true" | "false", ``nbtrack.verified_by`` (the
+matching rerun run id, empty when none) and ``nbtrack.differs`` (the differing fields,
+``metrics.acc, params.seed``, empty when verified).
+
+>>> result = rerun(tracker, "3f2a", progress=print)   # doctest: +SKIP
+>>> result.verified, result.differing
+(False, ['metrics.acc'])
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..entities import RUNNING, Run
+from ..errors import UsageError
+from ..tracking.tracker import RERUN_ENV, RERUN_TAG, SYSTEM_TAG_PREFIX
+from ..values import tag_value
+from . import storage, verify
+from .tolerance import Tolerance
+
+VERIFIED_TAG = SYSTEM_TAG_PREFIX + "verified"
+VERIFIED_BY_TAG = SYSTEM_TAG_PREFIX + "verified_by"
+DIFFERS_TAG = SYSTEM_TAG_PREFIX + "differs"
+DEFAULT_CELL_TIMEOUT = 600
+#: ``progress(number, total, first line of the cell)`` before each code cell runs
+Progress = Callable[[int, int, str], Any]
+
+
+@dataclass(frozen=True)
+class Execution:
+    cells_run: int
+    cells_total: int
+    error: str | None  # why execution stopped early (a cell raised, timed out, the kernel died)
+
+
+@dataclass(frozen=True)
+class RerunResult:
+    """The outcome of :func:`rerun`; ``display.rerun.RerunReport`` renders it."""
+
+    original: Run
+    match: Run | None
+    matched_by: str | None
+    checks: tuple[verify.Check, ...]
+    runs: tuple[Run, ...]  # every run the re-execution recorded, in start order
+    execution: Execution
+    tolerance: Tolerance
+    source: str  # "snapshot" | "execution history"
+    notebook: str | None  # the executed notebook, when kept (``output``)
+
+    @property
+    def differing(self) -> list[str]:
+        return [c.field for c in self.checks if not c.ok]
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why the run is not verified (empty when it is)."""
+        if self.match is None:
+            found = f"{len(self.runs)} run(s) recorded, none" if self.runs else "no runs recorded, so none"
+            return [f"{found} matches run {self.original.short_id} by cell or name"]
+        found = []
+        if self.match.status != self.original.status:
+            found.append(f"the rerun ended {self.match.status}, the original {self.original.status}")
+        if self.differing:
+            found.append("differs: " + ", ".join(self.differing))
+        return found
+
+    @property
+    def verified(self) -> bool:
+        return not self.reasons
+
+
+def rerun(
+    tracker,
+    run_ref: str,
+    *,
+    tolerance: Tolerance | None = None,
+    timeout: int = DEFAULT_CELL_TIMEOUT,
+    kernel_name: str | None = None,
+    as_executed: bool = False,
+    output: str | None = None,
+    progress: Progress | None = None,
+) -> RerunResult:
+    """Re-execute run ``run_ref``'s notebook and mark the run verified or not (see the module doc)."""
+    if os.environ.get(RERUN_ENV):
+        raise UsageError(f"this kernel is itself re-executing run {os.environ[RERUN_ENV][:8]}; a rerun inside a rerun is skipped")
+    tolerance = tolerance or Tolerance()
+    original = tracker.get_run(run_ref)
+    if original.status == RUNNING:
+        raise UsageError(f"run {original.short_id} is still running; end it before re-executing it")
+    if output and os.path.exists(output):
+        raise UsageError(f"{output} exists; choose another --output file")
+    blobs = tracker.store.blobs
+    notebook = storage.history_notebook(blobs, original) if as_executed else storage.snapshot_notebook(blobs, original)
+    tracker.flush()
+    with tempfile.TemporaryDirectory(prefix="nbtrack-rerun-") as scratch:
+        path = os.path.abspath(output) if output else os.path.join(scratch, _file_name(original))
+        node = storage.writable(notebook)
+        _write(node, path)
+        original_dir = os.path.dirname(original.provenance.get("notebook_path") or "")
+        cwd = original_dir if original_dir and os.path.isdir(original_dir) else scratch
+        env = _kernel_env(tracker, original, path)
+        started = time.time()
+        execution = execute(node, cwd=cwd, env=env, timeout=timeout, kernel_name=kernel_name, progress=progress)
+        if output:
+            _write(node, path)
+    runs = tuple(tracker.search_runs(f"tags.{RERUN_TAG} = '{original.id}' and start_time >= {started!r}", "start_time asc"))
+    found, how = verify.match(original, runs, _cell_sources(tracker, (original, *runs)))
+    checks = verify.checks(original, found, tolerance) if found is not None else ()
+    result = RerunResult(original, found, how, checks, runs, execution, tolerance,
+                         "execution history" if as_executed else "snapshot", os.path.abspath(output) if output else None)
+    _mark(tracker, result)
+    return result
+
+
+def execute(node, *, cwd: str, env: dict[str, str], timeout: int, kernel_name: str | None = None,
+            progress: Progress | None = None) -> Execution:
+    """Run the code cells of ``node`` in order in a new kernel, stopping at the first failure.
+
+    The kernel is always shut down (nbclient's ``setup_kernel`` context), even on Ctrl-C.
+    """
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    name = kernel_name or (node.metadata.get("kernelspec") or {}).get("name") or "python3"
+    client = NotebookClient(node, timeout=timeout, kernel_name=name, resources={"metadata": {"path": cwd}})
+    client.km = client.create_kernel_manager()
+    cells = [(index, cell) for index, cell in enumerate(node.cells) if cell.cell_type == "code"]
+    done = 0
+    try:
+        with tempfile.TemporaryDirectory(prefix="nbtrack-kernel-") as sockets:
+            # ipc: no TCP ports and no "running over TCP" warning. The socket path must be absolute:
+            # jupyter_client's default ("kernel-ipc") resolves against each process's own cwd.
+            client.km.transport, client.km.ip = "ipc", os.path.join(sockets, "kernel")
+            with client.setup_kernel(env=env):
+                for number, (index, cell) in enumerate(cells, start=1):
+                    if progress is not None:
+                        progress(number, len(cells), _title(cell.source))
+                    client.execute_cell(cell, index)
+                    done = number
+    except NoSuchKernel:
+        raise UsageError(f"kernel {name!r} is not installed here; pass --kernel with one that is (jupyter kernelspec list)") from None
+    except CellTimeoutError:
+        return Execution(done, len(cells), f"cell {done + 1} timed out after {timeout} s (raise --timeout)")
+    except CellExecutionError as exc:
+        return Execution(done, len(cells), f"cell {done + 1} raised {exc.ename}: {exc.evalue}")
+    except DeadKernelError:
+        return Execution(done, len(cells), f"the kernel died in cell {done + 1}")
+    return Execution(done, len(cells), None)
+
+
+def add_rerun_options(parser) -> None:
+    """The options ``%track rerun`` and ``nbtrack rerun`` share (one definition, so they cannot drift)."""
+    parser.add_argument("--rtol", type=float, default=Tolerance.rtol, help="relative tolerance for float values (default 1e-9)")
+    parser.add_argument("--atol", type=float, default=Tolerance.atol, help="absolute tolerance for float values (default 0)")
+    parser.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT, help=f"seconds allowed per cell (default {DEFAULT_CELL_TIMEOUT})")
+    parser.add_argument("--kernel", default=None, help="kernel to run in (default: the notebook's kernelspec, else python3)")
+    parser.add_argument("--as-executed", action="store_true", help="re-execute the cells in the order they ran instead of the notebook snapshot")
+    parser.add_argument("--output", "-o", default=None, help="keep the executed notebook in this new file")
+
+
+def _kernel_env(tracker, original: Run, path: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "NBTRACK_NOTEBOOK"}  # the override would outrank our path
+    env.update({"NBTRACK_STORE": str(tracker.store.location.directory), "JPY_SESSION_NAME": path, RERUN_ENV: original.id})
+    return env
+
+
+def _cell_sources(tracker, runs) -> dict[str, str]:
+    """Run id -> the cell bodies it recorded (joined), for matching a cell across kernels."""
+    found = {}
+    for run in runs:
+        cells = tracker.runs.cells(tracker.runs.resolve(run.id))
+        if cells:
+            found[run.id] = "\n\x00".join(c.source for c in cells)
+    return found
+
+
+def _mark(tracker, result: RerunResult) -> None:
+    tags = {
+        VERIFIED_TAG: "true" if result.verified else "false",
+        VERIFIED_BY_TAG: result.match.id if result.match else "",
+        DIFFERS_TAG: ", ".join(result.differing) if result.match else "no matching run",
+    }
+    row_id = tracker.runs.resolve(result.original.id)
+    tracker.runs.write_batch(row_id, tags=[(k, tag_value(v, k)) for k, v in tags.items()])
+
+
+def _file_name(run: Run) -> str:
+    name = os.path.basename(run.provenance.get("notebook_path") or "")
+    return name if name.endswith(".ipynb") else f"run-{run.short_id}.ipynb"
+
+
+def _write(node, path: str) -> None:
+    import nbformat
+
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            nbformat.write(node, handle)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _title(source: str) -> str:
+    first = next((line for line in source.splitlines() if line.strip()), "")
+    return first[:70]
+
+
+__all__ = ["DIFFERS_TAG", "VERIFIED_BY_TAG", "VERIFIED_TAG", "Execution", "RerunResult", "add_rerun_options", "execute", "rerun"]
