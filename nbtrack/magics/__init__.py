@@ -18,6 +18,7 @@ from . import commands  # noqa: F401  (registers the core subcommands)
 from . import snapshot_commands  # noqa: F401  (notebook, receipt, restore)
 from . import registry_commands  # noqa: F401  (registers %track register / stage / models)
 from . import dashboard_commands  # noqa: F401  (registers %track dashboard)
+from . import repro_commands  # noqa: F401  (registers %track diff / rerun)
 from .parser import help_text, line_parser, parse, subcommands
 from .summary import summary_line
 
