@@ -306,3 +306,33 @@ def dashboard(query: str | None = None, page_size: int = 25):
     from .widgets import Dashboard  # ipywidgets only when a dashboard is opened
 
     return Dashboard(tracker(), query, page_size=page_size)
+
+
+# -- diff and re-execution --------------------------------------------------------------------------
+def diff_runs(a: str, b: str):
+    """What changed from run ``a`` to run ``b``: params, metrics, cells, packages, git; display it.
+
+    >>> nbtrack.diff_runs("3f2a", "9bc1").diff.cells   # doctest: +SKIP
+    """
+    from .display.diff import RunDiffView
+    from .snapshot.diff import diff_runs as compute
+
+    return RunDiffView(compute(tracker(), a, b))
+
+
+def rerun(run_id: str, *, rtol: float = 1e-9, atol: float = 0.0, timeout: int = 600, kernel_name: str | None = None,
+          as_executed: bool = False, output: str | None = None, progress=None):
+    """Re-execute a run's notebook in a fresh kernel; tags it ``nbtrack.verified`` true/false. Display the report.
+
+    ``progress(number, total, title)`` is called before each code cell runs.
+
+    >>> nbtrack.rerun("3f2a").result.verified   # doctest: +SKIP
+    True
+    """
+    from .display.rerun import RerunReport
+    from .snapshot.rerun import rerun as execute
+    from .snapshot.tolerance import Tolerance
+
+    result = execute(tracker(), run_id, tolerance=Tolerance(rtol, atol), timeout=timeout, kernel_name=kernel_name,
+                     as_executed=as_executed, output=output, progress=progress)
+    return RerunReport(result)
