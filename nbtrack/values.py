@@ -55,6 +55,8 @@ def _numpy_item(value: Any) -> Any:
 
 def metric_value(value: Any, key: str = "metric") -> float:
     """A metric is a real number; bools and ints are accepted, NaN and +-inf are preserved."""
+    if type(value) is float:  # the hot path: a plain float needs no further checks
+        return value
     value = _numpy_item(value)
     if isinstance(value, bool):
         return float(value)

@@ -115,14 +115,17 @@ class RunRepository:
         params: Sequence[tuple[str, str, Any]] = (),
         tags: Sequence[tuple[str, str]] = (),
         metrics: Sequence[MetricRow] = (),
+        run_params: Sequence[tuple[int, str, str, Any]] = (),
     ) -> None:
-        """The one batch write primitive: params, tags and metric points in one transaction."""
+        """The one batch write primitive: params, tags and metric points in one transaction.
+
+        ``params``/``tags`` belong to ``run_id``; ``run_params`` rows name their run (buffered writes).
+        """
+        if params:
+            run_params = [*run_params, *((run_id, k, t, v) for k, t, v in params)]
         with self.store.atomic() as conn:
-            if params:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO params(run_id, key, type, value) VALUES (?, ?, ?, ?)",
-                    [(run_id, k, t, v) for k, t, v in params],
-                )
+            if run_params:
+                conn.executemany("INSERT OR REPLACE INTO params(run_id, key, type, value) VALUES (?, ?, ?, ?)", run_params)
             if tags:
                 conn.executemany(
                     "INSERT OR REPLACE INTO tags(run_id, key, value) VALUES (?, ?, ?)", [(run_id, k, v) for k, v in tags]

@@ -1,6 +1,6 @@
-"""Buffered metric writes: microseconds per ``log_metric``, batches to SQLite.
+"""Buffered metric (and param) writes: microseconds per ``log_metric``, batches to SQLite.
 
-Points wait in memory and are written by :meth:`MetricBuffer.flush` in one
+Points (and params, which would otherwise cost a commit each) wait in memory and are written by :meth:`MetricBuffer.flush` in one
 ``executemany`` transaction: at cell end, at run end, when the buffer is large, from a
 background thread after about a second, and at interpreter exit. A crash loses at
 most that window. The flusher thread also refreshes the heartbeat of active runs,
