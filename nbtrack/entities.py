@@ -5,6 +5,8 @@ They are plain data: rendering lives in ``display``, persistence in ``store``.
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,8 +81,23 @@ class Run:
     metrics: dict[str, MetricSummary] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     artifacts: tuple[Artifact, ...] = ()
-    provenance: dict[str, Any] = field(default_factory=dict)
+    #: the provenance JSON as stored; decoded on first use of :attr:`provenance` (listing 1,000
+    #: runs should not parse 1,000 provenance documents nobody looks at)
+    provenance_json: str | None = field(default=None, repr=False, compare=False)
+    #: provenance fields kept in their own columns (notebook path, git commit, ...)
+    provenance_columns: dict[str, Any] = field(default_factory=dict, repr=False)
     receipt: dict[str, Any] | None = None
+
+    @functools.cached_property
+    def provenance(self) -> dict[str, Any]:
+        decoded = json.loads(self.provenance_json) if self.provenance_json else {}
+        decoded.update(self.provenance_columns)
+        return decoded
+
+    @property
+    def notebook_path(self) -> str | None:
+        """Cheap: read from its own column, without decoding the provenance document."""
+        return self.provenance_columns.get("notebook_path")
 
     @property
     def duration(self) -> float | None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
+import time
 from typing import Any
 
 
 def timestamp(seconds: float | None) -> str:
     if seconds is None:
         return ""
-    return _dt.datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M:%S")
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
 
 
 def duration(seconds: float | None) -> str:
@@ -29,18 +29,19 @@ def duration(seconds: float | None) -> str:
 
 def value(item: Any, digits: int = 4) -> str:
     """Compact text for a param or metric value; NaN and infinities spelled out."""
+    kind = type(item)
+    if kind is str:
+        return item
     if item is None:
         return ""
-    if isinstance(item, bool):
-        return str(item)
-    if isinstance(item, float):
-        if math.isnan(item):
-            return "nan"
-        if math.isinf(item):
-            return "inf" if item > 0 else "-inf"
+    if kind is float:
+        if not math.isfinite(item):
+            return "nan" if item != item else ("inf" if item > 0 else "-inf")
         if item != 0 and (abs(item) >= 1e6 or abs(item) < 1e-3):
             return f"{item:.{digits}g}"
-        return f"{item:.{digits}f}".rstrip("0").rstrip(".") if "." in f"{item:.{digits}f}" else f"{item}"
+        return f"{item:.{digits}f}".rstrip("0").rstrip(".")
+    if kind is bool or kind is int:
+        return str(item)
     if isinstance(item, (list, dict, tuple)):
         import json
 

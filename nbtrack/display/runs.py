@@ -47,7 +47,7 @@ def run_record(run: Run) -> dict[str, Any]:
         "params": {k: _json_safe(v) for k, v in run.params.items()},
         "metrics": {k: _json_safe(m.last) for k, m in run.metrics.items()},
         "tags": run.tags,
-        "notebook": run.provenance.get("notebook_path"),
+        "notebook": run.notebook_path,
         "badge": receipt_badge(run)[0],
     }
 
@@ -89,28 +89,36 @@ class RunList(list):
     def _headers(self, params: list[str], metrics: list[str]) -> list[str]:
         return ["run", "name", "status", "start", "duration", "receipt"] + [f"params.{k}" for k in params] + [f"metrics.{k}" for k in metrics]
 
-    def __str__(self) -> str:
-        if not self:
-            return "no runs"
+    def _table(self) -> tuple[list[str], list[list[Any]], list[str], list[str]]:
         params, metrics = self._columns()
-        return text_table(self._headers(params, metrics), self._rows(params, metrics))
+        return self._headers(params, metrics), self._rows(params, metrics), params, metrics
+
+    def __str__(self) -> str:
+        return self._text(self._table()) if self else "no runs"
+
+    def _text(self, parts: tuple) -> str:
+        return text_table(parts[0], parts[1])
 
     def _repr_html_(self) -> str:
-        if not self:
-            return "<p>no runs</p>"
-        params, metrics = self._columns()
+        return self._html(self._table()) if self else "<p>no runs</p>"
+
+    def _html(self, parts: tuple) -> str:
+        headers, cell_rows, params, metrics = parts
         rows = []
-        for run, cells in zip(self, self._rows(params, metrics)):
+        for run, cells in zip(self, cell_rows):
             text, css = receipt_badge(run)
             escaped = [esc(c) for c in cells]
             escaped[2] = badge(run.status, run.status)
             escaped[5] = badge(text, css) if text else ""
             rows.append(escaped)
         numeric = set(range(6 + len(params), 6 + len(params) + len(metrics)))
-        return STYLE + table(self._headers(params, metrics), rows, numeric=numeric, raw_cells=True)
+        return STYLE + table(headers, rows, numeric=numeric, raw_cells=True)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        return {"text/plain": str(self), "text/html": self._repr_html_(), RUNS_MIME: {"runs": [run_record(r) for r in self]}}
+        if not self:
+            return {"text/plain": "no runs", "text/html": "<p>no runs</p>", RUNS_MIME: {"runs": []}}
+        shared = self._table()  # rows are formatted once for both renderings
+        return {"text/plain": self._text(shared), "text/html": self._html(shared), RUNS_MIME: {"runs": [run_record(r) for r in self]}}
 
     def _repr_pretty_(self, printer, cycle: bool) -> None:
         # IPython pretty-prints list subclasses itself unless told otherwise
@@ -189,8 +197,10 @@ def _common_keys(mappings: Iterable[dict], limit: int) -> list[str]:
 
 
 def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return str(value)
+    if value is None or type(value) in (int, str, bool):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
     try:
         json.dumps(value)
     except (TypeError, ValueError):

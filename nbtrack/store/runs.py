@@ -341,10 +341,7 @@ def _artifact(row) -> Artifact:
 
 
 def _run(row, params, metrics, tags, artifacts) -> Run:
-    provenance = json.loads(row["provenance"]) if row["provenance"] else {}
-    provenance.update(
-        {k: row[k] for k in ("notebook_path", "path_method", "git_commit", "env_sha256", "snapshot_sha256") if row[k] is not None}
-    )
+    columns = {k: row[k] for k in ("notebook_path", "path_method", "git_commit", "env_sha256", "snapshot_sha256") if row[k] is not None}
     return Run(
         id=row["uuid"],
         name=row["name"],
@@ -364,7 +361,8 @@ def _run(row, params, metrics, tags, artifacts) -> Run:
         metrics=metrics,
         tags=tags,
         artifacts=artifacts,
-        provenance=provenance,
+        provenance_json=row["provenance"],
+        provenance_columns=columns,
         receipt=json.loads(row["receipt"]) if row["receipt"] else None,
     )
 
