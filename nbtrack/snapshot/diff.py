@@ -140,7 +140,7 @@ def _notebooks(blobs, run_a: Run, run_b: Run, notes: list[str]):
         try:
             notebooks = [load(blobs, run_a), load(blobs, run_b)]
         except NbtrackError as exc:  # NotFoundError: not stored; UsageError: unknown format
-            reasons.append(str(exc))
+            reasons.append(str(exc).split("; try --as-executed")[0])  # that hint is for restore, not diff
             continue
         if not ids:
             notes.append(f"cells compared as executed (execution histories): {reasons[0]}")
