@@ -9,7 +9,7 @@ import functools
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 RUNNING, FINISHED, FAILED, KILLED = "RUNNING", "FINISHED", "FAILED", "KILLED"
 RUN_STATUSES = (RUNNING, FINISHED, FAILED, KILLED)
@@ -35,8 +35,9 @@ class MetricSummary:
     count: int
 
 
-@dataclass(frozen=True)
-class MetricPoint:
+class MetricPoint(NamedTuple):
+    """One point of a metric's history (a tuple: 100k of them are built per history read)."""
+
     step: int
     value: float
     timestamp: float

@@ -167,7 +167,8 @@ class RunRepository:
 
     def metric_history(self, run_id: int, key: str) -> list[MetricPoint]:
         rows = self._history_rows(run_id, key)
-        return [MetricPoint(step, math.nan if value is None else value, ts) for step, value, ts in rows]
+        nan, point = math.nan, MetricPoint._make
+        return [point((step, nan if value is None else value, ts)) for step, value, ts in rows]
 
     def _history_rows(self, run_id: int, key: str) -> list[tuple]:
         with self.store.lock:
