@@ -1,0 +1,83 @@
+"""The ``nbtrack`` command line: runs ls/show/export, store info, exit codes."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from nbtrack.cli import main
+
+
+@pytest.fixture
+def populated(tracker, store_path):
+    for name, model, f1 in [("gbm", "gbm", 0.91), ("rf", "rf", 0.85), ("lr", "lr", 0.70)]:
+        with tracker.start_run(name, tags={"team": "churn"}, params={"model": model, "depth": 3}):
+            tracker.log_metric("f1", f1)
+    tracker.flush()
+    return store_path
+
+
+def run_cli(args, capsys):
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_runs_ls_with_query_and_order(populated, capsys):
+    code, out, err = run_cli(["--store", str(populated), "runs", "ls", "metrics.f1 > 0.8", "--order-by", "metrics.f1 desc"], capsys)
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert "gbm" in lines[2] and "rf" in lines[3] and len(lines) == 4
+
+
+def test_runs_show(populated, tracker, capsys):
+    run = tracker.search_runs("name = 'rf'")[0]
+    code, out, _ = run_cli(["--store", str(populated), "runs", "show", run.id[:6]], capsys)
+    assert code == 0 and run.id in out and "f1: 0.85" in out and "model: rf" in out
+
+
+def test_runs_export_csv_and_json(populated, capsys):
+    code, out, _ = run_cli(["--store", str(populated), "runs", "export", "--format", "csv", "--order-by", "name"], capsys)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and [r["name"] for r in rows] == ["gbm", "lr", "rf"]
+    assert rows[0]["params.model"] == "gbm" and float(rows[0]["metrics.f1"]) == 0.91 and rows[0]["tags.team"] == "churn"
+    code, out, _ = run_cli(["--store", str(populated), "runs", "export", "--format", "json", "tags.team = 'churn'"], capsys)
+    records = json.loads(out)
+    assert code == 0 and {r["name"] for r in records} == {"gbm", "rf", "lr"} and records[0]["params"]["depth"] == 3
+
+
+def test_store_info(populated, capsys):
+    code, out, _ = run_cli(["--store", str(populated), "store", "info"], capsys)
+    assert code == 0 and "schema version" in out and "runs:" in out and "3" in out
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["runs", "show", "ffffffff"], 1),                 # not found
+        (["runs", "ls", "metrics.f1 >"], 1),               # bad query
+        (["runs", "show", "ab"], 1),                       # bad id
+        (["runs", "frobnicate"], 1),                       # usage
+    ],
+)
+def test_exit_codes(populated, capsys, args, expected):
+    with pytest.raises(SystemExit) if args[1] == "frobnicate" else contextlib.nullcontext():
+        code, _, err = run_cli(["--store", str(populated), *args], capsys)
+        assert code == expected and err.startswith("nbtrack: ") and err.count("\n") <= 4
+
+
+def test_missing_store_is_exit_2(tmp_path, capsys):
+    code, _, err = run_cli(["--store", str(tmp_path / "nowhere"), "runs", "ls"], capsys)
+    assert code == 2 and "no nbtrack store" in err
+
+
+def test_console_script_entry_point(populated):
+    proc = subprocess.run([sys.executable, "-m", "nbtrack", "--store", str(populated), "runs", "ls", "name = 'gbm'"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "gbm" in proc.stdout
