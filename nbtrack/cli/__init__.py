@@ -37,7 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors and --help: report the code instead of exiting the caller
+        return int(exc.code or 0)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 1
