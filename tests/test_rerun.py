@@ -48,15 +48,18 @@ def test_deterministic_notebook_reproduces_and_is_marked_verified(tmp_path, stor
     path, nb = _notebook(tmp_path, "%%track train\nseed = 7\nlr = 0.05\nacc = round(1 - lr * seed / 10, 6)\nloss = 1 / 3\nn = 12")
     _execute(nb, path, store_path)
     original = _only_run(tracker)
-    assert main(["--store", str(store_path), "rerun", original.id[:8]]) == 0
+    kept = tmp_path / "kept.ipynb"
+    assert main(["--store", str(store_path), "rerun", original.id[:8], "--output", str(kept)]) == 0
     out = capsys.readouterr().out
+    assert "nbtrack: run" in nbformat.read(kept, as_version=4).cells[1].outputs[0]["text"]  # executed, outputs kept
+    assert "note:" not in out  # a clean receipt: the snapshot is what ran
     assert "[1/2] %load_ext nbtrack" in out and "[2/2] %%track train" in out  # progress, cell by cell
     assert "verified: every value reproduced" in out
     tagged = tracker.get_run(original.id)
     assert tagged.tags[VERIFIED_TAG] == "true" and tagged.tags[DIFFERS_TAG] == ""
     again = tracker.get_run(tagged.tags[VERIFIED_BY_TAG])
     assert again.tags[RERUN_TAG] == original.id and again.id != original.id
-    assert again.cell_key == original.cell_key and again.provenance["notebook_path"].endswith("exp.ipynb")
+    assert again.cell_key == original.cell_key and again.provenance["notebook_path"] == str(kept)
     rows = [line.split() for line in out.splitlines() if line.startswith(("metric ", "param "))]
     assert sorted((kind, key, verdict) for kind, key, *_, verdict in rows) == [
         ("metric", "acc", "reproduced"), ("metric", "loss", "reproduced"),
@@ -103,6 +106,20 @@ def test_rerun_from_inside_a_notebook(tmp_path, store_path, tracker):
     assert "[3/3] %track rerun inner" in text and "verified: every value reproduced" in text
     original, copy = sorted(tracker.search_runs(), key=lambda r: r.start_time)
     assert original.tags[VERIFIED_TAG] == "true" and copy.tags[RERUN_TAG] == original.id
+
+
+def test_a_snapshot_that_is_not_what_ran_is_noted_and_nothing_recorded_is_not_verified(tracker):
+    from nbtrack.snapshot.storage import put_notebook
+
+    with tracker.start_run("edited") as active:
+        tracker.log_metric("acc", 0.5)
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": KERNELSPEC},
+                "cells": [{"id": "c1", "cell_type": "code", "source": "acc = 0.5", "metadata": {}, "outputs": [], "execution_count": None}]}
+    receipt = {"clean": False, "checked": True, "problems": [{"kind": "edited_after_run", "message": "cell 1 was edited"}]}
+    tracker.runs.update_run(active.row_id, {"snapshot_sha256": put_notebook(tracker.store.blobs, notebook), "receipt": json.dumps(receipt)})
+    report = rerun(tracker, active.id)
+    assert report.execution == Execution(1, 1, None) and report.runs == () and not report.verified
+    assert "see %track receipt" in report.notes[0] and "note: the run's receipt" in str(RerunReport(report))
 
 
 def test_refusals(tracker, monkeypatch, tmp_path):

@@ -40,6 +40,7 @@ class RerunReport:
         lines.append(f"tolerance for floats: rtol={r.tolerance.rtol:g}, atol={r.tolerance.atol:g}; ints, bools and text exact")
         if r.notebook:
             lines.append(f"executed notebook: {r.notebook}")
+        lines += [f"note: {n}" for n in r.notes]
         return lines
 
     def _rows(self) -> list[list[str]]:
@@ -76,6 +77,6 @@ def rerun_record(r: RerunResult) -> dict[str, Any]:
         "original": r.original.id, "verified": r.verified, "reasons": r.reasons, "differing": r.differing,
         "match": r.match.id if r.match else None, "matched_by": r.matched_by, "runs": [run.id for run in r.runs],
         "cells_run": r.execution.cells_run, "cells_total": r.execution.cells_total, "error": r.execution.error,
-        "tolerance": {"rtol": r.tolerance.rtol, "atol": r.tolerance.atol}, "source": r.source, "notebook": r.notebook,
+        "tolerance": {"rtol": r.tolerance.rtol, "atol": r.tolerance.atol}, "source": r.source, "notebook": r.notebook, "notes": list(r.notes),
         "checks": [{"kind": c.kind, "key": c.key, "original": _json_safe(c.original), "rerun": _json_safe(c.rerun), "status": c.status} for c in r.checks],
     }

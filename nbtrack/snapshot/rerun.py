@@ -65,6 +65,7 @@ class RerunResult:
     tolerance: Tolerance
     source: str  # "snapshot" | "execution history"
     notebook: str | None  # the executed notebook, when kept (``output``)
+    notes: tuple[str, ...] = ()  # caveats, e.g. a stale snapshot
 
     @property
     def differing(self) -> list[str]:
@@ -126,7 +127,8 @@ def rerun(
     found, how = verify.match(original, runs, _cell_sources(tracker, (original, *runs)))
     checks = verify.checks(original, found, tolerance) if found is not None else ()
     result = RerunResult(original, found, how, checks, runs, execution, tolerance,
-                         "execution history" if as_executed else "snapshot", os.path.abspath(output) if output else None)
+                         "execution history" if as_executed else "snapshot", os.path.abspath(output) if output else None,
+                         _notes(original, as_executed))
     _mark(tracker, result)
     return result
 
@@ -202,6 +204,18 @@ def _mark(tracker, result: RerunResult) -> None:
     }
     row_id = tracker.runs.resolve(result.original.id)
     tracker.runs.write_batch(row_id, tags=[(k, tag_value(v, k)) for k, v in tags.items()])
+
+
+#: receipt problems saying the snapshot shows code other than what ran (see ``receipt``)
+_SNAPSHOT_NOT_WHAT_RAN = ("edited_after_run", "not_in_notebook")
+
+
+def _notes(original: Run, as_executed: bool) -> tuple[str, ...]:
+    problems = (original.receipt or {}).get("problems") or []
+    if not as_executed and any(p.get("kind") in _SNAPSHOT_NOT_WHAT_RAN for p in problems):
+        return ("the run's receipt says the notebook snapshot is not exactly the code that ran (see %track receipt); "
+                "--as-executed re-executes the cells as they ran",)
+    return ()
 
 
 def _file_name(run: Run) -> str:
