@@ -1,18 +1,18 @@
 /**
  * Plugin wiring of the runs side panel: the left sidebar entry, and when to
- * reload it (the current notebook changes, a kernel reports `run_ended`, the
- * user clicks Refresh). The panel itself lives in panel.ts.
+ * reload it. The panel itself lives in panel.ts.
  */
 import {
   ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
+import type { ISessionContext } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { LabIcon } from '@jupyterlab/ui-components';
 
-import { INbtrackLab } from './tokens';
 import { PANEL_ID, RunsPanel } from './panel';
+import { INbtrackLab } from './tokens';
 
 const ICON_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">' +
@@ -22,31 +22,67 @@ const ICON_SVG =
 
 export const runsIcon = new LabIcon({ name: 'nbtrack:runs', svgstr: ICON_SVG });
 
+/**
+ * Keeps the panel on the current notebook and reloads it:
+ * - when the current notebook changes or is renamed (runs are filed by path);
+ * - on every `run_ended` a kernel sends over the nbtrack comm;
+ * - when the current notebook's kernel turns idle after work. `run_ended`
+ *   alone misses runs: it travels on the comm the frontend opens on an
+ *   execution, and under Run All on a fresh kernel every cell is scheduled
+ *   before `%load_ext nbtrack` registers the comm target, so that whole batch
+ *   has no comm. Refreshes are coalesced by the panel.
+ */
+class PanelFollower {
+  constructor(
+    private readonly panel: RunsPanel,
+    private readonly localPath: (path: string) => string
+  ) {}
+
+  follow(notebook: NotebookPanel | null): void {
+    this.panel.setNotebook(notebook ? this.localPath(notebook.context.path) : null);
+    const session = notebook?.sessionContext ?? null;
+    if (session !== this._session) {
+      this._session?.statusChanged.disconnect(this._onStatus, this);
+      session?.statusChanged.connect(this._onStatus, this);
+      this._session = session;
+      this._busy = false;
+    }
+  }
+
+  private _onStatus(_: ISessionContext, status: string): void {
+    if (status === 'busy') {
+      this._busy = true;
+    } else if (status === 'idle' && this._busy) {
+      this._busy = false;
+      void this.panel.refresh();
+    }
+  }
+
+  private _session: ISessionContext | null = null;
+  private _busy = false;
+}
+
 function activate(
   app: JupyterFrontEnd,
   lab: INbtrackLab,
   tracker: INotebookTracker,
   restorer: ILayoutRestorer | null
-): RunsPanel {
+): void {
   const panel = new RunsPanel();
   panel.title.icon = runsIcon;
   app.shell.add(panel, 'left', { rank: 650 });
   restorer?.add(panel, PANEL_ID);
 
   const contents = app.serviceManager.contents;
-  const follow = (notebook: NotebookPanel | null) => {
-    panel.setNotebook(notebook ? contents.localPath(notebook.context.path) : null);
-  };
-  tracker.currentChanged.connect((_, notebook) => follow(notebook));
-  follow(tracker.currentWidget);
-  // a rename changes the path the runs are filed under
+  const follower = new PanelFollower(panel, path => contents.localPath(path));
+  tracker.currentChanged.connect((_, notebook) => follower.follow(notebook));
   tracker.widgetUpdated.connect((_, notebook) => {
     if (notebook === tracker.currentWidget) {
-      follow(notebook);
+      follower.follow(notebook);
     }
   });
+  follower.follow(tracker.currentWidget);
   lab.runEnded.connect(() => void panel.refresh());
-  return panel;
 }
 
 export const runsPanelPlugin: JupyterFrontEndPlugin<void> = {
@@ -55,7 +91,5 @@ export const runsPanelPlugin: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [INbtrackLab, INotebookTracker],
   optional: [ILayoutRestorer],
-  activate: (app, lab, tracker, restorer) => {
-    activate(app, lab, tracker, restorer);
-  }
+  activate
 };

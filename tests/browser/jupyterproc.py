@@ -25,7 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 LABEXTENSION = REPO / "nbtrack" / "labextension"
 SERVER_CONFIG = REPO / "jupyter-config" / "server-config" / "nbtrack.json"
 START_TIMEOUT = 90
-QUIET_NOTIFICATIONS = {"fetchNews": "false", "checkForUpdates": False}
+#: JupyterLab user settings every test server gets: no news toast (it covers the UI)
+QUIET = {"@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False}}
 
 
 def free_port() -> int:
@@ -35,10 +36,12 @@ def free_port() -> int:
 
 
 class JupyterProcess:
-    """``app`` is ``"server"`` or ``"lab"``; ``base`` is the scratch folder that holds everything."""
+    """``app`` is ``"server"`` or ``"lab"``; ``base`` is the scratch folder that holds everything;
+    ``user_settings`` maps ``<plugin>.jupyterlab-settings`` paths to JupyterLab user settings."""
 
-    def __init__(self, app: str, base: Path):
+    def __init__(self, app: str, base: Path, user_settings: dict | None = None):
         self.app = app
+        self.user_settings = {**QUIET, **(user_settings or {})}
         self.base = Path(base)
         self.root = self.base / "notebooks"
         self.store = self.root / ".nbtrack"
@@ -69,9 +72,10 @@ class JupyterProcess:
         link = extensions / "nbtrack"
         if not link.exists():
             link.symlink_to(LABEXTENSION, target_is_directory=True)
-        settings = Path(env["JUPYTER_CONFIG_DIR"]) / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
-        settings.mkdir(parents=True, exist_ok=True)
-        (settings / "notification.jupyterlab-settings").write_text(json.dumps(QUIET_NOTIFICATIONS))
+        for name, value in self.user_settings.items():
+            target = Path(env["JUPYTER_CONFIG_DIR"]) / "lab" / "user-settings" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(value))
 
     def start(self) -> "JupyterProcess":
         self.root.mkdir(parents=True, exist_ok=True)
