@@ -138,7 +138,8 @@ def _nb(*sources):
     ]}
 
 
-def test_package_and_git_changes(tracker):
+def test_package_and_git_changes(tracker, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not a git checkout: no late git probe result overwrites the provenance set here
     a = _run_with(tracker, "a", env={"numpy": "1.26.4", "pandas": "2.2.0", "old": "1"}, git={"commit": "abc", "branch": "main", "dirty": False})
     b = _run_with(tracker, "b", env={"numpy": "2.0.0", "pandas": "2.2.0", "new": "3"}, git={"commit": "def", "branch": "main", "dirty": True})
     diff = diff_runs(tracker, a.id, b.id)
