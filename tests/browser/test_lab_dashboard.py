@@ -1,0 +1,80 @@
+"""The ``%track dashboard`` widget in a real JupyterLab: run rows, and a stage change that reaches the store."""
+
+from __future__ import annotations
+
+import pytest
+
+from labui import cell_errors, open_notebook, run_all, save_screenshot, wait_until, write_notebook
+from nbtrack.registry import Registry
+from nbtrack.store import Store
+from nbtrack.tracking import Tracker
+
+CELLS = [
+    "%load_ext nbtrack",
+    "%%track baseline\nlr = 0.1\nf1 = round(0.71, 2)",
+    "%%track tuned\nlr = 0.01\nf1 = round(0.78, 2)",
+    "%track dashboard",
+]
+
+
+def _stage(lab, name: str, version: int) -> str:
+    store = Store.open(lab.store, create=False)
+    try:
+        return Registry(store).get_model_version(name, version).stage
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def dashboard(page, lab):
+    """dashboard.ipynb run to the end, with a model ``churn`` v1 registered beforehand (once per session)."""
+    tracker = Tracker.open(lab.store)
+    try:
+        registry = Registry(tracker.store)
+        if not registry.search_models("churn"):
+            with tracker.start_run("trainer") as run:
+                pass
+            registry.register_model(run.id, {"weights": [1, 2]}, name="churn")
+    finally:
+        tracker.close()
+    write_notebook(lab.root, "dashboard.ipynb", CELLS)
+    open_notebook(page, lab, "dashboard.ipynb")
+    run_all(page, len(CELLS))
+    assert cell_errors(page) == []
+    app = page.locator(".nbtrack-dashboard")
+    app.wait_for()
+    return app
+
+
+def test_dashboard_renders_run_rows(page, dashboard):
+    rows = dashboard.locator(".nbtrack-run-row")
+    rows.filter(has_text="tuned").first.wait_for()
+    text = " ".join(rows.all_inner_texts())
+    assert "baseline" in text and "tuned" in text
+    assert "0.78" in text
+    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+    dashboard.evaluate("node => node.scrollIntoView({block: 'start'})")
+    save_screenshot(page, "dashboard")
+    assert page.dialogs == []
+
+
+def test_stage_change_in_dashboard_reaches_the_store(page, lab, dashboard):
+    assert _stage(lab, "churn", 1) == "None"
+    dashboard.locator(".lm-TabBar-tab", has_text="Registry").click()
+    registry = dashboard.locator(".nbtrack-registry-tab")
+    registry.wait_for()
+    registry.locator(".nbtrack-versions-table", has_text="trainer").wait_for()
+    registry.locator(".nbtrack-version-select select").select_option("v1")
+    registry.locator(".nbtrack-stage-select select").select_option("Production")
+    registry.locator(".nbtrack-stage-comment input").fill("browser test")
+    registry.locator("button.nbtrack-stage-apply").click()
+
+    confirm = registry.locator("button.nbtrack-stage-confirm")
+    confirm.wait_for(state="visible")
+    assert "Production" in registry.locator(".nbtrack-stage-confirm-text").inner_text()
+    assert _stage(lab, "churn", 1) == "None"  # nothing changes before the confirmation
+
+    confirm.click()
+    wait_until(lambda: _stage(lab, "churn", 1) == "Production", what="churn v1 in Production in the store")
+    registry.locator(".nbtrack-versions-table", has_text="Production").wait_for()
+    assert page.dialogs == []
