@@ -330,9 +330,12 @@ def rerun(run_id: str, *, rtol: float = 1e-9, atol: float = 0.0, timeout: int = 
     True
     """
     from .display.rerun import RerunReport
-    from .snapshot.rerun import rerun as execute
+    from .snapshot.rerun import nested_rerun, rerun as execute
     from .snapshot.tolerance import Tolerance
 
+    if nested_rerun():  # the restored notebook's own rerun cell, inside the re-execution
+        print(f"nbtrack: {nested_rerun()}")
+        return None
     result = execute(tracker(), run_id, tolerance=Tolerance(rtol, atol), timeout=timeout, kernel_name=kernel_name,
                      as_executed=as_executed, output=output, progress=progress)
     return RerunReport(result)

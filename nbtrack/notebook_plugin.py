@@ -147,7 +147,9 @@ class NotebookPlugin:
         pushed = self.live.path
         if pushed is not None:
             pushed = nbpath.absolute_push_path(pushed, self.server.roots() if self.server else [])
-        return nbpath.resolve(override=self.override, pushed=pushed, user_ns=self.shell.user_ns, server=self.server)
+        executed = tuple(e.source for e in self.history.entries)[-20:]
+        return nbpath.resolve(override=self.override, pushed=pushed, user_ns=self.shell.user_ns, server=self.server,
+                              executed=executed)
 
     # -- run end ----------------------------------------------------------------------------------------
     def on_run_end(self, run, status: str) -> None:

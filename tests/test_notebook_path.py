@@ -109,12 +109,34 @@ def _execute(nb, cwd, env=None):
     client.execute(**({"env": env} if env else {}))  # starts and always shuts down its own kernel
 
 
-def test_nbclient_kernel_without_path_is_unknown(tmp_path, store_path):
+def test_nbclient_kernel_in_the_notebooks_folder_finds_it_by_content(tmp_path, store_path):
+    """`jupyter execute` / nbconvert / nbclient tell the kernel nothing, but start it in the
+    notebook's folder: the one notebook there holding every executed cell is taken."""
     path, nb = _notebook(tmp_path)
+    (tmp_path / "other.ipynb").write_text(json.dumps({"cells": [{"cell_type": "code", "source": "print(1)"}]}))
     _execute(nb, tmp_path)
+    row = _last_run(store_path)
+    assert (row["notebook_path"], row["path_method"]) == (str(path), nbpath.CONTENT)
+    assert row["snapshot_sha256"] and json.loads(row["receipt"])["clean"] is True
+
+
+def test_nbclient_kernel_elsewhere_without_path_is_unknown(tmp_path, store_path):
+    path, nb = _notebook(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    _execute(nb, elsewhere)
     row = _last_run(store_path)
     assert (row["notebook_path"], row["path_method"]) == (None, "unknown")
     assert json.loads(row["provenance"])["snapshot"]["history_cells"] == 2
+
+
+def test_content_match_needs_exactly_one_notebook_with_every_executed_cell(tmp_path):
+    for name, sources in [("a.ipynb", ["x = 1", "y = 2"]), ("b.ipynb", ["x = 1"]), ("c.ipynb", ["x = 1", "y = 2", "z"])]:
+        cells = [{"cell_type": "code", "source": src} for src in sources]
+        (tmp_path / name).write_text(json.dumps({"cells": cells}))
+    assert nbpath.content_match(str(tmp_path), ("x = 1", "z")) == str(tmp_path / "c.ipynb")
+    assert nbpath.content_match(str(tmp_path), ("x = 1", "y = 2")) is None  # a and c both hold them: ambiguous
+    assert nbpath.content_match(str(tmp_path), ("w = 0",)) is None
 
 
 def test_nbclient_kernel_with_session_name(tmp_path, store_path):

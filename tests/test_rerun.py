@@ -137,7 +137,7 @@ def test_refusals(tracker, monkeypatch, tmp_path):
     with pytest.raises(UsageError, match="exists"):
         rerun(tracker, run.id, output=str(tmp_path / "taken.ipynb"))
     monkeypatch.setenv(RERUN_ENV, run.id)
-    with pytest.raises(UsageError, match="rerun inside a rerun"):
+    with pytest.raises(UsageError, match="itself re-executing run"):
         rerun(tracker, run.id)
 
 

@@ -11,7 +11,7 @@ import argparse
 from ..display.diff import RunDiffView
 from ..display.rerun import RerunReport
 from ..snapshot.diff import diff_runs
-from ..snapshot.rerun import add_rerun_options, rerun
+from ..snapshot.rerun import add_rerun_options, nested_rerun, rerun
 from ..snapshot.tolerance import Tolerance
 from .parser import subcommand
 
@@ -33,6 +33,9 @@ def _rerun_args(parser: argparse.ArgumentParser) -> None:
 
 @subcommand("rerun", "re-execute a run's notebook in a fresh kernel; mark it verified if every metric reproduces", _rerun_args)
 def rerun_command(ctx, args):
+    if nested_rerun():
+        ctx.say(f"nbtrack: {nested_rerun()}")
+        return None
     result = rerun(
         ctx.tracker, args.run or ctx.last_run_id(), tolerance=Tolerance(args.rtol, args.atol), timeout=args.timeout,
         kernel_name=args.kernel, as_executed=args.as_executed, output=args.output,

@@ -29,9 +29,12 @@ VSCODE = "vscode"
 SERVER = "jupyter server"
 SESSION = "session name"
 NBVAL = "nbval"
+CONTENT = "content match"
 UNKNOWN = "unknown"
 #: every method, most trusted first
-METHODS = (EXPLICIT_MAGIC, EXPLICIT_ENV, LAB, VSCODE, SERVER, SESSION, NBVAL, UNKNOWN)
+METHODS = (EXPLICIT_MAGIC, EXPLICIT_ENV, LAB, VSCODE, SERVER, SESSION, NBVAL, CONTENT, UNKNOWN)
+#: the content match reads at most this many notebooks of at most this size
+CONTENT_MAX_FILES, CONTENT_MAX_BYTES = 50, 20 * 1024 * 1024
 
 SERVER_TIMEOUT = 0.3
 SERVER_REFRESH = 60.0
@@ -52,6 +55,7 @@ def resolve(
     environ: Mapping[str, str] | None = None,
     server: Callable[[], str | None] | None = None,
     cwd: str | None = None,
+    executed: tuple[str, ...] = (),
 ) -> NotebookPath:
     """The notebook path and the method that found it. ``server`` is only called when needed."""
     user_ns = user_ns or {}
@@ -65,6 +69,7 @@ def resolve(
         (SERVER, server or (lambda: None)),
         (SESSION, lambda: _str(user_ns.get("__session__")) or environ.get("JPY_SESSION_NAME")),
         (NBVAL, lambda: nbval_path(environ.get("PYTEST_CURRENT_TEST"), cwd)),
+        (CONTENT, lambda: content_match(cwd, executed)),
     ]
     for method, find in candidates:
         found = find()
@@ -84,6 +89,45 @@ def nbval_path(current_test: str | None, cwd: str | None) -> str | None:
         if os.path.isfile(option):
             return option
     return candidate
+
+
+def content_match(folder: str | None, executed: tuple[str, ...]) -> str | None:
+    """The one notebook in the kernel's folder holding every cell this kernel has executed.
+
+    For runners that tell the kernel nothing (``jupyter execute``, nbconvert, nbclient,
+    papermill): they start the kernel in the notebook's folder. Not a guess: a notebook is
+    only taken when it contains all the executed sources and no other notebook there does.
+    """
+    wanted = {s.strip() for s in executed if s.strip()}
+    if not folder or not wanted:
+        return None
+    matches = []
+    for path in sorted(Path(folder).glob("*.ipynb"))[:CONTENT_MAX_FILES]:
+        sources = _cell_sources(path)
+        if sources is not None and wanted <= sources:
+            matches.append(str(path))
+    return matches[0] if len(matches) == 1 else None
+
+
+def _cell_sources(path: Path) -> frozenset[str] | None:
+    try:
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if key not in _SOURCES_CACHE:
+            if stat.st_size > CONTENT_MAX_BYTES:
+                return None
+            cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+            _SOURCES_CACHE.clear() if len(_SOURCES_CACHE) > 4 * CONTENT_MAX_FILES else None
+            _SOURCES_CACHE[key] = frozenset(
+                ("".join(c["source"]) if isinstance(c.get("source"), list) else str(c.get("source", ""))).strip()
+                for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"
+            )
+        return _SOURCES_CACHE[key]
+    except (OSError, ValueError, AttributeError, TypeError, KeyError):
+        return None
+
+
+_SOURCES_CACHE: dict[tuple, frozenset[str]] = {}
 
 
 def absolute_push_path(path: str, server_roots: list[str], cwd: str | None = None) -> str:

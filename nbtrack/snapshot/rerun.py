@@ -101,8 +101,8 @@ def rerun(
     progress: Progress | None = None,
 ) -> RerunResult:
     """Re-execute run ``run_ref``'s notebook and mark the run verified or not (see the module doc)."""
-    if os.environ.get(RERUN_ENV):
-        raise UsageError(f"this kernel is itself re-executing run {os.environ[RERUN_ENV][:8]}; a rerun inside a rerun is skipped")
+    if nested_rerun():
+        raise UsageError(nested_rerun())
     tolerance = tolerance or Tolerance()
     original = tracker.get_run(run_ref)
     if original.status == RUNNING:
@@ -178,6 +178,15 @@ def add_rerun_options(parser) -> None:
     parser.add_argument("--kernel", default=None, help="kernel to run in (default: the notebook's kernelspec, else python3)")
     parser.add_argument("--as-executed", action="store_true", help="re-execute the cells in the order they ran instead of the notebook snapshot")
     parser.add_argument("--output", "-o", default=None, help="keep the executed notebook in this new file")
+
+
+def nested_rerun() -> str | None:
+    """Why a rerun must not start here (this kernel is itself re-executing a run), else None.
+
+    A restored snapshot contains its own ``%track rerun`` cells; they must not recurse.
+    """
+    original = os.environ.get(RERUN_ENV)
+    return f"skipped: this kernel is itself re-executing run {original[:8]}" if original else None
 
 
 def _kernel_env(tracker, original: Run, path: str) -> dict[str, str]:
