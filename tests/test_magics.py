@@ -229,3 +229,14 @@ def test_api_logging_is_paused_after_a_store_refusal_and_resumes_next_cell(shell
     tracker.store.conn.execute("PRAGMA query_only = OFF")
     shell.ok("nbtrack.log_metric('after', 1.0)\nnbtrack.end_run()")
     assert any("after" in r.metrics for r in tracker.search_runs())
+
+
+def test_rerun_of_a_cell_is_counted_and_listed(shell):
+    cell = "%%track again\nalpha = 1\n"
+    shell.ok(cell)
+    with capture_output() as captured:
+        shell.ok(cell)
+    assert "(run 2 of this cell)" in captured.stdout
+    details = shell.ok("%track show").result
+    text = str(details)
+    assert "Runs of this cell:" in text and "(this run)" in text and text.count(" again FINISHED ") == 2

@@ -131,9 +131,11 @@ class RunList(list):
 class RunDetails:
     """Everything about one run: the ``%track show`` view."""
 
-    def __init__(self, run: Run, cells: list | None = None):
+    def __init__(self, run: Run, cells: list | None = None, cell_runs: list | None = None):
         self.run = run
         self.cells = cells or []
+        #: (id, name, status, start) of every run of the same cell, this one included
+        self.cell_runs = cell_runs or []
 
     def _sections(self) -> list[tuple[str, list[tuple[str, Any]]]]:
         run = self.run
@@ -158,6 +160,11 @@ class RunDetails:
             sections.append(("Receipt warnings", [(p.get("kind", ""), p.get("message", "")) for p in run.receipt["problems"]]))
         if run.note:
             sections.append(("Note", [("", run.note)]))
+        if len(self.cell_runs) > 1:
+            sections.append(("Runs of this cell", [
+                (f"{i}.", f"{rid[:8]} {name or ''} {status} {fmt.timestamp(start)}" + (" (this run)" if rid == run.id else ""))
+                for i, (rid, name, status, start) in enumerate(self.cell_runs, start=1)
+            ]))
         return sections
 
     def __str__(self) -> str:

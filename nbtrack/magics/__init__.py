@@ -82,7 +82,8 @@ class TrackMagics(Magics):
         print(text, file=sys.stdout)
 
     def summary(self, run) -> str:
-        return summary_line(run)
+        nth = len(self.tracker.runs.cell_runs(run.cell_key)) if run.cell_key else 1
+        return summary_line(run, nth)
 
     def target_run(self):
         """The active run, else the last run this session recorded."""

@@ -90,7 +90,7 @@ def show(ctx, args):
     ref = args.run or ctx.last_run_id()
     run = ctx.tracker.get_run(ref)
     cells = ctx.tracker.runs.cells(ctx.tracker.runs.resolve(run.id))
-    return RunDetails(run, cells)
+    return RunDetails(run, cells, ctx.tracker.runs.cell_runs(run.cell_key) if run.cell_key else None)
 
 
 def _note_args(parser: argparse.ArgumentParser) -> None:

@@ -9,8 +9,10 @@ from ..entities import Run
 MAX_ITEMS = 6
 
 
-def summary_line(run: Run) -> str:
-    parts = [f"nbtrack: run {run.short_id}" + (f" '{run.name}'" if run.name else "") + f" {run.status} in {fmt.duration(run.duration)}"]
+def summary_line(run: Run, nth_of_cell: int = 1) -> str:
+    """``nth_of_cell`` > 1 says this cell has been run (and tracked) before: a re-run, not a new experiment."""
+    again = f" (run {nth_of_cell} of this cell)" if nth_of_cell > 1 else ""
+    parts = [f"nbtrack: run {run.short_id}" + (f" '{run.name}'" if run.name else "") + f" {run.status} in {fmt.duration(run.duration)}{again}"]
     if run.params:
         parts.append("params " + _items(run.params))
     if run.metrics:

@@ -252,6 +252,11 @@ class RunRepository:
             args += [-1 if limit is None else int(limit), int(offset)]
         return self.select(sql, args)
 
+    def cell_runs(self, cell_key: str) -> list[tuple[str, str | None, str, float]]:
+        """(id, name, status, start) of every run of one cell, oldest first: re-runs are linked this way."""
+        rows = self.store.query("SELECT uuid, name, status, start_time FROM runs WHERE cell_key = ? ORDER BY start_time, id", (cell_key,))
+        return [(r["uuid"], r["name"], r["status"], r["start_time"]) for r in rows]
+
     def key_usage(self) -> dict[str, tuple[str, ...]]:
         """Param, metric and tag keys in the store, most used first (ties alphabetical).
 
