@@ -86,5 +86,7 @@ def test_run_detail_carries_the_previous_run(server, runs):
 def test_errors_are_json_with_a_status(server, runs):
     status, body = server.request("GET", _api("runs/ffffffffffff"))
     assert status == 404 and "ffffffffffff" in body["message"]
+    status, body = server.request("GET", _api("runs/100%25sure"))
+    assert status == 400 and "100%sure" in body["message"]  # "%" survives tornado's logging
     status, body = server.request("GET", _api("runs", "../../etc/passwd"))
     assert status == 400 and "outside the server root" in body["message"]

@@ -20,6 +20,7 @@ import {
   diffRuns,
   formatChange,
   formatDuration,
+  formatRerun,
   formatTime,
   formatValue,
   keyMetrics,
@@ -263,37 +264,43 @@ export class RunsPanel extends Widget {
   private _rerunButton(run: IRunRecord): HTMLElement {
     const wrap = el('div', 'nbtrack-runs-rerun-wrap');
     const button = el('button', 'nbtrack-runs-rerun jp-mod-styled', 'Re-run');
-    const output = el('pre', 'nbtrack-runs-rerun-output');
-    output.hidden = true;
+    const verdict = this._verdicts.get(run.id);
     if (!this._rerunAvailable) {
       button.disabled = true;
       button.title = 'Not available: this nbtrack has no `nbtrack rerun` command yet.';
     } else {
-      button.title = "Execute this run's notebook snapshot again in a new kernel (a new run)";
-      button.addEventListener('click', () => void this._rerun(run, button, output));
+      button.title = "Execute this run's notebook snapshot in a fresh kernel and check that it reproduces";
+      button.addEventListener('click', () => void this._rerun(run));
     }
-    wrap.append(button, output);
+    if (this._rerunning.has(run.id)) {
+      button.disabled = true;
+      button.textContent = 'Re-running…';
+    }
+    wrap.append(button);
+    if (verdict) {
+      const output = el('pre', 'nbtrack-runs-rerun-output', verdict.text);
+      output.classList.toggle('nbtrack-runs-error', verdict.error);
+      wrap.append(output);
+    }
     return wrap;
   }
 
-  private async _rerun(run: IRunRecord, button: HTMLButtonElement, output: HTMLElement): Promise<void> {
+  /** Re-run; the verdict is kept per run so the reloads that follow show it. */
+  private async _rerun(run: IRunRecord): Promise<void> {
     const notebook = this._notebook;
-    if (notebook === null) {
+    if (notebook === null || this._rerunning.has(run.id)) {
       return;
     }
-    button.disabled = true;
-    button.textContent = 'Re-running…';
-    output.hidden = false;
-    output.textContent = '';
+    this._rerunning.add(run.id);
+    this._verdicts.set(run.id, { text: 'Executing the snapshot in a fresh kernel…', error: false });
+    await this.select(run.id);
     try {
       const result = await this.client.rerun(notebook, run.id);
-      output.textContent = result.output || `done (exit code ${result.exit_code})`;
+      this._verdicts.set(run.id, { text: formatRerun(result), error: !result.verified });
     } catch (error) {
-      output.textContent = String((error as Error).message);
-      output.classList.add('nbtrack-runs-error');
+      this._verdicts.set(run.id, { text: String((error as Error).message), error: true });
     } finally {
-      button.disabled = false;
-      button.textContent = 'Re-run';
+      this._rerunning.delete(run.id);
     }
     await this.refresh();
   }
@@ -347,6 +354,8 @@ export class RunsPanel extends Widget {
   private _selected: string | null = null;
   private _rerunAvailable = false;
   private _loading: Promise<void> | null = null;
+  private readonly _verdicts = new Map<string, { text: string; error: boolean }>();
+  private readonly _rerunning = new Set<string>();
   private _again = false;
   private readonly _title = el('div');
   private readonly _status = el('div');

@@ -4,7 +4,7 @@
  */
 import { ServerConnection } from '@jupyterlab/services';
 
-import { IRunDetail, IRunList } from './panelmodel';
+import { IRerunResult, IRunDetail, IRunList } from './panelmodel';
 
 /** A failed API call, with the server's message (JSON `message`) when it sent one. */
 export class RunsApiError extends Error {
@@ -29,7 +29,7 @@ export class RunsClient {
     return this._call('GET', encodeURIComponent(runId), notebook);
   }
 
-  rerun(notebook: string, runId: string): Promise<{ exit_code: number; output: string }> {
+  rerun(notebook: string, runId: string): Promise<IRerunResult> {
     return this._call('POST', `${encodeURIComponent(runId)}/rerun`, notebook);
   }
 

@@ -251,3 +251,25 @@ export function formatChange(change: IChange): string {
     change.delta === null ? '' : ` (${change.delta >= 0 ? '+' : ''}${formatValue(change.delta)})`;
   return `${change.key}: ${formatValue(change.before)} → ${formatValue(change.after)}${delta}`;
 }
+
+/** `POST /nbtrack/api/runs/<id>/rerun`: the `nbtrack rerun --json` record plus its exit code. */
+export interface IRerunResult {
+  original: string;
+  verified: boolean;
+  reasons: string[];
+  differing: string[];
+  match: string | null;
+  runs: string[];
+  error: string | null;
+  exit_code: number;
+}
+
+/** The rerun's verdict in one line: reproduced, or why not. */
+export function formatRerun(result: IRerunResult): string {
+  if (result.verified) {
+    const by = result.match ? ` by run ${result.match.slice(0, 8)}` : '';
+    return `Reproduced in a fresh kernel: verified${by}.`;
+  }
+  const why = result.reasons.length ? result.reasons.join('; ') : result.error || 'not verified';
+  return `Not reproduced: ${why}.`;
+}

@@ -4,6 +4,7 @@ import {
   diffRuns,
   formatChange,
   formatDuration,
+  formatRerun,
   formatTime,
   formatValue,
   keyMetrics,
@@ -156,5 +157,29 @@ describe('diffRuns', () => {
     expect(formatChange(depth)).toBe('depth: 3 (gone)');
     expect(formatChange(lr)).toBe('lr: 0.1 → 0.01 (-0.09)');
     expect(formatChange(seed)).toBe('seed: (new) 7');
+  });
+});
+
+describe('formatRerun', () => {
+  const base = {
+    original: 'a'.repeat(32),
+    verified: true,
+    reasons: [],
+    differing: [],
+    match: 'b'.repeat(32),
+    runs: ['b'.repeat(32)],
+    error: null,
+    exit_code: 0
+  };
+  it('names the matching run when verified', () => {
+    expect(formatRerun(base)).toBe('Reproduced in a fresh kernel: verified by run bbbbbbbb.');
+  });
+  it('gives the reasons otherwise, else the execution error', () => {
+    expect(formatRerun({ ...base, verified: false, reasons: ['differs: metrics.f1'], exit_code: 1 })).toBe(
+      'Not reproduced: differs: metrics.f1.'
+    );
+    expect(formatRerun({ ...base, verified: false, error: 'cell 2 raised', exit_code: 1 })).toBe(
+      'Not reproduced: cell 2 raised.'
+    );
   });
 });

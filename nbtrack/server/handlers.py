@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
@@ -24,7 +23,20 @@ RERUN_TIMEOUT = 600
 _OUTPUT_TAIL = 4000
 
 
+def _fail(status: int, message: str) -> tornado.web.HTTPError:
+    """An error answer; ``APIHandler`` sends ``message`` verbatim as the JSON ``message``."""
+    return tornado.web.HTTPError(status, message)
+
+
 class _RunsHandler(APIHandler):
+    def log_exception(self, typ, value, tb) -> None:
+        # tornado %-formats an HTTPError's message into its log line; ids, paths and CLI
+        # output may contain "%", so log the message as an argument instead
+        if isinstance(value, tornado.web.HTTPError) and value.log_message:
+            self.log.warning("%d %s: %s", value.status_code, self._request_summary(), value.log_message)
+        else:
+            super().log_exception(typ, value, tb)
+
     def _scope(self) -> runs.NotebookScope:
         return runs.scope(self.settings["server_root_dir"], self.get_query_argument("notebook", ""))
 
@@ -32,11 +44,11 @@ class _RunsHandler(APIHandler):
         try:
             result = await asyncio.to_thread(function, *args)
         except NotFoundError as exc:
-            raise tornado.web.HTTPError(404, str(exc)) from None
+            raise _fail(404, str(exc)) from None
         except UsageError as exc:
-            raise tornado.web.HTTPError(400, str(exc)) from None
+            raise _fail(400, str(exc)) from None
         except NbtrackError as exc:
-            raise tornado.web.HTTPError(500, str(exc)) from None
+            raise _fail(500, str(exc)) from None
         self.finish(json.dumps(result))
 
 
@@ -45,7 +57,7 @@ class RunListHandler(_RunsHandler):
     async def get(self) -> None:
         limit = self.get_query_argument("limit", str(runs.DEFAULT_LIMIT))
         if not limit.isdigit():
-            raise tornado.web.HTTPError(400, "limit must be a positive integer")
+            raise _fail(400, "limit must be a positive integer")
         await self._answer(lambda: runs.list_runs(self._scope(), int(limit)))
 
 
@@ -56,33 +68,40 @@ class RunHandler(_RunsHandler):
 
 
 class RerunHandler(_RunsHandler):
-    """Runs ``nbtrack rerun RUN`` as a child process: a rerun executes a whole notebook in a new
-    kernel, which must neither block nor be able to crash the Jupyter server."""
+    """Runs ``nbtrack rerun RUN --json`` as a child process: a rerun executes a whole notebook in a
+    new kernel, which must neither block nor be able to crash the Jupyter server.
+
+    Answers 200 with the rerun record (``verified``, ``differing``, ``reasons``, ...) whether or
+    not the run reproduced (the CLI exits 1 for "not verified"); 500 with the output when the
+    command produced no record.
+    """
 
     @tornado.web.authenticated
     async def post(self, run_id: str) -> None:
         if not runs.rerun_available():
-            raise tornado.web.HTTPError(501, "this nbtrack has no `nbtrack rerun` command yet")
+            raise _fail(501, "this nbtrack has no `nbtrack rerun` command yet")
         try:
             where = self._scope()
         except UsageError as exc:
-            raise tornado.web.HTTPError(400, str(exc)) from None
+            raise _fail(400, str(exc)) from None
         process = await asyncio.create_subprocess_exec(
             *runs.rerun_command(where, run_id),
-            cwd=str(where.absolute.parent),
+            cwd=str(where.absolute.parent) if where.absolute.parent.is_dir() else None,
             stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env={**os.environ, "JPY_SESSION_NAME": str(where.absolute)},
+            stderr=asyncio.subprocess.PIPE,
         )
         try:
-            output, _ = await asyncio.wait_for(process.communicate(), RERUN_TIMEOUT)
+            out, err = await asyncio.wait_for(process.communicate(), RERUN_TIMEOUT)
         except asyncio.TimeoutError:
             process.kill()
             await process.wait()
-            raise tornado.web.HTTPError(504, f"rerun took longer than {RERUN_TIMEOUT} s and was stopped") from None
-        text = output.decode("utf-8", "replace")[-_OUTPUT_TAIL:]
-        self.set_status(200 if process.returncode == 0 else 500)
-        self.finish(json.dumps({"run": run_id, "exit_code": process.returncode, "output": text}))
+            raise _fail(504, f"rerun took longer than {RERUN_TIMEOUT} s and was stopped") from None
+        try:
+            record = json.loads(out.decode("utf-8", "replace"))
+        except ValueError:
+            text = (out + err).decode("utf-8", "replace").strip()[-_OUTPUT_TAIL:]
+            raise _fail(500, text or f"nbtrack rerun exited with {process.returncode}") from None
+        self.finish(json.dumps({**record, "exit_code": process.returncode}))
 
 
 def routes(base_url: str) -> list[tuple[str, type]]:

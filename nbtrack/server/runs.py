@@ -121,5 +121,5 @@ def rerun_available() -> bool:
 
 
 def rerun_command(where: NotebookScope, run_id: str) -> list[str]:
-    """The CLI call that re-runs ``run_id`` against the scope's store (run from the notebook's folder)."""
-    return [sys.executable, "-m", "nbtrack", "--store", str(where.store.db_path), "rerun", run_id]
+    """The CLI call that re-runs ``run_id`` against the scope's store, printing the JSON record."""
+    return [sys.executable, "-m", "nbtrack", "--store", str(where.store.db_path), "rerun", run_id, "--json"]

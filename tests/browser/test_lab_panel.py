@@ -40,6 +40,11 @@ def test_panel_lists_the_notebooks_runs_as_they_end(page, lab):
     assert params == {"lr": "0.01", "model": "rf"}
     save_screenshot(page, "side-panel")
 
+    # Re-run executes the run's snapshot in a fresh kernel; a reproduced run gets the "verified" badge
+    detail.locator(".nbtrack-runs-rerun").click()
+    detail.locator(".nbtrack-runs-rerun-output", has_text="Reproduced in a fresh kernel").wait_for(timeout=180_000)
+    panel.locator(".nbtrack-runs-item", has_text="tuned").locator(".nbtrack-runs-badge", has_text="verified").wait_for()
+
     # the refresh button reloads: a run logged outside the kernel shows up
     from nbtrack.tracking import Tracker
 
