@@ -12,7 +12,6 @@ import getpass
 import json
 import os
 import socket
-import threading
 import time
 import traceback
 import uuid
@@ -29,10 +28,10 @@ from ..store import RunRepository, Store
 from ..values import check_key, check_text, metric_value, param_value, tag_value
 from . import artifacts as payloads
 from .buffer import MetricBuffer
+from .git_recorder import GitRecorder
+from .liveness import pid_alive
 
 DEFAULT_EXPERIMENT = "Default"
-GIT_TIMEOUT = 5.0
-GIT_REUSE = 2.0
 #: tags written by nbtrack itself live under this prefix
 SYSTEM_TAG_PREFIX = "nbtrack."
 #: set by ``nbtrack rerun`` in the kernel it starts, so every run made there names the run it re-executes
@@ -93,13 +92,12 @@ class Tracker:
         self.user = _user()
         self._stack: list[ActiveRun] = []
         self._env_sha: str | None = None
-        self._git_cache: tuple[str, float, Any] | None = None
-        self._late_writers: list[threading.Thread] = []
         #: row id -> end fields of runs whose end the store refused; retried on later writes
         self._unrecorded_ends: dict[int, dict[str, Any]] = {}
         #: how tracking problems that cannot be raised (background flushes, listeners) reach the
         #: user: a RuntimeWarning in scripts; the IPython extension prints one line per cell instead
         self.report: Callable[[str], None] = _warn
+        self.git = GitRecorder(self.runs, lambda message: self.report(message))
         self.buffer = MetricBuffer(self._write_buffered, self._heartbeat, lambda message: self.report(message))
         #: called with (ActiveRun, status) just before a run's end is committed; a listener that
         #: raises is reported as a warning by the caller (the snapshot layer hooks in here)
@@ -170,7 +168,7 @@ class Tracker:
             self._write(row_id, params=params, tags=tags)
         self._retry_unrecorded_ends()
         run = ActiveRun(self, row_id, run_uuid, name, experiment, now, kind, cell_key)
-        run.git_probe = self._git_probe(info.get("cwd") or os.getcwd())
+        run.git_probe = self.git.probe(info.get("cwd") or os.getcwd())
         self._stack.append(run)
         return run
 
@@ -188,9 +186,8 @@ class Tracker:
         warnings = self._notify(self.run_end_listeners, run, status)
         end = time.time()
         fields = {"status": status, "end_time": end, "heartbeat": end, "error": error}
-        git = run.git_probe.result(timeout=0.0) if run.git_probe else None
-        if git is not None:
-            fields.update(_git_fields(git, self._provenance_json(run.row_id)))
+        git_fields = self.git.fields_now(run.row_id, run.git_probe)
+        fields.update(git_fields)
         rows = self.buffer.take()
         try:
             with self.store.atomic():
@@ -211,12 +208,8 @@ class Tracker:
         if run in self._stack:
             self._stack.remove(run)
         self._retry_unrecorded_ends()
-        # a probe that finished without a repository has nothing to write later: no thread (~1 ms each)
-        probe = run.git_probe
-        if git is None and probe is not None and (not probe.done() or probe.result(timeout=0.0) is not None):
-            late = threading.Thread(target=self._store_git_late, args=(run.row_id, probe), daemon=True, name="nbtrack-git-late")
-            late.start()
-            self._late_writers = [t for t in self._late_writers if t.is_alive()] + [late]
+        if not git_fields:
+            self.git.write_later(run.row_id, run.git_probe)
         ended = self.runs.get(run.row_id)
         self._notify(self.run_ended_listeners, ended)
         for message in warnings:
@@ -358,13 +351,12 @@ class Tracker:
     def mark_dead_runs(self) -> int:
         """Mark KILLED the RUNNING runs of this host whose process is gone."""
         own = {r.row_id for r in self._stack}
-        return self.runs.mark_dead_runs(self.host, _pid_alive, os.getpid(), own)
+        return self.runs.mark_dead_runs(self.host, pid_alive, os.getpid(), own)
 
     def close(self) -> None:
         """Flush buffered points and close the connection. Active runs stay RUNNING: if this
         process then exits, the next open marks them KILLED."""
-        for writer in self._late_writers:
-            writer.join(GIT_TIMEOUT)
+        self.git.join()
         _open_trackers.discard(self)
         self.buffer.close()
         self._retry_unrecorded_ends()
@@ -403,33 +395,6 @@ class Tracker:
                 return None
         return self._env_sha
 
-    def _git_probe(self, cwd: str):
-        """Share one git probe between runs started within GIT_REUSE seconds in the same folder.
-
-        A loop that starts hundreds of runs must not spawn hundreds of git processes; the
-        price is that the dirty state can be up to GIT_REUSE seconds old.
-        """
-        now = time.monotonic()
-        cached = self._git_cache
-        if cached and cached[0] == cwd and now - cached[1] < GIT_REUSE:
-            return cached[2]
-        probe = provenance.start_git_probe(cwd, timeout=GIT_TIMEOUT)
-        self._git_cache = (cwd, now, probe)
-        return probe
-
-    def _provenance_json(self, row_id: int) -> dict:
-        rows = self.store.query("SELECT provenance FROM runs WHERE id = ?", (row_id,))
-        return json.loads(rows[0]["provenance"]) if rows and rows[0]["provenance"] else {}
-
-    def _store_git_late(self, row_id: int, probe) -> None:
-        git = probe.result(timeout=GIT_TIMEOUT)
-        if not git:
-            return
-        try:
-            self.runs.update_run(row_id, _git_fields(git, self._provenance_json(row_id)))
-        except Exception as exc:  # background thread: never raise
-            self.report(f"git provenance was not recorded: {exc}")
-
     @staticmethod
     def _notify(listeners: Iterable[Callable], *args) -> list[str]:
         problems = []
@@ -459,12 +424,6 @@ def _end_runs_at_exit() -> None:
                 pass
 
 
-def _git_fields(git: dict, existing: dict) -> dict:
-    existing = dict(existing)
-    existing["git"] = git
-    return {"git_commit": git.get("commit"), "provenance": json.dumps(existing, default=str)}
-
-
 def _format_exception(exc_type, exc, tb) -> str:
     return "".join(traceback.format_exception(exc_type, exc, tb))
 
@@ -490,27 +449,6 @@ def _int_step(step: Any) -> int:
     if as_int != step:
         raise UsageError(f"step must be an integer, got {step!r}")
     return as_int
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return _not_zombie(pid)
-
-
-def _not_zombie(pid: int) -> bool:
-    """A killed child that its parent has not reaped still answers kill(pid, 0)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return True
 
 
 def _user() -> str | None:
