@@ -24,18 +24,19 @@ _OUTPUT_TAIL = 4000
 
 
 def _fail(status: int, message: str) -> tornado.web.HTTPError:
-    """An error answer; ``APIHandler`` sends ``message`` verbatim as the JSON ``message``."""
-    return tornado.web.HTTPError(status, message)
+    """An error answer; ``message`` is raw text (it may hold "%": ids, paths, CLI output)."""
+    return tornado.web.HTTPError(status, "%s", message)
 
 
 class _RunsHandler(APIHandler):
-    def log_exception(self, typ, value, tb) -> None:
-        # tornado %-formats an HTTPError's message into its log line; ids, paths and CLI
-        # output may contain "%", so log the message as an argument instead
-        if isinstance(value, tornado.web.HTTPError) and value.log_message:
-            self.log.warning("%d %s: %s", value.status_code, self._request_summary(), value.log_message)
-        else:
-            super().log_exception(typ, value, tb)
+    def write_error(self, status_code: int, **kwargs) -> None:
+        """``{"message": ...}`` with the text as given: ``APIHandler`` would send the unformatted
+        ``log_message`` ("%s"), and tornado doubles the "%" of an argument-less one."""
+        error = (kwargs.get("exc_info") or (None, None))[1]
+        if not (isinstance(error, tornado.web.HTTPError) and error.log_message):
+            return super().write_error(status_code, **kwargs)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": error.log_message % error.args, "reason": error.reason}))
 
     def _scope(self) -> runs.NotebookScope:
         return runs.scope(self.settings["server_root_dir"], self.get_query_argument("notebook", ""))
