@@ -25,7 +25,7 @@ from typing import Any
 
 from .capture import analyze_cell, extract
 from .hooks import MAGIC_PREFIX, is_tracked
-from .lab_protocol import COMM_TARGET, run_ended
+from .lab_protocol import COMM_TARGET, PROTOCOL, run_ended
 from .snapshot import ExecutionHistory, LivePush, notebook as nbfile, path as nbpath, receipt as rcpt, storage
 from .snapshot.history import HistoryEntry
 from .snapshot.outputs import to_nbformat
@@ -234,6 +234,22 @@ class NotebookPlugin:
             return  # a plain InteractiveShell: nobody can push
         manager.register_target(COMM_TARGET, self._on_comm_open)
         self._comm_manager = manager
+        self._open_comm()
+
+    def _open_comm(self) -> None:
+        """Open the comm from the kernel as soon as nbtrack loads.
+
+        Under Run All every cell is scheduled before ``%load_ext nbtrack`` registers the
+        target, so the frontend's own opens all fail; a kernel-opened comm (which the lab
+        extension adopts, answering with a ``connect`` push) still carries ``run_ended``
+        to the side panel. Without the extension nobody answers, which costs nothing.
+        """
+        try:
+            from comm import create_comm
+
+            self._on_comm_open(create_comm(target_name=COMM_TARGET, data={"type": "hello", "protocol": PROTOCOL}), {})
+        except Exception:  # comms unavailable in this kernel: frontend-opened comms still work
+            self._comm = None
 
     def _on_comm_open(self, comm, message) -> None:
         self._comm = comm
