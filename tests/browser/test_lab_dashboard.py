@@ -9,10 +9,15 @@ from nbtrack.registry import Registry
 from nbtrack.store import Store
 from nbtrack.tracking import Tracker
 
+TRAIN = (
+    "import nbtrack\n"
+    "for epoch in range(8):\n"
+    "    nbtrack.log_metric('loss', round(1.0 / (epoch + 1) + {floor}, 3), step=epoch)\n"
+)
 CELLS = [
     "%load_ext nbtrack",
-    "%%track baseline\nlr = 0.1\nf1 = round(0.71, 2)",
-    "%%track tuned\nlr = 0.01\nf1 = round(0.78, 2)",
+    "%%track baseline\nlr = 0.1\ndepth = 3\n" + TRAIN.format(floor=0.3) + "f1 = round(0.71, 2)\nauc = round(0.80, 2)",
+    "%%track tuned\nlr = 0.01\ndepth = 5\n" + TRAIN.format(floor=0.1) + "f1 = round(0.78, 2)\nauc = round(0.84, 2)",
     "%track dashboard",
 ]
 
@@ -55,6 +60,24 @@ def test_dashboard_renders_run_rows(page, dashboard):
     page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
     dashboard.evaluate("node => node.scrollIntoView({block: 'start'})")
     save_screenshot(page, "dashboard")
+    assert page.dialogs == []
+
+
+def test_compare_tab_shows_the_selected_runs(page, dashboard):
+    """Tick two runs, open Compare: differing params, best values highlighted, charts drawn."""
+    for name in ("baseline", "tuned"):
+        dashboard.locator(".nbtrack-run-row", has_text=name).first.locator(".nbtrack-run-select input").check()
+    dashboard.locator(".lm-TabBar-tab", has_text="Compare").click()
+    compare = dashboard.locator(".nbtrack-compare-tab")
+    compare.locator("img.nbtrack-chart").first.wait_for()
+    params = " ".join(compare.locator(".nbtrack-compare-params").all_inner_texts())
+    assert "depth" in params and "lr" in params
+    best = compare.locator(".nbtrack-best").all_inner_texts()
+    assert "0.78" in best and "0.84" in best  # higher f1 and auc are better
+    assert compare.locator("img.nbtrack-chart").count() >= 3  # bars per metric, history, parallel coordinates
+    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+    dashboard.evaluate("node => node.scrollIntoView({block: 'start'})")
+    save_screenshot(page, "compare")
     assert page.dialogs == []
 
 
