@@ -78,16 +78,21 @@ class RunList(list):
         metrics = _common_keys((r.metrics for r in self), MAX_COLUMNS)
         return params, metrics
 
+    # Column order: what a comparison reads first (metrics, then params), then when and how.
+    _LEAD, _TAIL = ["run", "name", "status"], ["start", "duration", "receipt"]
+    _STATUS, _RECEIPT = 2, -1
+
     def _rows(self, params: list[str], metrics: list[str]) -> list[list[Any]]:
         return [
-            [run.short_id, run.name or "", run.status, fmt.timestamp(run.start_time), fmt.duration(run.duration), receipt_badge(run)[0]]
-            + [fmt.value(run.params.get(k)) for k in params]
+            [run.short_id, run.name or "", run.status]
             + [fmt.value(run.metrics[k].last) if k in run.metrics else "" for k in metrics]
+            + [fmt.value(run.params.get(k)) for k in params]
+            + [fmt.timestamp(run.start_time), fmt.duration(run.duration), receipt_badge(run)[0]]
             for run in self
         ]
 
     def _headers(self, params: list[str], metrics: list[str]) -> list[str]:
-        return ["run", "name", "status", "start", "duration", "receipt"] + [f"params.{k}" for k in params] + [f"metrics.{k}" for k in metrics]
+        return [*self._LEAD, *(f"metrics.{k}" for k in metrics), *(f"params.{k}" for k in params), *self._TAIL]
 
     def _table(self) -> tuple[list[str], list[list[Any]], list[str], list[str]]:
         params, metrics = self._columns()
@@ -108,10 +113,10 @@ class RunList(list):
         for run, cells in zip(self, cell_rows):
             text, css = receipt_badge(run)
             escaped = [esc(c) for c in cells]
-            escaped[2] = badge(run.status, run.status)
-            escaped[5] = badge(text, css) if text else ""
+            escaped[self._STATUS] = badge(run.status, run.status)
+            escaped[self._RECEIPT] = badge(text, css) if text else ""
             rows.append(escaped)
-        numeric = set(range(6 + len(params), 6 + len(params) + len(metrics)))
+        numeric = set(range(len(self._LEAD), len(self._LEAD) + len(metrics)))
         return STYLE + table(headers, rows, numeric=numeric, raw_cells=True)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:

@@ -188,8 +188,10 @@ class DashboardController:
         self.changed("columns", "runs")
 
     def _default_columns(self) -> list[str]:
-        return [*FIXED_COLUMNS, *(f"params.{k}" for k in self.keys.params[:DEFAULT_PARAM_COLUMNS]),
-                *(f"metrics.{k}" for k in self.keys.metrics[:DEFAULT_METRIC_COLUMNS])]
+        """What a comparison needs first: name and status, then metrics and params, then the rest."""
+        leading, trailing = FIXED_COLUMNS[:2], FIXED_COLUMNS[2:]
+        return [*leading, *(f"metrics.{k}" for k in self.keys.metrics[:DEFAULT_METRIC_COLUMNS]),
+                *(f"params.{k}" for k in self.keys.params[:DEFAULT_PARAM_COLUMNS]), *trailing]
 
     # -- selection ------------------------------------------------------------------------------------
     @property

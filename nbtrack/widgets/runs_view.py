@@ -14,8 +14,8 @@ from ..display.html import esc
 from .common import button, classed, on_value
 from .controller import UNSORTABLE, DashboardController
 
-_WIDTHS = {"name": 170, "start": 140, "tags": 170, "receipt": 110}
-_DEFAULT_WIDTH = 100
+_WIDTHS = {"name": 160, "status": 90, "start": 140, "duration": 80, "tags": 170, "receipt": 90}
+_DEFAULT_WIDTH = 95
 _ROW_STYLE = (
     "<style>.nbtrack-cells{display:flex;font-size:12px;font-family:var(--jp-ui-font-family,sans-serif)}"
     ".nbtrack-cell{flex:none;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;padding:0 4px}"
@@ -25,6 +25,12 @@ _ROW_STYLE = (
 
 def width(column: str) -> int:
     return _WIDTHS.get(column, _DEFAULT_WIDTH)
+
+
+def label(column: str) -> str:
+    """Header text: ``metrics.f1`` shows as ``f1`` (the tooltip keeps the full name) so narrow
+    columns stay readable."""
+    return column.split(".", 1)[1] if column.startswith(("metrics.", "params.", "tags.")) else column
 
 
 class RunsView:
@@ -41,14 +47,17 @@ class RunsView:
         on_value(self.columns, c.set_columns, c, lambda: self._writing)
         self.select_page = classed(w.Checkbox(value=False, indent=False, description="", layout=w.Layout(width="28px")), "nbtrack-select-page")
         on_value(self.select_page, c.select_page, c, lambda: self._writing)
-        self.header = classed(w.HBox(), "nbtrack-runs-header")
+        # wide tables scroll sideways instead of squeezing the header out of line with the rows
+        self.header = classed(w.HBox(layout=w.Layout(width="max-content")), "nbtrack-runs-header")
         self.checks = [classed(w.Checkbox(value=False, indent=False, layout=w.Layout(width="28px")), "nbtrack-run-select")
                        for _ in range(c.page_size)]
         self.cells = [w.HTML() for _ in range(c.page_size)]
-        self.rows = [classed(w.HBox([check, cells]), "nbtrack-run-row") for check, cells in zip(self.checks, self.cells)]
+        self.rows = [classed(w.HBox([check, cells], layout=w.Layout(width="max-content")), "nbtrack-run-row")
+                     for check, cells in zip(self.checks, self.cells)]
         for index, check in enumerate(self.checks):
             on_value(check, lambda value, i=index: self._toggle(i, value), c, lambda: self._writing)
-        self.table = classed(w.VBox([w.HTML(_ROW_STYLE), self.header, *self.rows]), "nbtrack-runs-table")
+        self.table = classed(w.VBox([w.HTML(_ROW_STYLE), self.header, *self.rows], layout=w.Layout(overflow="auto")),
+                             "nbtrack-runs-table")
         self.page_label = classed(w.HTML(), "nbtrack-page-label")
         self.selection = classed(w.HTML(), "nbtrack-selection")
         pager = w.HBox([
@@ -93,8 +102,9 @@ class RunsView:
         buttons = [self.select_page]
         for column in c.columns:
             arrow = (" ▼" if c.descending else " ▲") if column == c.sort_column else ""
-            sort = button(column + arrow, "nbtrack-sort-button", lambda col=column: c.sort_by(col), c,
-                          disabled=column in UNSORTABLE, tooltip=f"sort by {column}", layout=w.Layout(width=f"{width(column)}px"))
+            sort = button(label(column) + arrow, "nbtrack-sort-button", lambda col=column: c.sort_by(col), c,
+                          disabled=column in UNSORTABLE, tooltip=f"{column}: click to sort",
+                          layout=w.Layout(width=f"{width(column)}px", flex="none"))
             buttons.append(sort)
         self.header.children = buttons
 
@@ -119,7 +129,7 @@ class RunsView:
             self._writing = False
         # header arrows follow the sort column
         for sort, column in zip(self.header.children[1:], c.columns):
-            sort.description = column + ((" ▼" if c.descending else " ▲") if column == c.sort_column else "")
+            sort.description = label(column) + ((" ▼" if c.descending else " ▲") if column == c.sort_column else "")
         first = c.page_index * c.page_size + (1 if c.runs else 0)
         self.page_label.value = f"{first}-{c.page_index * c.page_size + len(c.runs)} of {c.total} (page {c.page_index + 1}/{c.page_count})"
         self.selection.value = f"{len(selected)} selected"
