@@ -240,3 +240,17 @@ def test_rerun_of_a_cell_is_counted_and_listed(shell):
     details = shell.ok("%track show").result
     text = str(details)
     assert "Runs of this cell:" in text and "(this run)" in text and text.count(" again FINISHED ") == 2
+
+
+def test_ipython_config_file_settings_apply(ip, tmp_path):
+    """``c.TrackMagics.<trait>`` in ipython_config.py reaches the magics (the shell's config)."""
+    from conftest import Shell
+
+    ip.config.TrackMagics.quiet = True
+    ip.config.TrackMagics.experiment = "from-config"
+    shell = Shell(ip)
+    shell.ok("%load_ext nbtrack")
+    with capture_output() as captured:
+        shell.ok("%%track\nacc = 0.5")
+    assert captured.stdout == ""
+    assert shell.tracker.search_runs()[0].experiment == "from-config"

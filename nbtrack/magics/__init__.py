@@ -35,8 +35,9 @@ class TrackMagics(Magics):
     quiet = Bool(False, help="do not print the one-line summary after tracked cells").tag(config=True)
 
     def __init__(self, shell=None, **kwargs):
-        super().__init__(shell=shell, **kwargs)
+        # set before traitlets applies config values from ipython_config.py: their observers read it
         self._tracker: Tracker | None = None
+        super().__init__(shell=shell, **kwargs)
         self.hooks = None  # set by the extension
         #: callables(tracker) run when a tracker is opened (the extension wires listeners here)
         self.tracker_listeners: list = []
