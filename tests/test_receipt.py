@@ -100,3 +100,13 @@ def test_receipt_is_json_in_the_run_row(shell, notebook):
         _run(shell, cell_id, source)
     row = shell.tracker.store.query("SELECT receipt FROM runs ORDER BY id DESC LIMIT 1")[0]
     assert json.loads(row["receipt"])["clean"] is True
+
+
+def test_badge_says_unchecked_when_there_is_no_notebook_to_check(shell):
+    """A terminal session has no notebook: the badge says so instead of counting a warning."""
+    from nbtrack.display import receipt_badge
+
+    shell.ok("%%track --quiet\nacc = 0.5")
+    run = shell.tracker.search_runs(max_results=1)[0]
+    assert run.receipt["checked"] is False
+    assert receipt_badge(run) == ("unchecked", "warn")

@@ -21,11 +21,15 @@ MAX_COLUMNS = 8
 
 
 def receipt_badge(run: Run) -> tuple[str, str]:
-    """(text, css) of the reproducibility badge: "clean", "N warnings", "verified", or ""."""
+    """(text, css) of the reproducibility badge: "clean", "N warnings", "unchecked" (no notebook
+    to check the history against), "verified" / "differs" after a rerun, or ""."""
     parts = []
     if run.receipt is not None:
         problems = run.receipt.get("problems", [])
-        parts.append(("clean", "clean") if not problems else (f"{len(problems)} warning{'s' * (len(problems) != 1)}", "warn"))
+        if run.receipt.get("checked") is False and all(p.get("kind") == "notebook_unknown" for p in problems):
+            parts.append(("unchecked", "warn"))  # no notebook to check against (a terminal, an unknown runner)
+        else:
+            parts.append(("clean", "clean") if not problems else (f"{len(problems)} warning{'s' * (len(problems) != 1)}", "warn"))
     if run.tags.get("nbtrack.verified") == "true":
         parts.append(("verified", "clean"))
     elif run.tags.get("nbtrack.verified") == "false":
