@@ -87,6 +87,21 @@ def shell(ip):
     return wrapper
 
 
+class Clock:
+    """Event times chosen by the test, so "state at T" needs no sleeping and no timing."""
+
+    def __init__(self, start: float = 1_700_000_000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
 @pytest.fixture
 def python():
     return sys.executable

@@ -11,19 +11,6 @@ from nbtrack.errors import GateFailedError, IntegrityError, NotFoundError, Regis
 from nbtrack.registry import ALLOWED_TRANSITIONS, Registry
 
 
-class Clock:
-    """Event times chosen by the test, so "state at T" needs no sleeping and no timing."""
-
-    def __init__(self, start: float = 1000.0):
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture
