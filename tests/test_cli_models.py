@@ -13,8 +13,6 @@ from nbtrack.cli import main
 from nbtrack.registry import Registry
 
 
-
-
 @pytest.fixture
 def registry(tracker, clock):
     """Model 'fraud' with versions 1..3 (f1 0.80, 0.85, 0.83); version 1 in Production."""

@@ -11,8 +11,6 @@ from nbtrack.errors import GateFailedError, IntegrityError, NotFoundError, Regis
 from nbtrack.registry import ALLOWED_TRANSITIONS, Registry
 
 
-
-
 @pytest.fixture
 def registry(tracker, clock):
     return Registry(tracker.store, runs=tracker.runs, who="alice@lab", clock=clock)
