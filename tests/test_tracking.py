@@ -181,3 +181,19 @@ def test_secrets_never_stored(store_path, tmp_path):
         assert value.encode() not in raw
     for name in list(secrets)[:3]:
         assert name.encode() not in raw
+
+
+def test_run_end_is_one_transaction_with_its_listeners(tracker):
+    """What listeners write at run end (snapshot, receipt) commits with the status, or not at all."""
+    seen = []
+
+    def listener(run, status):
+        tracker.runs.update_run(run.row_id, {"note": "written by a listener"})
+        seen.append(tracker.store.conn.in_transaction)
+
+    tracker.run_end_listeners.append(listener)
+    run = tracker.start_run("atomic")
+    tracker.end_run(run=run)
+    assert seen == [True]
+    ended = tracker.get_run(run.id)
+    assert ended.status == "FINISHED" and ended.note == "written by a listener"

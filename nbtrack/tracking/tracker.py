@@ -183,16 +183,19 @@ class Tracker:
             return self.runs.get(run.row_id)
         for child in [r for r in self._stack if r is not run and self._is_inside(r, run)][::-1]:
             self.end_run(status, error=None if status == FINISHED else "parent run ended", run=child)
-        warnings = self._notify(self.run_end_listeners, run, status)
         end = time.time()
         fields = {"status": status, "end_time": end, "heartbeat": end, "error": error}
-        git_fields = self.git.fields_now(run.row_id, run.git_probe)
-        fields.update(git_fields)
         rows = self.buffer.take()
+        warnings: list[str] = []
+        git_fields: dict[str, Any] = {}
         try:
+            # One transaction for the whole end: listeners' writes (snapshot, receipt), the last
+            # buffered points, git provenance and the status land together or not at all.
             with self.store.atomic():
+                warnings = self._notify(self.run_end_listeners, run, status)
+                git_fields = self.git.fields_now(run.row_id, run.git_probe)
                 self.runs.write_batch(**_split_buffered(rows))
-                self.runs.update_run(run.row_id, fields)
+                self.runs.update_run(run.row_id, {**fields, **git_fields})
         except StoreError:
             # The store refused the end (locked, read-only, full). The run is over all the same:
             # it leaves the stack (later runs must not nest under it), its points go back to the
