@@ -244,13 +244,12 @@ def test_rerun_of_a_cell_is_counted_and_listed(shell):
 
 def test_ipython_config_file_settings_apply(ip, tmp_path):
     """``c.TrackMagics.<trait>`` in ipython_config.py reaches the magics (the shell's config)."""
-    from conftest import Shell
+    from nbtrack.extension import current
 
     ip.config.TrackMagics.quiet = True
     ip.config.TrackMagics.experiment = "from-config"
-    shell = Shell(ip)
-    shell.ok("%load_ext nbtrack")
+    assert ip.run_cell("%load_ext nbtrack").success
     with capture_output() as captured:
-        shell.ok("%%track\nacc = 0.5")
+        assert ip.run_cell("%%track\nacc = 0.5").success
     assert captured.stdout == ""
-    assert shell.tracker.search_runs()[0].experiment == "from-config"
+    assert current(ip).magics.tracker.search_runs()[0].experiment == "from-config"
