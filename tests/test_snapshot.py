@@ -6,7 +6,7 @@ import json
 import nbformat
 import pytest
 
-from nbtrack.snapshot import notebook as nbfile
+from nbtrack.snapshot import notebook as nbfile, storage
 
 
 def _write(path, sources, version=4):
@@ -98,8 +98,8 @@ def test_no_snapshot_flag_and_outputs_off(shell, nb_path):
     shell.ok("%%track -q\nlr = 0.2")
     rows = shell.tracker.store.query("SELECT data FROM blobs WHERE encoding = 'raw'")
     assert not any(b"secret\\n" in bytes(r["data"]) for r in rows if r["data"])
-    history = json.loads(shell.tracker.store.blobs.get(_last(shell).provenance["snapshot"]["history_sha256"]))
-    assert all(e["outputs_sha256"] is None for e in history["entries"])
+    history = storage.load_history(shell.tracker.store.blobs, _last(shell).provenance["snapshot"]["history_sha256"])
+    assert all(e["outputs_sha256"] is None for e in history)
 
 
 def test_huge_output_is_truncated_not_lost(shell, nb_path):
@@ -108,8 +108,8 @@ def test_huge_output_is_truncated_not_lost(shell, nb_path):
     shell.ok("%%track -q\nlr = 0.1")
     run = _last(shell)
     assert run.status == "FINISHED" and run.provenance["snapshot"]["outputs_truncated_cells"] >= 1
-    history = json.loads(shell.tracker.store.blobs.get(run.provenance["snapshot"]["history_sha256"]))
-    big = next(e for e in history["entries"] if e["outputs_truncated"])
+    history = storage.load_history(shell.tracker.store.blobs, run.provenance["snapshot"]["history_sha256"])
+    big = next(e for e in history if e["outputs_truncated"])
     outputs = json.loads(shell.tracker.store.blobs.get(big["outputs_sha256"]))
     assert len(json.dumps(outputs)) < 12_000 and "output truncated" in outputs[-1]["text"]
 
@@ -187,3 +187,29 @@ def test_papermill_injected_parameters_become_params(tmp_path, store_path):
         assert run.provenance["snapshot"]["papermill"]["params"] == ["alpha", "name"]
     finally:
         tracker.close()
+
+
+def test_long_sessions_add_a_bounded_history_per_run(shell, nb_path):
+    """After 200 cells, one more tracked run stores its last history chunk and a short chunk list,
+    not the whole 200-entry history again."""
+    for i in range(200):
+        shell.ok(f"x{i} = {i}")
+    shell.ok("%%track -q\nlr = 0.1")
+    blobs_before = shell.tracker.store.query("SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM blobs")[0]
+    shell.ok("%%track -q\nlr = 0.2")
+    after = shell.tracker.store.query("SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM blobs")[0]
+    run = _last(shell)
+    entries = storage.load_history(shell.tracker.store.blobs, run.provenance["snapshot"]["history_sha256"])
+    assert len(entries) >= 202 and entries[-1]["source_sha256"]
+    added = after["bytes"] - blobs_before["bytes"]
+    assert after["n"] - blobs_before["n"] <= 6  # new source, snapshot?, last chunk, chunk list, ...
+    assert added < 64 * 400  # at most one chunk's worth of entries, not 200+
+
+
+def test_histories_of_the_first_format_still_load(tracker):
+    from nbtrack.snapshot import canonical
+
+    entries = [{"seq": 1, "execution_count": 1, "cell_id": None, "source_sha256": "0" * 64, "outputs_sha256": None,
+                "outputs_truncated": False, "started": 1.0, "duration": 0.1, "finished": True}]
+    sha = tracker.store.blobs.put(canonical.dumps({"format": "nbtrack.history/1", "entries": entries}))
+    assert storage.load_history(tracker.store.blobs, sha) == entries

@@ -25,11 +25,14 @@ so identical content is stored once however many runs refer to it.
     (no notebook snapshot, e.g. missing/corrupt/huge file, or disabled), "papermill": {...}}``.
 
 ``history_sha256`` -> history blob
-    Canonical JSON ``{"format": "nbtrack.history/1", "entries": [{"seq", "execution_count",
-    "cell_id", "source_sha256", "outputs_sha256" (null: no outputs or outputs off),
-    "outputs_truncated", "started", "duration", "finished"}, ...]}``: every cell executed in
-    this kernel session up to the run's end, in order. ``source_sha256`` -> UTF-8 source blob;
-    ``outputs_sha256`` -> canonical JSON list of nbformat-4 output dicts.
+    Canonical JSON ``{"format": "nbtrack.history/2", "count": N, "chunks": [sha256, ...],
+    "tail": [...]}``; each chunk blob is ``{"format": "nbtrack.history-chunk/1", "entries": [...]}``
+    holding 64 consecutive entries, ``tail`` the remaining (< 64) entries. An entry is
+    ``{"seq", "execution_count", "cell_id", "source_sha256", "outputs_sha256" (null: no outputs
+    or outputs off), "outputs_truncated", "started", "duration", "finished"}``: every cell executed in this kernel session up to the run's end,
+    in order. Chunks repeat from run to run and are stored once. ``source_sha256`` ->
+    UTF-8 source blob; ``outputs_sha256`` -> canonical JSON list of nbformat-4 output dicts.
+    Read with :func:`storage.load_history` (which also reads format 1: one inline list).
 
 ``runs.receipt``
     JSON from :func:`receipt.build`: ``{"clean", "checked", "problems": [{"kind", "message",

@@ -17,7 +17,12 @@ from . import canonical
 from .history import HistoryEntry
 from .outputs import bound, to_nbformat
 
-HISTORY_FORMAT = "nbtrack.history/1"
+HISTORY_FORMAT = "nbtrack.history/2"
+#: format 1 kept every entry inline in one blob (still read)
+HISTORY_FORMAT_INLINE = "nbtrack.history/1"
+CHUNK_FORMAT = "nbtrack.history-chunk/1"
+#: entries per chunk: full chunks are identical from run to run and stored once
+CHUNK_SIZE = 64
 DEFAULT_KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
@@ -27,7 +32,12 @@ def put_notebook(blobs, notebook: dict) -> str:
 
 
 def put_history(blobs, entries: Sequence[HistoryEntry], keep_outputs: bool, max_output_bytes: int) -> tuple[str, int]:
-    """Store each entry's source and outputs once, then the ordered list; returns (sha, truncated cells)."""
+    """Store each entry's source and outputs once, then the ordered list; returns (sha, truncated cells).
+
+    Complete groups of ``CHUNK_SIZE`` entries are blobs of their own, the rest is inline
+    (``tail``): a session's earlier chunks do not change between runs, so a run adds one
+    small blob however long the session has been.
+    """
     rows, truncated = [], 0
     for entry in entries:
         if entry.stored is None:
@@ -40,7 +50,13 @@ def put_history(blobs, entries: Sequence[HistoryEntry], keep_outputs: bool, max_
             "started": round(entry.started, 3), "duration": None if entry.duration is None else round(entry.duration, 4),
             "finished": entry.finished,
         })
-    return blobs.put(canonical.dumps({"format": HISTORY_FORMAT, "entries": rows})), truncated
+    full = len(rows) - len(rows) % CHUNK_SIZE
+    chunks = [
+        blobs.put(canonical.dumps({"format": CHUNK_FORMAT, "entries": rows[start:start + CHUNK_SIZE]}))
+        for start in range(0, full, CHUNK_SIZE)
+    ]
+    history = {"format": HISTORY_FORMAT, "count": len(rows), "chunks": chunks, "tail": rows[full:]}
+    return blobs.put(canonical.dumps(history)), truncated
 
 
 def _put_entry(blobs, entry: HistoryEntry, keep_outputs: bool, limit: int) -> tuple[str, str | None, bool]:
@@ -53,10 +69,14 @@ def _put_entry(blobs, entry: HistoryEntry, keep_outputs: bool, limit: int) -> tu
 
 
 def load_history(blobs, sha: str) -> list[dict]:
+    """Every entry of a stored history, in order (either format)."""
     data = canonical.loads(blobs.get(sha))
-    if not isinstance(data, dict) or data.get("format") != HISTORY_FORMAT:
+    form = data.get("format") if isinstance(data, dict) else None
+    if form == HISTORY_FORMAT_INLINE:
+        return data["entries"]
+    if form != HISTORY_FORMAT:
         raise UsageError(f"history blob {sha[:12]} has an unknown format; upgrade nbtrack")
-    return data["entries"]
+    return [entry for chunk in data["chunks"] for entry in canonical.loads(blobs.get(chunk))["entries"]] + data["tail"]
 
 
 def snapshot_notebook(blobs, run) -> dict:
