@@ -308,3 +308,26 @@ def test_registry_can_be_passed_in(tracker, ids):
     controller.toggle(ids[0], True)
     controller.registry.register_selected("m")
     assert controller.registry.history()[-1].who == "tester"
+
+
+def test_stage_change_with_a_promotion_gate(registered):
+    """A gate typed next to the stage control is checked when the change is applied."""
+    from nbtrack.errors import GateFailedError
+
+    registered.request_stage(2, "Production", require="metrics.loss > production.metrics.loss")
+    with pytest.raises(GateFailedError):
+        registered.confirm()
+    assert registered.current().in_stage("Production")[0].version == 1  # a failed gate changes nothing
+    pending = registered.request_stage(2, "Production", "gated", require="metrics.f1 >= production.metrics.f1; metrics.loss < 1")
+    assert "if metrics.f1 >= production.metrics.f1 and metrics.loss < 1" in pending.describe()
+    registered.confirm()
+    assert registered.current().in_stage("Production")[0].version == 2
+    assert "gate passed" in registered.dashboard.status.text
+    promotion = [e for e in registered.history() if e.action == "transition" and e.version == 2][-1]
+    assert [g["requirement"] for g in promotion.details["gate"]] == ["metrics.f1 >= production.metrics.f1", "metrics.loss < 1"]
+
+
+def test_a_mistyped_gate_is_refused_before_any_confirmation(registered):
+    with pytest.raises(UsageError):
+        registered.request_stage(2, "Production", require="metrics.f1 >=")
+    assert registered.pending is None

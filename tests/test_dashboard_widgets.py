@@ -300,3 +300,18 @@ def test_plain_api(store_path):
         assert isinstance(dash, Dashboard) and dash.controller.total == 1
     finally:
         api.use(None)
+
+
+def test_a_failing_gate_shows_in_the_status_line_and_changes_nothing(tracker, dash, ids):
+    registry = _registry(tracker)
+    registry.register_model(ids[0], None, "m")
+    dash.controller.refresh()
+    one(dash, "nbtrack-stage-select").value = "Staging"
+    one(dash, "nbtrack-stage-require").value = "metrics.f1 > 5"
+    one(dash, "nbtrack-stage-apply").click()
+    assert registry.get_model_version("m", 1).stage == "None"
+    assert "nbtrack-status-error" in dash.status._dom_classes and "gate failed" in dash.status.value
+    assert "metrics.f1 &gt; 5" in dash.status.value  # the failing requirement, escaped
+    one(dash, "nbtrack-stage-require").value = "metrics.f1 >= 0"
+    one(dash, "nbtrack-stage-apply").click()
+    assert registry.get_model_version("m", 1).stage == "Staging" and "gate passed" in dash.status.value

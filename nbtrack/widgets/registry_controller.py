@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..entities import PRODUCTION, ModelVersion, RegisteredModel, RegistryEvent, Run
 from ..errors import UsageError
-from ..registry import Registry, normalize_stage
+from ..registry import Registry, normalize_stage, parse_requirement
 
 if TYPE_CHECKING:
     from .controller import DashboardController
@@ -33,10 +33,12 @@ class PendingTransition:
     stage: str
     comment: str | None
     archives: tuple[int, ...]
+    require: tuple[str, ...] = ()
 
     def describe(self) -> str:
         archived = f"; version {', '.join(map(str, self.archives))} will be archived" if self.archives else ""
-        return f"Move {self.model} version {self.version} to {self.stage}{archived}. Confirm?"
+        gate = f" if {' and '.join(self.require)}" if self.require else ""
+        return f"Move {self.model} version {self.version} to {self.stage}{gate}{archived}. Confirm?"
 
 
 @dataclass(frozen=True)
@@ -104,37 +106,45 @@ class RegistryController:
         return self.model
 
     # -- stage changes -------------------------------------------------------------------------------
-    def request_stage(self, version: int, stage: str, comment: str | None = None) -> PendingTransition | None:
-        """Change a version's stage; Production returns a pending change that :meth:`confirm` applies."""
+    def request_stage(self, version: int, stage: str, comment: str | None = None, require: str | None = None) -> PendingTransition | None:
+        """Change a version's stage; Production returns a pending change that :meth:`confirm` applies.
+
+        ``require`` is a promotion gate (``metrics.f1 >= production.metrics.f1``; several joined
+        with ``;``): checked when the change is applied, and nothing moves if it fails.
+        """
         model, stage = self._require_model(), normalize_stage(stage)
         comment = (comment or "").strip() or None
+        gates = tuple(g.strip() for g in (require or "").split(";") if g.strip())
+        for gate in gates:
+            parse_requirement(gate)  # a typo is reported now, not after the confirmation
         if stage == PRODUCTION:
             current = self.current()
             holders = tuple(v.version for v in current.in_stage(PRODUCTION) if v.version != version) if current else ()
-            self.pending = PendingTransition(model, int(version), stage, comment, holders)
+            self.pending = PendingTransition(model, int(version), stage, comment, holders, gates)
             self.dashboard.changed("registry")
             self.dashboard.set_status(self.pending.describe())
             return self.pending
-        self._transition(model, int(version), stage, comment)
+        self._transition(model, int(version), stage, comment, gates)
         return None
 
     def confirm(self) -> None:
         if self.pending is None:
             raise UsageError("nothing to confirm")
         pending, self.pending = self.pending, None
-        self._transition(pending.model, pending.version, pending.stage, pending.comment)
+        self._transition(pending.model, pending.version, pending.stage, pending.comment, pending.require)
 
     def cancel(self) -> None:
         self.pending = None
         self.dashboard.changed("registry")
         self.dashboard.set_status("stage change cancelled")
 
-    def _transition(self, model: str, version: int, stage: str, comment: str | None) -> None:
+    def _transition(self, model: str, version: int, stage: str, comment: str | None, require: tuple[str, ...] = ()) -> None:
         try:
-            moved = self.registry.transition_stage(model, version, stage, archive_existing=True, comment=comment)
+            moved = self.registry.promote(model, version, stage, require=require, archive_existing=True, comment=comment).version
         finally:
             self.reload()
-        self.dashboard.set_status(f"{model} version {moved.version} is now in {moved.stage}")
+        gate = f" (gate passed: {'; '.join(require)})" if require else ""
+        self.dashboard.set_status(f"{model} version {moved.version} is now in {moved.stage}{gate}")
 
     # -- aliases -----------------------------------------------------------------------------------
     def set_alias(self, alias: str, version: int, comment: str | None = None) -> None:

@@ -3,7 +3,8 @@
 CSS classes: ``nbtrack-registry-tab``, ``nbtrack-model-select`` (Dropdown of models),
 ``nbtrack-versions-table`` (version, stage, aliases, source run, key metrics),
 ``nbtrack-version-select`` (the version the controls act on), ``nbtrack-stage-select``,
-``nbtrack-stage-comment``, ``nbtrack-stage-apply``; the confirmation before Production:
+``nbtrack-stage-comment``, ``nbtrack-stage-require`` (an optional promotion gate),
+``nbtrack-stage-apply``; the confirmation before Production:
 ``nbtrack-stage-confirm-box`` (hidden unless pending), ``nbtrack-stage-confirm``,
 ``nbtrack-stage-cancel``; aliases: ``nbtrack-alias-name``, ``nbtrack-alias-set``,
 ``nbtrack-alias-delete``; ``nbtrack-compare-production`` (compare the version against
@@ -39,7 +40,10 @@ class RegistryView:
         self.stage = classed(w.Dropdown(options=[STAGING, PRODUCTION, ARCHIVED], value=STAGING, description="stage",
                                         layout=w.Layout(width="200px")), "nbtrack-stage-select")
         self.comment = classed(w.Text(placeholder="comment (recorded in the audit trail)"), "nbtrack-stage-comment")
-        apply = button("Apply stage", "nbtrack-stage-apply", lambda: r.request_stage(self._version(), self.stage.value, self.comment.value), c)
+        self.require = classed(w.Text(placeholder="gate (optional), e.g. metrics.f1 >= production.metrics.f1",
+                                      layout=w.Layout(width="420px")), "nbtrack-stage-require")
+        apply = button("Apply stage", "nbtrack-stage-apply",
+                       lambda: r.request_stage(self._version(), self.stage.value, self.comment.value, self.require.value), c)
         self.confirm_text = classed(w.HTML(), "nbtrack-stage-confirm-text")
         self.confirm_box = classed(w.HBox([
             self.confirm_text,
@@ -60,7 +64,7 @@ class RegistryView:
         self.history = classed(w.HTML(), "nbtrack-model-history")
         self.widget = classed(w.VBox([
             w.HTML(STYLE + STAGE_STYLE), self.model, self.versions,
-            w.HBox([self.version, self.stage, self.comment, apply]), self.confirm_box, aliases,
+            w.HBox([self.version, self.stage, self.comment]), w.HBox([self.require, apply]), self.confirm_box, aliases,
             w.HTML("<b>Register</b>"), w.HBox([self.register_name, self.register_artifact, register]),
             w.HTML("<b>History</b>"), self.history,
         ]), "nbtrack-registry-tab")
