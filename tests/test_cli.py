@@ -51,6 +51,15 @@ def test_runs_export_csv_and_json(populated, capsys):
     assert code == 0 and {r["name"] for r in records} == {"gbm", "rf", "lr"} and records[0]["params"]["depth"] == 3
 
 
+def test_experiments(populated, tracker, capsys):
+    tracker.set_experiment("other")
+    with tracker.start_run("x"):
+        pass
+    code, out, _ = run_cli(["--store", str(populated), "experiments"], capsys)
+    lines = out.splitlines()
+    assert code == 0 and lines[2].split()[:2] == ["other", "1"] and lines[3].split()[:2] == ["Default", "3"]
+
+
 def test_store_info(populated, capsys):
     code, out, _ = run_cli(["--store", str(populated), "store", "info"], capsys)
     assert code == 0 and "schema version" in out and "runs:" in out and "3" in out

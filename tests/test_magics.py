@@ -139,6 +139,8 @@ def test_span_runs(shell):
 def test_line_magic_subcommands(shell):
     shell.ok("%track experiment churn")
     shell.ok("%%track --quiet first\nacc = 0.7")
+    listing = str(shell.ok("%track experiment").result)
+    assert "* churn" in listing and " 1 " in listing
     shell.ok("%track tag owner=ana")
     shell.ok("%track note looks promising")
     run = shell.tracker.search_runs(max_results=1)[0]

@@ -6,11 +6,13 @@ import csv
 import json
 import sys
 
-from ..display import RunDetails, RunList, run_record
+from ..display import ExperimentList, RunDetails, RunList, run_record
 from . import open_tracker
 
 
 def register(sub) -> None:
+    experiments = sub.add_parser("experiments", help="experiments with their run counts")
+    experiments.set_defaults(handler=cmd_experiments)
     runs = sub.add_parser("runs", help="list, show and export runs")
     cmds = runs.add_subparsers(dest="runs_command", metavar="SUBCOMMAND")
 
@@ -39,6 +41,11 @@ def _query_args(parser) -> None:
 def _search(args) -> RunList:
     tracker = open_tracker(args)
     return RunList(tracker.search_runs(" ".join(args.query) or None, args.order_by, args.limit, args.experiment))
+
+
+def cmd_experiments(args) -> int:
+    print(str(ExperimentList(open_tracker(args).runs.experiment_summaries())))
+    return 0
 
 
 def cmd_ls(args) -> int:

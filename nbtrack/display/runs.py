@@ -203,6 +203,26 @@ class RunDetails:
         return {"text/plain": str(self), "text/html": self._repr_html_(), RUN_MIME: run_record(self.run)}
 
 
+class ExperimentList:
+    """Experiments with their run counts: ``%track experiment`` and ``nbtrack experiments``."""
+
+    def __init__(self, rows: list[tuple[str, int, float | None]], current: str | None = None):
+        self.rows, self.current = rows, current
+
+    def _cells(self) -> list[list[str]]:
+        return [[("* " if name == self.current else "  ") + name, str(count), fmt.timestamp(latest)] for name, count, latest in self.rows]
+
+    def __str__(self) -> str:
+        return text_table(["experiment", "runs", "latest run"], self._cells()) if self.rows else "no experiments"
+
+    def _repr_html_(self) -> str:
+        return STYLE + table(["experiment", "runs", "latest run"], self._cells(), numeric={1})
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+        records = [{"name": n, "runs": c, "latest": l, "current": n == self.current} for n, c, l in self.rows]
+        return {"text/plain": str(self), "text/html": self._repr_html_(), "application/vnd.nbtrack.experiments.v1+json": records}
+
+
 def _common_keys(mappings: Iterable[dict], limit: int) -> list[str]:
     """The most frequent keys first (ties alphabetical), at most ``limit``."""
     counts: dict[str, int] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..display import RunDetails, RunList
+from ..display import ExperimentList, RunDetails, RunList
 from ..errors import UsageError
 from ..values import parse_assignment
 from .parser import subcommand
@@ -38,11 +38,13 @@ def _name_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", help="experiment name (omit to print the current one)")
 
 
-@subcommand("experiment", "set (or show) the experiment new runs go into", _name_arg)
+@subcommand("experiment", "set the experiment new runs go into; without a name, list experiments (* marks the current one)", _name_arg)
 def experiment(ctx, args):
-    if args.name:
-        ctx.tracker.set_experiment(args.name)
+    if not args.name:
+        return ExperimentList(ctx.tracker.runs.experiment_summaries(), ctx.tracker.experiment)
+    ctx.tracker.set_experiment(args.name)
     ctx.say(f"nbtrack: experiment {ctx.tracker.experiment!r}")
+    return None
 
 
 def _pairs_arg(parser: argparse.ArgumentParser) -> None:

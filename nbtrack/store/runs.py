@@ -73,6 +73,14 @@ class RunRepository:
     def experiments(self) -> list[Experiment]:
         return [Experiment(r["id"], r["name"], r["created"]) for r in self.store.query("SELECT * FROM experiments ORDER BY id")]
 
+    def experiment_summaries(self) -> list[tuple[str, int, float | None]]:
+        """(name, number of runs, start of the latest run) per experiment, most recently used first."""
+        rows = self.store.query(
+            "SELECT e.name, count(r.id) AS runs, max(r.start_time) AS latest FROM experiments e "
+            "LEFT JOIN runs r ON r.experiment_id = e.id GROUP BY e.id ORDER BY latest IS NULL, latest DESC, e.name"
+        )
+        return [(r["name"], r["runs"], r["latest"]) for r in rows]
+
     # -- run lifecycle -------------------------------------------------------------------------
     def insert_run(self, fields: dict[str, Any]) -> int:
         columns = ", ".join(fields)
