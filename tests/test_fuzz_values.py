@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nbtrack.errors import NbtrackError, QueryError, UsageError
+from nbtrack.errors import QueryError, UsageError
 from nbtrack.query import compile_filter, compile_order_by, parse, tokenize
 from nbtrack.tracking import Tracker
 

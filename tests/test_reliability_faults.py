@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -210,7 +208,6 @@ def test_store_locked_while_the_cell_runs(store_path):
     Tracker.open(store_path).close()
     db = str(store_path / "nbtrack.db")
     setup = f"import nbtrack\nLOCKER = {LOCKER!r}\nDB = {db!r}"
-    after = "import time; time.sleep(1.6)\n%%track\nafter = 1\nafter"
     results, errs = run_cells(
         [setup, LOCK_DURING_CELL, "import time; time.sleep(1.6)", "%%track after\nb = 2\nb"],
         {"NBTRACK_STORE": str(store_path), "NBTRACK_BUSY_TIMEOUT": "0.3"},

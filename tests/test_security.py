@@ -57,7 +57,7 @@ def assert_escaped(html: str) -> str:
 @pytest.fixture
 def hostile_tracker(tracker):
     for i, text in enumerate(HOSTILE):
-        with tracker.start_run(text, params={text: text, "p": text}, tags={text: text, "t": text}) as run:
+        with tracker.start_run(text, params={text: text, "p": text}, tags={text: text, "t": text}):
             tracker.log_metric(text, 0.5 + i)
             tracker.log_metric("m", float(i))
             tracker.log_text(text, f"a{i}/{text.replace('/', '_')}.txt")
