@@ -228,6 +228,23 @@ def metric_history(run_id: str, key: str) -> list[MetricPoint]:
     return tracker().metric_history(run_id, key)
 
 
+def plot_history(key: str, filter: str | None = None, *, runs: list[Run] | None = None, order_by: str | None = None):
+    """One chart of metric ``key`` by step, a line per run (the runs matching ``filter``, or ``runs``).
+
+    >>> nbtrack.plot_history("val_loss", "experiment = 'training-curves'")   # doctest: +SKIP
+    """
+    from .display.chart import Chart
+    from .plotting import metric_histories
+
+    chosen = list(runs) if runs is not None else search_runs(filter, order_by=order_by)
+    labels = [run.label for run in chosen]
+    histories = {
+        (label if labels.count(label) == 1 else f"{label} ({run.short_id})"): metric_history(run.id, key)
+        for label, run in zip(labels, chosen)
+    }
+    return Chart(metric_histories(histories, key), f"{key} by step")
+
+
 @_tolerant
 def flush() -> int:
     return tracker().flush()

@@ -92,3 +92,25 @@ def test_scatter_of_a_text_param_uses_categories(comparison):
 
 def test_png_bytes_is_a_png(comparison):
     assert png_bytes(metric_bars(comparison, "f1")).startswith(b"\x89PNG")
+
+
+def test_plot_history_displays_as_png_without_pyplot(store_path):
+    """A bare Figure built without pyplot shows as "<Figure size ...>" in a notebook: the API wraps it."""
+    import nbtrack
+    from nbtrack import api
+
+    tracker = nbtrack.set_store(store_path)
+    try:
+        for name, scale in (("a", 1.0), ("a", 2.0), ("b", 3.0)):
+            with tracker.start_run(name):
+                for step in range(4):
+                    tracker.log_metric("loss", scale / (step + 1), step=step)
+        chart = nbtrack.plot_history("loss", "name in ('a', 'b')", order_by="name")
+        png = chart._repr_png_()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        lines = chart.figure.axes[0].get_lines()
+        assert sorted(line.get_label() for line in lines)[-1] == "b" and len(lines) == 3  # two "a" runs kept apart
+        assert all(list(line.get_xdata()) == [0, 1, 2, 3] for line in lines)
+    finally:
+        api.use(None)
+        tracker.close()
