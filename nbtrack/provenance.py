@@ -8,7 +8,7 @@ The git probe can run while the cell runs, hiding its latency behind the user's 
 
     probe = start_git_probe(cwd)          # when the run starts
     ...                                    # the cell runs
-    info = collect(cwd, git_probe=probe)   # when the run ends
+    git = probe.result(timeout=0.0)        # when the run ends (None while git is still busy)
 
 Git results are deliberately not cached: editing a tracked file changes neither
 ``.git/HEAD``, the refs nor ``.git/index``, so no cheap file-stat key can tell a clean
@@ -40,7 +40,6 @@ __all__ = [
     "ENV_ALLOWLIST",
     "SECRET_NAME_MARKERS",
     "GitProbe",
-    "collect",
     "git_info",
     "host_info",
     "invalidate_packages",
@@ -350,17 +349,3 @@ def _entropy(word: str) -> float:
     """Shannon entropy in bits per character."""
     return -sum(n / len(word) * math.log2(n / len(word)) for n in Counter(word).values())
 
-
-def collect(
-    cwd: str | os.PathLike[str] | None = None, *, git_probe: GitProbe | None = None, timeout: float = 2.0
-) -> dict[str, Any]:
-    """Git, Python, host and safe-environment provenance for a run (packages are separate).
-
-    Pass the ``git_probe`` started when the run began to reuse its result; otherwise
-    git runs now in ``cwd`` (default: the working directory).
-    """
-    if git_probe is not None:
-        git = git_probe.result(timeout)
-    else:
-        git = git_info(cwd if cwd is not None else _cwd() or ".", timeout)
-    return {"git": git, "python": python_info(), "host": host_info(), "environment": safe_environment()}

@@ -15,7 +15,6 @@ import pytest
 from nbtrack import provenance
 from nbtrack.provenance import (
     DIFF_LIMIT,
-    collect,
     git_info,
     host_info,
     invalidate_packages,
@@ -180,15 +179,6 @@ def test_git_probe_result_gives_up_after_its_timeout(slow_git, tmp_path):
     assert probe.result(timeout=0.01) is None
     assert not probe.done()
     assert probe.result(timeout=10) is None and probe.done()
-
-
-def test_collect_bundles_everything_but_packages(repo, monkeypatch):
-    monkeypatch.setenv("NBTRACK_EXPERIMENT", "baseline")
-    info = collect(repo, git_probe=start_git_probe(repo))
-    assert set(info) == {"git", "python", "host", "environment"}
-    assert info["git"]["commit"] == git(repo, "rev-parse", "HEAD")
-    assert info["environment"]["NBTRACK_EXPERIMENT"] == "baseline"
-    assert collect(repo)["git"] == info["git"]
 
 
 def test_python_info():
