@@ -31,7 +31,6 @@ class _Context:
     def __init__(self) -> None:
         self.tracker: Tracker | None = None
         self.owned = False
-        self.pending_experiment: str | None = None
         #: in a notebook (the extension loaded) logging calls never raise store errors into cells
         self.lenient = False
         #: why logging is off until the next cell, after the store refused a write in this one
@@ -126,9 +125,6 @@ def tracker() -> Tracker:
             use(_context.factory())
         else:
             set_store(None)
-    if _context.pending_experiment:
-        _context.tracker.set_experiment(_context.pending_experiment)
-        _context.pending_experiment = None
     return _context.tracker
 
 
