@@ -179,7 +179,7 @@ class NotebookPlugin:
         executed = [rcpt.Executed(e.seq, e.execution_count, e.cell_id, e.source) for e in entries]
         fields["receipt"] = json.dumps(rcpt.build(executed, cells, first, stale=read.stale, transform=self._transform))
         self._papermill_params(run, read.notebook, entries, info)
-        fields["provenance"] = json.dumps({**_provenance(tracker, run.row_id), "snapshot": info}, default=str)
+        fields["provenance"] = json.dumps({**tracker.runs.provenance(run.row_id), "snapshot": info}, default=str)
         tracker.runs.update_run(run.row_id, fields)
 
     def _read_notebook(self, where: nbpath.NotebookPath, entries: list[HistoryEntry]) -> nbfile.NotebookRead:
@@ -349,11 +349,6 @@ def _literal_namespace(source: str) -> dict[str, Any]:
             except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 continue
     return namespace
-
-
-def _provenance(tracker, row_id: int) -> dict:
-    rows = tracker.store.query("SELECT provenance FROM runs WHERE id = ?", (row_id,))
-    return json.loads(rows[0]["provenance"]) if rows and rows[0]["provenance"] else {}
 
 
 def _kernel_id(shell) -> str | None:

@@ -94,6 +94,11 @@ class RunRepository:
         with self.store.atomic() as conn:
             conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*fields.values(), run_id))
 
+    def provenance(self, run_id: int) -> dict[str, Any]:
+        """The run's stored provenance document (empty when none), for read-modify-write updates."""
+        rows = self.store.query("SELECT provenance FROM runs WHERE id = ?", (run_id,))
+        return json.loads(rows[0]["provenance"]) if rows and rows[0]["provenance"] else {}
+
     def heartbeat(self, run_ids: Iterable[int], when: float) -> None:
         with self.store.atomic() as conn:
             conn.executemany(

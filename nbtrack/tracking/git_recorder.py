@@ -65,7 +65,6 @@ class GitRecorder:
             self.report(f"git provenance was not recorded: {exc}")
 
     def _fields(self, row_id: int, git: dict) -> dict[str, Any]:
-        rows = self.runs.store.query("SELECT provenance FROM runs WHERE id = ?", (row_id,))
-        existing = json.loads(rows[0]["provenance"]) if rows and rows[0]["provenance"] else {}
+        existing = self.runs.provenance(row_id)
         existing["git"] = git
         return {"git_commit": git.get("commit"), "provenance": json.dumps(existing, default=str)}
