@@ -118,11 +118,22 @@ def _check_store(store_path, report: dict, trial_seed: int) -> dict:
             "SELECT count(*) FROM metrics m WHERE NOT EXISTS (SELECT 1 FROM latest_metrics l WHERE l.run_id = m.run_id AND l.key_id = m.key_id)"
         ).fetchone()[0]
         assert orphans == 0
-        # Flushes are written in order: each run's steps are a gap-free prefix, the same for both keys.
+        # Flushes are written in order: each key's steps are a gap-free prefix 0..n.
         for run_id, n, top in conn.execute("SELECT run_id, count(*), max(step) FROM metrics GROUP BY run_id, key_id"):
             assert n == top + 1, (run_id, n, top)
-        for run_id, distinct in conn.execute("SELECT run_id, count(DISTINCT n) FROM (SELECT run_id, count(*) n FROM metrics GROUP BY run_id, key_id) GROUP BY run_id"):
-            assert distinct == 1, run_id
+        # And together they are a prefix of the child's call sequence loss0, acc0, loss1, acc1, ...:
+        # the background flusher may cut between the two calls of one step, so loss leads acc by
+        # at most one point, never the other way round.
+        counts = conn.execute(
+            """
+            SELECT r.name,
+                   (SELECT count(*) FROM metrics m JOIN metric_keys k ON k.id = m.key_id WHERE m.run_id = r.id AND k.key = 'loss'),
+                   (SELECT count(*) FROM metrics m JOIN metric_keys k ON k.id = m.key_id WHERE m.run_id = r.id AND k.key = 'acc')
+            FROM runs r
+            """
+        ).fetchall()
+        for name, loss, acc in counts:
+            assert loss - acc in (0, 1), (name, loss, acc)
         for (sha,) in conn.execute("SELECT sha256 FROM artifacts"):
             tracker.store.blobs.get(sha)  # present and matching its hash
         # What the child saw flushed is there; what it saw ended is FINISHED; the rest is KILLED.
