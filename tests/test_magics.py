@@ -79,6 +79,19 @@ def test_api_calls_inside_cell_log_into_the_cell_run(shell):
     assert shell.tracker.active_run() is None
 
 
+def test_tracked_cell_after_logging_outside_a_run_is_top_level(shell):
+    shell.ok("import nbtrack\nnbtrack.log_metric('warmup', 1.0)")  # auto-starts a run that stays open
+    shell.ok("%%track --quiet model\nnbtrack.log_metric('f1', 0.9)")
+    shell.ok("nbtrack.log_metric('warmup', 2.0)")
+    runs = {r.name: r for r in shell.tracker.search_runs()}
+    assert runs["model"].parent_id is None and runs["model"].status == FINISHED
+    assert set(runs["model"].metrics) == {"f1"}
+    auto = shell.tracker.active_run()
+    assert auto is not None and auto.name is None
+    shell.tracker.end_run()
+    assert shell.tracker.get_run(auto.id).metrics["warmup"].count == 2
+
+
 def test_rerun_makes_new_linked_run(shell):
     cell = "%%track --quiet\nalpha = 1\n"
     shell.ok(cell)

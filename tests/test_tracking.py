@@ -101,6 +101,22 @@ def test_logging_without_run_starts_one(tracker):
     assert tracker.get_run(run.id).metrics["m"].last == 1.0
 
 
+def test_an_auto_started_run_is_never_a_parent(tracker):
+    tracker.log_metric("m", 1.0)
+    auto = tracker.active_run()
+    with tracker.start_run("explicit") as explicit:
+        tracker.log_metric("m", 2.0)
+        with tracker.start_run("inner") as inner:
+            pass
+    assert tracker.get_run(explicit.id).parent_id is None
+    assert tracker.get_run(inner.id).parent_id == explicit.id  # explicit runs still nest
+    tracker.log_metric("m", 3.0)  # back in the auto-started run, which stayed open
+    assert tracker.active_run() is auto
+    tracker.end_run()
+    assert tracker.get_run(auto.id).metrics["m"].count == 2
+    assert tracker.get_run(explicit.id).metrics["m"].count == 1
+
+
 def test_end_without_run_is_clear(tracker):
     with pytest.raises(RunStateError, match="no active run"):
         tracker.end_run()

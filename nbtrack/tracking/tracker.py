@@ -32,6 +32,8 @@ from .git_recorder import GitRecorder
 from .liveness import pid_alive
 
 DEFAULT_EXPERIMENT = "Default"
+#: the kind of a run started implicitly by logging outside any run
+AUTO = "auto"
 #: tags written by nbtrack itself live under this prefix
 SYSTEM_TAG_PREFIX = "nbtrack."
 #: set by ``nbtrack rerun`` in the kernel it starts, so every run made there names the run it re-executes
@@ -131,14 +133,19 @@ class Tracker:
         cell_key: str | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> ActiveRun:
-        """Start a new run; while another run is active the new one becomes its child."""
+        """Start a new run; while another run is active the new one becomes its child.
+
+        A run started implicitly by logging outside any run (``kind="auto"``) is never a
+        parent: in a notebook it stays open across cells, and a later ``%%track`` cell or
+        ``start_run`` nesting under a run the user never started would be a surprise.
+        """
         if name is not None and not isinstance(name, str):
             raise UsageError(f"run name must be a string, got {type(name).__name__}")
         if name is not None:
             check_text(name, "run name")
         experiment = check_key(experiment, "experiment name") if experiment else self.experiment
-        if parent is None and nested and self._stack:
-            parent = self._stack[-1]
+        if parent is None and nested:
+            parent = next((r for r in reversed(self._stack) if r.kind != AUTO), None)
         rerun_of = os.environ.get(RERUN_ENV)
         if rerun_of:
             tags = {**(tags or {}), RERUN_TAG: rerun_of}
@@ -225,7 +232,7 @@ class Tracker:
     def _require_run(self, run: ActiveRun | None) -> ActiveRun:
         run = run or self.active_run()
         if run is None:
-            run = self.start_run()  # MLflow-familiar: logging without a run starts one
+            run = self.start_run(kind=AUTO)  # MLflow-familiar: logging without a run starts one
         return run
 
     def _is_inside(self, candidate: ActiveRun, ancestor: ActiveRun) -> bool:
@@ -414,7 +421,7 @@ _open_trackers: "weakref.WeakSet[Tracker]" = weakref.WeakSet()
 
 @atexit.register
 def _end_runs_at_exit() -> None:
-    """Like MLflow, a script's open API runs end FINISHED at exit; cell/span runs end KILLED."""
+    """Like MLflow, a script's open API (and auto-started) runs end FINISHED at exit; cell/span runs end KILLED."""
     for tracker in list(_open_trackers):
         try:
             tracker._retry_unrecorded_ends()
@@ -422,7 +429,8 @@ def _end_runs_at_exit() -> None:
             pass
         for run in reversed(list(tracker._stack)):
             try:
-                tracker.end_run(FINISHED if run.kind == "api" else KILLED, error=None if run.kind == "api" else "the process exited while the run was active", run=run)
+                finished = run.kind in ("api", AUTO)
+                tracker.end_run(FINISHED if finished else KILLED, error=None if finished else "the process exited while the run was active", run=run)
             except Exception:  # at exit there is no one left to tell
                 pass
 
