@@ -138,11 +138,18 @@ def _check_store(store_path, report: dict, trial_seed: int) -> dict:
             tracker.store.blobs.get(sha)  # present and matching its hash
         # What the child saw flushed is there; what it saw ended is FINISHED; the rest is KILLED.
         killed = 0
-        for run in tracker.search_runs(f"tags.trial = '{trial_seed}'"):  # the shared store holds earlier trials too
+        # Newest first; the shared store holds earlier trials too.
+        runs = tracker.search_runs(f"tags.trial = '{trial_seed}'", order_by="start_time desc")
+        assert set(report["flushed"]) <= {r.id for r in runs}, "a run the child reported is missing"
+        for position, run in enumerate(runs):
             count = run.metrics["loss"].count if "loss" in run.metrics else 0
             assert count >= report["flushed"].get(run.id, 0), (run.name, count, report["flushed"].get(run.id))
             if run.id in report["ended"]:
                 assert run.status == FINISHED
+            elif run.status == FINISHED:
+                # The kill landed after end_run committed and before the child printed "ended":
+                # possible only for the newest run (the next one had not started).
+                assert position == 0, (run.name, "FINISHED without being reported ended, and not the newest run")
             else:
                 assert run.status == KILLED, (run.name, run.status)
                 assert run.end_time is not None and run.end_time >= run.start_time
