@@ -90,3 +90,27 @@ def test_errors_are_json_with_a_status(server, runs):
     assert status == 400 and "100%sure" in body["message"]  # "%" survives tornado's logging
     status, body = server.request("GET", _api("runs", "../../etc/passwd"))
     assert status == 400 and "outside the server root" in body["message"]
+
+
+def test_reruns_are_listed_with_the_notebook_they_reproduce(server, runs):
+    """A rerun executes a copy elsewhere: it is found by its rerun_of tag, and its detail compares it with the original."""
+    tracker = Tracker.open(server.store)
+    try:
+        notebook = server.root / "exp" / "reproduce.ipynb"
+        original = _log_run(tracker, notebook, "original", {"seed": 1}, {"f1": 0.8})
+        copy = server.root / "scratch" / "reproduce.ipynb"
+        rerun = tracker.start_run("original", params={"seed": 1}, tags={"nbtrack.rerun_of": original.id})
+        tracker.runs.update_run(rerun.row_id, {"notebook_path": str(copy)})
+        rerun = tracker.end_run(run=rerun)
+        again = tracker.start_run("original", tags={"nbtrack.rerun_of": rerun.id})
+        tracker.runs.update_run(again.row_id, {"notebook_path": str(copy)})
+        again = tracker.end_run(run=again)
+        later = _log_run(tracker, notebook, "later", {"seed": 2}, {"f1": 0.7})
+    finally:
+        tracker.close()
+    listed = server.request("GET", _api("runs", "exp/reproduce.ipynb"))[1]["runs"]
+    assert [r["id"] for r in listed] == [later.id, again.id, rerun.id, original.id]
+    assert [r["id"] for r in server.request("GET", _api("runs", "exp/train.ipynb"))[1]["runs"]] == [runs["second"].id, runs["first"].id]
+    detail = server.request("GET", _api(f"runs/{rerun.id}", "exp/reproduce.ipynb"))[1]
+    assert detail["previous"]["id"] == original.id
+    assert server.request("GET", _api(f"runs/{later.id}", "exp/reproduce.ipynb"))[1]["previous"]["id"] == original.id

@@ -24,6 +24,7 @@ import {
   formatTime,
   formatValue,
   keyMetrics,
+  rerunOf,
   runLabel,
   sortRuns
 } from './panelmodel';
@@ -213,6 +214,12 @@ export class RunsPanel extends Widget {
       if (run.badge) {
         head.append(el('span', `nbtrack-runs-badge nbtrack-runs-badge-${run.badge_kind || 'none'}`, run.badge));
       }
+      const original = rerunOf(run);
+      if (original) {
+        const marker = el('span', 'nbtrack-runs-badge nbtrack-runs-rerun-of', 'rerun');
+        marker.title = `Re-execution of run ${original.slice(0, 8)} in a fresh kernel`;
+        head.append(marker);
+      }
       const meta = el('div', 'nbtrack-runs-item-meta');
       meta.append(
         el('span', 'nbtrack-runs-time', formatTime(run.start_time, now)),
@@ -327,7 +334,11 @@ export class RunsPanel extends Widget {
 
   private _diffSection(detail: IRunDetail): HTMLElement {
     const previous = detail.previous;
-    const title = previous ? `Changes since ${runLabel(previous)}` : 'Changes';
+    const title = !previous
+      ? 'Changes'
+      : rerunOf(detail.run) === previous.id
+        ? `Changes against the original run ${runLabel(previous)}`
+        : `Changes since ${runLabel(previous)}`;
     if (!previous) {
       return this._section(title, el('p', 'nbtrack-runs-empty', 'First run of this notebook.'));
     }

@@ -48,6 +48,15 @@ export interface IRunDetail {
 export type SortKey = 'start_time' | 'name' | 'status' | 'duration';
 export type SortDirection = 'asc' | 'desc';
 
+/** The tag a rerun carries: the id of the run it reproduces (see nbtrack.snapshot.rerun). */
+export const RERUN_TAG = 'nbtrack.rerun_of';
+
+/** The id of the run this one re-executed, or null when it is not a rerun. */
+export function rerunOf(run: IRunRecord): string | null {
+  const original = run.tags ? run.tags[RERUN_TAG] : undefined;
+  return typeof original === 'string' && original !== '' ? original : null;
+}
+
 /** A run's label: its name, else its short id (names may be any text: display with textContent). */
 export function runLabel(run: IRunRecord): string {
   return run.name ? run.name : run.short_id;

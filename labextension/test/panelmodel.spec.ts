@@ -8,6 +8,7 @@ import {
   formatTime,
   formatValue,
   keyMetrics,
+  rerunOf,
   runLabel,
   sortRuns
 } from '../src/panelmodel';
@@ -38,6 +39,14 @@ describe('runLabel', () => {
     expect(runLabel(run({ name: 'baseline' }))).toBe('baseline');
     expect(runLabel(run({ name: null }))).toBe('aaaaaaaa');
     expect(runLabel(run({ name: '' }))).toBe('aaaaaaaa');
+  });
+});
+
+describe('rerunOf', () => {
+  it('is the original run id from the rerun tag, else null', () => {
+    expect(rerunOf(run({ tags: { 'nbtrack.rerun_of': 'b'.repeat(32) } }))).toBe('b'.repeat(32));
+    expect(rerunOf(run({ tags: { other: 'x' } }))).toBeNull();
+    expect(rerunOf(run({ tags: { 'nbtrack.rerun_of': '' } }))).toBeNull();
   });
 });
 

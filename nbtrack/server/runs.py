@@ -22,6 +22,7 @@ from ..errors import UsageError
 from ..store import Store
 from ..store.location import StoreLocation, resolve_store
 from ..tracking import Tracker
+from ..tracking.tracker import RERUN_TAG
 
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 2000
@@ -87,18 +88,39 @@ def list_runs(where: NotebookScope, limit: int = DEFAULT_LIMIT) -> dict[str, Any
     """The notebook's runs, newest first, at most ``limit`` (capped at :data:`MAX_LIMIT`)."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     with _tracker(where) as tracker:
-        runs = [] if tracker is None else tracker.search_runs(_notebook_filter(where), max_results=limit)
+        runs = [] if tracker is None else _runs_with_reruns(tracker, where, limit)
     return {**_header(where), "runs": [record(r) for r in runs]}
 
 
+def _runs_with_reruns(tracker: Tracker, where: NotebookScope, limit: int) -> list[Run]:
+    """The notebook's runs plus their reruns, newest first.
+
+    A rerun executes a copy of the snapshot in a fresh kernel, so its notebook path is that
+    copy's; it belongs with the notebook it reproduces, found through its ``rerun_of`` tag
+    (transitively: a rerun of a rerun).
+    """
+    found = {r.id: r for r in tracker.search_runs(_notebook_filter(where), max_results=limit)}
+    frontier = list(found)
+    while frontier:
+        reruns = tracker.search_runs(f"tags.`{RERUN_TAG}` in ({', '.join(map(_quote, frontier))})", max_results=limit)
+        frontier = [r.id for r in reruns if r.id not in found]
+        found.update((r.id, r) for r in reruns)
+    return sorted(found.values(), key=lambda r: r.start_time, reverse=True)[:limit]
+
+
 def run_detail(where: NotebookScope, run_id: str) -> dict[str, Any]:
-    """One run and the notebook's run started just before it (None for the first)."""
+    """One run and the run to compare it with: for a rerun the run it reproduces, otherwise
+    the notebook's run started just before it (None for the first)."""
     with _tracker(where) as tracker:
         if tracker is None:
             raise UsageError(f"no nbtrack store at {where.store.directory}")
         run = tracker.get_run(run_id)
-        earlier = f"{_notebook_filter(where)} and start_time < {run.start_time!r}"
-        previous = tracker.search_runs(earlier, max_results=1)
+        original = run.tags.get(RERUN_TAG)
+        if original:
+            previous = tracker.search_runs(f"id = {_quote(str(original))}", max_results=1)
+        else:
+            earlier = f"{_notebook_filter(where)} and start_time < {run.start_time!r}"
+            previous = tracker.search_runs(earlier, max_results=1)
     return {
         **_header(where),
         "run": record(run),

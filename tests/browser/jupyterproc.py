@@ -59,6 +59,9 @@ class JupyterProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "JPY_", "NBTRACK_"))}
         env.update({k: str(v) for k, v in dirs.items()})
         env.update(NBTRACK_STORE=str(self.store), MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+        # jupyter_core puts a virtualenv's share/jupyter before the user data dir; without this a
+        # copy installed into .venv by an earlier `pip install -e .` would shadow the build under test
+        env["JUPYTER_PREFER_ENV_PATH"] = "0"
         return env
 
     def _install(self, env: dict[str, str]) -> None:

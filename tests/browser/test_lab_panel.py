@@ -43,7 +43,16 @@ def test_panel_lists_the_notebooks_runs_as_they_end(page, lab):
     # Re-run executes the run's snapshot in a fresh kernel; a reproduced run gets the "verified" badge
     detail.locator(".nbtrack-runs-rerun").click()
     detail.locator(".nbtrack-runs-rerun-output", has_text="Reproduced in a fresh kernel").wait_for(timeout=180_000)
-    panel.locator(".nbtrack-runs-item", has_text="tuned").locator(".nbtrack-runs-badge", has_text="verified").wait_for()
+    # The rerun's own runs (they executed a copy of the notebook) are listed too, marked "rerun";
+    # the original keeps its place and gains the "verified" badge.
+    reruns = panel.locator(".nbtrack-runs-item").filter(has=page.locator(".nbtrack-runs-rerun-of"))
+    page.wait_for_function("() => document.querySelectorAll('#nbtrack-runs-panel .nbtrack-runs-rerun-of').length === 2")
+    assert sorted(reruns.locator(".nbtrack-runs-name").all_inner_texts()) == ["baseline", "tuned"]
+    originals = panel.locator(".nbtrack-runs-item").filter(has_not=page.locator(".nbtrack-runs-rerun-of"))
+    originals.filter(has_text="tuned").locator(".nbtrack-runs-badge", has_text="verified").wait_for()
+    reruns.filter(has_text="tuned").click()
+    detail.locator(".nbtrack-runs-detail-name", has_text="tuned").wait_for()
+    detail.get_by_text("Changes against the original run tuned").wait_for()
 
     # the refresh button reloads: a run logged outside the kernel shows up
     from nbtrack.tracking import Tracker
