@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from nbtrack.errors import QueryError, UsageError
 from nbtrack.query import compile_filter, compile_order_by, parse, tokenize
+from nbtrack.registry.gates import parse_requirement
 from nbtrack.tracking import Tracker
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -231,6 +232,24 @@ def test_search_runs_raises_only_query_error(fuzz_tracker, text):
             fuzz_tracker.search_runs(**kwargs, max_results=1)
         except QueryError:
             pass
+
+
+@settings(max_examples=600, deadline=None)
+@given(text=st.one_of(queries, st.lists(st.sampled_from(["production.", "staging.", "champion.", " >= ", " - ", "*", "/", "(", ")"]) | QUERY_ALPHABET, max_size=30).map("".join)))
+def test_gate_parser_raises_only_usage_errors(text):
+    """Promotion gates share the query tokenizer; any text parses or is refused with a UsageError."""
+    try:
+        parse_requirement(text)
+    except QueryError as exc:
+        assert exc.reason and (exc.position is None or 0 <= exc.position <= len(text))
+    except UsageError:
+        pass
+
+
+@pytest.mark.parametrize("text", ["(" * 10_000, "-" * 10_000, "metrics.f1 >= " + "-(" * 5_000 + "1"])
+def test_pathological_gates_are_refused_not_recursed(text):
+    with pytest.raises(UsageError):
+        parse_requirement(text)
 
 
 @pytest.mark.parametrize("text", [

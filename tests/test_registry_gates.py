@@ -26,6 +26,13 @@ def run(metrics: dict[str, float] | None = None, params: dict | None = None) -> 
         ("params.model != 'gbm'", "!=", Ref(None, "params", "model", "params.model"), "gbm"),
         ("metrics.loss.train <= -(0.5 - 1) * 2", "<=", Ref(None, "metrics", "loss.train", "metrics.loss.train"),
          Binary("*", Negate(Binary("-", 0.5, 1.0)), 2.0)),
+        # the query language's tokens: doubled-quote escapes, backquoted keys with backquotes, <>, booleans
+        ("params.team = 'it''s'", "=", Ref(None, "params", "team", "params.team"), "it's"),
+        ("metrics.`a``b` <> params.use_bias", "<>", Ref(None, "metrics", "a`b", "metrics.`a``b`"),
+         Ref(None, "params", "use_bias", "params.use_bias")),
+        ("params.use_bias == true", "==", Ref(None, "params", "use_bias", "params.use_bias"), True),
+        ("metrics.f1 >= production.metrics.f1 -0.01", ">=", Ref(None, "metrics", "f1", "metrics.f1"),
+         Binary("-", Ref("production", "metrics", "f1", "production.metrics.f1"), 0.01)),
     ],
 )
 def test_requirements_parse(text, op, left, right):
@@ -43,7 +50,9 @@ def test_requirements_parse(text, op, left, right):
         ("production.f1 >= 0.5", "is not a reference"),
         ("metrics.f1 >= 0.5 and metrics.auc > 0.7", "several --require"),
         ("metrics.f1 >= (0.5", "missing ')'"),
-        ("metrics.f1 >= 0.5 ; drop table runs", "cannot read"),
+        ("metrics.f1 >= 0.5 ; drop table runs", "unexpected character ';' at position 18"),
+        ("params.model == 'gbm", "unterminated string"),
+        ("metrics.f1 >= null", "unexpected 'null' at position 14"),
         ("metrics.f1 + 1", "expected a comparison"),
     ],
 )

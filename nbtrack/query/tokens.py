@@ -17,10 +17,14 @@ from ..errors import QueryError
 KEYWORDS = frozenset({"and", "or", "not", "in", "like", "is", "null", "true", "false", "asc", "desc"})
 #: comparison operators, longest first so ``<=`` is not read as ``<`` then ``=``
 OPERATORS = ("==", "!=", "<>", "<=", ">=", "=", "<", ">")
+#: read as operators only by ``tokenize(..., arithmetic=True)`` (promotion gates); there a
+#: leading ``-`` is unary minus, so numbers are unsigned
+ARITHMETIC = ("+", "-", "*", "/")
 
 NAME, KEYWORD, NUMBER, STRING, OPERATOR, PUNCT, END = "name", "keyword", "number", "string", "operator", "punct", "end"
 
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_UNSIGNED = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SEGMENT = re.compile(r"[A-Za-z0-9_]+")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -53,11 +57,13 @@ class Token:
         return self.position + len(self.text)
 
 
-def tokenize(text: str) -> list[Token]:
+def tokenize(text: str, arithmetic: bool = False) -> list[Token]:
     """Split ``text`` into tokens, ending with one ``end`` token at ``len(text)``.
 
     >>> [t.text for t in tokenize("metrics.`val/loss` < 0.2")]
     ['metrics.`val/loss`', '<', '0.2', '']
+    >>> [t.text for t in tokenize("metrics.f1 >= production.metrics.f1 -0.01", arithmetic=True)]
+    ['metrics.f1', '>=', 'production.metrics.f1', '-', '0.01', '']
     """
     _check_encodable(text)
     tokens, position = [], 0
@@ -66,7 +72,7 @@ def tokenize(text: str) -> list[Token]:
         if position >= len(text):
             tokens.append(Token(END, "", None, len(text)))
             return tokens
-        token = _next_token(text, position)
+        token = _next_token(text, position, arithmetic)
         tokens.append(token)
         position = token.end
 
@@ -77,13 +83,15 @@ def _skip_space(text: str, position: int) -> int:
     return position
 
 
-def _next_token(text: str, position: int) -> Token:
+def _next_token(text: str, position: int, arithmetic: bool) -> Token:
     char = text[position]
     if char in "(),":
         return Token(PUNCT, char, char, position)
     if char in "'\"":
         return _string(text, position)
-    number = _NUMBER.match(text, position)
+    if arithmetic and char in ARITHMETIC:
+        return Token(OPERATOR, char, char, position)
+    number = (_UNSIGNED if arithmetic else _NUMBER).match(text, position)
     if number:
         return _number(text, number)
     if _WORD.match(text, position):

@@ -6,10 +6,14 @@ Grammar (one requirement; several requirements are combined with *and*)::
     expr        := term (("+" | "-") term)*
     term        := unary (("*" | "/") unary)*
     unary       := "-" unary | atom
-    atom        := NUMBER | 'string' | "string" | ref | "(" expr ")"
+    atom        := NUMBER | 'string' | "string" | true | false | ref | "(" expr ")"
     ref         := [holder "."] ("metrics" | "params") "." key
     holder      := production | staging | <alias>          (e.g. champion)
     key         := name segments joined by ".", a segment may be `back-quoted/any text`
+
+Tokens are the query language's (:mod:`nbtrack.query.tokens`, with arithmetic on), so
+strings, numbers and backquoted keys are written exactly as in a run filter, and errors
+are :class:`~nbtrack.errors.QueryError` pointing at the character.
 
 A ref without holder is the candidate's run; ``production.`` / ``staging.`` is the run
 of the version currently in that stage; any other holder is an alias (aliases containing
@@ -30,24 +34,20 @@ from __future__ import annotations
 
 import math
 import operator
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Union
 
 from ..entities import Run
-from ..errors import UsageError
+from ..errors import QueryError, UsageError
+from ..query.tokens import END, KEYWORD, NAME, NUMBER, OPERATOR, PUNCT, STRING, Token, tokenize
 
-_TOKEN = re.compile(
-    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
-    r"|(?P<str>'[^']*'|\"[^\"]*\")"
-    r"|(?P<ref>[A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z0-9_]+|`[^`]+`))*)"
-    r"|(?P<op>>=|<=|==|!=|[<>=+\-*/()]))"
-)
-_SEGMENT = re.compile(r"`([^`]+)`|([A-Za-z0-9_]+)")
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq, "=": operator.eq, "!=": operator.ne,
+    "<>": operator.ne,
 }
+#: how deeply parentheses and unary minus may nest (a gate is one short comparison)
+MAX_DEPTH = 32
 _ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 
 
@@ -126,41 +126,40 @@ def parse_requirement(text: str) -> Requirement:
     left = parser.expr()
     op = parser.accept(*_COMPARE)
     if op is None:
-        raise UsageError(f"gate {text!r}: expected a comparison (>=, <=, >, <, ==, !=) {parser.where()}")
+        raise parser.error("expected a comparison (>=, <=, >, <, ==, !=)")
     right = parser.expr()
-    if parser.peek() is not None:
-        raise UsageError(f"gate {text!r}: unexpected {parser.peek()[1]!r} {parser.where()}; combine requirements with several --require")
+    if parser.peek().kind != END:
+        raise parser.error(f"unexpected {parser.peek().text!r}; combine requirements with several --require")
     return Requirement(text.strip(), op, left, right)
 
 
 class _Parser:
+    """Recursive descent over the query tokenizer's tokens (see the grammar above)."""
+
     def __init__(self, text: str):
         self.text = text
-        self.tokens: list[tuple[str, str, int]] = []
-        pos = 0
-        while pos < len(text):
-            if text[pos:].strip() == "":
-                break
-            match = _TOKEN.match(text, pos)
-            if not match or match.end() == pos:
-                raise UsageError(f"gate {text!r}: cannot read {text[pos:].strip()[:20]!r} at position {pos}")
-            kind = match.lastgroup
-            self.tokens.append((kind, match.group(kind), match.start(kind)))
-            pos = match.end()
+        self.tokens = tokenize(text, arithmetic=True)
         self.index = 0
+        self.depth = 0
 
-    def peek(self) -> tuple[str, str, int] | None:
-        return self.tokens[self.index] if self.index < len(self.tokens) else None
+    def nest(self, token: Token) -> None:
+        """One more level of parentheses or unary minus: refused past MAX_DEPTH (no RecursionError)."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"the expression nests more than {MAX_DEPTH} levels of parentheses or '-'", token)
 
-    def where(self) -> str:
+    def peek(self) -> Token:
+        return self.tokens[self.index]
+
+    def error(self, reason: str, token: Token | None = None) -> QueryError:
+        token = token or self.peek()
+        return QueryError(f"gate: {reason}" if token.kind != END else f"gate: {reason} (at the end)", self.text, token.position)
+
+    def accept(self, *texts: str) -> str | None:
         token = self.peek()
-        return f"at position {token[2]}" if token else "at the end"
-
-    def accept(self, *ops: str) -> str | None:
-        token = self.peek()
-        if token and token[0] == "op" and token[1] in ops:
+        if token.kind in (OPERATOR, PUNCT) and token.text in texts:
             self.index += 1
-            return token[1]
+            return token.text
         return None
 
     def expr(self) -> Node:
@@ -176,41 +175,48 @@ class _Parser:
         return node
 
     def unary(self) -> Node:
+        token = self.peek()
         if self.accept("-"):
-            return Negate(self.unary())
+            self.nest(token)
+            node = Negate(self.unary())
+            self.depth -= 1
+            return node
         return self.atom()
 
     def atom(self) -> Node:
         token = self.peek()
-        if token is None:
-            raise UsageError(f"gate {self.text!r}: expression ends too early")
-        kind, value, _ = token
+        if token.kind == END:
+            raise self.error("the expression ends too early")
         if self.accept("("):
+            self.nest(token)
             node = self.expr()
             if not self.accept(")"):
-                raise UsageError(f"gate {self.text!r}: missing ')' {self.where()}")
+                raise self.error("missing ')'")
+            self.depth -= 1
             return node
         self.index += 1
-        if kind == "num":
-            return float(value)
-        if kind == "str":
-            return value[1:-1]
-        if kind == "ref":
-            return _ref(self.text, value)
-        raise UsageError(f"gate {self.text!r}: unexpected {value!r} at position {token[2]}")
+        if token.kind == NUMBER:
+            return float(token.value)
+        if token.kind == STRING:
+            return token.value
+        if token.kind == KEYWORD and token.value in ("true", "false"):
+            return token.value == "true"
+        if token.kind == NAME:
+            return self.ref(token)
+        raise self.error(f"unexpected {token.text!r}", token)
 
-
-def _ref(text: str, word: str) -> Ref:
-    parts = [quoted or plain for quoted, plain in _SEGMENT.findall(word)]
-    holder = None
-    if parts[0].lower() not in ("metrics", "params"):
-        holder, parts = parts[0].lower() if parts[0].lower() in ("production", "staging") else parts[0], parts[1:]
-    if len(parts) < 2 or parts[0].lower() not in ("metrics", "params"):
-        raise UsageError(
-            f"gate {text!r}: {word!r} is not a reference; write metrics.KEY, params.KEY, "
-            "production.metrics.KEY, staging.metrics.KEY or ALIAS.metrics.KEY"
-        )
-    return Ref(holder, parts[0].lower(), ".".join(parts[1:]), word)
+    def ref(self, token: Token) -> Ref:
+        parts = [part.text for part in token.value]
+        holder = None
+        if parts[0].lower() not in ("metrics", "params"):
+            holder, parts = parts[0].lower() if parts[0].lower() in ("production", "staging") else parts[0], parts[1:]
+        if len(parts) < 2 or parts[0].lower() not in ("metrics", "params"):
+            raise self.error(
+                f"{token.text!r} is not a reference; write metrics.KEY, params.KEY, "
+                "production.metrics.KEY, staging.metrics.KEY or ALIAS.metrics.KEY",
+                token,
+            )
+        return Ref(holder, parts[0].lower(), ".".join(parts[1:]), token.text)
 
 
 def _collect(node: Node, found: list[Ref]) -> None:
