@@ -167,6 +167,10 @@ def test_magic_diff_defaults_to_the_last_run_and_compares_histories(shell):
     assert [p.key for p in view.diff.params] == ["lr"]
     assert any(n.startswith("cells compared as executed") for n in view.diff.notes)
     assert DIFF_MIME in view._repr_mimebundle_()
+    # --outputs: the first cell's output is in both histories, unchanged; the flag reaches diff_runs
+    shell.ok("print('only in the second history')")
+    view = shell.ok(f"%track diff {first} --outputs").result
+    assert view.diff.outputs == () and not any(n.startswith("outputs not compared") for n in view.diff.notes)
 
 
 # -- escaping --------------------------------------------------------------------------------------------
@@ -192,3 +196,69 @@ def test_json_record_is_serialisable_with_nan(tracker):
         tracker.log_metric("loss", 1.0)
     record = diff_record(diff_runs(tracker, "n1", "n2"))
     assert json.loads(json.dumps(record))["metrics"] == [{"key": "loss", "kind": CHANGED, "before": "nan", "after": 1.0}]
+
+
+# -- outputs (opt-in) --------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def printed_notebook(tmp_path_factory):
+    """One notebook run twice in fresh kernels; only the value the train cell prints and returns changes."""
+    from nbtrack.tracking import Tracker
+
+    folder = tmp_path_factory.mktemp("outputsnb")
+    store, path = folder / "store", folder / "train.ipynb"
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": KERNELSPEC})
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext nbtrack"),
+        nbformat.v4.new_code_cell("import os\nprint('<b>same</b>')"),
+        nbformat.v4.new_code_cell("%%track train\nlr = float(os.environ.get('LR', '0.1'))\nprint('lr is', lr)\nround(1 - lr, 3)"),
+    ]
+    for lr in ("0.1", "0.2"):
+        os.environ["LR"] = lr
+        try:
+            _execute(nb, path, store)
+        finally:
+            del os.environ["LR"]
+    tracker = Tracker.open(store)
+    first, second = sorted(tracker.search_runs(), key=lambda r: r.start_time)
+    yield tracker, first, second
+    tracker.close()
+
+
+def test_outputs_are_compared_only_on_request_and_name_the_changed_execution(printed_notebook):
+    tracker, first, second = printed_notebook
+    plain = diff_runs(tracker, first.id, second.id)
+    assert plain.outputs == () and plain.cells == () and [p.key for p in plain.params] == []
+    diff = diff_runs(tracker, first.id, second.id, outputs=True)
+    assert [(o.index_a, o.index_b, o.source_head) for o in diff.outputs] == [(2, 2, "%%track train")]
+    changed = [line for line in diff.outputs[0].diff if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert changed == ["-lr is 0.1", "-0.9", "+lr is 0.2", "+0.8"]
+    assert not diff.identical and diff_runs(tracker, first.id, first.id, outputs=True).identical
+    text = str(RunDiffView(diff))
+    assert "Outputs:" in text and "execution 3 -> 3" in text and "+lr is 0.2" in text
+
+
+def test_output_diff_views_escape_and_serialise(printed_notebook, capsys):
+    from nbtrack.cli import main
+
+    tracker, first, second = printed_notebook
+    html = RunDiffView(diff_runs(tracker, second.id, first.id, outputs=True))._repr_html_()
+    assert '<span class="nbtrack-add">+lr is 0.1</span>' in html and "<b>same</b>" not in html
+    assert main(["--store", str(tracker.store.location.directory), "diff", first.id[:8], second.id[:8], "--outputs", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert [(o["index_b"], o["source_head"]) for o in record["outputs"]] == [(2, "%%track train")]
+
+
+def test_output_text_reads_streams_results_errors_and_hashes_rich_data():
+    from nbtrack.snapshot.diff import output_text
+
+    png = {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo=", "text/plain": ["<Figure>"]}, "metadata": {}}
+    outputs = [
+        {"output_type": "stream", "name": "stdout", "text": ["a\n", "b\n"]},
+        {"output_type": "execute_result", "execution_count": 3, "data": {"text/plain": "42"}, "metadata": {}},
+        png,
+        {"output_type": "error", "ename": "ValueError", "evalue": "bad", "traceback": ["..."]},
+    ]
+    text = output_text(outputs)
+    assert text.startswith("a\nb\n42\n<Figure>\n[image/png ") and text.endswith("]\nValueError: bad\n")
+    other = {**png, "data": {**png["data"], "image/png": "iVBORw0KGgp="}}
+    assert output_text([other]) != output_text([png]) and output_text([]) == output_text(None) == ""

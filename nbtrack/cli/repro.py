@@ -17,6 +17,7 @@ def register(sub) -> None:
     diff.add_argument("a", help="the run before (id, unique prefix of 4+ characters, or name)")
     diff.add_argument("b", help="the run after")
     diff.add_argument("--json", action="store_true", help="print the application/vnd.nbtrack.diff.v1+json record")
+    diff.add_argument("--outputs", action="store_true", help="also compare what each executed cell printed, displayed or raised")
     diff.set_defaults(handler=cmd_diff)
 
     from ..snapshot.rerun import add_rerun_options
@@ -34,7 +35,7 @@ def cmd_diff(args) -> int:
 
     tracker = open_tracker(args)
     try:
-        diff = diff_runs(tracker, args.a, args.b)
+        diff = diff_runs(tracker, args.a, args.b, outputs=args.outputs)
     finally:
         tracker.close()
     print(json.dumps(diff_record(diff), indent=2, default=str) if args.json else str(RunDiffView(diff)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from ..snapshot.diff import CellChange, RunDiff
+from ..snapshot.diff import CellChange, OutputChange, RunDiff
 from . import format as fmt
 from .html import STYLE, esc, table, text_table
 from .runs import _json_safe
@@ -38,6 +38,8 @@ class RunDiffView:
                 parts.append(f"{title}:\n" + text_table(["key", "change", d.a.label, d.b.label], _value_rows(changes)))
         if d.cells:
             parts.append("Cells:\n" + "\n".join(_cell_text(c) for c in d.cells))
+        if d.outputs:
+            parts.append("Outputs:\n" + "\n".join(_lines_text(_output_heading(o), o.diff) for o in d.outputs))
         if d.packages:
             parts.append("Packages:\n" + text_table(["package", "change", d.a.label, d.b.label], [[p.name, p.kind, p.before or "", p.after or ""] for p in d.packages]))
         if d.git:
@@ -57,6 +59,8 @@ class RunDiffView:
                 parts.append(f"<b>{title}</b>" + table(["key", "change", d.a.label, d.b.label], _value_rows(changes)))
         if d.cells:
             parts.append("<b>Cells</b>" + "".join(_cell_html(c) for c in d.cells))
+        if d.outputs:
+            parts.append("<b>Outputs</b>" + "".join(_lines_html("nbtrack-output-change", _output_heading(o), o.diff) for o in d.outputs))
         if d.packages:
             parts.append("<b>Packages</b>" + table(["package", "change", d.a.label, d.b.label], [[p.name, p.kind, p.before or "", p.after or ""] for p in d.packages]))
         if d.git:
@@ -85,6 +89,7 @@ def diff_record(diff: RunDiff) -> dict[str, Any]:
         "packages": [asdict(p) for p in diff.packages],
         "git": asdict(diff.git) if diff.git else None,
         "notes": list(diff.notes),
+        "outputs": [{**asdict(o), "diff": list(o.diff)} for o in diff.outputs],
     }
 
 
@@ -111,13 +116,26 @@ def _cell_heading(change: CellChange) -> str:
     return f"{change.kind} {change.cell_type} {where}{ident}{how}"
 
 
+def _output_heading(change: OutputChange) -> str:
+    count = f" [{change.execution_count}]" if change.execution_count is not None else ""
+    return f"execution {change.index_a + 1} -> {change.index_b + 1}{count}: {change.source_head}"
+
+
 def _cell_text(change: CellChange) -> str:
-    return "  " + _cell_heading(change) + "".join(f"\n    {line}" for line in change.diff)
+    return _lines_text(_cell_heading(change), change.diff)
+
+
+def _lines_text(heading: str, diff: tuple[str, ...]) -> str:
+    return "  " + heading + "".join(f"\n    {line}" for line in diff)
 
 
 def _cell_html(change: CellChange) -> str:
-    lines = "\n".join(f'<span class="{_line_class(i, line)}">{esc(line)}</span>' for i, line in enumerate(change.diff))
-    return f'<div class="nbtrack-cell-change nbtrack-{change.kind}"><i>{esc(_cell_heading(change))}</i><pre class="nbtrack-diff">{lines}</pre></div>'
+    return _lines_html(f"nbtrack-cell-change nbtrack-{change.kind}", _cell_heading(change), change.diff)
+
+
+def _lines_html(css_class: str, heading: str, diff: tuple[str, ...]) -> str:
+    lines = "\n".join(f'<span class="{_line_class(i, line)}">{esc(line)}</span>' for i, line in enumerate(diff))
+    return f'<div class="{css_class}"><i>{esc(heading)}</i><pre class="nbtrack-diff">{lines}</pre></div>'
 
 
 def _line_class(index: int, line: str) -> str:

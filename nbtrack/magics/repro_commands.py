@@ -19,11 +19,12 @@ from .parser import subcommand
 def _diff_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("a", help="the run before (id, unique prefix of 4+ characters, or name)")
     parser.add_argument("b", nargs="?", help="the run after (default: the last run of this session)")
+    parser.add_argument("--outputs", action="store_true", help="also compare what each executed cell printed, displayed or raised")
 
 
-@subcommand("diff", "what changed between two runs: params, metrics, cells (unified diffs), packages, git commit", _diff_args)
+@subcommand("diff", "what changed between two runs: params, metrics, cells (unified diffs), packages, git commit; --outputs adds cell outputs", _diff_args)
 def diff(ctx, args):
-    return RunDiffView(diff_runs(ctx.tracker, args.a, args.b or ctx.last_run_id()))
+    return RunDiffView(diff_runs(ctx.tracker, args.a, args.b or ctx.last_run_id(), outputs=args.outputs))
 
 
 def _rerun_args(parser: argparse.ArgumentParser) -> None:

@@ -4,8 +4,10 @@ Renderer-neutral: :func:`diff_runs` returns a :class:`RunDiff` of plain values t
 :mod:`nbtrack.display.diff` shows as text, HTML or JSON. Cells are aligned by cell id
 (stable under JupyterLab and nbformat >= 4.5); the cells left over (old notebooks without
 ids, a cell cut and pasted) are paired by content similarity, so an edited cell reads as
-"changed" rather than "removed + added". Cell outputs are not compared: they differ on
-almost every run (timings, addresses) and would bury the edits.
+"changed" rather than "removed + added". Cell outputs are compared only on request
+(``outputs=True``): they differ on many runs (timings, addresses) and would bury the
+edits. They come from the execution histories, which hold what each cell printed when it
+ran (a saved notebook's outputs may be older than the run).
 
 >>> diff = diff_runs(tracker, "3f2a", "9bc1")   # doctest: +SKIP
 >>> [c.kind for c in diff.cells], [p.key for p in diff.params]
@@ -15,6 +17,7 @@ almost every run (timings, addresses) and would bury the edits.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +59,17 @@ class CellChange:
 
 
 @dataclass(frozen=True)
+class OutputChange:
+    """An execution whose outputs differ between the runs' histories (0-based execution indexes)."""
+
+    index_a: int
+    index_b: int
+    execution_count: int | None  # in run b
+    source_head: str  # the first line of the cell in run b, to say which cell
+    diff: tuple[str, ...]  # unified diff of the outputs as text
+
+
+@dataclass(frozen=True)
 class PackageChange:
     name: str
     kind: str
@@ -82,14 +96,19 @@ class RunDiff:
     git: GitChange | None
     #: what could not be compared, and why (no snapshot, no environment recorded)
     notes: tuple[str, ...] = ()
+    #: only with ``diff_runs(..., outputs=True)``
+    outputs: tuple[OutputChange, ...] = ()
 
     @property
     def identical(self) -> bool:
-        return not (self.params or self.metrics or self.cells or self.packages or self.git)
+        return not (self.params or self.metrics or self.cells or self.packages or self.git or self.outputs)
 
 
-def diff_runs(tracker, a: str | Run, b: str | Run) -> RunDiff:
-    """Compare run ``a`` (before) with run ``b`` (after); refs are ids, unique prefixes or names."""
+def diff_runs(tracker, a: str | Run, b: str | Run, outputs: bool = False) -> RunDiff:
+    """Compare run ``a`` (before) with run ``b`` (after); refs are ids, unique prefixes or names.
+
+    ``outputs=True`` also compares what each executed cell printed, displayed or raised.
+    """
     run_a = a if isinstance(a, Run) else tracker.get_run(a)
     run_b = b if isinstance(b, Run) else tracker.get_run(b)
     blobs = tracker.store.blobs
@@ -103,6 +122,7 @@ def diff_runs(tracker, a: str | Run, b: str | Run) -> RunDiff:
         packages=_package_changes(blobs, run_a, run_b, notes),
         git=_git_change(run_a, run_b),
         notes=tuple(notes),
+        outputs=_output_changes(blobs, run_a, run_b, notes) if outputs else (),
     )
 
 
@@ -226,6 +246,53 @@ def _similar_pairs(cells_a: list, cells_b: list, rest_a: list[int], rest_b: list
 def _unified(before: str, after: str, from_label: str, to_label: str) -> tuple[str, ...]:
     lines = difflib.unified_diff(before.splitlines(), after.splitlines(), from_label, to_label, n=CONTEXT, lineterm="")
     return tuple(lines)
+
+
+# -- outputs ----------------------------------------------------------------------------------------
+def _output_changes(blobs, run_a: Run, run_b: Run, notes: list[str]) -> tuple[OutputChange, ...]:
+    """Executions paired by source (as in :func:`align`), then their outputs compared as text."""
+    try:
+        histories = [storage.history_notebook(blobs, run)["cells"] for run in (run_a, run_b)]
+    except NbtrackError as exc:
+        notes.append(f"outputs not compared: {exc}")
+        return ()
+    cells = [[_Cell(None, "code", cell_source(c)) for c in history] for history in histories]
+    changes = []
+    for i, j, _ in align(*cells):
+        before, after = (output_text(histories[0][i].get("outputs")), output_text(histories[1][j].get("outputs")))
+        if before != after:
+            lines = _unified(before, after, f"{run_a.label} execution {i + 1} outputs", f"{run_b.label} execution {j + 1} outputs")
+            head = cells[1][j].source.splitlines()[0] if cells[1][j].source else ""
+            changes.append(OutputChange(i, j, histories[1][j].get("execution_count"), head, lines))
+    return tuple(sorted(changes, key=lambda change: change.index_b))
+
+
+def output_text(outputs: Any) -> str:
+    """Outputs as comparable text: streams, ``text/plain``, errors; rich data by type and hash.
+
+    An image that changed shows as one changed line (its sha256 prefix), not as base64.
+    """
+    lines = []
+    for output in outputs or []:
+        kind = output.get("output_type")
+        if kind == "stream":
+            lines.append(_joined(output.get("text")))
+        elif kind == "error":
+            lines.append(f"{output.get('ename', '')}: {output.get('evalue', '')}\n")
+        elif kind in ("execute_result", "display_data"):
+            data = output.get("data") or {}
+            if "text/plain" in data:
+                lines.append(_joined(data["text/plain"]) + "\n")
+            for mime in sorted(m for m in data if m != "text/plain"):
+                digest = hashlib.sha256(_joined(data[mime]).encode("utf-8", "surrogatepass")).hexdigest()[:12]
+                lines.append(f"[{mime} {digest}]\n")
+    return "".join(lines)
+
+
+def _joined(value: Any) -> str:
+    if isinstance(value, list):
+        return "".join(str(part) for part in value)
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
 
 
 # -- environment and git -----------------------------------------------------------------------------
