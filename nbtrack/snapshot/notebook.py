@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,26 +32,48 @@ class NotebookRead:
     truncated: bool = False
 
 
+#: pauses before reading again a file caught mid-save (only then: a good read costs nothing extra)
+RETRY_PAUSES = (0.01, 0.05)
+#: a file that fails to parse and was modified this recently may be half-written: read it again
+RECENT_WRITE = 2.0
+
+
 def read_disk(path: str | None, last_executed: float | None, max_bytes: int = MAX_NOTEBOOK_BYTES) -> NotebookRead:
-    """The notebook file as a plain nbformat-4 dict; ``stale`` when saved before the last executed cell began."""
+    """The notebook file as a plain nbformat-4 dict; ``stale`` when saved before the last executed cell began.
+
+    Jupyter saves atomically (write a temporary file, then rename), but other editors and
+    sync tools rewrite in place: a read that overlaps such a save is retried twice before
+    the run records why it has no snapshot.
+    """
+    for pause in (*RETRY_PAUSES, None):
+        read, transient = _read_once(path, last_executed, max_bytes)
+        if not transient or pause is None:
+            return read
+        time.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+def _read_once(path: str | None, last_executed: float | None, max_bytes: int) -> tuple[NotebookRead, bool]:
+    """(the read, whether a failure may be a save in progress)."""
     if not path:
-        return NotebookRead(None, "none", "notebook path unknown")
+        return NotebookRead(None, "none", "notebook path unknown"), False
     try:
         before = os.stat(path)
         if before.st_size > max_bytes:
-            return NotebookRead(None, "disk", f"notebook file is {before.st_size} bytes, over the {max_bytes}-byte limit")
+            return NotebookRead(None, "disk", f"notebook file is {before.st_size} bytes, over the {max_bytes}-byte limit"), False
         with open(path, "rb") as handle:
             data = handle.read(max_bytes + 1)
         after = os.stat(path)
     except OSError as exc:
-        return NotebookRead(None, "disk", f"cannot read {path}: {exc.strerror or exc}")
+        return NotebookRead(None, "disk", f"cannot read {path}: {exc.strerror or exc}"), False
     if (before.st_mtime_ns, before.st_size) != (after.st_mtime_ns, after.st_size) or len(data) != after.st_size:
-        return NotebookRead(None, "disk", f"{path} changed while it was being read (probably being saved)")
+        return NotebookRead(None, "disk", f"{path} changed while it was being read (probably being saved)"), True
     notebook, reason = parse(data)
     if notebook is None:
-        return NotebookRead(None, "disk", f"{os.path.basename(path)}: {reason}", mtime=after.st_mtime)
+        recent = time.time() - after.st_mtime < RECENT_WRITE
+        return NotebookRead(None, "disk", f"{os.path.basename(path)}: {reason}", mtime=after.st_mtime), recent
     stale = last_executed is not None and after.st_mtime < last_executed
-    return NotebookRead(notebook, "disk", None, stale, after.st_mtime)
+    return NotebookRead(notebook, "disk", None, stale, after.st_mtime), False
 
 
 def parse(data: bytes) -> tuple[dict | None, str | None]:
