@@ -53,6 +53,19 @@ whatever their right side, even if the cell never assigned them. A requested nam
 is missing or whose value cannot be stored is reported in ``skipped``. Precedence:
 explicit metric > explicit param > pattern metric > literal param.
 
+*Estimators*: a name bound at the top level whose final value follows scikit-learn's
+estimator API (an instance with ``get_params()``; also XGBoost, LightGBM and CatBoost's
+sklearn wrappers, and pipelines) contributes ``<name>.estimator`` = its class name and
+the hyperparameters that differ from their defaults as params named ``<name>.<param>``
+(``model.max_depth``; inside a pipeline ``model.logisticregression__C``), so
+``model = GBC(max_depth=3).fit(X, y)`` is recorded without assigning each value to a
+variable first. Non-defaults only, as scikit-learn's own repr shows them: what the user
+chose, not the twenty settings nobody touched (the snapshot keeps the code, the recorded
+packages its library version). A nested estimator is recorded as its class name; values
+that are not literals (functions, arrays, random states) are left out silently; at most
+:data:`MAX_ESTIMATOR_PARAMS` per estimator. An estimator whose ``get_params`` raises is
+skipped with the reason. A literal param of the same name wins.
+
 Never captured: names starting with ``_`` (IPython's output history ``_``, ``_1``, ...
 and private helpers), even when requested explicitly (reported in ``skipped``).
 A cell with a syntax error yields no candidates (running it will raise anyway).
@@ -64,6 +77,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -90,6 +104,9 @@ DEFAULT_METRIC_PATTERNS: tuple[str, ...] = (
     "r2", "r2_*", "*_r2",
     "*_score",
 )  # fmt: skip
+
+#: hyperparameters recorded per estimator (a deep pipeline's get_params can return hundreds)
+MAX_ESTIMATOR_PARAMS = 200
 
 _PRIVATE_REASON = "names starting with '_' are never captured"
 _MISSING_REASON = "not defined after the cell ran"
@@ -281,6 +298,7 @@ def extract(
     *,
     extra_params: Iterable[str] = (),
     extra_metrics: Iterable[str] = (),
+    estimators: bool = True,
 ) -> Captured:
     """Read the candidates of ``names`` from ``namespace`` after the cell ran.
 
@@ -304,7 +322,80 @@ def extract(
     for name, literals in names.conditional.items():
         if _is_free(out, name) and name in namespace and _equals_any(namespace[name], literals):
             _take(out, name, namespace, _as_param)
+    if estimators:
+        for name in names.bound:
+            if _is_free(out, name) and _is_estimator(namespace.get(name)):
+                _estimator_params(out, name, namespace[name])
     return out
+
+
+def _is_estimator(value: Any) -> bool:
+    """An estimator instance (not a class, whose get_params is an unbound function)."""
+    return not isinstance(value, type) and callable(getattr(type(value), "get_params", None))
+
+
+def _estimator_params(out: Captured, name: str, estimator: Any) -> None:
+    try:
+        params = estimator.get_params(deep=True)
+        if not isinstance(params, Mapping):
+            raise TypeError("get_params() did not return a mapping")
+        chosen = [(key, value) for key, value in sorted(params.items()) if isinstance(key, str) and not _is_default(estimator, params, key, value)]
+    except Exception as exc:  # user code: anything may happen, and the cell has already run
+        out.skipped.append((name, f"hyperparameters not recorded: {type(exc).__name__}: {exc}"))
+        return
+    _put(out, f"{name}.estimator", type(estimator).__name__)
+    for key, value in chosen[:MAX_ESTIMATOR_PARAMS]:
+        value = _hyperparameter(value)
+        if value is not _UNRECORDED and _is_free(out, f"{name}.{key}"):
+            _put(out, f"{name}.{key}", value)
+
+
+def _is_default(estimator: Any, params: Mapping[str, Any], key: str, value: Any) -> bool:
+    """Whether ``key`` (``param`` or ``step__param``) holds its owner's ``__init__`` default."""
+    owner_key, _, param = key.rpartition("__")
+    owner = params.get(owner_key) if owner_key else estimator
+    default = _init_defaults(type(owner)).get(param, _UNRECORDED)
+    if default is _UNRECORDED or type(value) is not type(default):
+        return False
+    try:
+        return bool(value == default)
+    except Exception:  # e.g. arrays: "truth value is ambiguous"
+        return False
+
+
+@lru_cache(maxsize=256)
+def _init_defaults(cls: type) -> Mapping[str, Any]:
+    try:
+        signature = inspect.signature(cls.__init__)
+    except (TypeError, ValueError):
+        return MappingProxyType({})
+    return MappingProxyType({k: p.default for k, p in signature.parameters.items() if p.default is not p.empty})
+
+
+_UNRECORDED = object()
+
+
+def _hyperparameter(value: Any) -> Any:
+    """The value to record, or ``_UNRECORDED`` (see "Estimators" in the module docstring)."""
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if _is_estimator(value):
+        return type(value).__name__
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item) and getattr(value, "shape", None) == ():
+        plain = item()
+        return plain if type(plain) in (bool, int, float, str) else _UNRECORDED
+    if isinstance(value, (list, tuple)) and len(value) <= 64:
+        elements = [_hyperparameter(v) for v in value]
+        return _UNRECORDED if any(e is _UNRECORDED or isinstance(e, list) for e in elements) else elements
+    return _UNRECORDED
+
+
+def _put(out: Captured, key: str, value: Any) -> None:
+    try:
+        _as_param(out, key, value)
+    except UsageError:
+        pass  # e.g. a NaN or a huge string: left out like any other unrecordable hyperparameter
 
 
 def _is_free(out: Captured, name: str) -> bool:

@@ -200,7 +200,7 @@ class CellHooks:
             return
         captured = extract(
             pending.names or CellNames(), self.shell.user_ns, tuple(self.magics.metric_patterns),
-            extra_params=pending.extra_params, extra_metrics=pending.extra_metrics,
+            extra_params=pending.extra_params, extra_metrics=pending.extra_metrics, estimators=self.magics.capture_estimators,
         )
         tracker = self.magics.tracker
         if captured.params:

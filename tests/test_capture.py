@@ -252,3 +252,59 @@ def test_capture_imports_no_ui_or_ipython():
     code = f"import sys, nbtrack.capture; print([m for m in {UI_MODULES!r} if m in sys.modules])"
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "[]"
+
+
+# -- estimators ---------------------------------------------------------------------------------------
+def test_sklearn_estimators_record_class_and_non_default_hyperparameters():
+    import numpy as np
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    namespace = {
+        "model": GradientBoostingClassifier(max_depth=4, n_estimators=100, random_state=np.int64(7)),
+        "pipe": make_pipeline(StandardScaler(with_mean=False), LogisticRegression(C=0.5, class_weight={0: 1, 1: 3})),
+        "cls": GradientBoostingClassifier,  # a class, not an estimator
+        "max_depth": 9,
+    }
+    names = analyze_cell("model = fit()\npipe = build()\ncls = pick()\nmax_depth = 9")
+    captured = extract(names, namespace)
+    assert captured.params == {
+        "max_depth": 9,
+        # n_estimators=100 is the default: left out, as sklearn's repr leaves it out
+        "model.estimator": "GradientBoostingClassifier", "model.max_depth": 4, "model.random_state": 7,
+        "pipe.estimator": "Pipeline", "pipe.logisticregression": "LogisticRegression", "pipe.logisticregression__C": 0.5,
+        "pipe.standardscaler": "StandardScaler", "pipe.standardscaler__with_mean": False,
+    }  # class_weight (a dict with int keys) cannot be a param: left out silently
+    assert captured.skipped == []
+    assert extract(names, namespace, estimators=False).params == {"max_depth": 9}
+
+
+class _Odd:
+    """Estimator-shaped user classes: one whose get_params breaks, one with odd values."""
+
+    def __init__(self, fail: bool = False, fn=len, grid=(1, 2.5, "x"), nested=None):
+        self.fail, self.fn, self.grid, self.nested = fail, fn, grid, nested
+
+    def get_params(self, deep=True):
+        if self.fail:
+            raise RuntimeError("broken get_params")
+        return {"fail": self.fail, "fn": self.fn, "grid": self.grid, "nested": self.nested, "choices": {1, 2}}
+
+
+def test_odd_estimators_never_break_the_capture():
+    namespace = {"ok": _Odd(grid=(1, 2.5, "x", None), nested=_Odd()), "bad": _Odd(fail=True), "lr": 0.1}
+    captured = extract(analyze_cell("ok = a()\nbad = b()\nlr = 0.1"), namespace)
+    # fn (a function) and choices (a set) are left out; grid differs from its default (a tuple of 4)
+    assert captured.params == {"lr": 0.1, "ok.estimator": "_Odd", "ok.grid": [1, 2.5, "x", None], "ok.nested": "_Odd"}
+    assert captured.skipped == [("bad", "hyperparameters not recorded: RuntimeError: broken get_params")]
+
+
+def test_tracked_cell_records_an_inline_estimator(shell):
+    shell.ok("%%track -q gbm\nfrom sklearn.tree import DecisionTreeClassifier\nmodel = DecisionTreeClassifier(max_depth=2).fit([[0], [1]], [0, 1])\nacc = 1.0")
+    run = shell.tracker.search_runs(max_results=1)[0]
+    assert run.params == {"model.estimator": "DecisionTreeClassifier", "model.max_depth": 2}
+    shell.ok("%config TrackMagics.capture_estimators = False")
+    shell.ok("%%track -q plain\nmodel = DecisionTreeClassifier(max_depth=3)")
+    assert shell.tracker.search_runs(max_results=1)[0].params == {}
