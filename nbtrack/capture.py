@@ -343,11 +343,21 @@ def _estimator_params(out: Captured, name: str, estimator: Any) -> None:
     except Exception as exc:  # user code: anything may happen, and the cell has already run
         out.skipped.append((name, f"hyperparameters not recorded: {type(exc).__name__}: {exc}"))
         return
-    _put(out, f"{name}.estimator", type(estimator).__name__)
+    _put(out, f"{name}.estimator", _estimator_label(estimator))
     for key, value in chosen[:MAX_ESTIMATOR_PARAMS]:
         value = _hyperparameter(value)
         if value is not _UNRECORDED and _is_free(out, f"{name}.{key}"):
             _put(out, f"{name}.{key}", value)
+
+
+def _estimator_label(estimator: Any) -> str:
+    """The class name; a pipeline names its steps (``Pipeline[StandardScaler, MLPClassifier]``),
+    since "Pipeline" alone says nothing in a runs table."""
+    label = type(estimator).__name__
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list) and steps and all(isinstance(s, tuple) and len(s) == 2 for s in steps):
+        label += "[" + ", ".join(type(step).__name__ for _, step in steps) + "]"
+    return label
 
 
 def _is_default(estimator: Any, params: Mapping[str, Any], key: str, value: Any) -> bool:
