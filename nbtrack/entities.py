@@ -88,6 +88,8 @@ class Run:
     #: provenance fields kept in their own columns (notebook path, git commit, ...)
     provenance_columns: dict[str, Any] = field(default_factory=dict, repr=False)
     receipt: dict[str, Any] | None = None
+    #: when the run was deleted (it is hidden from listings until restored or purged); None: live
+    deleted_time: float | None = None
 
     @functools.cached_property
     def provenance(self) -> dict[str, Any]:
@@ -116,6 +118,16 @@ class Run:
     def metric(self, key: str, default: float = math.nan) -> float:
         summary = self.metrics.get(key)
         return default if summary is None else summary.last
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """What a purge removed for good (or, with ``dry_run``, would remove)."""
+
+    runs: tuple[str, ...]
+    blobs: int
+    bytes: int
+    dry_run: bool = False
 
 
 # -- model registry -------------------------------------------------------------------------------

@@ -23,8 +23,6 @@ from nbtrack.store.schema import MIGRATIONS
 from nbtrack.tracking import Tracker
 
 FIXTURES = Path(__file__).parent / "fixtures"
-sys.path.insert(0, str(FIXTURES))
-from make_fixtures import schema_truncated_to  # noqa: E402
 
 VERSIONS = list(range(1, SCHEMA_VERSION + 1))
 
@@ -40,12 +38,29 @@ def _copy(version: int, tmp_path: Path) -> Path:
     return store
 
 
-def _contents(db: Path) -> dict[str, list]:
-    """Every row of every table, sorted: a whole-value snapshot of the data."""
+def _columns(db: Path) -> dict[str, list[str]]:
+    """The columns of every table: the shape an upgrade must keep (it may add more)."""
     conn = sqlite3.connect(db)
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != '_sqlite_migrations'")]
-        return {t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
+        return {t: [r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')] for t in tables}
+    finally:
+        conn.close()
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _contents(db: Path, shape: dict[str, list[str]] | None = None) -> dict[str, list]:
+    """Every row of every table (only the tables and columns of ``shape``), sorted: a whole-value snapshot."""
+    shape = shape or _columns(db)
+    conn = sqlite3.connect(db)
+    try:
+        return {
+            table: sorted(conn.execute(f'SELECT {", ".join(map(_quoted, columns))} FROM "{table}"').fetchall(), key=repr)
+            for table, columns in shape.items()
+        }
     finally:
         conn.close()
 
@@ -53,17 +68,21 @@ def _contents(db: Path) -> dict[str, list]:
 @pytest.mark.parametrize("version", VERSIONS)
 def test_fixture_upgrades_without_losing_data(version, tmp_path):
     store_dir = _copy(version, tmp_path)
+    shape = _columns(store_dir / "nbtrack.db")
     before = _contents(store_dir / "nbtrack.db")
     assert sqlite3.connect(store_dir / "nbtrack.db").execute("PRAGMA user_version").fetchone()[0] == version
     tracker = Tracker.open(store_dir)
     assert tracker.store.schema_version == SCHEMA_VERSION
     applied = [r[0] for r in tracker.store.conn.execute("SELECT name FROM _sqlite_migrations ORDER BY applied_at, name")]
     assert sorted(applied) == sorted(name for name, _ in MIGRATIONS)
-    after = _contents(store_dir / "nbtrack.db")
+    after = _contents(store_dir / "nbtrack.db", shape)
     for table, rows in before.items():
         assert after[table] == rows, table  # every old row, unchanged
     runs = {r.name: r for r in tracker.search_runs()}
     assert set(runs) == {"baseline", "child-parent", "child", "failed", "second"}
+    deleted = {r.name: r for r in tracker.search_runs(deleted=True)}
+    assert set(deleted) == ({"deleted", "deleted-child"} if version >= 3 else set())
+    assert all(r.deleted_time is None for r in runs.values()) and all(r.deleted_time for r in deleted.values())
     base = runs["baseline"]
     assert base.params["lr"] == 0.1 and base.params["grid"] == [1, 2.5, "x"] and base.params["big"] == 2**70
     assert base.params["deep"] is True and base.params["none"] is None
@@ -93,8 +112,11 @@ def test_fixture_upgrades_without_losing_data(version, tmp_path):
 BROKEN = "CREATE TABLE half_done (x INTEGER) STRICT;\nINSERT INTO half_done VALUES (1);\nINSERT INTO no_such_table VALUES (1);\n"
 
 
-def test_migration_raising_halfway_leaves_old_version(tmp_path, monkeypatch):
-    store_dir = _copy(1, tmp_path)
+@pytest.mark.parametrize("start", [1, SCHEMA_VERSION])
+def test_migration_raising_halfway_leaves_old_version(start, tmp_path, monkeypatch):
+    """From 1, every pending migration (0002 ... and the broken one) rolls back together; from the
+    newest released version, the code of that version (this code) still reads and writes the store."""
+    store_dir = _copy(start, tmp_path)
     before = _contents(store_dir / "nbtrack.db")
     from nbtrack.store import connection, schema
 
@@ -107,21 +129,29 @@ def test_migration_raising_halfway_leaves_old_version(tmp_path, monkeypatch):
         Store.open(store_dir)
     monkeypatch.undo()
     conn = sqlite3.connect(store_dir / "nbtrack.db")
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == start
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert "half_done" not in tables and "registered_models" not in tables  # nothing of 0002 or 0099 stayed
-    assert [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")] == ["0001_initial"]
+    assert "half_done" not in tables and ("registered_models" in tables) == (start >= 2)  # nothing of 0002 ... 0099 stayed
+    assert sorted(r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")) == [name for name, _ in MIGRATIONS[:start]]
     conn.close()
     assert _contents(store_dir / "nbtrack.db") == before
-    with schema_truncated_to(1):  # the old code still reads and writes it
-        old = Tracker.open(store_dir)
-        assert len(old.search_runs()) == 5
-        with old.start_run("old-code"):
-            old.log_metric("m", 1.0)
-        old.close()
-    current = Tracker.open(store_dir)  # and the real upgrade then works
-    assert current.store.schema_version == SCHEMA_VERSION and len(current.search_runs()) == 6
+    current = Tracker.open(store_dir)  # reads and writes it (after the real upgrade, from 1)
+    assert current.store.schema_version == SCHEMA_VERSION and len(current.search_runs()) == 5
+    with current.start_run("after-failure"):
+        current.log_metric("m", 1.0)
+    assert len(current.search_runs()) == 6
     current.close()
+
+
+def test_schema_2_store_upgrades_with_every_run_live(tmp_path):
+    store_dir = _copy(2, tmp_path)
+    tracker = Tracker.open(store_dir)
+    assert tracker.store.schema_version == SCHEMA_VERSION >= 3
+    assert tracker.store.query("SELECT count(*) FROM runs WHERE deleted_time IS NOT NULL")[0][0] == 0
+    assert len(tracker.search_runs()) == tracker.store.query("SELECT count(*) FROM runs")[0][0] == 5
+    assert tracker.search_runs(deleted=True) == []
+    assert tracker.runs.experiment_summaries()[0][:2] == ("Default", 5)
+    tracker.close()
 
 
 SLOW_MIGRATOR = textwrap.dedent(

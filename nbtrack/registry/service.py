@@ -107,7 +107,10 @@ class Registry:
         return self.runs.resolve(ref)
 
     def _artifact_for(self, run_row: int, wanted: Any, name: str) -> tuple[str, str]:
-        artifacts = {a.name: a for a in self.runs.get(run_row).artifacts}
+        run = self.runs.get(run_row)
+        if run.deleted_time is not None:  # a purge would take the version's run away
+            raise RegistryError(f"run {run.short_id} is deleted; restore it (`nbtrack runs restore {run.short_id}`) before registering its model")
+        artifacts = {a.name: a for a in run.artifacts}
         models = sorted(a for a in artifacts if a.startswith("models/") and a.endswith(".pkl"))
         if wanted is None:
             if len(models) != 1:

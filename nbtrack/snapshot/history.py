@@ -29,6 +29,9 @@ class HistoryEntry:
     marks: dict[int, tuple[int, int]] | None = field(default=None, repr=False)
     #: (source_sha256, outputs_sha256, truncated) once stored; an entry is written to the store once
     stored: tuple[str, str | None, bool] | None = field(default=None, repr=False)
+    #: the store's :meth:`~nbtrack.store.BlobStore.cache_token` when ``stored`` was written: a
+    #: different token (a purge since, another store) means the blobs must be stored again
+    stored_token: Any = field(default=None, repr=False)
 
 
 class ExecutionHistory:

@@ -36,12 +36,14 @@ def put_history(blobs, entries: Sequence[HistoryEntry], keep_outputs: bool, max_
 
     Complete groups of ``CHUNK_SIZE`` entries are blobs of their own, the rest is inline
     (``tail``): a session's earlier chunks do not change between runs, so a run adds one
-    small blob however long the session has been.
+    small blob however long the session has been. Call it inside the transaction that
+    writes the run: the cache token is checked there, out of reach of a concurrent purge.
     """
     rows, truncated = [], 0
+    token = blobs.cache_token()
     for entry in entries:
-        if entry.stored is None:
-            entry.stored = _put_entry(blobs, entry, keep_outputs, max_output_bytes)
+        if entry.stored is None or entry.stored_token != token:
+            entry.stored, entry.stored_token = _put_entry(blobs, entry, keep_outputs, max_output_bytes), token
         source_sha, outputs_sha, cut = entry.stored
         truncated += cut
         rows.append({

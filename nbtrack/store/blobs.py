@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from .connection import Store
 
 INLINE_LIMIT = 512 * 1024
+#: prefix of blob files a purge has set aside: unlinked once its transaction committed
+TRASH_PREFIX = ".gc-"
+_TMP_PREFIX = ".tmp-"
 
 
 def sha256_hex(data: bytes) -> str:
@@ -53,27 +56,78 @@ class BlobStore:
 
     def get(self, sha: str) -> bytes:
         """The bytes of blob ``sha``; raises IntegrityError when they do not hash to ``sha``."""
-        rows = self.store.query("SELECT encoding, data FROM blobs WHERE sha256 = ?", (sha,))
-        if not rows:
-            raise NotFoundError(f"no blob {sha[:12]}... in the store")
-        encoding, payload = rows[0]["encoding"], rows[0]["data"]
-        if encoding == "file":
-            try:
-                data = self.path_for(sha).read_bytes()
-            except FileNotFoundError:
-                raise IntegrityError(f"blob file {self.path_for(sha)} is missing from the store") from None
-        elif encoding == "zlib":
-            data = zlib.decompress(payload)
-        else:
-            data = bytes(payload)
+        data = self.raw(sha)
         if sha256_hex(data) != sha:
             raise IntegrityError(
                 f"blob {sha[:12]}... does not match its sha256 (content changed after it was stored); refusing to use it"
             )
         return data
 
+    def raw(self, sha: str) -> bytes:
+        """The stored bytes, unchecked: a scan for references must see damaged content too."""
+        rows = self.store.query("SELECT encoding, data FROM blobs WHERE sha256 = ?", (sha,))
+        if not rows:
+            raise NotFoundError(f"no blob {sha[:12]}... in the store")
+        encoding, payload = rows[0]["encoding"], rows[0]["data"]
+        if encoding == "file":
+            try:
+                return self.path_for(sha).read_bytes()
+            except FileNotFoundError:
+                raise IntegrityError(f"blob file {self.path_for(sha)} is missing from the store") from None
+        return zlib.decompress(payload) if encoding == "zlib" else bytes(payload)
+
+    def cache_token(self) -> tuple[str, int]:
+        """Changes whenever a hash a writer kept (instead of storing its blob again) may name no
+        blob here any more: after a purge, or when the writer now writes to another store.
+        Read it in the transaction that writes the reference."""
+        purges = self.store.query("SELECT coalesce(max(id), 0) FROM purges")[0][0]
+        return str(self.directory), purges
+
+    # -- removal (only store.gc calls these, inside its transaction) --------------------------------
+    def stray_files(self, keep: set[str]) -> list[Path]:
+        """Files under blobs/ that no ``file`` row in ``keep`` names: left by a rolled-back write
+        (``put`` writes the file before its row) or by a purge interrupted after its commit."""
+        if not self.directory.is_dir():
+            return []
+        return [
+            path for folder in self.directory.iterdir() if folder.is_dir() and len(folder.name) == 2
+            for path in folder.iterdir()
+            if path.name.startswith((_TMP_PREFIX, TRASH_PREFIX)) or (_is_sha(path.name) and path.name not in keep)
+        ]
+
+    def remove(self, shas: list[str], files: list[Path]) -> list[tuple[Path, Path]]:
+        """Delete the rows of ``shas`` and set ``files`` aside; returns (path, trash) pairs.
+
+        Renamed, not unlinked: if the transaction then fails, :meth:`put_back` undoes it; once it
+        committed, :meth:`discard`. A concurrent ``put`` of the same bytes after the commit writes
+        a fresh file under the original name, which the trash no longer holds.
+        """
+        with self.store.atomic() as conn:
+            conn.executemany("DELETE FROM blobs WHERE sha256 = ?", [(sha,) for sha in shas])
+            moved: list[tuple[Path, Path]] = []
+            try:
+                for path in files:
+                    trash = path.with_name(TRASH_PREFIX + path.name)
+                    if path.exists():
+                        os.replace(path, trash)
+                        moved.append((path, trash))
+            except BaseException:
+                self.put_back(moved)
+                raise
+            return moved
+
+    @staticmethod
+    def put_back(moved: list[tuple[Path, Path]]) -> None:
+        for path, trash in moved:
+            os.replace(trash, path)
+
+    @staticmethod
+    def discard(moved: list[tuple[Path, Path]]) -> None:
+        for _, trash in moved:
+            trash.unlink(missing_ok=True)
+
     def path_for(self, sha: str) -> Path:
-        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        if not _is_sha(sha):
             raise ValueError(f"not a sha256: {sha!r}")
         return self.directory / sha[:2] / sha
 
@@ -82,7 +136,7 @@ class BlobStore:
         if target.exists() and target.stat().st_size == len(data):
             return
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=_TMP_PREFIX)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -92,3 +146,7 @@ class BlobStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _is_sha(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)

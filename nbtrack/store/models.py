@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..entities import ModelVersion, RegisteredModel, RegistryEvent
@@ -102,6 +102,14 @@ class ModelRepository:
         if stage is None:
             return self._versions("WHERE v.model_id = ?", (model_id,))
         return self._versions("WHERE v.model_id = ? AND v.stage = ?", (model_id, stage))
+
+    def registered_from(self, run_ids: Iterable[int]) -> list[tuple[str, int, str]]:
+        """(model name, version, run id) of the versions registered from any of these runs (row ids)."""
+        rows = self.store.query(
+            f"SELECT m.name, v.version, r.uuid {_VERSION_FROM} WHERE v.run_id IN (SELECT value FROM json_each(?)) ORDER BY m.name, v.version",
+            (json.dumps([int(i) for i in run_ids]),),
+        )
+        return [(r["name"], r["version"], r["uuid"]) for r in rows]
 
     def run_row_id(self, model_id: int, version: int) -> int:
         return self.store.query("SELECT run_id FROM model_versions WHERE model_id = ? AND version = ?", (model_id, version))[0]["run_id"]

@@ -11,7 +11,7 @@ import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..entities import KILLED, RUNNING, Artifact, Experiment, MetricPoint, MetricSummary, Run, RunCell
 from ..errors import AmbiguousIdError, NotFoundError, UsageError
@@ -25,9 +25,20 @@ _RUN_COLUMNS = (
     "r.id, r.uuid, e.name AS experiment, r.name, r.status, r.start_time, r.end_time, r.heartbeat, "
     "(SELECT p.uuid FROM runs p WHERE p.id = r.parent_id) AS parent_uuid, r.cell_key, r.pid, r.host, "
     "r.user, r.error, r.note, r.notebook_path, r.path_method, r.git_commit, r.env_sha256, "
-    "r.snapshot_sha256, r.provenance, r.receipt"
+    "r.snapshot_sha256, r.provenance, r.receipt, r.deleted_time"
 )
 _FROM = "FROM runs r JOIN experiments e ON e.id = r.experiment_id"
+#: every table with rows per run, besides ``runs`` itself (the metrics table has no foreign key to
+#: cascade from, so a purge deletes from each by name)
+RUN_TABLES = ("params", "tags", "metrics", "latest_metrics", "artifacts", "run_cells")
+#: rows of deleted runs, for excluding them from aggregates (served by the partial index runs_deleted)
+_DELETED_IDS = "SELECT id FROM runs WHERE deleted_time IS NOT NULL"
+_NODE_COLUMNS = "SELECT r.id, r.uuid, r.status, r.parent_id, r.deleted_time FROM runs r"
+_TREE = (
+    "WITH RECURSIVE tree(id) AS (SELECT value FROM json_each(?1) UNION SELECT r.id FROM runs r JOIN tree t ON r.parent_id = t.id) "
+    f"{_NODE_COLUMNS} JOIN tree USING (id) ORDER BY r.id"
+)
+_NODES = f"{_NODE_COLUMNS} WHERE r.id IN (SELECT value FROM json_each(?1)) ORDER BY r.id"
 _UPSERT_LATEST = """
 INSERT INTO latest_metrics(run_id, key_id, step, value, timestamp, min, max, count)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -52,6 +63,16 @@ ORDER BY m.step DESC LIMIT 1
 """
 
 
+class RunNode(NamedTuple):
+    """What deleting, restoring and purging need to know of a run (no params or metrics)."""
+
+    id: int
+    uuid: str
+    status: str
+    parent_id: int | None
+    deleted_time: float | None
+
+
 class RunRepository:
     """SQL for runs and everything hanging off them."""
 
@@ -74,10 +95,11 @@ class RunRepository:
         return [Experiment(r["id"], r["name"], r["created"]) for r in self.store.query("SELECT * FROM experiments ORDER BY id")]
 
     def experiment_summaries(self) -> list[tuple[str, int, float | None]]:
-        """(name, number of runs, start of the latest run) per experiment, most recently used first."""
+        """(name, number of live runs, start of the latest) per experiment, most recently used first."""
         rows = self.store.query(
             "SELECT e.name, count(r.id) AS runs, max(r.start_time) AS latest FROM experiments e "
-            "LEFT JOIN runs r ON r.experiment_id = e.id GROUP BY e.id ORDER BY latest IS NULL, latest DESC, e.name"
+            "LEFT JOIN runs r ON r.experiment_id = e.id AND r.deleted_time IS NULL "
+            "GROUP BY e.id ORDER BY latest IS NULL, latest DESC, e.name"
         )
         return [(r["name"], r["runs"], r["latest"]) for r in rows]
 
@@ -120,6 +142,36 @@ class RunRepository:
                 [(KILLED, r["heartbeat"] or r["start_time"], "process ended without closing the run (killed or crashed)", r["id"]) for r in dead],
             )
         return len(dead)
+
+    # -- deletion ------------------------------------------------------------------------------------
+    def nodes(self, run_ids: Iterable[int], nested: bool = False) -> list[RunNode]:
+        """The runs ``run_ids``, oldest first; ``nested`` adds every run under them, at any depth
+        (a parent is always older than its children)."""
+        rows = self.store.query(_TREE if nested else _NODES, (_json_ids(run_ids),))
+        return [RunNode(*row) for row in rows]
+
+    def set_deleted(self, run_ids: Iterable[int], when: float | None) -> None:
+        """Hide runs from listings as deleted at ``when``; None makes them live again."""
+        with self.store.atomic() as conn:
+            conn.execute("UPDATE runs SET deleted_time = ? WHERE id IN (SELECT value FROM json_each(?))", (when, _json_ids(run_ids)))
+
+    def deleted_before(self, cutoff: float | None) -> list[int]:
+        """Deleted runs, all or those deleted before ``cutoff``."""
+        rows = self.store.query("SELECT id FROM runs WHERE deleted_time IS NOT NULL AND (?1 IS NULL OR deleted_time < ?1) ORDER BY id", (cutoff,))
+        return [r["id"] for r in rows]
+
+    def delete(self, run_ids: Iterable[int]) -> list[str]:
+        """Remove runs and every row of theirs for good, in one transaction; returns their ids.
+
+        Pass whole trees (see :meth:`nodes`): a run cannot outlive its parent.
+        """
+        ids = _json_ids(run_ids)
+        with self.store.atomic() as conn:
+            uuids = [row[0] for row in conn.execute("SELECT uuid FROM runs WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id", (ids,))]
+            for table in RUN_TABLES:  # names from our own constant, never user text
+                conn.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT value FROM json_each(?))", (ids,))
+            conn.execute("DELETE FROM runs WHERE id IN (SELECT value FROM json_each(?))", (ids,))
+        return uuids
 
     # -- params, tags, metrics ------------------------------------------------------------------
     def write_batch(
@@ -223,18 +275,24 @@ class RunRepository:
         """Row id of the run whose uuid is ``run_ref`` or starts with it (>= 4 hex characters)."""
         ref = (run_ref or "").strip().lower()
         if len(ref) < 4 or any(c not in "0123456789abcdef" for c in ref):
-            by_name = self.store.query("SELECT id FROM runs WHERE name = ? ORDER BY start_time DESC LIMIT 2", (run_ref,))
-            if len(by_name) == 1:
-                return by_name[0]["id"]
-            if len(by_name) > 1:
-                raise AmbiguousIdError(f"several runs are named {run_ref!r}; use the run id instead")
-            raise UsageError(f"{run_ref!r} is not a run id (at least 4 hex characters) or a run name")
+            return self._by_name(run_ref)
         rows = self.store.query("SELECT id, uuid FROM runs WHERE uuid >= ? AND uuid < ? LIMIT 2", (ref, ref + "g"))
         if not rows:
             raise NotFoundError(f"no run with id {run_ref!r}")
         if len(rows) > 1:
             raise AmbiguousIdError(f"run id prefix {run_ref!r} matches several runs ({rows[0]['uuid'][:8]}, {rows[1]['uuid'][:8]}, ...); type more characters")
         return rows[0]["id"]
+
+    def _by_name(self, name: str) -> int:
+        """A name means the live run of that name; a deleted one only when no live run has it (to restore it)."""
+        for live in ("IS NULL", "IS NOT NULL"):
+            # the two conditions are constants of this function, never user text
+            rows = self.store.query(f"SELECT id FROM runs WHERE name = ? AND deleted_time {live} LIMIT 2", (name,))
+            if len(rows) == 1:
+                return rows[0]["id"]
+            if len(rows) > 1:
+                raise AmbiguousIdError(f"several runs are named {name!r}; use the run id instead")
+        raise UsageError(f"{name!r} is not a run id (at least 4 hex characters) or a run name")
 
     def get(self, run_id: int) -> Run:
         runs = self.select(f"SELECT {_RUN_COLUMNS} {_FROM} WHERE r.id = ?", (run_id,))
@@ -253,11 +311,13 @@ class RunRepository:
         order_params: Sequence[Any] = (),
         limit: int | None = None,
         offset: int = 0,
+        deleted: bool = False,
     ) -> list[Run]:
-        """Runs matching WHERE/ORDER BY fragments produced by :mod:`nbtrack.query` (always parameterized)."""
-        sql = f"SELECT {_RUN_COLUMNS} {_FROM}"
-        if where:
-            sql += f" WHERE {where}"
+        """Runs matching WHERE/ORDER BY fragments produced by :mod:`nbtrack.query` (always parameterized).
+
+        Live runs only, unless ``deleted``: then only the deleted ones.
+        """
+        sql = f"SELECT {_RUN_COLUMNS} {_FROM} WHERE {_with_deleted(where, deleted)}"
         sql += f" ORDER BY {order_by or 'r.start_time DESC, r.id DESC'}"
         args = [*params, *order_params]
         if limit is not None or offset:
@@ -266,25 +326,29 @@ class RunRepository:
         return self.select(sql, args)
 
     def cell_runs(self, cell_key: str) -> list[tuple[str, str | None, str, float]]:
-        """(id, name, status, start) of every run of one cell, oldest first: re-runs are linked this way."""
-        rows = self.store.query("SELECT uuid, name, status, start_time FROM runs WHERE cell_key = ? ORDER BY start_time, id", (cell_key,))
+        """(id, name, status, start) of every live run of one cell, oldest first: re-runs are linked this way."""
+        rows = self.store.query(
+            "SELECT uuid, name, status, start_time FROM runs WHERE cell_key = ? AND deleted_time IS NULL ORDER BY start_time, id", (cell_key,)
+        )
         return [(r["uuid"], r["name"], r["status"], r["start_time"]) for r in rows]
 
     def key_usage(self) -> dict[str, tuple[str, ...]]:
-        """Param, metric and tag keys in the store, most used first (ties alphabetical).
+        """Param, metric and tag keys of live runs, most used first (ties alphabetical).
 
         Lets the dashboard offer columns without loading every run.
         """
+        live = f"run_id NOT IN ({_DELETED_IDS})"
         queries = {
-            "params": "SELECT key FROM params GROUP BY key ORDER BY count(*) DESC, key",
-            "metrics": "SELECT k.key FROM latest_metrics l JOIN metric_keys k ON k.id = l.key_id GROUP BY l.key_id ORDER BY count(*) DESC, k.key",
-            "tags": "SELECT key FROM tags GROUP BY key ORDER BY count(*) DESC, key",
+            "params": f"SELECT key FROM params WHERE {live} GROUP BY key ORDER BY count(*) DESC, key",
+            "metrics": f"SELECT k.key FROM latest_metrics l JOIN metric_keys k ON k.id = l.key_id WHERE l.{live} "
+                       "GROUP BY l.key_id ORDER BY count(*) DESC, k.key",
+            "tags": f"SELECT key FROM tags WHERE {live} GROUP BY key ORDER BY count(*) DESC, key",
         }
         return {kind: tuple(row[0] for row in self.store.query(sql)) for kind, sql in queries.items()}
 
-    def count(self, where: str = "", params: Sequence[Any] = ()) -> int:
-        sql = f"SELECT count(*) {_FROM}" + (f" WHERE {where}" if where else "")
-        return self.store.query(sql, params)[0][0]
+    def count(self, where: str = "", params: Sequence[Any] = (), deleted: bool = False) -> int:
+        """How many runs :meth:`search` would return without a limit."""
+        return self.store.query(f"SELECT count(*) {_FROM} WHERE {_with_deleted(where, deleted)}", params)[0][0]
 
     def select(self, sql: str, params: Sequence[Any] = ()) -> list[Run]:
         rows = self.store.query(sql, params)
@@ -324,6 +388,16 @@ class RunRepository:
             for row in cursor:
                 artifacts_by.setdefault(row["run_id"], []).append(_artifact(row))
         return params_by, metrics_by, tags_by, {k: tuple(v) for k, v in artifacts_by.items()}
+
+
+def _json_ids(run_ids: Iterable[int]) -> str:
+    """Row ids as one JSON parameter, read back with ``json_each``: any number of them in one statement."""
+    return json.dumps([int(i) for i in run_ids])
+
+
+def _with_deleted(where: str, deleted: bool) -> str:
+    state = "r.deleted_time IS NOT NULL" if deleted else "r.deleted_time IS NULL"
+    return f"({where}) AND {state}" if where else state
 
 
 def _repeated_pairs(points: list[tuple[int, int, int, float, float]]) -> set[tuple[int, int]]:
@@ -383,6 +457,7 @@ def _run(row, params, metrics, tags, artifacts) -> Run:
         provenance_json=row["provenance"],
         provenance_columns=columns,
         receipt=json.loads(row["receipt"]) if row["receipt"] else None,
+        deleted_time=row["deleted_time"],
     )
 
 

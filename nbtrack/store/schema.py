@@ -1,6 +1,6 @@
 """The store schema as numbered sqlite-utils migrations.
 
-Released migrations are never edited: add ``0003_...`` instead. ``PRAGMA user_version``
+Released migrations are never edited: add the next number (``0004_...``) instead. ``PRAGMA user_version``
 mirrors the number of applied migrations (set inside the same transaction), so a store
 can be checked with one cheap pragma on open, without importing sqlite-utils.
 """
@@ -213,6 +213,25 @@ CREATE TRIGGER registry_events_no_delete BEFORE DELETE ON registry_events
 BEGIN
     SELECT RAISE(ABORT, 'registry_events is append-only: events cannot be deleted');
 END;
+""",
+    ),
+    (
+        "0003_deleted_runs",
+        """
+-- Soft deletion: NULL is a live run; a time is when it was deleted (it can be restored
+-- until a purge removes it and its rows for good, see RunRepository.delete).
+ALTER TABLE runs ADD COLUMN deleted_time REAL;
+CREATE INDEX runs_deleted ON runs(deleted_time) WHERE deleted_time IS NOT NULL;
+
+-- One row per purge that removed something. The newest id tells writers that cached a
+-- blob's hash (execution history entries) to store it again: the purge may have removed it.
+CREATE TABLE purges (
+    id INTEGER PRIMARY KEY,
+    time REAL NOT NULL,
+    runs INTEGER NOT NULL,
+    blobs INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+) STRICT;
 """,
     ),
 ]

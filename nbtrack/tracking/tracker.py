@@ -18,13 +18,16 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from .. import provenance
-from ..entities import FAILED, FINISHED, KILLED, RUN_STATUSES, RUNNING, Artifact, MetricPoint, Run
+from ..entities import FAILED, FINISHED, KILLED, RUN_STATUSES, RUNNING, Artifact, MetricPoint, PurgeReport, Run
 from ..errors import RunStateError, StoreError, UsageError
-from ..store import RunRepository, Store
+from ..store import RunRepository, Store, gc
+from ..store.models import ModelRepository
+from ..store.runs import RunNode
 from ..values import check_key, check_text, metric_value, param_value, tag_value
 from . import artifacts as payloads
 from .buffer import MetricBuffer
@@ -93,7 +96,7 @@ class Tracker:
         self.host = socket.gethostname()
         self.user = _user()
         self._stack: list[ActiveRun] = []
-        self._env_sha: str | None = None
+        self._env_data: bytes | None = None
         #: row id -> end fields of runs whose end the store refused; retried on later writes
         self._unrecorded_ends: dict[int, dict[str, Any]] = {}
         #: how tracking problems that cannot be raised (background flushes, listeners) reach the
@@ -164,14 +167,17 @@ class Tracker:
             "pid": os.getpid(),
             "host": self.host,
             "user": self.user,
-            "env_sha256": self._environment_sha(),
             "provenance": json.dumps(
                 {"python": provenance.python_info(), "cwd": info.get("cwd"), "env": provenance.safe_environment(), "kind": kind, **(extra or {})},
                 default=str,
             ),
         }
+        environment = self._environment()
         with self.store.atomic():
-            row_id = self.runs.insert_run(record)
+            # stored again for every run (one lookup when present), not remembered by hash: a
+            # purge may have removed it since; in this transaction no purge can run meanwhile
+            env_sha = None if environment is None else self.store.blobs.put(environment)
+            row_id = self.runs.insert_run({**record, "env_sha256": env_sha})
             self._write(row_id, params=params, tags=tags)
         self._retry_unrecorded_ends()
         run = ActiveRun(self, row_id, run_uuid, name, experiment, now, kind, cell_key)
@@ -334,14 +340,17 @@ class Tracker:
             self.runs.add_cell(run.row_id, execution_count, cell_id, source_sha, outputs_sha)
 
     # -- reading ------------------------------------------------------------------------------------
-    def get_run(self, run_ref: str | ActiveRun) -> Run:
+    def get_run(self, run_ref: str | Run | ActiveRun) -> Run:
+        """Any run, deleted ones too (their ``deleted_time`` says so)."""
         self.flush()
-        if isinstance(run_ref, ActiveRun):
-            return self.runs.get(run_ref.row_id)
-        return self.runs.get(self.runs.resolve(run_ref))
+        return self.runs.get(self._row_id(run_ref))
 
-    def search_runs(self, filter: str | None = None, order_by: str | None = None, max_results: int | None = None, experiment: str | None = None) -> list[Run]:
-        """Runs matching the query grammar of :mod:`nbtrack.query`, newest first by default."""
+    def search_runs(self, filter: str | None = None, order_by: str | None = None, max_results: int | None = None,
+                    experiment: str | None = None, deleted: bool = False) -> list[Run]:
+        """Runs matching the query grammar of :mod:`nbtrack.query`, newest first by default.
+
+        Deleted runs are left out; ``deleted=True`` lists only them.
+        """
         from ..query import compile_filter, compile_order_by  # pure; imported lazily to keep import cheap
 
         self.flush()
@@ -351,12 +360,79 @@ class Tracker:
             where = f"({where}) AND e.name = ?" if where else "e.name = ?"
             args = [*args, experiment]
         order_sql, order_args = compile_order_by(order_by)
-        return self.runs.search(where, args, order_sql, order_args, max_results)
+        return self.runs.search(where, args, order_sql, order_args, max_results, deleted=deleted)
 
-    def metric_history(self, run_ref: str | ActiveRun, key: str) -> list[MetricPoint]:
+    def metric_history(self, run_ref: str | Run | ActiveRun, key: str) -> list[MetricPoint]:
         self.flush()
-        row_id = run_ref.row_id if isinstance(run_ref, ActiveRun) else self.runs.resolve(run_ref)
-        return self.runs.metric_history(row_id, key)
+        return self.runs.metric_history(self._row_id(run_ref), key)
+
+    # -- deleting runs ------------------------------------------------------------------------------
+    def delete_run(self, *run_refs: str | Run | ActiveRun) -> list[str]:
+        """Hide runs, and the runs nested under them, from every listing; returns the ids deleted.
+
+        Nothing is removed yet: :meth:`restore_run` brings them back, :meth:`purge` removes them
+        for good. Refused, changing nothing, while a run is RUNNING or when it is the source of
+        a registered model version. All of them in one transaction.
+
+        >>> tracker.delete_run("3f2a")   # doctest: +SKIP
+        """
+        self.flush()
+        self.mark_dead_runs()
+        with self.store.atomic():
+            roots = [self._row_id(ref) for ref in run_refs]
+            tree = self.runs.nodes(roots, nested=True)
+            _check_deletable(roots, tree, ModelRepository(self.store).registered_from(n.id for n in tree))
+            live = [n for n in tree if n.deleted_time is None]
+            self.runs.set_deleted((n.id for n in live), time.time())
+        return [n.uuid for n in live]
+
+    def restore_run(self, *run_refs: str | Run) -> list[str]:
+        """Bring deleted runs back, with the nested runs deleted together with them; returns their ids."""
+        with self.store.atomic():
+            roots = self.runs.nodes(self._row_id(ref) for ref in run_refs)
+            back = [n for root in roots for n in self._deleted_with(root)]
+            ids = {n.id for n in back}
+            parents = self.runs.nodes(r.parent_id for r in roots if r.parent_id is not None and r.parent_id not in ids)
+            hidden = next((p for p in parents if p.deleted_time is not None), None)
+            if hidden is not None:
+                child = next(r for r in roots if r.parent_id == hidden.id)
+                raise RunStateError(f"run {_short(child)} is nested under run {_short(hidden)}, which is deleted too; "
+                                    f"restore {_short(hidden)} (the runs deleted with it come back too)")
+            self.runs.set_deleted(ids, None)
+        return [n.uuid for n in sorted(back, key=lambda n: n.id)]
+
+    def purge(self, older_than: float | timedelta | None = None, runs: Iterable[str | Run] = (), dry_run: bool = False) -> PurgeReport:
+        """Remove deleted runs for good, with every row of theirs, then every blob nothing references.
+
+        Which runs: those in ``runs`` (they must be deleted), else every deleted run, or those
+        deleted at least ``older_than`` ago (seconds or a timedelta). Runs nested under them go
+        too. One transaction; ``dry_run`` reports what would go and changes nothing.
+
+        >>> tracker.purge(older_than=timedelta(days=30)).bytes   # doctest: +SKIP
+        """
+        refs = list(runs)
+        if refs and older_than is not None:
+            raise UsageError("purge either the runs named or the runs deleted long enough ago, not both")
+        cutoff = None if older_than is None else time.time() - _seconds(older_than)
+        self.flush()
+        select = (lambda: [self._deleted_row(ref) for ref in refs]) if refs else (lambda: self.runs.deleted_before(cutoff))
+        return gc.purge(self.store, self.runs, select, dry_run)
+
+    def _deleted_with(self, root: RunNode) -> list[RunNode]:
+        if root.deleted_time is None:
+            raise RunStateError(f"run {_short(root)} is not deleted")
+        return [n for n in self.runs.nodes([root.id], nested=True) if n.deleted_time == root.deleted_time]
+
+    def _deleted_row(self, run_ref: str | Run) -> int:
+        node = self.runs.nodes([self._row_id(run_ref)])[0]
+        if node.deleted_time is None:
+            raise RunStateError(f"run {_short(node)} is not deleted; delete it first (only deleted runs are purged)")
+        return node.id
+
+    def _row_id(self, run_ref: str | Run | ActiveRun) -> int:
+        if isinstance(run_ref, ActiveRun):
+            return run_ref.row_id
+        return self.runs.resolve(run_ref.id if isinstance(run_ref, Run) else run_ref)
 
     def mark_dead_runs(self) -> int:
         """Mark KILLED the RUNNING runs of this host whose process is gone."""
@@ -394,16 +470,14 @@ class Tracker:
         if self._stack:
             self.runs.heartbeat([r.row_id for r in self._stack], time.time())
 
-    def _environment_sha(self) -> str | None:
-        if self._env_sha is None:
+    def _environment(self) -> bytes | None:
+        """The installed packages as JSON, read once per tracker (reading them takes a while)."""
+        if self._env_data is None:
             try:
-                data = json.dumps(provenance.packages(), sort_keys=True).encode()
-                self._env_sha = self.store.blobs.put(data)
-            except StoreError:
-                raise
+                self._env_data = json.dumps(provenance.packages(), sort_keys=True).encode()
             except Exception:  # an odd distribution must not stop tracking
                 return None
-        return self._env_sha
+        return self._env_data
 
     @staticmethod
     def _notify(listeners: Iterable[Callable], *args) -> list[str]:
@@ -433,6 +507,31 @@ def _end_runs_at_exit() -> None:
                 tracker.end_run(FINISHED if finished else KILLED, error=None if finished else "the process exited while the run was active", run=run)
             except Exception:  # at exit there is no one left to tell
                 pass
+
+
+def _check_deletable(roots: list[int], tree: list[RunNode], registered: list[tuple[str, int, str]]) -> None:
+    """Refuse (before anything changes) to delete a deleted, RUNNING or registered run."""
+    for node in tree:
+        if node.id in roots and node.deleted_time is not None:
+            raise RunStateError(f"run {_short(node)} is already deleted; restore it with `nbtrack runs restore {_short(node)}`")
+        if node.status == RUNNING:
+            nested = "" if node.id in roots else " (nested under a run being deleted)"
+            raise RunStateError(f"run {_short(node)} is RUNNING{nested}; end it before deleting it")
+    if registered:
+        model, version, run = registered[0]
+        raise RunStateError(f"run {run[:8]} is the source of model {model!r} version {version}; "
+                            "the registry's audit trail keeps it, so it cannot be deleted")
+
+
+def _short(node: RunNode) -> str:
+    return node.uuid[:8]
+
+
+def _seconds(span: float | timedelta) -> float:
+    seconds = span.total_seconds() if isinstance(span, timedelta) else float(span)
+    if not seconds >= 0:
+        raise UsageError(f"older_than must be a duration of zero or more, got {span!r}")
+    return seconds
 
 
 def _format_exception(exc_type, exc, tb) -> str:

@@ -11,6 +11,8 @@ CREATE INDEX model_versions_run ON model_versions(run_id);
 CREATE INDEX params_key_value ON params(key, value);
 -- index runs_cell_key
 CREATE INDEX runs_cell_key ON runs(cell_key);
+-- index runs_deleted
+CREATE INDEX runs_deleted ON runs(deleted_time) WHERE deleted_time IS NOT NULL;
 -- index runs_experiment_start
 CREATE INDEX runs_experiment_start ON runs(experiment_id, start_time);
 -- index runs_notebook
@@ -116,6 +118,14 @@ CREATE TABLE params (
     value ANY,
     PRIMARY KEY (run_id, key)
 ) STRICT, WITHOUT ROWID;
+-- table purges
+CREATE TABLE purges (
+    id INTEGER PRIMARY KEY,
+    time REAL NOT NULL,
+    runs INTEGER NOT NULL,
+    blobs INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+) STRICT;
 -- table registered_models
 CREATE TABLE registered_models (
     id INTEGER PRIMARY KEY,
@@ -175,7 +185,7 @@ CREATE TABLE runs (
     snapshot_sha256 TEXT,
     provenance TEXT,
     receipt TEXT
-) STRICT;
+, deleted_time REAL) STRICT;
 -- table tags
 CREATE TABLE tags (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
