@@ -215,9 +215,26 @@ def get_run(run_id: str) -> Run:
 
 
 def search_runs(filter: str | None = None, order_by: str | None = None, max_results: int | None = None,
-                experiment: str | None = None) -> RunList:
-    """Runs matching the query grammar, as a displayable list with ``.to_pandas()``."""
-    return RunList(tracker().search_runs(filter, order_by, max_results, experiment))
+                experiment: str | None = None, deleted: bool = False) -> RunList:
+    """Runs matching the query grammar, as a displayable list with ``.to_pandas()``; ``deleted=True``
+    lists the deleted runs instead of the live ones."""
+    return RunList(tracker().search_runs(filter, order_by, max_results, experiment, deleted))
+
+
+def delete_run(*run_ids: str) -> list[str]:
+    """Hide runs and their nested runs from every listing; returns the ids deleted.
+
+    ``restore_run`` brings them back until ``nbtrack gc`` removes them for good. Refused for a
+    RUNNING run and for the source run of a registered model version.
+
+    >>> nbtrack.delete_run("3f2a")   # doctest: +SKIP
+    """
+    return tracker().delete_run(*run_ids)
+
+
+def restore_run(*run_ids: str) -> list[str]:
+    """Bring deleted runs back, with the nested runs deleted together with them; returns their ids."""
+    return tracker().restore_run(*run_ids)
 
 
 def metric_history(run_id: str, key: str) -> list[MetricPoint]:

@@ -1,19 +1,20 @@
-"""``nbtrack runs ls | show | export``."""
+"""``nbtrack runs ls | show | export | rm | restore``, ``nbtrack experiments`` and ``nbtrack gc``."""
 
 from __future__ import annotations
 
 import csv
 import json
 import sys
+from datetime import timedelta
 
-from ..display import ExperimentList, RunDetails, RunList, run_record
+from ..display import ExperimentList, RunDetails, RunList, changed_runs, purge_summary, run_record
 from . import open_tracker
 
 
 def register(sub) -> None:
     experiments = sub.add_parser("experiments", help="experiments with their run counts")
     experiments.set_defaults(handler=cmd_experiments)
-    runs = sub.add_parser("runs", help="list, show and export runs")
+    runs = sub.add_parser("runs", help="list, show, export, delete and restore runs")
     cmds = runs.add_subparsers(dest="runs_command", metavar="SUBCOMMAND")
 
     ls = cmds.add_parser("ls", help="list runs matching a query")
@@ -28,7 +29,21 @@ def register(sub) -> None:
     _query_args(export)
     export.add_argument("--format", "-f", choices=["csv", "json"], default="csv")
     export.set_defaults(handler=cmd_export)
+
+    rm = cmds.add_parser("rm", help="delete runs (and their nested runs): hidden from listings until restored or purged")
+    rm.add_argument("runs", nargs="+", metavar="RUN", help="run id (unique prefix of 4+ characters) or name")
+    rm.add_argument("--purge", action="store_true", help="remove them for good now, with the blobs nothing else uses")
+    rm.set_defaults(handler=cmd_rm)
+
+    restore = cmds.add_parser("restore", help="bring deleted runs back (with the nested runs deleted with them)")
+    restore.add_argument("runs", nargs="+", metavar="RUN", help="run id (unique prefix of 4+ characters) or name")
+    restore.set_defaults(handler=cmd_restore)
     runs.set_defaults(handler=lambda args: runs.print_help() or 1)
+
+    gc = sub.add_parser("gc", help="purge deleted runs for good and remove the blobs nothing references")
+    gc.add_argument("--older-than", type=float, default=None, metavar="DAYS", help="only runs deleted at least DAYS days ago")
+    gc.add_argument("--dry-run", action="store_true", help="say what would be removed; change nothing")
+    gc.set_defaults(handler=cmd_gc)
 
 
 def _query_args(parser) -> None:
@@ -36,11 +51,12 @@ def _query_args(parser) -> None:
     parser.add_argument("--order-by", "-o", default=None, help="e.g. 'metrics.f1 desc'")
     parser.add_argument("--limit", "-n", type=int, default=None, help="at most this many runs")
     parser.add_argument("--experiment", "-e", default=None, help="only this experiment")
+    parser.add_argument("--deleted", action="store_true", help="the deleted runs instead of the live ones")
 
 
 def _search(args) -> RunList:
     tracker = open_tracker(args)
-    return RunList(tracker.search_runs(" ".join(args.query) or None, args.order_by, args.limit, args.experiment))
+    return RunList(tracker.search_runs(" ".join(args.query) or None, args.order_by, args.limit, args.experiment, args.deleted))
 
 
 def cmd_experiments(args) -> int:
@@ -75,4 +91,25 @@ def cmd_export(args) -> int:
     writer.writerow(base + [f"params.{k}" for k in params] + [f"metrics.{k}" for k in metrics] + [f"tags.{k}" for k in tags])
     for r in records:
         writer.writerow([r[k] for k in base] + [r["params"].get(k, "") for k in params] + [r["metrics"].get(k, "") for k in metrics] + [r["tags"].get(k, "") for k in tags])
+    return 0
+
+
+def cmd_rm(args) -> int:
+    tracker = open_tracker(args)
+    deleted = tracker.delete_run(*args.runs)
+    if not args.purge:
+        print(f"{changed_runs('deleted', deleted)} (`nbtrack runs restore RUN` brings them back; `nbtrack gc` removes them for good)")
+        return 0
+    print(purge_summary(tracker.purge(runs=deleted)))
+    return 0
+
+
+def cmd_restore(args) -> int:
+    print(changed_runs("restored", open_tracker(args).restore_run(*args.runs)))
+    return 0
+
+
+def cmd_gc(args) -> int:
+    older = None if args.older_than is None else timedelta(days=args.older_than)
+    print(purge_summary(open_tracker(args).purge(older_than=older, dry_run=args.dry_run)))
     return 0

@@ -18,7 +18,8 @@ def cmd_info(args) -> int:
     tracker = open_tracker(args)
     store = tracker.store
     counts = store.query(
-        "SELECT (SELECT count(*) FROM experiments) AS experiments, (SELECT count(*) FROM runs) AS runs, "
+        "SELECT (SELECT count(*) FROM experiments) AS experiments, (SELECT count(*) FROM runs WHERE deleted_time IS NULL) AS runs, "
+        "(SELECT count(*) FROM runs WHERE deleted_time IS NOT NULL) AS deleted_runs, "
         "(SELECT count(*) FROM metrics) AS metric_points, (SELECT count(*) FROM blobs) AS blobs, "
         "(SELECT coalesce(sum(size), 0) FROM blobs) AS blob_bytes"
     )[0]

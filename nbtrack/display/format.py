@@ -27,6 +27,16 @@ def duration(seconds: float | None) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
+def size(count: int) -> str:
+    """Bytes in the largest unit that keeps the number at or above 1: ``"1.5 MB"``."""
+    number, unit = float(count), "bytes"
+    for bigger in ("kB", "MB", "GB"):
+        if number < 1000:
+            break
+        number, unit = number / 1000, bigger
+    return f"{count} bytes" if unit == "bytes" else f"{number:.1f} {unit}"
+
+
 def value(item: Any, digits: int = 4) -> str:
     """Compact text for a param or metric value; NaN and infinities spelled out."""
     kind = type(item)

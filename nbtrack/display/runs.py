@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from ..entities import Run
+from ..entities import PurgeReport, Run
 from . import format as fmt
 from .html import STYLE, badge, esc, table, text_table
 
@@ -53,7 +53,21 @@ def run_record(run: Run) -> dict[str, Any]:
         "tags": run.tags,
         "notebook": run.notebook_path,
         "badge": receipt_badge(run)[0],
+        "deleted_time": run.deleted_time,
     }
+
+
+def changed_runs(verb: str, run_ids: list[str]) -> str:
+    """One line naming the runs a delete or restore changed: ``deleted 2 runs: 3f2a9c1d, 77b0e2aa``."""
+    return f"{verb} {len(run_ids)} run{'s' * (len(run_ids) != 1)}: {', '.join(i[:8] for i in run_ids)}"
+
+
+def purge_summary(report: PurgeReport) -> str:
+    """What a purge freed (or, dry run, would free): runs, blobs and their bytes."""
+    runs, blobs = len(report.runs), report.blobs
+    verb = "would remove" if report.dry_run else "removed"
+    return (f"{verb} {runs} deleted run{'s' * (runs != 1)} and {blobs} unreferenced blob{'s' * (blobs != 1)} "
+            f"({fmt.size(report.bytes)})")
 
 
 class RunList(list):
@@ -83,20 +97,28 @@ class RunList(list):
         return params, metrics
 
     # Column order: what a comparison reads first (metrics, then params), then when and how.
-    _LEAD, _TAIL = ["run", "name", "status"], ["start", "duration", "receipt"]
+    _LEAD = ["run", "name", "status"]
     _STATUS, _RECEIPT = 2, -1
 
     def _rows(self, params: list[str], metrics: list[str]) -> list[list[Any]]:
+        deleted = self._shows_deleted()
         return [
             [run.short_id, run.name or "", run.status]
             + [fmt.value(run.metrics[k].last) if k in run.metrics else "" for k in metrics]
             + [fmt.value(run.params.get(k)) for k in params]
-            + [fmt.timestamp(run.start_time), fmt.duration(run.duration), receipt_badge(run)[0]]
+            + [fmt.timestamp(run.start_time), fmt.duration(run.duration)]
+            + ([fmt.timestamp(run.deleted_time)] if deleted else [])
+            + [receipt_badge(run)[0]]
             for run in self
         ]
 
     def _headers(self, params: list[str], metrics: list[str]) -> list[str]:
-        return [*self._LEAD, *(f"metrics.{k}" for k in metrics), *(f"params.{k}" for k in params), *self._TAIL]
+        tail = ["start", "duration", *(["deleted"] if self._shows_deleted() else []), "receipt"]
+        return [*self._LEAD, *(f"metrics.{k}" for k in metrics), *(f"params.{k}" for k in params), *tail]
+
+    def _shows_deleted(self) -> bool:
+        """A listing of deleted runs says when each was deleted."""
+        return any(run.deleted_time is not None for run in self)
 
     def _table(self) -> tuple[list[str], list[list[Any]], list[str], list[str]]:
         params, metrics = self._columns()
@@ -150,6 +172,7 @@ class RunDetails:
         run = self.run
         overview = [
             ("id", run.id), ("name", run.name or ""), ("experiment", run.experiment), ("status", run.status),
+            *([("deleted", fmt.timestamp(run.deleted_time))] if run.deleted_time is not None else []),
             ("started", fmt.timestamp(run.start_time)), ("duration", fmt.duration(run.duration)),
             ("parent", run.parent_id or ""), ("host", run.host or ""), ("pid", run.pid or ""),
             ("notebook", run.provenance.get("notebook_path") or "unknown"),
@@ -190,7 +213,8 @@ class RunDetails:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        parts = [STYLE, f"<h4>Run {esc(self.run.label)} {badge(self.run.status, self.run.status)}</h4>"]
+        deleted = " " + badge("deleted", "warn") if self.run.deleted_time is not None else ""
+        parts = [STYLE, f"<h4>Run {esc(self.run.label)} {badge(self.run.status, self.run.status)}{deleted}</h4>"]
         for title, items in self._sections():
             parts.append(f"<b>{esc(title)}</b>" + table(["", ""], items))
         if self.cells:

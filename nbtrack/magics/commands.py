@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..display import ExperimentList, RunDetails, RunList
+from ..display import ExperimentList, RunDetails, RunList, changed_runs
 from ..errors import UsageError
 from ..values import parse_assignment
 from .parser import subcommand
@@ -75,12 +75,13 @@ def _query_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--order-by", "-o", default=None, help="e.g. 'metrics.f1 desc'")
     parser.add_argument("--limit", "-n", type=int, default=50, help="at most this many runs (default 50)")
     parser.add_argument("--experiment", "-e", default=None, help="only this experiment")
+    parser.add_argument("--deleted", action="store_true", help="the deleted runs instead of the live ones")
 
 
-@subcommand("ls", "list runs as a table: %track ls [QUERY] [--order-by ...] [--limit N]", _query_args)
+@subcommand("ls", "list runs as a table: %track ls [QUERY] [--order-by ...] [--limit N] [--deleted]", _query_args)
 def ls(ctx, args):
     query = " ".join(args.query) or None
-    return RunList(ctx.tracker.search_runs(query, args.order_by, args.limit, args.experiment))
+    return RunList(ctx.tracker.search_runs(query, args.order_by, args.limit, args.experiment, args.deleted))
 
 
 def _run_arg(parser: argparse.ArgumentParser) -> None:
@@ -93,6 +94,22 @@ def show(ctx, args):
     run = ctx.tracker.get_run(ref)
     cells = ctx.tracker.runs.cells(ctx.tracker.runs.resolve(run.id))
     return RunDetails(run, cells, ctx.tracker.runs.cell_runs(run.cell_key) if run.cell_key else None)
+
+
+def _runs_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("runs", nargs="+", metavar="RUN", help="run id (a unique prefix of 4+ characters) or name")
+
+
+@subcommand("rm", "delete runs and their nested runs: hidden from listings until %track undelete (nbtrack gc removes them for good)", _runs_arg)
+def rm(ctx, args):
+    deleted = ctx.tracker.delete_run(*args.runs)
+    ctx.say(f"nbtrack: {changed_runs('deleted', deleted)} (`%track undelete {' '.join(args.runs)}` brings them back)")
+
+
+# not "restore": that name writes a run's notebook snapshot to a file
+@subcommand("undelete", "bring deleted runs back, with the nested runs deleted together with them", _runs_arg)
+def undelete(ctx, args):
+    ctx.say(f"nbtrack: {changed_runs('restored', ctx.tracker.restore_run(*args.runs))}")
 
 
 def _note_args(parser: argparse.ArgumentParser) -> None:
@@ -115,8 +132,9 @@ def store(ctx, args):
             raise UsageError("end the active run (%track end) before switching stores")
         ctx.switch_store(args.path)
     tracker = ctx.tracker
-    counts = tracker.store.query("SELECT (SELECT count(*) FROM runs) AS runs, (SELECT count(*) FROM experiments) AS experiments")[0]
+    runs, deleted, experiments = tracker.runs.count(), tracker.runs.count(deleted=True), len(tracker.runs.experiments())
     ctx.say(
         f"nbtrack store: {tracker.store.location.directory} (found by {tracker.store.location.how}; "
-        f"schema {tracker.store.schema_version}; {counts['runs']} runs in {counts['experiments']} experiments)"
+        f"schema {tracker.store.schema_version}; {runs} runs in {experiments} experiments"
+        + (f", {deleted} deleted" if deleted else "") + ")"
     )
