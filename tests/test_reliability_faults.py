@@ -163,6 +163,30 @@ def test_read_only_connection_in_process(shell, store_path, cell):
     assert shell.tracker.store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def test_a_rolled_back_end_leaves_no_dangling_history_reference(shell, store_path):
+    """The execution history remembers which blobs it stored; a run end that rolled back took
+    those blobs with it, so the next run must store them again, not point at nothing."""
+    from nbtrack.snapshot import storage
+
+    shell.ok("%%track -q first\na = 1")
+    # The run starts normally; then a (connection-local) trigger refuses the status update that
+    # ends it, after the history's blobs were written in the same transaction: it rolls back.
+    conn = shell.tracker.store.conn
+    conn.execute("CREATE TEMP TRIGGER refuse_end BEFORE UPDATE OF status ON runs BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+    shell.ok("%%track -q refused\nprint('only written in the refused transaction')")  # the cell itself succeeds
+    conn.execute("DROP TRIGGER temp.refuse_end")
+    assert shell.tracker.store.rollbacks >= 1
+    shell.ok("%%track -q after\nb = 2")
+    after = shell.tracker.get_run("after")
+    sources = [cell["source"] for cell in storage.history_notebook(shell.tracker.store.blobs, after)["cells"]]
+    assert "print('only written in the refused transaction')" in "\n".join(sources)
+    # An unforeseen error (not a StoreError) still takes the run off the stack, and its end is
+    # written by the next run's start: nothing left RUNNING, no ghost parent.
+    refused = shell.tracker.get_run("refused")
+    assert refused.status == "FINISHED" and refused.end_time is not None and after.parent_id is None
+    assert shell.tracker.store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
 # -- locked store ---------------------------------------------------------------------------------
 
 

@@ -76,12 +76,13 @@ class BlobStore:
                 raise IntegrityError(f"blob file {self.path_for(sha)} is missing from the store") from None
         return zlib.decompress(payload) if encoding == "zlib" else bytes(payload)
 
-    def cache_token(self) -> tuple[str, int]:
+    def cache_token(self) -> tuple[str, int, int]:
         """Changes whenever a hash a writer kept (instead of storing its blob again) may name no
-        blob here any more: after a purge, or when the writer now writes to another store.
+        blob here any more: after a purge, after a rolled-back transaction (its blobs went with
+        it), or when the writer now writes to another store.
         Read it in the transaction that writes the reference."""
         purges = self.store.query("SELECT coalesce(max(id), 0) FROM purges")[0][0]
-        return str(self.directory), purges
+        return str(self.directory), purges, self.store.rollbacks
 
     # -- removal (only store.gc calls these, inside its transaction) --------------------------------
     def stray_files(self, keep: set[str]) -> list[Path]:

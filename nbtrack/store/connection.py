@@ -39,6 +39,8 @@ class Store:
         self._depth = 0
         #: called after a rollback, so caches of freshly inserted ids can be dropped
         self.rollback_listeners: list = []
+        #: transactions rolled back so far: a blob written in one may be gone (see BlobStore.cache_token)
+        self.rollbacks = 0
         from .blobs import BlobStore  # local: keeps the module graph acyclic
 
         self.blobs = BlobStore(self)
@@ -111,6 +113,7 @@ class Store:
                 raise
 
     def _rollback(self) -> None:
+        self.rollbacks += 1
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
         for listener in self.rollback_listeners:

@@ -209,11 +209,11 @@ class Tracker:
                 git_fields = self.git.fields_now(run.row_id, run.git_probe)
                 self.runs.write_batch(**_split_buffered(rows))
                 self.runs.update_run(run.row_id, {**fields, **git_fields})
-        except StoreError:
-            # The store refused the end (locked, read-only, full). The run is over all the same:
-            # it leaves the stack (later runs must not nest under it), its points go back to the
-            # buffer, and its end is written by the next successful start/end (or at close);
-            # if the process dies first, the next open marks it KILLED.
+        except Exception:
+            # The store refused the end (locked, read-only, full; or anything unforeseen). The run
+            # is over all the same: it leaves the stack (later runs must not nest under it), its
+            # points go back to the buffer, and its end is written by the next successful
+            # start/end (or at close); if the process dies first, the next open marks it KILLED.
             self.buffer.restore(rows)
             run.ended = True
             if run in self._stack:
