@@ -214,6 +214,40 @@ def get_run(run_id: str) -> Run:
     return tracker().get_run(run_id)
 
 
+# -- reading artifacts back ---------------------------------------------------------------------------
+def list_artifacts(run_id: str) -> tuple[Artifact, ...]:
+    """The run's artifacts: name, size, sha256, media type."""
+    return tracker().get_run(run_id).artifacts
+
+
+def load_artifact(run_id: str, name: str) -> bytes:
+    """An artifact's bytes, checked against the sha256 recorded when it was logged."""
+    return tracker().artifact_bytes(run_id, name)
+
+
+def load_text(run_id: str, name: str, encoding: str = "utf-8") -> str:
+    """What ``log_text`` (or ``log_artifact`` of a text file) stored."""
+    return load_artifact(run_id, name).decode(encoding)
+
+
+def load_dict(run_id: str, name: str) -> Any:
+    """What ``log_dict`` stored (any JSON artifact), NaN and infinities included."""
+    import json
+
+    return json.loads(load_artifact(run_id, name))
+
+
+def download_artifacts(run_id: str, name: str | None = None, dst_path: str | os.PathLike = ".") -> str:
+    """Write one artifact (``name``) or all of them under ``dst_path``, keeping their relative
+    names (``models/churn.pkl``); returns the file written, or ``dst_path`` for all."""
+    from .tracking.artifacts import write_artifact
+
+    target = tracker()
+    names = [name] if name is not None else [a.name for a in target.get_run(run_id).artifacts]
+    written = [write_artifact(dst_path, n, target.artifact_bytes(run_id, n)) for n in names]
+    return str(written[0]) if name is not None else str(dst_path)
+
+
 def search_runs(filter: str | None = None, order_by: str | None = None, max_results: int | None = None,
                 experiment: str | None = None, deleted: bool = False) -> RunList:
     """Runs matching the query grammar, as a displayable list with ``.to_pandas()``; ``deleted=True``
@@ -309,7 +343,13 @@ def search_models(pattern: str | None = None):
 
 
 def load_model(name_or_uri: str, version: int | str | None = None, *, stage: str | None = None, alias: str | None = None) -> Any:
-    """``load_model("models:/fraud/Production")`` or ``load_model("fraud", alias="champion")``; verifies the sha256 first."""
+    """``load_model("models:/fraud/Production")``, ``load_model("fraud", alias="champion")``, or a
+    run's logged model, registered or not: ``load_model("runs:/3f2a1b0c/churn")``. The bytes are
+    checked against their recorded sha256 before unpickling."""
+    if isinstance(name_or_uri, str) and name_or_uri.startswith("runs:/"):
+        from .tracking.artifacts import parse_runs_uri
+
+        return tracker().load_model_artifact(*parse_runs_uri(name_or_uri))
     return registry().load_model(name_or_uri, version, stage=stage, alias=alias)
 
 

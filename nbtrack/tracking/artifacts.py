@@ -1,7 +1,8 @@
 """Artifact names and payloads: what a logged file is called and how objects become bytes.
 
 Names are keys in the store, never paths we write to, but they are also what a user
-gets back on export, so they must be safe relative POSIX paths.
+gets back on download, so they must be safe relative POSIX paths (checked again on the
+way out: a store may come from someone else).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import io
 import json
 import mimetypes
 import pickle
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import UsageError
@@ -75,3 +76,25 @@ def model_bytes(model: Any) -> bytes:
 
 def _reject(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON-serializable")
+
+
+def parse_runs_uri(uri: str) -> tuple[str, str]:
+    """``runs:/RUN/NAME`` -> (run ref, artifact name); NAME may contain slashes."""
+    rest = uri[len("runs:/"):].lstrip("/") if uri.startswith("runs:/") else ""
+    run_ref, _, name = rest.partition("/")
+    if not run_ref or not name:
+        raise UsageError(f"{uri!r} is not a run URI; write runs:/RUN_ID/ARTIFACT, e.g. runs:/3f2a1b0c/model")
+    return run_ref, name
+
+
+def model_candidates(name: str) -> tuple[str, ...]:
+    """Artifact names a model reference may mean: the name itself, then what log_model(model, name) wrote."""
+    return (name, f"models/{name}.pkl") if not name.endswith((".pkl", ".pickle")) else (name,)
+
+
+def write_artifact(folder: str | Path, name: str, data: bytes) -> Path:
+    """Write ``data`` to ``folder/name`` (creating subfolders), never outside ``folder``."""
+    target = Path(folder) / check_artifact_name(name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target

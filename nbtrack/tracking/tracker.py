@@ -11,6 +11,7 @@ import atexit
 import getpass
 import json
 import os
+import pickle
 import socket
 import time
 import traceback
@@ -24,7 +25,7 @@ from typing import Any
 
 from .. import provenance
 from ..entities import FAILED, FINISHED, KILLED, RUN_STATUSES, RUNNING, Artifact, MetricPoint, PurgeReport, Run
-from ..errors import RunStateError, StoreError, UsageError
+from ..errors import NotFoundError, RunStateError, StoreError, UsageError
 from ..store import RunRepository, Store, gc
 from ..store.models import ModelRepository
 from ..store.runs import RunNode
@@ -328,8 +329,26 @@ class Tracker:
         return self.log_bytes(payloads.model_bytes(model), f"models/{name}.pkl", payloads.PICKLE_MEDIA_TYPE, run=run)
 
     def artifact_bytes(self, run_ref: str, name: str) -> bytes:
-        artifact = self.runs.artifact(self.runs.resolve(run_ref), name)
-        return self.store.blobs.get(artifact.sha256)
+        """An artifact's bytes, checked against its sha256."""
+        return self.store.blobs.get(self.find_artifact(run_ref, (name,)).sha256)
+
+    def find_artifact(self, run_ref: str, names: Iterable[str]) -> Artifact:
+        """The run's first artifact among ``names``; not found names what the run does have."""
+        run = self.get_run(run_ref)
+        by_name = {a.name: a for a in run.artifacts}
+        names = tuple(names)
+        for name in names:
+            if name in by_name:
+                return by_name[name]
+        have = ", ".join(sorted(by_name)[:20]) or "none"
+        raise NotFoundError(f"run {run.short_id} has no artifact {names[0]!r} (its artifacts: {have})")
+
+    def load_model_artifact(self, run_ref: str, name: str = "model") -> Any:
+        """The model logged as ``name`` (``log_model(m, name)``, or any pickle artifact), unpickled
+        after its bytes were checked against the sha256 recorded when it was logged.
+        Unpickling runs code: load models only from stores you trust."""
+        artifact = self.find_artifact(run_ref, payloads.model_candidates(name))
+        return pickle.loads(self.store.blobs.get(artifact.sha256))
 
     # -- cells ------------------------------------------------------------------------------------
     def record_cell(self, source: str, execution_count: int | None = None, cell_id: str | None = None, outputs: Any = None, run: ActiveRun | None = None) -> None:
