@@ -16,36 +16,41 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 TRAIN = "%%track train\nlr = {lr}\nepochs = 3\nacc = round(1 - lr / epochs, 6)"
 
 
-def _execute(nb, path, store):
+def _execute(nb, path, store, extra_env=None):
     """Save ``nb`` to ``path`` and execute it the way JupyterLab would (path known, cwd = its folder)."""
     from nbclient import NotebookClient
 
     nbformat.write(nb, path)
-    env = {**os.environ, "NBTRACK_STORE": str(store), "JPY_SESSION_NAME": str(path)}
+    env = {**os.environ, "NBTRACK_STORE": str(store), "JPY_SESSION_NAME": str(path), **(extra_env or {})}
     NotebookClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
+
+
+def _executed_twice(folder, cells, edit=lambda nb: None, envs=(None, None)):
+    """A notebook of ``cells`` executed twice in fresh kernels, ``edit(nb)`` in between;
+    yields (tracker, first run, second run, notebook)."""
+    from nbtrack.tracking import Tracker
+
+    store, path = folder / "store", folder / "train.ipynb"
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": KERNELSPEC}, cells=cells)
+    _execute(nb, path, store, envs[0])
+    edit(nb)
+    _execute(nb, path, store, envs[1])
+    tracker = Tracker.open(store)
+    first, second = sorted(tracker.search_runs(), key=lambda r: r.start_time)
+    yield tracker, first, second, nb
+    tracker.close()
 
 
 @pytest.fixture(scope="module")
 def edited_notebook(tmp_path_factory):
     """One notebook run twice: the second time with the train cell's ``lr`` edited."""
-    from nbtrack.tracking import Tracker
-
-    folder = tmp_path_factory.mktemp("diffnb")
-    store, path = folder / "store", folder / "train.ipynb"
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": KERNELSPEC})
-    nb.cells = [
+    cells = [
         nbformat.v4.new_markdown_cell("# Train"),
         nbformat.v4.new_code_cell("%load_ext nbtrack"),
         nbformat.v4.new_code_cell("def halve(x):\n    return x / 2"),
         nbformat.v4.new_code_cell(TRAIN.format(lr=0.1)),
     ]
-    _execute(nb, path, store)
-    nb.cells[3].source = TRAIN.format(lr=0.2)
-    _execute(nb, path, store)
-    tracker = Tracker.open(store)
-    first, second = sorted(tracker.search_runs(), key=lambda r: r.start_time)
-    yield tracker, first, second, nb
-    tracker.close()
+    yield from _executed_twice(tmp_path_factory.mktemp("diffnb"), cells, edit=lambda nb: setattr(nb.cells[3], "source", TRAIN.format(lr=0.2)))
 
 
 def test_real_notebook_diff_names_exactly_the_edited_cell_and_param(edited_notebook):
@@ -202,26 +207,13 @@ def test_json_record_is_serialisable_with_nan(tracker):
 @pytest.fixture(scope="module")
 def printed_notebook(tmp_path_factory):
     """One notebook run twice in fresh kernels; only the value the train cell prints and returns changes."""
-    from nbtrack.tracking import Tracker
-
-    folder = tmp_path_factory.mktemp("outputsnb")
-    store, path = folder / "store", folder / "train.ipynb"
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": KERNELSPEC})
-    nb.cells = [
+    cells = [
         nbformat.v4.new_code_cell("%load_ext nbtrack"),
         nbformat.v4.new_code_cell("import os\nprint('<b>same</b>')"),
-        nbformat.v4.new_code_cell("%%track train\nlr = float(os.environ.get('LR', '0.1'))\nprint('lr is', lr)\nround(1 - lr, 3)"),
+        nbformat.v4.new_code_cell("%%track train\nlr = float(os.environ['LR'])\nprint('lr is', lr)\nround(1 - lr, 3)"),
     ]
-    for lr in ("0.1", "0.2"):
-        os.environ["LR"] = lr
-        try:
-            _execute(nb, path, store)
-        finally:
-            del os.environ["LR"]
-    tracker = Tracker.open(store)
-    first, second = sorted(tracker.search_runs(), key=lambda r: r.start_time)
-    yield tracker, first, second
-    tracker.close()
+    for tracker, first, second, _ in _executed_twice(tmp_path_factory.mktemp("outputsnb"), cells, envs=({"LR": "0.1"}, {"LR": "0.2"})):
+        yield tracker, first, second
 
 
 def test_outputs_are_compared_only_on_request_and_name_the_changed_execution(printed_notebook):
