@@ -237,6 +237,17 @@ def test_refresh_keeps_the_widget_tree(tracker, dash):
     assert "1 run logged since the dashboard opened" in dash.status.value
 
 
+def test_refresh_drops_a_column_whose_runs_were_all_deleted(tracker, dash, ids):
+    with tracker.start_run("odd", params={"only_odd": 1}) as odd:
+        pass
+    one(dash, "nbtrack-refresh").click()
+    dash.controller.set_columns(["name", "params.only_odd"])
+    tracker.delete_run(odd.id)
+    one(dash, "nbtrack-refresh").click()
+    assert dash.controller.columns == ["name"] and one(dash, "nbtrack-column-chooser").value == ("name",)
+    assert "nbtrack-status-error" not in dash.status._dom_classes
+
+
 def test_mimebundle_has_widget_view_and_static_fallback(dash, ids):
     dash.controller.toggle(ids[0], True)
     dash.controller.toggle(ids[1], True)

@@ -154,6 +154,9 @@ class DashboardController:
         self.tracker.flush()
         self.tracker.mark_dead_runs()
         self.keys = column_keys(self.tracker.runs)
+        available = set(self.available_columns())
+        # a column whose every run was deleted is gone from the chooser, so it leaves the table too
+        self.columns = [column for column in self.columns if column in available]
         self._load()
         self.registry.reload()
         self.changed("columns", "refresh")
