@@ -9,7 +9,7 @@ import pytest
 
 from nbtrack.errors import NotFoundError, QueryError, RegistryError, UsageError
 from nbtrack.registry import Registry
-from nbtrack.widgets.controller import DashboardController
+from nbtrack.widgets.controller import DashboardController, Status
 
 
 def seed(tracker, count=7):
@@ -200,6 +200,198 @@ def test_refresh_shows_runs_logged_since_opening(tracker, controller):
     assert (controller.total, controller.new_since_open) == (8, 1)
     assert controller.status.text == "1 run logged since the dashboard opened; 8 runs match"
     assert "params.brand_new" in controller.available_columns()
+
+
+# -- deleting and restoring ---------------------------------------------------------------------------------
+def live_names(tracker):
+    return sorted(run.name for run in tracker.search_runs())
+
+
+def nested_tree(tracker):
+    with tracker.start_run("parent") as parent, tracker.start_run("child") as child, tracker.start_run("grandchild") as grandchild:
+        pass
+    return parent.id, child.id, grandchild.id
+
+
+def test_delete_asks_first_and_deletes_only_on_confirm(tracker, controller, ids):
+    controller.toggle(ids[6], True)
+    controller.toggle(ids[5], True)
+    assert controller.request_delete().describe() == "Delete 2 runs?"
+    assert len(tracker.search_runs()) == 7  # asking changes nothing
+    assert sorted(controller.confirm_delete()) == sorted([ids[6], ids[5]])
+    assert live_names(tracker) == ["r0", "r1", "r2", "r3", "r4"]
+    assert (controller.total, names(controller), controller.pending_delete) == (5, ["r4", "r3", "r2"], None)
+    assert controller.status.text == ("deleted 2 runs (0 nested under the selected ones); "
+                                      "to undo, tick 'show deleted runs', select them and click Restore selected")
+    with pytest.raises(UsageError, match="nothing to confirm"):
+        controller.confirm_delete()
+
+
+def test_cancel_deletes_nothing(tracker, controller, ids):
+    controller.toggle(ids[6], True)
+    controller.request_delete()
+    controller.cancel_delete()
+    assert (controller.pending_delete, controller.selected_ids, controller.status.text) == (None, [ids[6]], "nothing deleted")
+    assert len(tracker.search_runs()) == 7
+    with pytest.raises(UsageError, match="nothing to confirm"):
+        controller.confirm_delete()
+
+
+def test_changing_the_selection_drops_the_question(tracker, controller, ids):
+    controller.toggle(ids[6], True)
+    controller.request_delete()
+    controller.toggle(ids[5], True)  # "Delete 1 run?" no longer describes the selection
+    assert controller.pending_delete is None
+    with pytest.raises(UsageError, match="nothing to confirm"):
+        controller.confirm_delete()
+    controller.request_delete()
+    controller.clear_selection()
+    assert controller.pending_delete is None and len(tracker.search_runs()) == 7
+
+
+def test_nested_runs_go_with_their_parent_and_come_back_with_it(tracker):
+    parent, child, grandchild = nested_tree(tracker)
+    controller = DashboardController(tracker)
+    controller.toggle(parent, True)
+    assert controller.request_delete().describe() == "Delete 1 run and 2 runs nested under them?"
+    assert controller.confirm_delete() == [parent, child, grandchild]
+    assert controller.total == 0 and controller.status.text.startswith("deleted 3 runs (2 nested under the selected ones)")
+    controller.set_show_deleted(True)
+    controller.select_page(True)  # the parent and its nested runs, all selected
+    assert sorted(controller.restore_selected()) == sorted([parent, child, grandchild])
+    assert controller.status.text == "restored 3 runs (0 nested under the selected ones)"
+    assert (controller.total, len(tracker.search_runs())) == (0, 3)
+
+
+def test_a_parent_selected_with_its_nested_runs_is_deleted_once(tracker):
+    parent, child, grandchild = nested_tree(tracker)
+    controller = DashboardController(tracker)
+    controller.select_page(True)
+    assert controller.request_delete().describe() == "Delete 3 runs?"
+    assert sorted(controller.confirm_delete()) == sorted([parent, child, grandchild])
+    assert controller.status.text.startswith("deleted 3 runs (0 nested")
+
+
+def test_a_refusal_deletes_nothing_and_shows_in_the_status_line(tracker, controller, ids):
+    active = tracker.start_run("active")
+    controller.refresh()
+    for run_id in (ids[6], active.id):
+        controller.toggle(run_id, True)
+    controller.request_delete()
+    assert controller.attempt(controller.confirm_delete) is None
+    assert controller.status == Status(f"run {active.id[:8]} is RUNNING; end it before deleting it", "error")
+    assert len(tracker.search_runs()) == 8 and tracker.get_run(ids[6]).deleted_time is None  # all or nothing
+    assert (controller.selected_ids, controller.pending_delete, controller.total) == ([ids[6], active.id], None, 8)
+    tracker.end_run(run=active)
+
+    Registry(tracker.store, runs=tracker.runs).register_model(ids[5], "clf", name="churn")
+    controller.clear_selection()
+    controller.toggle(ids[4], True)
+    controller.toggle(ids[5], True)
+    controller.request_delete()
+    controller.attempt(controller.confirm_delete)
+    assert controller.status.kind == "error" and "is the source of model 'churn' version 1" in controller.status.text
+    assert tracker.get_run(ids[4]).deleted_time is None and len(tracker.search_runs()) == 8
+
+
+def test_delete_clears_the_selection_and_the_comparison(controller, ids):
+    for run_id in (ids[6], ids[2]):
+        controller.toggle(run_id, True)
+    controller.set_baseline(ids[2])
+    controller.request_delete()
+    controller.confirm_delete()
+    assert (controller.selected_ids, controller.baseline) == ([], None)
+    with pytest.raises(UsageError, match="select runs"):
+        controller.comparison()
+    assert ids[2] not in {run_id for _, run_id in controller.baseline_options()}
+
+
+def test_deleted_runs_listing_filters_sorts_pages_and_restores(tracker, controller, ids):
+    controller.select_page(True)
+    controller.next_page()
+    controller.select_page(True)
+    controller.request_delete()
+    controller.confirm_delete()  # r6..r1
+    controller.set_show_deleted(True)
+    assert (controller.total, controller.page_count, names(controller)) == (6, 2, ["r6", "r5", "r4"])
+    assert controller.status.text == "6 deleted runs"
+    controller.next_page()
+    assert names(controller) == ["r3", "r2", "r1"]
+    controller.set_filter("params.model = 'gbm'")
+    assert (controller.total, names(controller), controller.status.text) == (3, ["r5", "r3", "r1"], "3 deleted runs match")
+    controller.sort_by("name", descending=False)
+    assert names(controller) == ["r1", "r3", "r5"]
+
+    controller.toggle(ids[3], True)
+    assert controller.restore_selected() == [ids[3]]
+    assert (controller.total, names(controller), controller.selected_ids) == (2, ["r1", "r5"], [])
+    assert controller.status.text == "restored 1 run (0 nested under the selected ones)"
+    controller.set_show_deleted(False)
+    assert names(controller) == ["r3"]  # the filter and sort carry over: r0 is no gbm
+    assert live_names(tracker) == ["r0", "r3"]
+
+
+def test_each_listing_keeps_its_own_selection(tracker, controller, ids):
+    controller.toggle(ids[0], True)
+    controller.request_delete()
+    controller.confirm_delete()
+    controller.toggle(ids[5], True)
+    controller.set_baseline(ids[5])
+    controller.set_show_deleted(True)
+    assert (controller.selected_ids, controller.baseline) == ([], None)  # the live runs chosen for comparison wait
+    controller.toggle(ids[0], True)
+    assert controller.comparison().labels == ["r0"]
+    controller.set_show_deleted(False)
+    assert (controller.selected_ids, controller.baseline) == ([ids[5]], ids[5])
+    controller.set_show_deleted(True)
+    assert controller.selected_ids == [ids[0]]
+
+
+def test_actions_belong_to_their_listing(controller, ids):
+    with pytest.raises(UsageError, match="select runs to delete first"):
+        controller.request_delete()
+    controller.toggle(ids[6], True)
+    with pytest.raises(UsageError, match="tick 'show deleted runs' to restore runs"):
+        controller.restore_selected()
+    controller.request_delete()
+    controller.set_show_deleted(True)
+    assert controller.pending_delete is None  # switching listings drops the question
+    controller.select_page(True)  # nothing deleted yet: an empty page
+    with pytest.raises(UsageError, match="untick 'show deleted runs' to delete runs"):
+        controller.request_delete()
+    with pytest.raises(UsageError, match="select runs to restore first"):
+        controller.restore_selected()
+
+
+def test_refresh_counts_new_live_runs_in_both_listings(tracker, controller, ids):
+    controller.toggle(ids[6], True)
+    controller.request_delete()
+    controller.confirm_delete()
+    controller.set_show_deleted(True)
+    with tracker.start_run("late"):
+        pass
+    controller.refresh()
+    assert (names(controller), controller.new_since_open) == (["r6"], 1)  # the table still lists deleted runs
+    assert controller.status.text == "1 run logged since the dashboard opened; 1 deleted runs match"
+    controller.set_show_deleted(False)
+    assert names(controller)[0] == "late" and controller.is_new(controller.runs[0])
+    controller.toggle(controller.runs[0].id, True)
+    controller.request_delete()
+    controller.confirm_delete()
+    controller.refresh()
+    assert controller.new_since_open == 0 and controller.status.text.startswith("0 runs logged since")
+
+
+def test_static_view_shows_deleted_runs_only_as_deleted(tracker, controller, ids):
+    controller.toggle(ids[6], True)
+    controller.request_delete()
+    controller.confirm_delete()
+    static = controller.static_view(charts=False)
+    assert "r6" not in {run.name for run in static.runs} and "3 of 6 runs" in str(static)
+    controller.set_show_deleted(True)
+    static = controller.static_view(charts=False)
+    assert [run.name for run in static.runs] == ["r6"] and "1 of 1 deleted runs" in str(static)
+    assert static._repr_mimebundle_()["application/vnd.nbtrack.dashboard.v1+json"]["deleted"] is True
 
 
 # -- registry ----------------------------------------------------------------------------------------------

@@ -71,18 +71,21 @@ def runs_table_html(runs: Sequence[Run], columns: Sequence[str]) -> str:
 class DashboardView:
     """What the dashboard showed, as plain HTML: the current page of runs and the comparison.
 
-    ``comparison`` is a :class:`~nbtrack.display.compare.ComparisonView` or None.
+    ``comparison`` is a :class:`~nbtrack.display.compare.ComparisonView` or None. ``deleted``
+    says the runs are deleted ones, so a snapshot taken while browsing them is not read as live runs.
     """
 
-    def __init__(self, runs: Sequence[Run], columns: Sequence[str], total: int, query: str = "", comparison: Any = None):
+    def __init__(self, runs: Sequence[Run], columns: Sequence[str], total: int, query: str = "", comparison: Any = None,
+                 deleted: bool = False):
         self.runs = list(runs)
         self.columns = list(columns)
         self.total = total
         self.query = query
         self.comparison = comparison
+        self.deleted = deleted
 
     def _caption(self) -> str:
-        shown = f"{len(self.runs)} of {self.total} runs"
+        shown = f"{len(self.runs)} of {self.total} {'deleted ' * self.deleted}runs"
         return f"{shown} matching {self.query}" if self.query else shown
 
     def _repr_html_(self) -> str:
@@ -107,5 +110,6 @@ class DashboardView:
         return {
             "text/plain": str(self),
             "text/html": self._repr_html_(),
-            DASHBOARD_MIME: {"query": self.query, "total": self.total, "columns": self.columns, "runs": [r.id for r in self.runs]},
+            DASHBOARD_MIME: {"query": self.query, "total": self.total, "columns": self.columns, "runs": [r.id for r in self.runs],
+                             "deleted": self.deleted},
         }

@@ -9,6 +9,11 @@ Actions raise on bad input, so callers see the real exception; the views call th
 Runs are paged in SQL (``LIMIT``/``OFFSET`` on the filtered, sorted query); only the
 visible page and the selected runs are ever loaded with their params, metrics and tags.
 
+Deleting asks first: :meth:`DashboardController.request_delete` records a
+:class:`PendingDelete` that the view shows, and only :meth:`DashboardController.confirm_delete`
+deletes, so one stray click changes nothing. The table shows either live or deleted runs
+(:meth:`DashboardController.set_show_deleted`); deleted ones can be restored from there.
+
 >>> controller = DashboardController(tracker, "metrics.f1 > 0.8")   # doctest: +SKIP
 >>> controller.sort_by("metrics.f1"); controller.toggle(controller.runs[0].id, True)   # doctest: +SKIP
 >>> controller.comparison().metric("f1").best                       # doctest: +SKIP
@@ -37,6 +42,18 @@ UNSORTABLE = frozenset({"tags", "receipt"})
 _ATTRIBUTE_FIELDS = {"name": "name", "status": "status", "start": "start_time", "duration": "duration"}
 DEFAULT_PARAM_COLUMNS = 4
 DEFAULT_METRIC_COLUMNS = 4
+
+
+@dataclass(frozen=True)
+class PendingDelete:
+    """A deletion waiting for confirmation: the selected runs, and how many live runs nested under them go too."""
+
+    run_ids: tuple[str, ...]
+    nested: int
+
+    def describe(self) -> str:
+        nested = f" and {_plural(self.nested)} nested under them" if self.nested else ""
+        return f"Delete {_plural(len(self.run_ids))}{nested}?"
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,11 @@ class DashboardController:
         self.new_since_open = 0
         self._selected: dict[str, str] = {}  # run id -> label, in selection order
         self.baseline: str | None = None
+        #: the table lists deleted runs instead of live ones
+        self.show_deleted = False
+        #: the selection and baseline of the other listing, back when the user switches back
+        self._other_selection: tuple[dict[str, str], str | None] = ({}, None)
+        self.pending_delete: PendingDelete | None = None
         self.show_all_params = False
         #: chart choices of the Compare tab (None: the first that fits)
         self.chart = {"history": None, "parallel": None, "scatter_param": None, "scatter_metric": None}
@@ -87,7 +109,7 @@ class DashboardController:
 
     # -- events --------------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[set[str]], None]) -> None:
-        """``callback(topics)`` after each change; topics: runs, filter, columns, selection, compare, refresh, status, registry."""
+        """``callback(topics)`` after each change; topics: runs, filter, columns, selection, compare, refresh, status, registry, delete."""
         self._listeners.append(callback)
 
     def changed(self, *topics: str) -> None:
@@ -123,7 +145,7 @@ class DashboardController:
         self.filter_error = None
         self.query, self._where, self.page_index = text.strip(), where, 0
         self._load()
-        self.set_status(f"{self.total} runs match" if self.query else f"{self.total} runs")
+        self._announce_total()
 
     def sort_by(self, column: str, descending: bool | None = None) -> None:
         """Sort by ``column``; choosing the current column again flips the direction."""
@@ -160,20 +182,28 @@ class DashboardController:
         self._load()
         self.registry.reload()
         self.changed("columns", "refresh")
-        self.set_status(f"{self.new_since_open} run{'s' * (self.new_since_open != 1)} logged since the dashboard opened; {self.total} runs match")
+        self.set_status(f"{_plural(self.new_since_open)} logged since the dashboard opened; {self.total} {self._listing()} match")
 
     def is_new(self, run: Run) -> bool:
         return run.start_time > self.opened_at
+
+    def _announce_total(self) -> None:
+        self.set_status(f"{self.total} {self._listing()}" + (" match" if self.query else ""))
+
+    def _listing(self) -> str:
+        return "deleted runs" if self.show_deleted else "runs"
 
     def _load(self) -> None:
         self.tracker.flush()
         repo = self.tracker.runs
         where, args = self._where
         order_sql, order_args = compile_order_by(_order_text(self.sort_column, self.descending))
-        self.total = repo.count(where, args)
+        self.total = repo.count(where, args, deleted=self.show_deleted)
         self.page_index = min(self.page_index, self.page_count - 1)
-        self.runs = repo.search(where, args, order_sql, order_args, limit=self.page_size, offset=self.page_index * self.page_size)
+        self.runs = repo.search(where, args, order_sql, order_args, limit=self.page_size, offset=self.page_index * self.page_size,
+                                deleted=self.show_deleted)
         since_sql, since_args = compile_filter(f"start_time > {self.opened_at!r}")
+        # new runs are live ones in either listing: Refresh tells a user browsing deleted runs what was logged meanwhile
         self.new_since_open = repo.count(f"({where}) AND {since_sql}" if where else since_sql, [*args, *since_args])
         self.changed("runs")
 
@@ -214,6 +244,7 @@ class DashboardController:
             self.changed("selection")
 
     def _mark(self, run_id: str, selected: bool) -> None:
+        self.pending_delete = None  # the confirmation named other runs than the selection now holds
         if not selected:
             self._selected.pop(run_id, None)
             if self.baseline == run_id:
@@ -228,11 +259,83 @@ class DashboardController:
 
     def clear_selection(self) -> None:
         self._selected.clear()
-        self.baseline = None
-        self.changed("selection")
+        self.baseline, self.pending_delete = None, None
+        self.changed("selection", "delete")
 
     def selected_runs(self) -> list[Run]:
         return [self.tracker.get_run(run_id) for run_id in self._selected]
+
+    # -- deleting and restoring ---------------------------------------------------------------------
+    def request_delete(self) -> PendingDelete:
+        """Ask before deleting the selection; :meth:`confirm_delete` deletes, :meth:`cancel_delete` forgets.
+
+        Any change of the selection drops the question, so a confirmation always deletes the runs it named.
+        """
+        run_ids = tuple(self._selection_for("delete", deleted=False))
+        repo = self.tracker.runs
+        tree = repo.nodes((repo.resolve(run_id) for run_id in run_ids), nested=True)
+        self.pending_delete = PendingDelete(run_ids, sum(node.deleted_time is None for node in tree) - len(run_ids))
+        self.changed("delete")
+        return self.pending_delete
+
+    def confirm_delete(self) -> list[str]:
+        if self.pending_delete is None:
+            raise UsageError("nothing to confirm; select runs and click Delete first")
+        self.pending_delete = None
+        try:
+            return self.delete_selected()
+        finally:  # a refusal drops the question too: the status line says why
+            self.changed("delete")
+
+    def cancel_delete(self) -> None:
+        self.pending_delete = None
+        self.changed("delete")
+        self.set_status("nothing deleted")
+
+    def delete_selected(self) -> list[str]:
+        """Delete the selected runs and the runs nested under them, at once (the views ask first,
+        through :meth:`request_delete`); a refusal of any run deletes none of them."""
+        run_ids = self._selection_for("delete", deleted=False)
+        deleted = self.tracker.delete_run(*run_ids)  # one transaction, checked before anything changes
+        self._forget(deleted)
+        self.set_status(f"deleted {_plural(len(deleted))} ({len(deleted) - len(run_ids)} nested under the selected ones); "
+                        "to undo, tick 'show deleted runs', select them and click Restore selected")
+        return deleted
+
+    def restore_selected(self) -> list[str]:
+        """Bring the selected deleted runs back, with the nested runs deleted together with them."""
+        run_ids = self._selection_for("restore", deleted=True)
+        # restore_run lists a run twice when it is both selected and nested under a selected run
+        restored = list(dict.fromkeys(self.tracker.restore_run(*run_ids)))
+        self._forget(restored)
+        self.set_status(f"restored {_plural(len(restored))} ({len(restored) - len(run_ids)} nested under the selected ones)")
+        return restored
+
+    def set_show_deleted(self, show: bool) -> None:
+        """List deleted runs (to restore them) or live ones; each listing keeps its own selection,
+        so a look at the deleted runs does not lose the runs chosen for comparison."""
+        if bool(show) == self.show_deleted:
+            return
+        (self._selected, self.baseline), self._other_selection = self._other_selection, (self._selected, self.baseline)
+        self.show_deleted, self.pending_delete, self.page_index = bool(show), None, 0
+        self._load()
+        self.changed("selection", "compare", "delete")
+        self._announce_total()
+
+    def _selection_for(self, action: str, deleted: bool) -> list[str]:
+        if self.show_deleted != deleted:
+            where = "untick" if self.show_deleted else "tick"
+            raise UsageError(f"{where} 'show deleted runs' to {action} runs")
+        if not self._selected:
+            raise UsageError(f"select runs to {action} first")
+        return self.selected_ids
+
+    def _forget(self, run_ids: Iterable[str]) -> None:
+        """Runs that left the listing leave the selection and the comparison too."""
+        for run_id in run_ids:
+            self._mark(run_id, False)
+        self._load()
+        self.changed("selection", "compare")
 
     # -- comparison ---------------------------------------------------------------------------------
     def baseline_options(self) -> list[tuple[str, str | None]]:
@@ -314,7 +417,11 @@ class DashboardController:
             model = self.comparison()
             histories = {row.key: self.histories(model, row.key) for row in model.metrics[:3]} if charts else None
             comparison = ComparisonView(model, histories, show_all=self.show_all_params, charts=charts)
-        return DashboardView(self.runs, self.columns, self.total, self.query, comparison)
+        return DashboardView(self.runs, self.columns, self.total, self.query, comparison, deleted=self.show_deleted)
+
+
+def _plural(count: int, noun: str = "run") -> str:
+    return f"{count} {noun}{'s' * (count != 1)}"
 
 
 def quote_key(key: str) -> str:
