@@ -80,7 +80,9 @@ def test_the_callback_check_can_fail(no_lost_callbacks):
 
 def test_structure_has_the_documented_classes(dash):
     for css in ("nbtrack-dashboard", "nbtrack-refresh", "nbtrack-status", "nbtrack-tabs", "nbtrack-filter", "nbtrack-filter-error",
-                "nbtrack-column-chooser", "nbtrack-runs-table", "nbtrack-select-page", "nbtrack-page-prev", "nbtrack-page-next",
+                "nbtrack-column-chooser", "nbtrack-show-deleted", "nbtrack-delete-selected", "nbtrack-restore-selected",
+                "nbtrack-delete-confirm-box", "nbtrack-delete-confirm", "nbtrack-delete-cancel", "nbtrack-runs-table",
+                "nbtrack-select-page", "nbtrack-page-prev", "nbtrack-page-next",
                 "nbtrack-baseline", "nbtrack-show-all-params", "nbtrack-compare-params", "nbtrack-metric-bars",
                 "nbtrack-stage-apply", "nbtrack-stage-confirm", "nbtrack-alias-set", "nbtrack-register-run", "nbtrack-model-history"):
         assert find(dash.widget, css), css
@@ -224,6 +226,57 @@ def test_compare_with_production_switches_tab(tracker, dash, ids):
     one(dash, "nbtrack-compare-production").click()
     assert dash.tabs.selected_index == 1
     assert "m v1 (Production)" in one(dash, "nbtrack-compare-metrics").value
+
+
+def shown(widget):
+    return widget.layout.display != "none"
+
+
+def test_delete_is_enabled_by_a_selection_and_asks_before_deleting(tracker, dash, ids):
+    delete, confirm_box = one(dash, "nbtrack-delete-selected"), one(dash, "nbtrack-delete-confirm-box")
+    restore = one(dash, "nbtrack-restore-selected")
+    assert (delete.disabled, delete.button_style, shown(confirm_box), shown(restore)) == (True, "danger", False, False)
+    find(dash.widget, "nbtrack-run-select")[0].value = True  # r4
+    assert not delete.disabled
+    delete.click()
+    assert shown(confirm_box) and one(dash, "nbtrack-delete-confirm-text").value == "Delete 1 run?"
+    assert len(tracker.search_runs()) == 5  # not before confirming
+    one(dash, "nbtrack-delete-confirm").click()
+    assert [run.name for run in tracker.search_runs()] == ["r3", "r2", "r1", "r0"]
+    assert not shown(confirm_box) and delete.disabled and "r3" in first_row_text(dash)
+    assert "deleted 1 run" in dash.status.value and "0 selected" in one(dash, "nbtrack-selection").value
+
+
+def test_delete_cancel_and_a_refusal_leave_the_runs(tracker, dash, ids):
+    _registry(tracker).register_model(ids[4], None, "m")
+    find(dash.widget, "nbtrack-run-select")[1].value = True  # r3
+    one(dash, "nbtrack-delete-selected").click()
+    one(dash, "nbtrack-delete-cancel").click()
+    assert not shown(one(dash, "nbtrack-delete-confirm-box")) and len(tracker.search_runs()) == 5
+    find(dash.widget, "nbtrack-run-select")[0].value = True  # r4, a registered model's source
+    one(dash, "nbtrack-delete-selected").click()
+    assert one(dash, "nbtrack-delete-confirm-text").value == "Delete 2 runs?"
+    one(dash, "nbtrack-delete-confirm").click()
+    assert "nbtrack-status-error" in dash.status._dom_classes and "is the source of model" in dash.status.value
+    assert len(tracker.search_runs()) == 5 and not shown(one(dash, "nbtrack-delete-confirm-box"))
+
+
+def test_show_deleted_lists_deleted_runs_to_restore(tracker, dash, ids):
+    tracker.delete_run(ids[0])
+    with tracker.start_run(XSS) as bad:
+        pass
+    tracker.delete_run(bad.id)
+    one(dash, "nbtrack-show-deleted").value = True
+    delete, restore = one(dash, "nbtrack-delete-selected"), one(dash, "nbtrack-restore-selected")
+    assert (shown(delete), shown(restore), restore.disabled) == (False, True, True)
+    assert ESCAPED in first_row_text(dash) and not [v for v in htmls(dash.widget) if "<img src=x" in v]
+    assert "r0" in dash.runs_view.cells[1].value and "2 deleted runs" in dash.status.value
+    find(dash.widget, "nbtrack-run-select")[1].value = True
+    assert not restore.disabled
+    restore.click()
+    assert "restored 1 run" in dash.status.value and tracker.get_run(ids[0]).deleted_time is None
+    one(dash, "nbtrack-show-deleted").value = False
+    assert (shown(delete), shown(restore), dash.controller.total) == (True, False, 5)
 
 
 def test_refresh_keeps_the_widget_tree(tracker, dash):

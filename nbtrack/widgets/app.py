@@ -11,6 +11,10 @@ CSS classes (``_dom_classes``) for browser tests and styling; every one is stabl
 ``nbtrack-filter``                    filter Text box (core query grammar); ``nbtrack-filter-apply`` button
 ``nbtrack-filter-error``              inline parse error with a ``^`` under the position
 ``nbtrack-column-chooser``            SelectMultiple of columns
+``nbtrack-show-deleted``              checkbox: list deleted runs instead of live ones
+``nbtrack-delete-selected``           Delete button (live runs; asks first); ``nbtrack-restore-selected`` (deleted runs)
+``nbtrack-delete-confirm-box``        "Delete 3 runs?" (hidden unless asked): ``nbtrack-delete-confirm-text``,
+                                      ``nbtrack-delete-confirm`` and ``nbtrack-delete-cancel`` buttons
 ``nbtrack-runs-table``                the table (header + rows)
 ``nbtrack-runs-header``               header row; ``nbtrack-sort-button`` per column (click: sort / flip)
 ``nbtrack-select-page``               header checkbox selecting every run on the page
@@ -99,4 +103,4 @@ class Dashboard:
 
     def __repr__(self) -> str:
         c = self.controller
-        return f"<nbtrack Dashboard: {c.total} runs, {len(c.selected_ids)} selected>"
+        return f"<nbtrack Dashboard: {c.total} {'deleted ' * c.show_deleted}runs, {len(c.selected_ids)} selected>"

@@ -1,4 +1,5 @@
-"""The Runs tab: filter box, column chooser, sortable header, one page of rows with checkboxes, pager.
+"""The Runs tab: filter box, column chooser, delete/restore actions, sortable header, one page of
+rows with checkboxes, pager.
 
 Row widgets are created once (``page_size`` of them) and refilled on every change, so
 paging, sorting and refreshing never rebuild the tree. Cells are escaped HTML from
@@ -45,6 +46,16 @@ class RunsView:
         self.filter_error = classed(w.HTML(), "nbtrack-filter-error")
         self.columns = classed(w.SelectMultiple(description="columns", rows=6), "nbtrack-column-chooser")
         on_value(self.columns, c.set_columns, c, lambda: self._writing)
+        self.show_deleted = classed(w.Checkbox(value=False, indent=False, description="show deleted runs"), "nbtrack-show-deleted")
+        on_value(self.show_deleted, c.set_show_deleted, c, lambda: self._writing)
+        self.delete = button("Delete selected", "nbtrack-delete-selected", c.request_delete, c, button_style="danger", disabled=True)
+        self.restore = button("Restore selected", "nbtrack-restore-selected", c.restore_selected, c, disabled=True)
+        self.delete_text = classed(w.HTML(), "nbtrack-delete-confirm-text")
+        self.delete_confirm = classed(w.HBox([
+            self.delete_text,
+            button("Confirm", "nbtrack-delete-confirm", c.confirm_delete, c, button_style="danger"),
+            button("Cancel", "nbtrack-delete-cancel", c.cancel_delete, c),
+        ]), "nbtrack-delete-confirm-box")
         self.select_page = classed(w.Checkbox(value=False, indent=False, description="", layout=w.Layout(width="28px")), "nbtrack-select-page")
         on_value(self.select_page, c.select_page, c, lambda: self._writing)
         # wide tables scroll sideways instead of squeezing the header out of line with the rows
@@ -65,11 +76,13 @@ class RunsView:
             button("Next ▶", "nbtrack-page-next", c.next_page, c), self.selection,
             button("Clear selection", "nbtrack-clear-selection", c.clear_selection, c),
         ])
-        self.widget = classed(w.VBox([w.HBox([self.filter, self.filter_apply]), self.filter_error, self.columns, self.table, pager]),
-                              "nbtrack-runs-tab")
+        actions = w.HBox([self.show_deleted, self.delete, self.restore])
+        self.widget = classed(w.VBox([w.HBox([self.filter, self.filter_apply]), self.filter_error, self.columns, actions,
+                                      self.delete_confirm, self.table, pager]), "nbtrack-runs-tab")
         controller.subscribe(self.update)
         self.render_columns()
         self.render_rows()
+        self.render_actions()
 
     def _toggle(self, index: int, value: bool) -> None:
         self.controller.toggle(self.controller.runs[index].id, value)
@@ -81,6 +94,23 @@ class RunsView:
             self.render_rows()
         if "filter" in topics or "runs" in topics:
             self.render_filter()
+        if topics & {"runs", "selection", "delete"}:
+            self.render_actions()
+
+    def render_actions(self) -> None:
+        """Delete in the live listing, Restore in the deleted one; each needs a selection."""
+        c = self.controller
+        self._writing = True
+        try:
+            self.show_deleted.value = c.show_deleted
+        finally:
+            self._writing = False
+        self.delete.layout.display = "none" if c.show_deleted else None
+        self.restore.layout.display = None if c.show_deleted else "none"
+        self.delete.disabled = self.restore.disabled = not c.selected_ids
+        pending = c.pending_delete
+        self.delete_text.value = esc(pending.describe()) if pending else ""
+        self.delete_confirm.layout.display = None if pending else "none"
 
     def render_filter(self) -> None:
         error = self.controller.filter_error
