@@ -11,7 +11,7 @@ from .version import __version__
 _API = (
     "set_experiment", "start_run", "end_run", "active_run", "log_param", "log_params", "log_metric",
     "log_metrics", "set_tag", "set_tags", "set_note", "log_artifact", "log_text", "log_dict", "log_figure",
-    "log_model", "get_run", "list_artifacts", "load_artifact", "load_text", "load_dict", "download_artifacts", "search_runs", "delete_run", "restore_run", "metric_history", "plot_history",
+    "log_model", "log_input", "get_run", "list_artifacts", "load_artifact", "load_text", "load_dict", "download_artifacts", "search_runs", "delete_run", "restore_run", "metric_history", "plot_history",
     "flush", "set_store", "register_model", "transition_stage", "set_alias", "delete_alias",
     "get_model_version", "search_models", "load_model", "promote", "compare_versions", "model_history",
     "dashboard", "diff_runs", "rerun",

@@ -210,6 +210,13 @@ def log_model(model: Any, name: str = "model") -> Artifact:
     return tracker().log_model(model, name)
 
 
+@_tolerant
+def log_input(data: Any, name: str) -> dict | None:
+    """Record a fingerprint (shape, dtypes, content digest; not the data) of a NumPy array or pandas
+    DataFrame/Series the run used. ``%%track`` cells do this for every such name they read."""
+    return tracker().log_input(data, name)
+
+
 def get_run(run_id: str) -> Run:
     return tracker().get_run(run_id)
 

@@ -66,6 +66,13 @@ that are not literals (functions, arrays, random states) are left out silently; 
 :data:`MAX_ESTIMATOR_PARAMS` per estimator. An estimator whose ``get_params`` raises is
 skipped with the reason. A literal param of the same name wins.
 
+*Data inputs* (:func:`data_inputs`): every name the cell reads, at any depth, and does not
+bind at its top level, whose value after the cell ran is a NumPy array or a pandas
+DataFrame, Series or Index is fingerprinted
+(:mod:`nbtrack.fingerprint`: shape, dtypes, content digest), at most :data:`MAX_INPUTS`
+per cell. Read after the cell ran, like params: a cell that modifies its input in place
+records the modified data.
+
 Never captured: names starting with ``_`` (IPython's output history ``_``, ``_1``, ...
 and private helpers), even when requested explicitly (reported in ``skipped``).
 A cell with a syntax error yields no candidates (running it will raise anyway).
@@ -76,6 +83,7 @@ Code hidden inside a magic call (``%time acc = f()``) is a string argument after
 from __future__ import annotations
 
 import ast
+import dataclasses
 import fnmatch
 import inspect
 import re
@@ -86,9 +94,10 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import UsageError
+from .fingerprint import fingerprint, is_data
 from .values import is_metric_like, metric_value, param_value
 
-__all__ = ["DEFAULT_METRIC_PATTERNS", "CellNames", "Captured", "analyze_cell", "extract"]
+__all__ = ["DEFAULT_METRIC_PATTERNS", "CellNames", "Captured", "analyze_cell", "data_inputs", "extract"]
 
 #: fnmatch patterns (matched against the lower-cased name) for automatic metrics.
 #: Bare prefixes like ``acc*`` are avoided: they would catch ``accumulate_steps``.
@@ -105,6 +114,8 @@ DEFAULT_METRIC_PATTERNS: tuple[str, ...] = (
     "*_score",
 )  # fmt: skip
 
+#: data inputs fingerprinted per cell
+MAX_INPUTS = 20
 #: hyperparameters recorded per estimator (a deep pipeline's get_params can return hundreds)
 MAX_ESTIMATOR_PARAMS = 200
 
@@ -136,6 +147,8 @@ class CellNames:
     conditional: Mapping[str, tuple[Any, ...]] = field(default_factory=lambda: MappingProxyType({}))
     #: every name bound at the top level (metric candidates), in source order
     bound: tuple[str, ...] = ()
+    #: every name the cell reads, at any depth, in source order (data input candidates)
+    read: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -170,7 +183,9 @@ def _analyze(source: str) -> CellNames:
     if ":=" in source:  # cheap pre-check: walking every expression costs more than parsing
         for name in _walrus_targets(tree):
             scan.bind(name, None, conditional=True)
-    return scan.result()
+    loads = [node for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and not node.id.startswith("_")]
+    read = tuple(dict.fromkeys(node.id for node in sorted(loads, key=lambda n: (n.lineno, n.col_offset))))
+    return dataclasses.replace(scan.result(), read=read)
 
 
 class _Scan:
@@ -448,3 +463,24 @@ def _metric_matcher(patterns: tuple[str, ...]) -> Callable[[str], object]:
         return lambda name: False
     regex = re.compile("|".join(fnmatch.translate(pattern.lower()) for pattern in patterns))
     return regex.match
+
+
+def data_inputs(names: CellNames, namespace: Mapping[str, Any]) -> tuple[dict[str, dict], list[tuple[str, str]]]:
+    """(fingerprints of the data the cell read by name, [(name, why it was left out)])."""
+    found: dict[str, dict] = {}
+    skipped: list[tuple[str, str]] = []
+    made_here = set(names.bound)
+    for name in names.read:
+        if name in made_here:
+            continue  # derived in the cell (weights, a split): an outcome of the inputs, not one
+        value = namespace.get(name)
+        if not is_data(value):
+            continue
+        if len(found) >= MAX_INPUTS:
+            skipped.append((name, f"more than {MAX_INPUTS} data inputs in one cell"))
+            continue
+        try:
+            found[name] = fingerprint(value)
+        except Exception as exc:  # user data of odd kinds; the cell has already run
+            skipped.append((name, f"fingerprint failed: {type(exc).__name__}: {exc}"))
+    return found, skipped

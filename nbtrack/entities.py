@@ -98,6 +98,11 @@ class Run:
         return decoded
 
     @property
+    def inputs(self) -> dict[str, dict[str, Any]]:
+        """Fingerprints of the data the run read, by name (see :mod:`nbtrack.fingerprint`)."""
+        return self.provenance.get("inputs") or {}
+
+    @property
     def notebook_path(self) -> str | None:
         """Cheap: read from its own column, without decoding the provenance document."""
         return self.provenance_columns.get("notebook_path")

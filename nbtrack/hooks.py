@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import api
-from .capture import CellNames, analyze_cell, extract
+from .capture import CellNames, analyze_cell, data_inputs, extract
 from .entities import FAILED, FINISHED, KILLED
 from .errors import NbtrackError, RunStateError
 from .magics.parser import cell_parser, names, parse
@@ -203,6 +203,9 @@ class CellHooks:
             extra_params=pending.extra_params, extra_metrics=pending.extra_metrics, estimators=self.magics.capture_estimators,
         )
         tracker = self.magics.tracker
+        if pending.names is not None and self.magics.capture_inputs:
+            inputs, _ = data_inputs(pending.names, self.shell.user_ns)
+            pending.run.inputs.update(inputs)
         if captured.params:
             tracker.log_params(captured.params, run=pending.run)
         for key, value in captured.metrics.items():

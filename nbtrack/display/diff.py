@@ -33,7 +33,7 @@ class RunDiffView:
     def __str__(self) -> str:
         d = self.diff
         parts = [f"Diff {run_title(d.a)} -> {run_title(d.b)}" + (": no differences" if d.identical else "")]
-        for title, changes in (("Params", d.params), ("Metrics", d.metrics)):
+        for title, changes in (("Params", d.params), ("Metrics", d.metrics), ("Inputs", d.inputs)):
             if changes:
                 parts.append(f"{title}:\n" + text_table(["key", "change", d.a.label, d.b.label], _value_rows(changes)))
         if d.cells:
@@ -54,7 +54,7 @@ class RunDiffView:
         parts = [STYLE, DIFF_STYLE, f'<div class="nbtrack-rundiff"><h4>Diff {esc(run_title(d.a))} &rarr; {esc(run_title(d.b))}</h4>']
         if d.identical:
             parts.append("<p>no differences</p>")
-        for title, changes in (("Params", d.params), ("Metrics", d.metrics)):
+        for title, changes in (("Params", d.params), ("Metrics", d.metrics), ("Inputs", d.inputs)):
             if changes:
                 parts.append(f"<b>{title}</b>" + table(["key", "change", d.a.label, d.b.label], _value_rows(changes)))
         if d.cells:
@@ -85,6 +85,7 @@ def diff_record(diff: RunDiff) -> dict[str, Any]:
         "a": {"id": diff.a.id, "name": diff.a.name}, "b": {"id": diff.b.id, "name": diff.b.name},
         "identical": diff.identical,
         "params": [change(c) for c in diff.params], "metrics": [change(c) for c in diff.metrics],
+        "inputs": [change(c) for c in diff.inputs],
         "cells": [{**asdict(c), "diff": list(c.diff)} for c in diff.cells],
         "packages": [asdict(p) for p in diff.packages],
         "git": asdict(diff.git) if diff.git else None,

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..entities import PurgeReport, Run
+from ..fingerprint import describe as describe_input
 from . import format as fmt
 from .html import STYLE, badge, esc, table, text_table
 
@@ -186,6 +187,8 @@ class RunDetails:
             sections.append(("Metrics", [(k, f"{fmt.value(m.last)} (step {m.step}, min {fmt.value(m.min)}, max {fmt.value(m.max)}, {m.count} points)") for k, m in sorted(run.metrics.items())]))
         if run.tags:
             sections.append(("Tags", sorted(run.tags.items())))
+        if run.inputs:
+            sections.append(("Inputs", [(name, describe_input(print_)) for name, print_ in sorted(run.inputs.items())]))
         if run.artifacts:
             sections.append(("Artifacts", [(a.name, f"{a.size} bytes, {a.media_type}, sha256 {a.sha256[:12]}") for a in run.artifacts]))
         if run.receipt and run.receipt.get("problems"):

@@ -1,4 +1,4 @@
-"""What changed between two runs: params, metrics, notebook cells, packages and git commit.
+"""What changed between two runs: params, metrics, data inputs, notebook cells, packages and git commit.
 
 Renderer-neutral: :func:`diff_runs` returns a :class:`RunDiff` of plain values that
 :mod:`nbtrack.display.diff` shows as text, HTML or JSON. Cells are aligned by cell id
@@ -24,6 +24,7 @@ from typing import Any
 
 from ..entities import Run
 from ..errors import NbtrackError
+from ..fingerprint import describe as describe_input
 from . import storage
 from .notebook import cell_source
 from .tolerance import EXACT
@@ -98,10 +99,12 @@ class RunDiff:
     notes: tuple[str, ...] = ()
     #: only with ``diff_runs(..., outputs=True)``
     outputs: tuple[OutputChange, ...] = ()
+    #: data inputs whose content digest differs; before/after are one-line descriptions
+    inputs: tuple[ValueChange, ...] = ()
 
     @property
     def identical(self) -> bool:
-        return not (self.params or self.metrics or self.cells or self.packages or self.git or self.outputs)
+        return not (self.params or self.metrics or self.cells or self.packages or self.git or self.outputs or self.inputs)
 
 
 def diff_runs(tracker, a: str | Run, b: str | Run, outputs: bool = False) -> RunDiff:
@@ -123,6 +126,17 @@ def diff_runs(tracker, a: str | Run, b: str | Run, outputs: bool = False) -> Run
         git=_git_change(run_a, run_b),
         notes=tuple(notes),
         outputs=_output_changes(blobs, run_a, run_b, notes) if outputs else (),
+        inputs=input_changes(run_a.inputs, run_b.inputs),
+    )
+
+
+def input_changes(before: dict[str, dict], after: dict[str, dict]) -> tuple[ValueChange, ...]:
+    """Inputs compared by their full digest, shown by their descriptions."""
+    changes = value_changes({k: v.get("digest") for k, v in before.items()}, {k: v.get("digest") for k, v in after.items()})
+    return tuple(
+        ValueChange(c.key, c.kind, describe_input(before[c.key]) if c.key in before else None,
+                    describe_input(after[c.key]) if c.key in after else None)
+        for c in changes
     )
 
 

@@ -10,7 +10,9 @@ Matching (first rule that finds a run wins; among several, the earliest started)
 
 Every metric (its latest value) and every param of the original is checked against the
 match with a :class:`~nbtrack.snapshot.tolerance.Tolerance`; a key only one side has
-"differs" too (status ``missing`` / ``new``).
+"differs" too (status ``missing`` / ``new``). When the original recorded data inputs
+(:mod:`nbtrack.fingerprint`), each is checked too, by its exact content digest: a rerun
+that trained on different data did not reproduce the run, whatever its metrics say.
 """
 
 from __future__ import annotations
@@ -20,17 +22,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..entities import Run
-from .tolerance import Tolerance
+from ..fingerprint import describe as describe_input
+from .tolerance import EXACT, Tolerance
 
 REPRODUCED, DIFFERS, MISSING, NEW = "reproduced", "differs", "missing", "new"
-METRIC, PARAM = "metric", "param"
+METRIC, PARAM, INPUT = "metric", "param", "input"
 
 
 @dataclass(frozen=True)
 class Check:
     """One metric or param: the original value, the rerun's, and the verdict."""
 
-    kind: str  # "metric" | "param"
+    kind: str  # "metric" | "param" | "input" (values: descriptions; compared by digest)
     key: str
     original: Any
     rerun: Any
@@ -66,10 +69,20 @@ def match(original: Run, candidates: Sequence[Run], cell_sources: dict[str, str]
 
 
 def checks(original: Run, rerun: Run, tolerance: Tolerance) -> tuple[Check, ...]:
-    """Metrics first, then params, each sorted by key."""
+    """Metrics first, then params, then data inputs, each sorted by key."""
     metrics_a = {k: m.last for k, m in original.metrics.items()}
     metrics_b = {k: m.last for k, m in rerun.metrics.items()}
-    return _compare(METRIC, metrics_a, metrics_b, tolerance) + _compare(PARAM, original.params, rerun.params, tolerance)
+    found = _compare(METRIC, metrics_a, metrics_b, tolerance) + _compare(PARAM, original.params, rerun.params, tolerance)
+    return found + (_input_checks(original.inputs, rerun.inputs) if original.inputs else ())
+
+
+def _input_checks(before: dict[str, dict], after: dict[str, dict]) -> tuple[Check, ...]:
+    digests = _compare(INPUT, {k: v.get("digest") for k, v in before.items()}, {k: v.get("digest") for k, v in after.items()}, EXACT)
+    return tuple(
+        Check(INPUT, c.key, describe_input(before[c.key]) if c.key in before else None,
+              describe_input(after[c.key]) if c.key in after else None, c.status)
+        for c in digests
+    )
 
 
 def _compare(kind: str, before: dict[str, Any], after: dict[str, Any], tolerance: Tolerance) -> tuple[Check, ...]:

@@ -23,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from .. import fingerprint as fingerprints
 from .. import provenance
 from ..entities import FAILED, FINISHED, KILLED, RUN_STATUSES, RUNNING, Artifact, MetricPoint, PurgeReport, Run
 from ..errors import NotFoundError, RunStateError, StoreError, UsageError
@@ -62,6 +63,8 @@ class ActiveRun:
     kind: str = "api"
     cell_key: str | None = None
     steps: dict[str, int] = field(default_factory=dict, repr=False)
+    #: data fingerprints (:mod:`nbtrack.fingerprint`) by name, written with the run's end
+    inputs: dict[str, dict] = field(default_factory=dict, repr=False)
     git_probe: Any = field(default=None, repr=False)
     ended: bool = False
 
@@ -209,7 +212,7 @@ class Tracker:
                 warnings = self._notify(self.run_end_listeners, run, status)
                 git_fields = self.git.fields_now(run.row_id, run.git_probe)
                 self.runs.write_batch(**_split_buffered(rows))
-                self.runs.update_run(run.row_id, {**fields, **git_fields})
+                self.runs.update_run(run.row_id, {**fields, **git_fields, **self._inputs_field(run)})
         except Exception:
             # The store refused the end (locked, read-only, full; or anything unforeseen). The run
             # is over all the same: it leaves the stack (later runs must not nest under it), its
@@ -296,6 +299,26 @@ class Tracker:
 
     def flush(self) -> int:
         return self.buffer.flush()
+
+    def log_input(self, data: Any, name: str, run: ActiveRun | None = None) -> dict[str, Any]:
+        """Record a fingerprint of ``data`` (shape, dtypes, content digest; not the data) as input ``name``.
+
+        Kept with the run and written when it ends, like the rest of its provenance.
+        """
+        name = check_key(name, "input name")
+        if not fingerprints.is_data(data):
+            raise UsageError(f"log_input takes a NumPy array or a pandas DataFrame, Series or Index, got {type(data).__name__}")
+        print_ = fingerprints.fingerprint(data)
+        self._require_run(run).inputs[name] = print_
+        return print_
+
+    def _inputs_field(self, run: ActiveRun) -> dict[str, Any]:
+        """The provenance document with the run's inputs merged in (read after the end listeners wrote theirs)."""
+        if not run.inputs:
+            return {}
+        document = self.runs.provenance(run.row_id)
+        document["inputs"] = {**document.get("inputs", {}), **run.inputs}
+        return {"provenance": json.dumps(document, default=str)}
 
     # -- artifacts --------------------------------------------------------------------------------
     def log_bytes(self, data: bytes, name: str, media_type: str | None = None, run: ActiveRun | None = None) -> Artifact:
