@@ -91,6 +91,8 @@ def test_deleting_a_parent_deletes_its_nested_runs_and_restore_brings_them_back(
 
     assert tracker.restore_run(parent.id) == [parent.id, child.id, grandchild.id]
     assert _ids(tracker.search_runs()) == {parent.id, child.id, grandchild.id, other}
+    tracker.delete_run("parent")
+    assert tracker.restore_run(child.id, parent.id) == [parent.id, child.id, grandchild.id]  # each once
 
 
 def test_restore_brings_back_only_the_runs_deleted_together(tracker):

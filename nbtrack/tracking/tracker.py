@@ -432,7 +432,8 @@ class Tracker:
         """Bring deleted runs back, with the nested runs deleted together with them; returns their ids."""
         with self.store.atomic():
             roots = self.runs.nodes(self._row_id(ref) for ref in run_refs)
-            back = [n for root in roots for n in self._deleted_with(root)]
+            # a run and one nested under it may both be named: each comes back (and is listed) once
+            back = list({n.id: n for root in roots for n in self._deleted_with(root)}.values())
             ids = {n.id for n in back}
             parents = self.runs.nodes(r.parent_id for r in roots if r.parent_id is not None and r.parent_id not in ids)
             hidden = next((p for p in parents if p.deleted_time is not None), None)
