@@ -306,7 +306,7 @@ class DashboardController:
         """Bring the selected deleted runs back, with the nested runs deleted together with them."""
         run_ids = self._selection_for("restore", deleted=True)
         # restore_run lists a run twice when it is both selected and nested under a selected run
-        restored = list(dict.fromkeys(self.tracker.restore_run(*run_ids)))
+        restored = self.tracker.restore_run(*run_ids)
         self._forget(restored)
         self.set_status(f"restored {_plural(len(restored))} ({len(restored) - len(run_ids)} nested under the selected ones)")
         return restored
