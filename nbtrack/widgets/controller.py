@@ -305,7 +305,6 @@ class DashboardController:
     def restore_selected(self) -> list[str]:
         """Bring the selected deleted runs back, with the nested runs deleted together with them."""
         run_ids = self._selection_for("restore", deleted=True)
-        # restore_run lists a run twice when it is both selected and nested under a selected run
         restored = self.tracker.restore_run(*run_ids)
         self._forget(restored)
         self.set_status(f"restored {_plural(len(restored))} ({len(restored) - len(run_ids)} nested under the selected ones)")
