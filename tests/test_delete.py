@@ -385,10 +385,19 @@ def test_magics_rm_undelete_ls_and_show(shell, capsys):
     shell.ok("%track store")
     assert "1 runs in 1 experiments, 1 deleted)" in capsys.readouterr().out
     shell.ok(f"%track rm {gone.id[:8]}")
-    assert capsys.readouterr().err == f"RunStateError: run {gone.id[:8]} is already deleted; restore it with `nbtrack runs restore {gone.id[:8]}`\n"
+    assert capsys.readouterr().err == f"RunStateError: run {gone.id[:8]} is already deleted; restore it first (restore_run, %track undelete or nbtrack runs restore)\n"
+    shell.ok("%track tag stage=dev")  # the session's last run is deleted: refused, not written to
+    assert capsys.readouterr().err == f"UsageError: the last run of this session ({gone.id[:8]}) is deleted; %track undelete {gone.id[:8]} first\n"
     shell.ok("%track undelete gone")
     assert capsys.readouterr().out == f"nbtrack: restored 1 run: {gone.id[:8]}\n"
     assert [r.name for r in shell.ip.run_line_magic("track", "ls")] == ["gone", "keep"]
+    shell.ok("%track tag stage=dev")
+    assert shell.tracker.get_run(gone.id).tags == {"stage": "dev"}
+    shell.tracker.delete_run(gone.id)
+    shell.tracker.purge(runs=[gone.id])
+    capsys.readouterr()
+    shell.ok("%track note purged meanwhile")  # no raw foreign-key error
+    assert capsys.readouterr().err == f"UsageError: the last run of this session ({gone.id[:8]}) was purged; start a new run\n"
 
 
 def test_api_delete_and_restore(tracker):

@@ -12,7 +12,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Int, List, Unicode, observe
 
 from ..capture import DEFAULT_METRIC_PATTERNS
-from ..errors import NbtrackError, UsageError
+from ..errors import NbtrackError, NotFoundError, UsageError
 from ..tracking import DEFAULT_EXPERIMENT, Tracker
 from . import commands  # noqa: F401  (registers the core subcommands)
 from . import snapshot_commands  # noqa: F401  (notebook, receipt, restore)
@@ -89,16 +89,29 @@ class TrackMagics(Magics):
         return summary_line(run, nth)
 
     def target_run(self):
-        """The active run, else the last run this session recorded."""
+        """The run ``%track tag | log | note`` write to: the active run, else the last run this
+        session recorded, provided it was not deleted or purged since."""
         active = self.tracker.active_run()
         if active is not None:
             return active
+        last = self._last_run()
+        try:
+            deleted = self.tracker.get_run(last.id).deleted_time is not None
+        except NotFoundError:
+            raise UsageError(f"the last run of this session ({last.id[:8]}) was purged; start a new run") from None
+        if deleted:
+            raise UsageError(f"the last run of this session ({last.id[:8]}) is deleted; %track undelete {last.id[:8]} first")
+        return last
+
+    def last_run_id(self) -> str:
+        """The run read-only subcommands default to: the active run, else the session's last run."""
+        active = self.tracker.active_run()
+        return active.id if active is not None else self._last_run().id
+
+    def _last_run(self):
         if self.hooks is not None and self.hooks.last_run is not None:
             return self.hooks.last_run
         raise UsageError("no active run and no run recorded in this session yet")
-
-    def last_run_id(self) -> str:
-        return self.target_run().id
 
     # -- the magic --------------------------------------------------------------------------------
     @line_cell_magic

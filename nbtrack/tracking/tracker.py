@@ -556,7 +556,7 @@ def _check_deletable(roots: list[int], tree: list[RunNode], registered: list[tup
     """Refuse (before anything changes) to delete a deleted, RUNNING or registered run."""
     for node in tree:
         if node.id in roots and node.deleted_time is not None:
-            raise RunStateError(f"run {_short(node)} is already deleted; restore it with `nbtrack runs restore {_short(node)}`")
+            raise RunStateError(f"run {_short(node)} is already deleted; restore it first (restore_run, %track undelete or nbtrack runs restore)")
         if node.status == RUNNING:
             nested = "" if node.id in roots else " (nested under a run being deleted)"
             raise RunStateError(f"run {_short(node)} is RUNNING{nested}; end it before deleting it")
