@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .entities import Run
+from .fingerprint import describe as describe_input
 
 LOWER, HIGHER = "lower", "higher"
 #: name words meaning "lower is better"
@@ -86,6 +87,9 @@ class Comparison:
     columns: tuple[Column, ...]
     params: tuple[ParamRow, ...]
     metrics: tuple[MetricRow, ...]
+    #: data inputs (:mod:`nbtrack.fingerprint`): values are one-line descriptions, ``differs``
+    #: compares full content digests ("were these runs trained on the same data?")
+    inputs: tuple[ParamRow, ...] = ()
 
     @property
     def labels(self) -> list[str]:
@@ -133,7 +137,8 @@ def compare_runs(
     metric_keys = sorted({k for r in ordered for k in r.metrics})
     params = tuple(_param_row(key, ordered) for key in param_keys)
     metrics = tuple(_metric_row(key, ordered, metric_direction(key, directions), baseline is not None) for key in metric_keys)
-    return Comparison(columns, params, metrics)
+    inputs = tuple(_input_row(key, ordered) for key in sorted({k for r in ordered for k in r.inputs}))
+    return Comparison(columns, params, metrics, inputs)
 
 
 def _labels(runs: Sequence[Run]) -> list[str]:
@@ -149,6 +154,13 @@ def _param_row(key: str, runs: Sequence[Run]) -> ParamRow:
     values = tuple(r.params.get(key) for r in runs)
     distinct = {(p, _comparable(v)) for v, p in zip(values, present)}
     return ParamRow(key, values, present, len(distinct) > 1)
+
+
+def _input_row(key: str, runs: Sequence[Run]) -> ParamRow:
+    prints = [r.inputs.get(key) for r in runs]
+    present = tuple(p is not None for p in prints)
+    digests = {(p is not None, p and p.get("digest")) for p in prints}
+    return ParamRow(key, tuple(describe_input(p) if p else None for p in prints), present, len(digests) > 1)
 
 
 def _metric_row(key: str, runs: Sequence[Run], direction: str, has_baseline: bool) -> MetricRow:

@@ -125,3 +125,28 @@ def test_diff_and_rerun_checks_compare_inputs_by_digest(tracker):
     statuses = {(c.kind, c.key): c.status for c in verify.checks(same, shifted, Tolerance())}
     assert statuses[("input", "X")] == "differs" and statuses[("metric", "acc")] == "reproduced"
     assert [c.field for c in verify.checks(same, shifted, Tolerance()) if not c.ok] == ["inputs.X", "inputs.y", "inputs.z"]
+
+
+# -- comparisons ---------------------------------------------------------------------------------------
+def test_run_and_version_comparisons_say_whether_the_data_was_the_same(tracker):
+    from nbtrack.compare import compare_runs
+    from nbtrack.display.compare import ComparisonView
+    from nbtrack.display.models import VersionComparisonView
+    from nbtrack.registry import Registry
+
+    data = np.arange(10.0)
+    champion = _run(tracker, "champion", X=data, y=np.ones(3))
+    challenger = _run(tracker, "<b>challenger</b>", X=data + 1, y=np.ones(3))
+    comparison = compare_runs([champion, challenger], baseline=champion)
+    assert [(row.key, row.differs) for row in comparison.inputs] == [("X", True), ("y", False)]
+    view = ComparisonView(comparison, charts=False)
+    html, text = view._repr_html_(), str(view)
+    assert 'class="nbtrack-differs"><td>X</td>' in html and "same data" in html and "<b>challenger</b>" not in html
+    assert "differs" in text and "same data" in text
+
+    registry = Registry(tracker.store, runs=tracker.runs)
+    for run in (champion, challenger):
+        registry.register_model(run.id, {"w": run.name}, "Churn Predictor")
+    versions = VersionComparisonView(registry.compare_versions("Churn Predictor", 1, 2))
+    assert [(i.key, i.same) for i in versions.comparison.inputs] == [("X", False), ("y", True)]
+    assert "Data inputs" in str(versions) and versions.record()["inputs"][1]["same"] is True

@@ -3,6 +3,7 @@
 The same HTML fragments fill the dashboard's Compare tab, so what a saved notebook shows
 on GitHub or nbviewer (where widgets do not render) matches what the widget showed.
 CSS classes: ``nbtrack-compare``, ``nbtrack-compare-params``, ``nbtrack-compare-metrics``,
+``nbtrack-compare-inputs`` (rows ``nbtrack-same`` / ``nbtrack-differs``),
 ``nbtrack-best`` (the best value of a metric), ``nbtrack-better`` / ``nbtrack-worse``
 (a delta against the baseline), ``nbtrack-chart`` (an ``<img>`` with a PNG data URI).
 """
@@ -34,6 +35,20 @@ def params_html(comparison: Comparison, show_all: bool = False) -> str:
         for row in rows
     )
     return f'<table class="nbtrack-table nbtrack-compare-params"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def inputs_html(comparison: Comparison) -> str:
+    """Every data input with a verdict column: the same content in every run, or not."""
+    if not comparison.inputs:
+        return ""
+    head = "<th>input</th>" + "".join(f"<th>{esc(label)}</th>" for label in comparison.labels) + "<th></th>"
+    body = "".join(
+        f'<tr class="{"nbtrack-differs" if row.differs else "nbtrack-same"}"><td>{esc(row.key)}</td>'
+        + "".join(f"<td>{esc(v) if p else '—'}</td>" for v, p in zip(row.values, row.present))
+        + f"<td>{'differs' if row.differs else 'same data'}</td></tr>"
+        for row in comparison.inputs
+    )
+    return f'<b>Data inputs</b><table class="nbtrack-table nbtrack-compare-inputs"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def metrics_html(comparison: Comparison) -> str:
@@ -68,6 +83,9 @@ def comparison_text(comparison: Comparison, show_all: bool = False) -> str:
     if comparison.metrics:
         rows = [[r.key, *[fmt.value(v) + (" *" if i in r.best else "") for i, v in enumerate(r.values)]] for r in comparison.metrics]
         parts.append(text_table(["metric", *comparison.labels], rows) + "\n(* best)")
+    if comparison.inputs:
+        rows = [[r.key, *[v if p else "—" for v, p in zip(r.values, r.present)], "differs" if r.differs else "same data"] for r in comparison.inputs]
+        parts.append(text_table(["input", *comparison.labels, ""], rows))
     return "\n\n".join(parts)
 
 
@@ -99,7 +117,7 @@ class ComparisonView:
         return (
             '<div class="nbtrack-compare">'
             f"<b>Params{'' if self.show_all else ' that differ'}</b>{params_html(self.comparison, self.show_all)}"
-            f"<b>Metrics</b>{metrics_html(self.comparison)}{charts}</div>"
+            f"<b>Metrics</b>{metrics_html(self.comparison)}{inputs_html(self.comparison)}{charts}</div>"
         )
 
     def _repr_html_(self) -> str:
@@ -119,6 +137,7 @@ def comparison_record(comparison: Comparison) -> dict[str, Any]:
         "runs": [{"id": c.run.id, "label": c.label, "baseline": c.is_baseline} for c in comparison.columns],
         "params": {r.key: [_json_safe(v) if p else None for v, p in zip(r.values, r.present)] for r in comparison.params},
         "metrics": {r.key: {"direction": r.direction, "values": [_json_safe(v) for v in r.values], "best": sorted(r.best)} for r in comparison.metrics},
+        "inputs": {r.key: {"values": list(r.values), "differs": r.differs} for r in comparison.inputs},
     }
 
 

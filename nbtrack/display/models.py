@@ -201,11 +201,16 @@ class VersionComparisonView(_View):
         return [[p.key, "(missing)" if p.a_missing else fmt.value(p.a), "(missing)" if p.b_missing else fmt.value(p.b)]
                 for p in self.comparison.changed_params]
 
+    def _input_rows(self) -> list[list[str]]:
+        return [[i.key, i.a or "(missing)", i.b or "(missing)", "same data" if i.same else "differs"] for i in self.comparison.inputs]
+
     def __str__(self) -> str:
         la, lb = self._labels()
         lines = [f"Model {self.comparison.a.name}: {la} vs {lb}", "Metrics:",
                  text_table(["metric", la, lb, "delta"], self._metric_rows()) if self.comparison.metrics else "  none"]
         lines += ["Changed params:", text_table(["param", la, lb], self._param_rows()) if self.comparison.changed_params else "  none"]
+        if self.comparison.inputs:
+            lines += ["Data inputs:", text_table(["input", la, lb, ""], self._input_rows())]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -213,13 +218,16 @@ class VersionComparisonView(_View):
         parts = [STYLE, f"<h4>Model {esc(self.comparison.a.name)}: {esc(la)} vs {esc(lb)}</h4>"]
         parts.append(table(["metric", la, lb, "delta"], self._metric_rows(), numeric={1, 2, 3}) if self.comparison.metrics else "<p>no metrics</p>")
         parts.append("<b>Changed params</b>" + (table(["param", la, lb], self._param_rows()) if self.comparison.changed_params else "<p>none</p>"))
+        if self.comparison.inputs:
+            parts.append("<b>Data inputs</b>" + table(["input", la, lb, ""], self._input_rows()))
         return "".join(parts)
 
     def record(self) -> Any:
         c = self.comparison
         return {"a": _version_record(c.a), "b": _version_record(c.b),
                 "metrics": [{"key": m.key, "a": _safe(m.a), "b": _safe(m.b), "delta": _safe(m.delta)} for m in c.metrics],
-                "params": [{"key": p.key, "a": _safe(p.a), "b": _safe(p.b), "changed": p.changed} for p in c.params]}
+                "params": [{"key": p.key, "a": _safe(p.a), "b": _safe(p.b), "changed": p.changed} for p in c.params],
+                "inputs": [{"key": i.key, "a": i.a, "b": i.b, "same": i.same} for i in c.inputs]}
 
 
 def gate_report(evaluations: Sequence[GateEvaluation]) -> str:

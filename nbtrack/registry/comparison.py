@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..entities import ModelVersion, Run
+from ..fingerprint import describe as describe_input
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,16 @@ class ParamDelta:
 
 
 @dataclass(frozen=True)
+class InputDelta:
+    """A data input of either run: descriptions (None when absent) and whether the content is the same."""
+
+    key: str
+    a: str | None
+    b: str | None
+    same: bool
+
+
+@dataclass(frozen=True)
 class VersionComparison:
     """Version ``a`` (e.g. the champion) against version ``b`` (the challenger)."""
 
@@ -44,6 +55,8 @@ class VersionComparison:
     b: ModelVersion
     metrics: tuple[MetricDelta, ...]
     params: tuple[ParamDelta, ...]
+    #: were the two versions trained on the same data? (see :mod:`nbtrack.fingerprint`)
+    inputs: tuple[InputDelta, ...] = ()
 
     @property
     def changed_params(self) -> tuple[ParamDelta, ...]:
@@ -66,4 +79,10 @@ def compare_runs(a: ModelVersion, run_a: Run, b: ModelVersion, run_b: Run) -> Ve
     params = tuple(
         ParamDelta(k, run_a.params.get(k), run_b.params.get(k), k not in run_a.params, k not in run_b.params) for k in names
     )
-    return VersionComparison(a, b, metrics, params)
+    inputs = tuple(_input_delta(k, run_a.inputs.get(k), run_b.inputs.get(k)) for k in sorted(set(run_a.inputs) | set(run_b.inputs)))
+    return VersionComparison(a, b, metrics, params, inputs)
+
+
+def _input_delta(key: str, a: dict | None, b: dict | None) -> InputDelta:
+    same = a is not None and b is not None and a.get("digest") == b.get("digest")
+    return InputDelta(key, describe_input(a) if a else None, describe_input(b) if b else None, same)

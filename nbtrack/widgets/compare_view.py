@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipywidgets as w
 
-from ..display.compare import COMPARE_STYLE, image_html, metrics_html, params_html
+from ..display.compare import COMPARE_STYLE, image_html, inputs_html, metrics_html, params_html
 from ..display.html import STYLE, esc
 from .common import classed, on_value
 from .controller import DashboardController
@@ -71,7 +71,7 @@ class CompareView:
         comparison = c.comparison()
         self.message.value = f"<p>Comparing {len(comparison.columns)} runs: {esc(', '.join(comparison.labels))}</p>"
         self.params.value = params_html(comparison, c.show_all_params)
-        self.metrics.value = metrics_html(comparison)
+        self.metrics.value = metrics_html(comparison) + inputs_html(comparison)
         metric_keys = [row.key for row in comparison.metrics]
         param_keys = [row.key for row in comparison.params]
         for name, chooser in self.choosers.items():
