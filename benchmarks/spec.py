@@ -52,7 +52,7 @@ class Workload:
 
 WORKLOADS = (
     Workload("import", "cold `import`", "s", "per import", {}, {}, Target(limit=0.15),
-             "fresh interpreter each sample; time of the import statement only (interpreter start excluded)"),
+             "fresh interpreter each sample; time of the import statement only (interpreter start excluded); bytecode cached, as after `pip install`"),
     Workload("import_api", "cold `import` + API ready", "s", "per import", {}, {}, Target(limit=0.15),
              "nbtrack: `import nbtrack; nbtrack.log_metric` (the first attribute access loads the API); MLflow: `import mlflow`"),
     Workload("start_end", "start + end run", "ms", "per run",

@@ -11,11 +11,28 @@ from pathlib import Path
 _IMPORT_PROBE = "import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
 
 
+_warmed: set[str] = set()
+
+
 def cold_import(statement: str, cwd: Path) -> float:
-    """Seconds ``statement`` takes in a fresh interpreter (its start-up excluded)."""
+    """Seconds ``statement`` takes in a fresh interpreter (its start-up excluded).
+
+    With bytecode cached, as a user has it: pip compiles an installed package's modules, but
+    an editable checkout under ``PYTHONDONTWRITEBYTECODE`` (set on some machines) would be
+    compiled from source on every import, which measures the compiler, not nbtrack. So the
+    variable is dropped and one unmeasured import per statement writes the cache first.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if statement not in _warmed:
+        _probe(statement, cwd, env)
+        _warmed.add(statement)
+    return _probe(statement, cwd, env)
+
+
+def _probe(statement: str, cwd: Path, env: dict[str, str]) -> float:
     out = subprocess.run(
         [sys.executable, "-c", _IMPORT_PROBE.format(statement=statement)],
-        cwd=cwd, capture_output=True, text=True, check=True, env=os.environ.copy(),
+        cwd=cwd, capture_output=True, text=True, check=True, env=env,
     )
     return float(out.stdout.strip().splitlines()[-1])
 
