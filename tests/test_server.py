@@ -114,3 +114,19 @@ def test_reruns_are_listed_with_the_notebook_they_reproduce(server, runs):
     detail = server.request("GET", _api(f"runs/{rerun.id}", "exp/reproduce.ipynb"))[1]
     assert detail["previous"]["id"] == original.id
     assert server.request("GET", _api(f"runs/{later.id}", "exp/reproduce.ipynb"))[1]["previous"]["id"] == original.id
+
+
+def test_records_carry_data_input_fingerprints(server, runs):
+    import numpy as np
+
+    tracker = Tracker.open(server.store)
+    try:
+        run = tracker.start_run("with data")
+        tracker.log_input(np.arange(6.0).reshape(3, 2), "X")
+        tracker.runs.update_run(run.row_id, {"notebook_path": str(server.root / "data.ipynb")})
+        ended = tracker.end_run(run=run)
+    finally:
+        tracker.close()
+    listed = server.request("GET", _api("runs", "data.ipynb"))[1]["runs"]
+    assert listed[0]["inputs"] == {"X": "ndarray 3x2 float64 · " + ended.inputs["X"]["digest"][:12]}
+    assert server.request("GET", _api("runs", "exp/train.ipynb"))[1]["runs"][0]["inputs"] == {}

@@ -20,6 +20,7 @@ import {
   diffRuns,
   formatChange,
   formatDuration,
+  formatInputChange,
   formatRerun,
   formatTime,
   formatValue,
@@ -346,16 +347,18 @@ export class RunsPanel extends Widget {
     const list = el('ul', 'nbtrack-runs-diff');
     for (const [group, changes] of [
       ['param', diff.params],
-      ['metric', diff.metrics]
+      ['metric', diff.metrics],
+      ['input', diff.inputs]
     ] as const) {
       for (const change of changes) {
-        const item = el('li', `nbtrack-runs-diff-${change.kind}`, formatChange(change));
+        const text = group === 'input' ? formatInputChange(change) : formatChange(change);
+        const item = el('li', `nbtrack-runs-diff-${change.kind}`, text);
         item.dataset.kind = group;
         list.append(item);
       }
     }
     if (!list.childElementCount) {
-      return this._section(title, el('p', 'nbtrack-runs-empty', 'Same params and metrics.'));
+      return this._section(title, el('p', 'nbtrack-runs-empty', 'Same params, metrics and data.'));
     }
     return this._section(title, list);
   }

@@ -20,6 +20,8 @@ export interface IRunRecord {
   params: { [key: string]: Value };
   metrics: { [key: string]: Value };
   tags: { [key: string]: string };
+  /** Data inputs: one-line fingerprint descriptions ("ndarray 800x12 float64 · 3f2a1b0c9d8e"); absent from older servers. */
+  inputs?: { [key: string]: string };
   notebook: string | null;
   /** Receipt badge text ("clean", "2 warnings", ...) or "". */
   badge: string;
@@ -212,6 +214,8 @@ export interface IChange {
 export interface IRunDiff {
   params: IChange[];
   metrics: IChange[];
+  /** Data inputs whose fingerprint (content digest) changed. */
+  inputs: IChange[];
 }
 
 function sameValue(a: Value | undefined, b: Value | undefined): boolean {
@@ -244,8 +248,17 @@ export function diffRuns(previous: IRunRecord | null, run: IRunRecord): IRunDiff
   const empty = {} as { [key: string]: Value };
   return {
     params: diffMaps(previous ? previous.params : empty, run.params),
-    metrics: diffMaps(previous ? previous.metrics : empty, run.metrics)
+    metrics: diffMaps(previous ? previous.metrics : empty, run.metrics),
+    inputs: diffMaps((previous && previous.inputs) || empty, run.inputs || empty)
   };
+}
+
+/** A data input change: "X_train: different data (ndarray 900x12 float64 · 3f2a1b0c9d8e)". */
+export function formatInputChange(change: IChange): string {
+  if (change.kind === 'changed') {
+    return `${change.key}: different data (${formatValue(change.after)})`;
+  }
+  return formatChange(change);
 }
 
 /** A change as one line of text: "lr: 0.1 → 0.01", "auc: (new) 0.9", "f1: 0.5 → 0.75 (+0.25)". */

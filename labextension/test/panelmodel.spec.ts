@@ -4,6 +4,7 @@ import {
   diffRuns,
   formatChange,
   formatDuration,
+  formatInputChange,
   formatRerun,
   formatTime,
   formatValue,
@@ -157,6 +158,15 @@ describe('diffRuns', () => {
     expect(diffRuns(x, y).params).toEqual([
       { key: 'opt', kind: 'changed', before: 'adam', after: 'sgd', delta: null }
     ]);
+  });
+  it('compares data inputs by fingerprint, tolerating records without inputs', () => {
+    const x = run({ inputs: { X: 'ndarray 6x2 float64 · aaaaaaaaaaaa', y: 'ndarray 6 int64 · bbbbbbbbbbbb' } });
+    const y = run({ inputs: { X: 'ndarray 7x2 float64 · cccccccccccc', y: 'ndarray 6 int64 · bbbbbbbbbbbb' } });
+    const changes = diffRuns(x, y).inputs;
+    expect(changes.map(c => [c.key, c.kind])).toEqual([['X', 'changed']]);
+    expect(formatInputChange(changes[0])).toBe('X: different data (ndarray 7x2 float64 · cccccccccccc)');
+    expect(formatInputChange(diffRuns(run({}), y).inputs[0])).toBe('X: (new) ndarray 7x2 float64 · cccccccccccc');
+    expect(diffRuns(run({}), run({})).inputs).toEqual([]);
   });
   it('treats every key of a first run as added', () => {
     expect(diffRuns(null, after).params.every(c => c.kind === 'added')).toBe(true);

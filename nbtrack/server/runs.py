@@ -18,6 +18,7 @@ from typing import Any
 
 from ..display.runs import receipt_badge, run_record
 from ..entities import Run
+from ..fingerprint import describe as describe_input
 from ..errors import UsageError
 from ..store import Store
 from ..store.location import StoreLocation, resolve_store
@@ -81,7 +82,10 @@ def _notebook_filter(where: NotebookScope) -> str:
 def record(run: Run) -> dict[str, Any]:
     """:func:`~nbtrack.display.runs.run_record` plus what the panel shows beside it."""
     badge, kind = receipt_badge(run)
-    return {**run_record(run), "short_id": run.short_id, "badge_kind": kind, "error": run.error}
+    # inputs decode the provenance document: here (at most a few hundred runs), not in run_record,
+    # which also serves 10,000-run listings
+    inputs = {k: describe_input(v) for k, v in run.inputs.items()}
+    return {**run_record(run), "short_id": run.short_id, "badge_kind": kind, "error": run.error, "inputs": inputs}
 
 
 def list_runs(where: NotebookScope, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
