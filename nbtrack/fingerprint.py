@@ -10,7 +10,8 @@ Cost is bounded so tracking stays cheap (hashing runs at about 1 GB/s here): up 
 :data:`MAX_HASHED_BYTES` of an array, or :data:`MAX_HASHED_ROWS` of a frame, are hashed
 in full; beyond that an evenly spaced sample of rows (first and last included) is hashed
 and the fingerprint says ``sampled``, so a change confined to rows between the samples
-can go unseen. Object arrays are hashed through ``repr`` of their elements (also sampled).
+can go unseen. Object arrays, and frames with unhashable cells (lists, dicts), are hashed
+through ``repr`` of their elements (also sampled).
 
 Detection is by duck typing on the value's module, so nothing here imports NumPy or
 pandas: they are used only when the user's data already brought them in.
@@ -60,8 +61,8 @@ def _array(array: Any) -> dict[str, Any]:
     if array.dtype.hasobject:
         for item in sample.reshape(-1):
             digest.update(repr(item).encode("utf-8", "backslashreplace") + b"\x00")
-    else:
-        digest.update(memoryview(np.ascontiguousarray(sample)).cast("B"))
+    else:  # raw bytes via a uint8 view: no copy when contiguous; datetimes and empty arrays too
+        digest.update(np.ascontiguousarray(sample).reshape(-1).view(np.uint8))
     return {"kind": "ndarray", "shape": list(array.shape), "dtype": str(array.dtype), "digest": digest.hexdigest(),
             "algorithm": DIGEST, "sampled": sampled}
 
@@ -82,8 +83,12 @@ def _pandas(data: Any) -> dict[str, Any]:
         digest.update(f"{getattr(data, 'name', None)!r}|{data.dtype}".encode("utf-8", "backslashreplace"))
         result["dtype"] = str(data.dtype)
     digest.update(f"{list(data.shape)}".encode())
-    hashed = pd.util.hash_pandas_object(sample, index=kind != "Index" and not kind.endswith("Index"))
-    digest.update(memoryview(hashed.to_numpy()).cast("B"))
+    try:
+        hashed = pd.util.hash_pandas_object(sample, index=kind != "Index" and not kind.endswith("Index"))
+        digest.update(hashed.to_numpy().view("uint8"))
+    except TypeError:  # unhashable cells (lists, dicts): their reprs, row by row
+        for row in (sample.itertuples() if kind == "DataFrame" else sample):
+            digest.update(repr(row).encode("utf-8", "backslashreplace") + b"\x00")
     return {**result, "digest": digest.hexdigest(), "algorithm": DIGEST, "sampled": sampled}
 
 

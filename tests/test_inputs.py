@@ -62,6 +62,22 @@ def test_big_data_is_sampled_and_says_so(monkeypatch):
     assert "(sampled)" in fp.describe(print_)
 
 
+@pytest.mark.parametrize("make", [
+    lambda v: np.zeros((0, 3)) + v,
+    lambda v: np.array(["2020-01-01", "2021-01-01"], dtype="datetime64[D]") + np.timedelta64(int(v), "D"),
+    lambda v: np.array([(1, v)], dtype=[("a", "i4"), ("b", "f8")]),
+    lambda v: pd.DataFrame({"cells": [[1, 2], {"x": v}]}),  # unhashable cells: hashed by repr
+    lambda v: pd.Series([[v], [2]]),
+    lambda v: pd.DataFrame({"c": pd.Categorical(["a", "b"])}).assign(v=v),
+    lambda v: pd.MultiIndex.from_tuples([(1, "a"), (v, "b")]),
+], ids=["empty", "datetime", "structured", "frame-of-lists", "series-of-lists", "categorical", "multiindex"])
+def test_odd_data_is_fingerprinted_and_changes_are_seen(make):
+    first, same, other = fp.fingerprint(make(1.0)), fp.fingerprint(make(1.0)), fp.fingerprint(make(2.0))
+    assert first["digest"] == same["digest"]
+    if first["shape"] != [0, 3]:  # an empty array has no values to differ
+        assert first["digest"] != other["digest"]
+
+
 @pytest.mark.parametrize("value", [1.0, np.float64(2.0), np.array(3.0), [1, 2], {"a": 1}, "text", None, np.int64(3)])
 def test_scalars_and_plain_python_are_not_data(value):
     assert not fp.is_data(value)

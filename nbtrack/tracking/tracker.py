@@ -308,7 +308,10 @@ class Tracker:
         name = check_key(name, "input name")
         if not fingerprints.is_data(data):
             raise UsageError(f"log_input takes a NumPy array or a pandas DataFrame, Series or Index, got {type(data).__name__}")
-        print_ = fingerprints.fingerprint(data)
+        try:
+            print_ = fingerprints.fingerprint(data)
+        except Exception as exc:  # data of an odd kind: say which input, keep the run going
+            raise UsageError(f"cannot fingerprint input {name!r}: {type(exc).__name__}: {exc}") from None
         self._require_run(run).inputs[name] = print_
         return print_
 
