@@ -199,7 +199,7 @@ def test_nested_unserializable_param_refused_naming_the_culprit(fuzz_tracker):
 # -- the query language -----------------------------------------------------------------------------
 
 QUERY_ALPHABET = st.sampled_from(list("abcdemnprstxyz_.`'\"()<>=!,%\\ -+0123456789eE\t\n;") + [
-    "metrics.", "params.", "tags.", " and ", " or ", " not ", " in ", " like ", " is ", " null", "status", "name",
+    "metrics.", "params.", "tags.", "inputs.", "'3f2a1b'", " and ", " or ", " not ", " in ", " like ", " is ", " null", "status", "name",
     "start_time", "'2026-01-01'", "true", "false", ".min", ".max", ".count", "'", "``", "\x00", "é", "\ud800", "--", "/*",
 ])
 queries = st.one_of(st.text(max_size=80), st.lists(QUERY_ALPHABET, max_size=30).map("".join))

@@ -515,3 +515,25 @@ def test_fuzz_compiled_sql_always_runs(store):
             run(sql, args)
 
     check()
+
+
+def test_inputs_match_by_content_digest_prefix(tracker):
+    """``inputs.NAME`` reads the data fingerprints in each run's provenance document."""
+    import numpy as np
+
+    for name, data in (("a", np.arange(3.0)), ("b", np.arange(4.0)), ("a2", np.arange(3.0))):
+        with tracker.start_run(name):
+            tracker.log_input(data, "X")
+    with tracker.start_run("none"):
+        pass
+    digest = tracker.get_run("a").inputs["X"]["digest"]
+    names = lambda query: sorted(r.name for r in tracker.search_runs(query))  # noqa: E731
+    assert names(f"inputs.X = '{digest[:8]}'") == ["a", "a2"]  # same data, whichever run
+    assert names(f"inputs.X = '{digest.upper()}'") == ["a", "a2"]
+    assert names(f"inputs.X != '{digest[:8]}'") == ["b"]  # has the input, other data
+    assert names(f"inputs.X in ('{digest[:6]}', 'ffff')") == ["a", "a2"]
+    assert names("inputs.X is null") == ["none"] and names("inputs.Y is not null") == []
+    for query, message in (("inputs.X > 'abcd'", "compare it with =, != or in"), ("inputs.X = 3", r"4\+ hex characters"),
+                           ("inputs.X = 'xyz1'", r"4\+ hex characters"), ("inputs.X like 'ab%'", "compare it with =, != or in")):
+        with pytest.raises(QueryError, match=message):
+            tracker.search_runs(query)

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-#: run attributes a query may name, besides metrics.<key>, params.<key> and tags.<key>
+#: run attributes a query may name, besides metrics.<key>, params.<key>, tags.<key> and inputs.<name>
 ATTRIBUTES = ("id", "name", "status", "start_time", "end_time", "duration", "experiment", "notebook", "parent", "cell")
 #: what ``metrics.<key>.<aggregate>`` may select; ``last`` is the default
 AGGREGATES = ("last", "min", "max", "count", "step")
 #: the field kinds, named after the query prefixes
-ATTRIBUTE, METRIC, PARAM, TAG = "attribute", "metric", "param", "tag"
-PREFIXES = {"metrics": METRIC, "params": PARAM, "tags": TAG}
+ATTRIBUTE, METRIC, PARAM, TAG, INPUT = "attribute", "metric", "param", "tag", "input"
+PREFIXES = {"metrics": METRIC, "params": PARAM, "tags": TAG, "inputs": INPUT}
 
 
 @dataclass(frozen=True)

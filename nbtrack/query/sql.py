@@ -11,12 +11,13 @@ is two-valued (true or false, never SQL NULL), so ``not`` means what it says.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any
 
 from ..entities import RUN_STATUSES
 from ..errors import QueryError
-from .nodes import ATTRIBUTE, METRIC, PARAM, TAG, And, Compare, Field, InList, IsNull, Literal, Node, Not, Or, OrderItem
+from .nodes import ATTRIBUTE, INPUT, METRIC, PARAM, TAG, And, Compare, Field, InList, IsNull, Literal, Node, Not, Or, OrderItem
 
 #: the order when none is given: newest first
 DEFAULT_ORDER = "r.start_time DESC, r.id DESC"
@@ -47,6 +48,12 @@ _SOURCES = {
     METRIC: ("latest_metrics", "key_id = (SELECT id FROM metric_keys WHERE key = ?)"),
     PARAM: ("params", "key = ?"),
     TAG: ("tags", "key = ?"),
+    # data inputs live in the provenance document: (run_id, key, value = content digest) rows
+    INPUT: (
+        "(SELECT ir.id AS run_id, ij.key AS key, json_extract(ij.value, '$.digest') AS value "
+        "FROM runs ir, json_each(ir.provenance, '$.inputs') ij WHERE json_valid(ir.provenance))",
+        "key = ?",
+    ),
 }
 _METRIC_COLUMNS = {"last": "value", "min": "min", "max": "max", "count": "count", "step": "step"}
 # params are typed: a literal only compares with params of its own kind
@@ -56,6 +63,7 @@ _PARAM_KINDS = {
     "text": "type IN ('str', 'json')",
 }
 _NEGATIONS = {"!=": "=", "not like": "like", "not in": "in"}
+_HEX = re.compile(r"[0-9a-f]{4,64}")
 
 
 def compile_where(node: Node, text: str) -> tuple[str, list]:
@@ -155,7 +163,18 @@ class _Compiler:
             if op == "like":
                 raise self.fail("'like' needs text, but metrics are numbers", position)
             return self.condition(column, op, [self.metric_literal(field, literal) for literal in literals])
+        if field.kind == INPUT:
+            return self.digest_prefix(field, column, op, literals, position)
         return self.condition(column, op, [Literal(_tag_text(lit.value), lit.position) for lit in literals])
+
+    def digest_prefix(self, field: Field, column: str, op: str, literals: tuple[Literal, ...], position: int) -> str:
+        """``inputs.X = '3f2a1b0c'``: the input's content digest starts with that hex prefix."""
+        if op not in ("=", "in"):
+            raise self.fail(f"inputs.{field.name} is a content digest: compare it with =, != or in, e.g. inputs.{field.name} = '3f2a1b0c'", position)
+        for literal in literals:
+            if _kind(literal.value) != "text" or not _HEX.fullmatch(literal.value.lower()):
+                raise self.fail(f"compare inputs.{field.name} with a digest prefix of 4+ hex characters, e.g. '3f2a1b0c'", literal.position)
+        return self.id_prefix(column, op, [Literal(lit.value.lower(), lit.position) for lit in literals])
 
     def metric_literal(self, field: Field, literal: Literal) -> Literal:
         if _kind(literal.value) == "text":
