@@ -79,3 +79,22 @@ def test_params_compare_as_stored_types():
 def test_nan_metrics_fail():
     result = evaluate(parse_requirement("metrics.f1 > 0"), run({"f1": float("nan")}), {}.get)
     assert not result.passed and "NaN" in result.note
+
+
+def test_inputs_compare_content_digests(tracker):
+    """``inputs.X == production.inputs.X``: the challenger was evaluated on the holder's very data."""
+    import numpy as np
+
+    made = {}
+    for name, data in (("champion", np.arange(5.0)), ("same", np.arange(5.0)), ("other", np.arange(6.0))):
+        with tracker.start_run(name) as active:
+            tracker.log_input(data, "X_test")
+        made[name] = tracker.get_run(active.id)
+    holders = {"production": (1, made["champion"])}
+    gate = parse_requirement("inputs.X_test == production.inputs.X_test")
+    assert gate.left == Ref(None, "inputs", "X_test", "inputs.X_test")
+    assert evaluate(gate, made["same"], holders.get).passed
+    failed = evaluate(gate, made["other"], holders.get)
+    assert not failed.passed and failed.values["inputs.X_test"] == made["other"].inputs["X_test"]["digest"]
+    missing = evaluate(parse_requirement("inputs.X_train == production.inputs.X_train"), made["same"], holders.get)
+    assert not missing.passed and "has no input 'X_train'" in missing.note

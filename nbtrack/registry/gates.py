@@ -7,7 +7,7 @@ Grammar (one requirement; several requirements are combined with *and*)::
     term        := unary (("*" | "/") unary)*
     unary       := "-" unary | atom
     atom        := NUMBER | 'string' | "string" | true | false | ref | "(" expr ")"
-    ref         := [holder "."] ("metrics" | "params") "." key
+    ref         := [holder "."] ("metrics" | "params" | "inputs") "." key
     holder      := production | staging | <alias>          (e.g. champion)
     key         := name segments joined by ".", a segment may be `back-quoted/any text`
 
@@ -15,8 +15,12 @@ Tokens are the query language's (:mod:`nbtrack.query.tokens`, with arithmetic on
 strings, numbers and backquoted keys are written exactly as in a run filter, and errors
 are :class:`~nbtrack.errors.QueryError` pointing at the character.
 
-A ref without holder is the candidate's run; ``production.`` / ``staging.`` is the run
-of the version currently in that stage; any other holder is an alias (aliases containing
+``inputs.NAME`` is the content digest of a data input (:mod:`nbtrack.fingerprint`), so
+``inputs.X_test == production.inputs.X_test`` requires that the candidate was evaluated on
+the very data the current holder was.
+
+A ref without holder is the candidate's run; ``production.`` / ``staging.`` is the run of
+the version currently in that stage; any other holder is an alias (aliases containing
 ``-`` cannot be used as holders). Metrics are the runs' latest values.
 
 Decisions, so CI behaves predictably:
@@ -46,6 +50,8 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq, "=": operator.eq, "!=": operator.ne,
     "<>": operator.ne,
 }
+#: what a reference reads from a run
+_KINDS = ("metrics", "params", "inputs")
 #: how deeply parentheses and unary minus may nest (a gate is one short comparison)
 MAX_DEPTH = 32
 _ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
@@ -54,7 +60,7 @@ _ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator
 @dataclass(frozen=True)
 class Ref:
     holder: str | None  # None: the candidate; "production", "staging" or an alias
-    kind: str  # "metrics" or "params"
+    kind: str  # "metrics", "params" or "inputs" (an input's value is its content digest)
     key: str
     text: str
 
@@ -208,11 +214,11 @@ class _Parser:
     def ref(self, token: Token) -> Ref:
         parts = [part.text for part in token.value]
         holder = None
-        if parts[0].lower() not in ("metrics", "params"):
+        if parts[0].lower() not in _KINDS:
             holder, parts = parts[0].lower() if parts[0].lower() in ("production", "staging") else parts[0], parts[1:]
-        if len(parts) < 2 or parts[0].lower() not in ("metrics", "params"):
+        if len(parts) < 2 or parts[0].lower() not in _KINDS:
             raise self.error(
-                f"{token.text!r} is not a reference; write metrics.KEY, params.KEY, "
+                f"{token.text!r} is not a reference; write metrics.KEY, params.KEY, inputs.NAME, "
                 "production.metrics.KEY, staging.metrics.KEY or ALIAS.metrics.KEY",
                 token,
             )
@@ -266,11 +272,11 @@ def evaluate(requirement: Requirement, candidate: Run, holder_of: HolderLookup, 
                 label = f"nobody is in {ref.holder.capitalize()}" if ref.holder in ("production", "staging") else f"alias {ref.holder!r} is not set"
                 raise _Unavailable(f"{label}: {'fails (strict)' if strict else 'passes, nothing to beat'}", vacuous=not strict)
             holders[ref.holder], run = held
-        source = run.metrics if ref.kind == "metrics" else run.params
+        source = {"metrics": run.metrics, "params": run.params, "inputs": run.inputs}[ref.kind]
         if ref.key not in source:
             whose = "the candidate" if ref.holder is None else f"{ref.holder} (version {holders[ref.holder]})"
             raise _Unavailable(f"{whose} has no {ref.kind[:-1]} {ref.key!r}")
-        found = source[ref.key].last if ref.kind == "metrics" else source[ref.key]
+        found = {"metrics": lambda m: m.last, "params": lambda p: p, "inputs": lambda i: i.get("digest")}[ref.kind](source[ref.key])
         values[ref.text] = found
         if isinstance(found, float) and math.isnan(found):
             raise _Unavailable(f"{ref.text} is NaN")
