@@ -326,8 +326,11 @@ def transition_stage(name: str, version: int, stage: str, archive_existing: bool
 
 def promote(name: str, version: int, to: str, require: Any = (), archive_existing: bool = True, comment: str | None = None,
             strict: bool = False):
-    """Transition after checking the ``require`` gates; raises GateFailedError and changes nothing if one fails."""
-    return registry().promote(name, version, to, require, archive_existing, comment, strict)
+    """Transition after checking the ``require`` gates; raises GateFailedError and changes nothing if one fails.
+    Displays what happened: the new stage, who was archived, each gate with its evaluated values."""
+    from .display.models import PromotionView
+
+    return PromotionView(registry().promote(name, version, to, require, archive_existing, comment, strict))
 
 
 def set_alias(name: str, alias: str, version: int, comment: str | None = None) -> None:

@@ -367,3 +367,29 @@ def test_the_plain_api_covers_the_registry(plain_api):
     nbtrack.delete_alias("fraud", "champion")
     with pytest.raises(GateFailedError):
         nbtrack.promote("fraud", 1, "Production", require="metrics.f1 >= production.metrics.f1")
+
+
+def test_api_promote_displays_what_it_did(tracker):
+    """nbtrack.promote returns a view: the new stage, the archived holder, each gate; attributes read through."""
+    import nbtrack
+    from nbtrack import api
+    from nbtrack.display.models import PROMOTION_MIME
+
+    NAME = "fraud <x> & co"  # noqa: N806  (user text: escaped in the HTML view)
+    api.use(tracker)
+    try:
+        for f1 in (0.8, 0.9):
+            with tracker.start_run("m"):
+                tracker.log_metric("f1", f1)
+                tracker.log_model({"f1": f1}, "clf")
+            nbtrack.register_model(tracker.search_runs(max_results=1)[0].id, "clf", NAME)
+        nbtrack.transition_stage(NAME, 1, "Production")
+        promotion = nbtrack.promote(NAME, 2, "Production", require=["metrics.f1 >= production.metrics.f1"])
+        assert promotion.version.stage == "Production" and promotion.archived == (1,)
+        text = str(promotion)
+        assert text.startswith("fraud <x> & co version 2 -> Production (archived version 1)\nPASS  metrics.f1 >= production.metrics.f1")
+        bundle = promotion._repr_mimebundle_()
+        assert "fraud &lt;x&gt; &amp; co version 2" in bundle["text/html"] and "<x>" not in bundle["text/html"]
+        assert bundle[PROMOTION_MIME]["gates"][0]["passed"] is True and bundle[PROMOTION_MIME]["archived"] == [1]
+    finally:
+        api.use(None)

@@ -98,3 +98,12 @@ def test_inputs_compare_content_digests(tracker):
     assert not failed.passed and failed.values["inputs.X_test"] == made["other"].inputs["X_test"]["digest"]
     missing = evaluate(parse_requirement("inputs.X_train == production.inputs.X_train"), made["same"], holders.get)
     assert not missing.passed and "has no input 'X_train'" in missing.note
+
+
+def test_descriptions_round_numbers_unless_rounding_would_hide_the_difference():
+    from nbtrack.registry.gates import GateEvaluation
+
+    shown = GateEvaluation("metrics.f1 >= 0.81", True, ">=", 0.8291571753986332, 0.81, {"metrics.f1": 0.8291571753986332}).describe()
+    assert shown == "PASS  metrics.f1 >= 0.81  ->  0.829157 >= 0.81   [metrics.f1 = 0.829157]"
+    close = GateEvaluation("metrics.f1 >= production.metrics.f1", False, ">=", 0.82915717, 0.82915718).describe()
+    assert close == "FAIL  metrics.f1 >= production.metrics.f1  ->  0.82915717 >= 0.82915718"

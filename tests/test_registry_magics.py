@@ -15,7 +15,7 @@ def test_register_stage_and_list_from_magics(shell, capsys):
     shell.ok("%track register --name fraud")
     shell.ok("%track stage fraud 1 Production --comment 'first ship'")
     out = capsys.readouterr()
-    assert "registered 'fraud' version 1" in out.out and "is now Production" in out.out, out
+    assert "registered 'fraud' version 1" in out.out and "nbtrack: fraud version 1 -> Production" in out.out, out
     listing = shell.ok("%track models").result
     assert isinstance(listing, ModelList) and [m.name for m in listing] == ["fraud"]
     details = shell.ok("%track models fraud").result

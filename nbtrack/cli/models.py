@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import sys
 
-from ..display.models import ModelDetails, ModelHistory, ModelList, ModelState, gate_report
+from ..display.models import ModelDetails, ModelHistory, ModelList, ModelState, PromotionView, gate_report
 from ..errors import GateFailedError, UsageError
 
 
@@ -112,10 +112,10 @@ def cmd_promote(args) -> int:
         print(gate_report(exc.evaluations), file=sys.stderr)
         print(f"nbtrack: gate failed: {args.name!r} version {args.version} stays {registry.get_model_version(args.name, args.version).stage}; nothing was changed", file=sys.stderr)
         return exc.exit_code
+    view = PromotionView(result)
     if result.evaluations:
         print(gate_report(result.evaluations))
-    archived = f" (archived version {', '.join(map(str, result.archived))})" if result.archived else ""
-    print(f"{args.name} version {result.version.version} -> {result.version.stage}{archived}")
+    print(view.headline())
     return 0
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..entities import ModelVersion, RegisteredModel, RegistryEvent, RegistryState
-from ..registry import GateEvaluation, VersionComparison
+from ..registry import GateEvaluation, Promotion, VersionComparison
 from . import format as fmt
 from .html import STYLE, badge, esc, table, text_table
 
@@ -20,6 +20,7 @@ MODEL_MIME = "application/vnd.nbtrack.model.v1+json"
 HISTORY_MIME = "application/vnd.nbtrack.model-history.v1+json"
 STATE_MIME = "application/vnd.nbtrack.model-state.v1+json"
 COMPARISON_MIME = "application/vnd.nbtrack.model-comparison.v1+json"
+PROMOTION_MIME = "application/vnd.nbtrack.promotion.v1+json"
 
 STAGE_STYLE = """<style>
 .nbtrack-Production{background:#e6f4ea;color:#137333}.nbtrack-Staging{background:#e8f0fe;color:#174ea6}
@@ -228,6 +229,44 @@ class VersionComparisonView(_View):
                 "metrics": [{"key": m.key, "a": _safe(m.a), "b": _safe(m.b), "delta": _safe(m.delta)} for m in c.metrics],
                 "params": [{"key": p.key, "a": _safe(p.a), "b": _safe(p.b), "changed": p.changed} for p in c.params],
                 "inputs": [{"key": i.key, "a": i.a, "b": i.b, "same": i.same} for i in c.inputs]}
+
+
+class PromotionView(_View):
+    """What a promotion did: the version's new stage, who was archived, every gate with its values.
+
+    Attributes of the :class:`~nbtrack.registry.Promotion` (``.version``, ``.evaluations``,
+    ``.archived``) read through, so code can keep using the result.
+    """
+
+    mime = PROMOTION_MIME
+
+    def __init__(self, promotion: Promotion):
+        self.promotion = promotion
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "promotion":
+            raise AttributeError(name)
+        return getattr(self.promotion, name)
+
+    def headline(self) -> str:
+        v = self.promotion.version
+        archived = f" (archived version {', '.join(map(str, self.promotion.archived))})" if self.promotion.archived else ""
+        return f"{v.name} version {v.version} -> {v.stage}{archived}"
+
+    def __str__(self) -> str:
+        gates = gate_report(self.promotion.evaluations)
+        return self.headline() + (f"\n{gates}" if gates else "")
+
+    def _repr_html_(self) -> str:
+        rows = [["PASS" if e.passed else "FAIL", e.requirement, f"{fmt.value(e.left)} {e.op} {fmt.value(e.right)}" if e.op else "",
+                 e.note] for e in self.promotion.evaluations]
+        gates = table(["gate", "requirement", "evaluated", "note"], rows) if rows else ""
+        return STYLE + f"<p><b>{esc(self.headline())}</b></p>" + gates
+
+    def record(self) -> Any:
+        v = self.promotion.version
+        return {"model": v.name, "version": v.version, "stage": v.stage, "archived": list(self.promotion.archived),
+                "gates": [e.to_dict() for e in self.promotion.evaluations]}
 
 
 def gate_report(evaluations: Sequence[GateEvaluation]) -> str:

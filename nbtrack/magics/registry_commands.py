@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..display.models import ModelDetails, ModelList, gate_report
+from ..display.models import ModelDetails, ModelList, PromotionView
 from ..registry import Registry
 from .parser import subcommand
 
@@ -44,10 +44,7 @@ def _stage_args(parser: argparse.ArgumentParser) -> None:
 def stage(ctx, args):
     result = _registry(ctx).promote(args.name, args.version, args.stage, require=args.require,
                                     archive_existing=not args.no_archive, comment=args.comment)
-    archived = f"; archived version {', '.join(map(str, result.archived))}" if result.archived else ""
-    ctx.say(f"nbtrack: {args.name!r} version {args.version} is now {result.version.stage}{archived}")
-    if result.evaluations:
-        ctx.say(gate_report(result.evaluations))
+    ctx.say("nbtrack: " + str(PromotionView(result)))
 
 
 def _models_args(parser: argparse.ArgumentParser) -> None:

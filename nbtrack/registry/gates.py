@@ -36,6 +36,7 @@ Decisions, so CI behaves predictably:
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable
@@ -108,12 +109,16 @@ class GateEvaluation:
     note: str = ""
 
     def describe(self) -> str:
+        """One line for people: numbers to 6 significant digits, unless that would make two
+        different values look equal (then in full); the promotion event keeps exact values."""
+        exact = self.left != self.right and _show(self.left, short=True) == _show(self.right, short=True)
+        show = functools.partial(_show, short=not exact)
         verdict = "PASS" if self.passed else "FAIL"
-        read = ", ".join(f"{k} = {_show(v)}" for k, v in self.values.items())
+        read = ", ".join(f"{k} = {show(v)}" for k, v in self.values.items())
         held = ", ".join(f"{h} is version {v}" for h, v in self.holders.items())
         parts = [f"{verdict}  {self.requirement}"]
         if self.left is not None or self.right is not None:
-            parts.append(f"{_show(self.left)} {self.op} {_show(self.right)}")
+            parts.append(f"{show(self.left)} {self.op} {show(self.right)}")
         detail = "; ".join(p for p in (read, held, self.note) if p)
         return "  ->  ".join(parts) + (f"   [{detail}]" if detail else "")
 
@@ -300,8 +305,10 @@ def _number(item: Any, op: str) -> float:
     return item
 
 
-def _show(item: Any) -> str:
+def _show(item: Any, short: bool = False) -> str:
     if isinstance(item, float):
+        if short and math.isfinite(item):
+            return f"{item:.6g}"
         return repr(item) if not item.is_integer() or abs(item) >= 1e16 else f"{item:.1f}"
     return repr(item) if isinstance(item, str) else str(item)
 
