@@ -372,7 +372,7 @@ def test_refresh_counts_new_live_runs_in_both_listings(tracker, controller, ids)
         pass
     controller.refresh()
     assert (names(controller), controller.new_since_open) == (["r6"], 1)  # the table still lists deleted runs
-    assert controller.status.text == "1 run logged since the dashboard opened; 1 deleted runs match"
+    assert controller.status.text == "1 run logged since the dashboard opened; 1 deleted run matches"
     controller.set_show_deleted(False)
     assert names(controller)[0] == "late" and controller.is_new(controller.runs[0])
     controller.toggle(controller.runs[0].id, True)

@@ -182,16 +182,17 @@ class DashboardController:
         self._load()
         self.registry.reload()
         self.changed("columns", "refresh")
-        self.set_status(f"{_plural(self.new_since_open)} logged since the dashboard opened; {self.total} {self._listing()} match")
+        self.set_status(f"{_plural(self.new_since_open)} logged since the dashboard opened; {self._listing()} {'matches' if self.total == 1 else 'match'}")
 
     def is_new(self, run: Run) -> bool:
         return run.start_time > self.opened_at
 
     def _announce_total(self) -> None:
-        self.set_status(f"{self.total} {self._listing()}" + (" match" if self.query else ""))
+        self.set_status(self._listing() + ((" matches" if self.total == 1 else " match") if self.query else ""))
 
     def _listing(self) -> str:
-        return "deleted runs" if self.show_deleted else "runs"
+        """``1 run`` / ``3 deleted runs``: the count of what the table lists."""
+        return _plural(self.total, "deleted run" if self.show_deleted else "run")
 
     def _load(self) -> None:
         self.tracker.flush()
