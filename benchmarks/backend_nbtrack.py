@@ -207,6 +207,13 @@ class NbtrackBackend:
     def measure_track_cell(self, size: dict) -> float:
         return cells.overhead(self._ipython(), "%%track --no-snapshot\n" + cells.TRIVIAL_CELL, size["cells"])
 
+    def prepare_track_cell_data(self, size: dict) -> None:
+        code = f"import numpy as np, pandas as pd\nframe = pd.DataFrame(np.random.default_rng(0).random(({size['rows']}, 12)))"
+        assert self._ipython().run_cell(code).success
+
+    def measure_track_cell_data(self, size: dict) -> float:
+        return cells.overhead(self._ipython(), "%%track --no-snapshot --quiet\nx = len(frame)", size["cells"])
+
     def _snapshot_missing(self) -> str | None:
         """Snapshots count only if a tracked cell really stores one."""
         from nbtrack.extension import current

@@ -98,6 +98,10 @@ WORKLOADS = (
     Workload("track_cell_snapshot_dedup", "`%%track` overhead, 100-cell notebook snapshot (deduplicated)", "ms", "per cell",
              {"cells": 10, "notebook_cells": 100}, {"cells": 1, "notebook_cells": 5}, Target(limit=30e-3),
              "the same 100-cell notebook again"),
+    Workload("track_cell_data", "`%%track` overhead, cell reading a 1M-row DataFrame (fingerprinted)", "ms", "per cell",
+             {"cells": 10, "rows": 1_000_000}, {"cells": 1, "rows": 100}, Target(limit=100e-3),
+             "the cell reads a 1,000,000 x 12 float64 DataFrame (96 MB): its data-input fingerprint hashes an evenly "
+             "spaced 200,000-row sample; no snapshot"),
     Workload("dashboard", "build the dashboard over 10,000 runs", "s", "per build",
              {"runs": 10_000}, {"runs": 12}, Target(limit=1.0), "`nbtrack.dashboard()` until its widget tree exists"),
 )

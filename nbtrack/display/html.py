@@ -20,7 +20,12 @@ STYLE = """<style>
 
 
 def esc(text: Any) -> str:
-    return html.escape("" if text is None else str(text), quote=True)
+    """HTML-escaped text (quotes too). Most cells are numbers and plain words: those skip
+    ``html.escape``'s five replacements (a 10,000-cell table renders noticeably faster)."""
+    text = "" if text is None else str(text)
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        return html.escape(text, quote=True)
+    return text
 
 
 def badge(text: str, css: str) -> str:
