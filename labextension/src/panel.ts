@@ -262,6 +262,9 @@ export class RunsPanel extends Widget {
     const parts: HTMLElement[] = [header];
     parts.push(this._section('Params', this._table(run.params)));
     parts.push(this._section('Metrics', this._table(run.metrics)));
+    if (run.inputs && Object.keys(run.inputs).length) {
+      parts.push(this._section('Data inputs', this._table(run.inputs)));
+    }
     parts.push(this._diffSection(detail));
     if (run.error) {
       parts.push(this._section('Error', el('pre', 'nbtrack-runs-detail-error', run.error)));

@@ -9,9 +9,9 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 
 def test_panel_lists_the_notebooks_runs_as_they_end(page, lab):
     cells = [
-        "%load_ext nbtrack",
-        "%%track baseline\nlr = 0.1\nmodel = 'rf'\nf1 = round(0.5, 2)",
-        "%%track tuned\nlr = 0.01\nmodel = 'rf'\nf1 = round(0.75, 2)\nauc = round(0.9, 2)",
+        "%load_ext nbtrack\nimport numpy as np\nX = np.arange(6.0).reshape(3, 2)",
+        "%%track baseline\nlr = 0.1\nmodel = 'rf'\nn_rows = len(X)\nf1 = round(0.5, 2)",
+        "%%track tuned\nlr = 0.01\nmodel = 'rf'\nn_rows = len(X)\nf1 = round(0.75, 2)\nauc = round(0.9, 2)",
     ]
     write_notebook(lab.root, "panel/train.ipynb", cells)
     open_notebook(page, lab, "panel/train.ipynb")
@@ -38,6 +38,8 @@ def test_panel_lists_the_notebooks_runs_as_they_end(page, lab):
     params = dict(zip(detail.locator(".nbtrack-runs-kv").first.locator("th").all_inner_texts(),
                       detail.locator(".nbtrack-runs-kv").first.locator("td").all_inner_texts()))
     assert params == {"lr": "0.01", "model": "rf"}
+    inputs = detail.locator(".nbtrack-runs-section", has_text="Data inputs")
+    assert inputs.locator("th").all_inner_texts() == ["X"] and inputs.locator("td").inner_text().startswith("ndarray 3x2 float64 · ")
     save_screenshot(page, "side-panel")
 
     # Re-run executes the run's snapshot in a fresh kernel; a reproduced run gets the "verified" badge
