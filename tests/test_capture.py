@@ -308,3 +308,16 @@ def test_tracked_cell_records_an_inline_estimator(shell):
     shell.ok("%config TrackMagics.capture_estimators = False")
     shell.ok("%%track -q plain\nmodel = DecisionTreeClassifier(max_depth=3)")
     assert shell.tracker.search_runs(max_results=1)[0].params == {}
+
+
+def test_run_tables_lead_with_the_users_own_params(tracker):
+    """Estimator hyperparameters repeat the user's names (alpha, model.mlp__alpha): they get columns last."""
+    from nbtrack.display import RunList
+
+    for alpha in (0.1, 0.2):
+        params = {"alpha": alpha, "model.estimator": "Pipeline[MLP]", **{f"model.mlp__p{i}": i for i in range(10)}}
+        with tracker.start_run(params=params):
+            tracker.log_metric("f1", alpha)
+    header = str(RunList(tracker.search_runs())).splitlines()[0].split()
+    params = [h for h in header if h.startswith("params.")]
+    assert params[:2] == ["params.alpha", "params.model.estimator"] and len(params) == 8

@@ -93,7 +93,7 @@ class RunList(list):
         return pd.DataFrame(rows)
 
     def _columns(self) -> tuple[list[str], list[str]]:
-        params = _common_keys((r.params for r in self), MAX_COLUMNS)
+        params = sorted(_common_keys((r.params for r in self), None), key=param_column_rank)[:MAX_COLUMNS]
         metrics = _common_keys((r.metrics for r in self), MAX_COLUMNS)
         return params, metrics
 
@@ -250,7 +250,17 @@ class ExperimentList:
         return {"text/plain": str(self), "text/html": self._repr_html_(), "application/vnd.nbtrack.experiments.v1+json": records}
 
 
-def _common_keys(mappings: Iterable[dict], limit: int) -> list[str]:
+def param_column_rank(key: str) -> int:
+    """Which params deserve a column first (a stable sort keeps frequency order within a rank):
+    the user's own names (``lr``), then an estimator's class (``model.estimator``), then the
+    hyperparameters read from estimators (``model.mlpclassifier__alpha``), which mostly repeat
+    the user's names and would otherwise crowd them out."""
+    if "." not in key:
+        return 0
+    return 1 if key.endswith(".estimator") else 2
+
+
+def _common_keys(mappings: Iterable[dict], limit: int | None) -> list[str]:
     """The most frequent keys first (ties alphabetical), at most ``limit``."""
     counts: dict[str, int] = {}
     for mapping in mappings:
