@@ -198,6 +198,12 @@ class RunRepository:
             if metrics:
                 self._write_metrics(conn, metrics)
 
+    def delete_tag(self, run_ids: Iterable[int], key: str) -> int:
+        """Remove tag ``key`` from the runs ``run_ids`` in one statement; returns how many had it."""
+        with self.store.atomic() as conn:
+            return conn.execute("DELETE FROM tags WHERE key = ? AND run_id IN (SELECT value FROM json_each(?))",
+                                (key, _json_ids(run_ids))).rowcount
+
     def _write_metrics(self, conn, rows: Sequence[MetricRow]) -> None:
         key_ids = self._ensure_keys(conn, {row[1] for row in rows})
         points = [(run, key_ids[key], step, value, ts) for run, key, step, value, ts in rows]

@@ -295,7 +295,46 @@ class Tracker:
         self.buffer.extend(rows)
 
     def set_note(self, text: str, run: ActiveRun | None = None) -> None:
-        self.runs.update_run(self._require_run(run).row_id, {"note": check_text(str(text), "note")})
+        self._write_note(self._require_run(run).row_id, text)
+
+    # -- annotating ended runs by id (the dashboard) ------------------------------------------------
+    def tag_runs(self, run_refs: Iterable[str | Run], tags: Mapping[str, Any]) -> list[str]:
+        """Set ``tags`` on every run named, in one transaction; returns their ids.
+
+        Refused, changing nothing, when a tag is invalid or a run is deleted (MLflow, too,
+        tags only active runs): a batch half-applied would leave the user guessing which runs
+        carry the tag.
+
+        >>> tracker.tag_runs(["3f2a", "9b1c"], {"stage": "prod"})   # doctest: +SKIP
+        """
+        texts = _tag_rows(tags)
+        with self.store.atomic():
+            nodes = self._live_nodes(run_refs, "tag")
+            for node in nodes:
+                self.runs.write_batch(node.id, tags=texts)
+        return [n.uuid for n in nodes]
+
+    def untag_runs(self, run_refs: Iterable[str | Run], key: str) -> int:
+        """Delete tag ``key`` from every run named, in one transaction; returns how many had it."""
+        key = check_key(key, "tag name")
+        with self.store.atomic():
+            return self.runs.delete_tag((n.id for n in self._live_nodes(run_refs, "untag")), key)
+
+    def note_run(self, run_ref: str | Run, text: str) -> None:
+        """Replace the note of any live run, by id (``set_note`` writes to the active run)."""
+        with self.store.atomic():
+            (node,) = self._live_nodes([run_ref], "write a note on")
+            self._write_note(node.id, text)
+
+    def _live_nodes(self, run_refs: Iterable[str | Run], action: str) -> list[RunNode]:
+        nodes = self.runs.nodes(self._row_id(ref) for ref in run_refs)
+        deleted = next((n for n in nodes if n.deleted_time is not None), None)
+        if deleted is not None:
+            raise RunStateError(f"run {_short(deleted)} is deleted; restore it before you {action} it")
+        return nodes
+
+    def _write_note(self, row_id: int, text: str) -> None:
+        self.runs.update_run(row_id, {"note": check_text(str(text), "note")})
 
     def flush(self) -> int:
         return self.buffer.flush()
@@ -497,7 +536,7 @@ class Tracker:
     # -- internals ------------------------------------------------------------------------------
     def _write(self, row_id: int, params: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None) -> None:
         typed = [(check_key(k, "param name"), *param_value(v, k)) for k, v in (params or {}).items()]
-        texts = [(check_key(k, "tag name"), tag_value(v, k)) for k, v in (tags or {}).items()]
+        texts = _tag_rows(tags or {})
         if typed or texts:
             self.runs.write_batch(row_id, params=typed, tags=texts)
 
@@ -567,6 +606,11 @@ def _check_deletable(roots: list[int], tree: list[RunNode], registered: list[tup
         model, version, run = registered[0]
         raise RunStateError(f"run {run[:8]} is the source of model {model!r} version {version}; "
                             "the registry's audit trail keeps it, so it cannot be deleted")
+
+
+def _tag_rows(tags: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(key, text) rows for the tags table, every key and value checked before anything is written."""
+    return [(check_key(k, "tag name"), tag_value(v, k)) for k, v in tags.items()]
 
 
 def _short(node: RunNode) -> str:
