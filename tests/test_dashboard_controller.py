@@ -394,6 +394,145 @@ def test_static_view_shows_deleted_runs_only_as_deleted(tracker, controller, ids
     assert static._repr_mimebundle_()["application/vnd.nbtrack.dashboard.v1+json"]["deleted"] is True
 
 
+# -- tags and notes ----------------------------------------------------------------------------------------
+def every_run(tracker):
+    return [*tracker.search_runs(), *tracker.search_runs(deleted=True)]
+
+
+def all_tags(tracker):
+    return {run.name: run.tags for run in every_run(tracker)}
+
+
+def all_notes(tracker):
+    return {run.name: run.note for run in every_run(tracker)}
+
+
+def test_tag_several_runs_in_one_go(tracker, controller, ids):
+    for run_id in ids[4:]:
+        controller.toggle(run_id, True)
+    assert sorted(controller.tag_selected(" stage = prod ")) == sorted(ids[4:])
+    assert controller.status == Status("tagged 3 runs stage=prod")
+    assert {name: tags.get("stage") for name, tags in all_tags(tracker).items()} == {
+        "r0": None, "r1": None, "r2": None, "r3": None, "r4": "prod", "r5": "prod", "r6": "prod"}
+    assert [run.tags["stage"] for run in controller.runs] == ["prod"] * 3  # the page shows the new tags
+    assert "tags.stage" in controller.available_columns()
+    controller.tag_selected("stage=dev")  # tagging again replaces the value
+    assert {tags.get("stage") for tags in all_tags(tracker).values()} == {None, "dev"}
+
+
+@pytest.mark.parametrize("text, key, value", [
+    ("owner = Ana María", "owner", "Ana María"),
+    ("""msg = "it's \\"quoted\\"" """, "msg", 'it\'s "quoted"'),
+    ("msg='single quoted'", "msg", "single quoted"),
+    ("ship=🚀 fast", "ship", "🚀 fast"),
+    ("n=3", "n", "3"),
+    ("expr=a=b", "expr", "a=b"),
+    ("clé d'été=oui", "clé d'été", "oui"),
+])
+def test_tag_values_are_parsed_like_the_magic(tracker, controller, ids, text, key, value):
+    controller.toggle(ids[6], True)
+    controller.tag_selected(text)
+    assert tracker.get_run(ids[6]).tags[key] == value
+    assert controller.status.text == f"tagged 1 run {key}={value}"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("stage", "expected key=value, got 'stage'"),
+    ("=prod", "key must not be empty"),
+    ("k=[1, 2]", "tag 'k' must be a string, got list"),
+    ("a\tb=1", "contains a control character"),
+    ("nbtrack.verified=true", "tags starting with 'nbtrack.' are written by nbtrack itself"),
+    (" nbtrack.rerun_of = abc", "cannot be set or removed from the dashboard"),
+])
+def test_bad_tag_text_is_refused_and_writes_nothing(tracker, controller, ids, text, message):
+    controller.select_page(True)
+    before = all_tags(tracker)
+    assert controller.attempt(controller.tag_selected, text) is None
+    assert controller.status.kind == "error" and message in controller.status.text
+    assert all_tags(tracker) == before
+
+
+def test_tagging_needs_a_live_selection(tracker, controller, ids):
+    before = all_tags(tracker)
+    controller.attempt(controller.tag_selected, "stage=prod")
+    assert controller.status == Status("select runs to tag first", "error")
+    tracker.delete_run(ids[0])
+    controller.set_show_deleted(True)
+    controller.select_page(True)
+    controller.attempt(controller.tag_selected, "stage=prod")
+    assert controller.status == Status("untick 'show deleted runs' to tag runs", "error")
+    controller.attempt(controller.untag_selected, "team")
+    assert controller.status == Status("untick 'show deleted runs' to untag runs", "error")
+    assert all_tags(tracker) == before
+
+
+def test_untag_removes_a_tag_from_the_selected_runs(tracker, controller, ids):
+    controller.toggle(ids[6], True)
+    controller.tag_selected("stage=prod")
+    controller.toggle(ids[5], True)
+    assert controller.untag_selected(" stage ") == 1
+    assert controller.status == Status("removed tag stage from 1 run; 1 of the selected had no such tag")
+    assert controller.untag_selected("team") == 2 and controller.status == Status("removed tag team from 2 runs")
+    assert [tags for tags in all_tags(tracker).values()].count({}) == 2
+    assert "stage" not in tracker.get_run(ids[6]).tags and tracker.get_run(ids[4]).tags == {"team": "t"}
+    assert "tags.team" in controller.available_columns()  # other runs still carry it
+
+
+def test_untag_drops_the_column_of_a_tag_no_run_has_any_more(controller, ids):
+    controller.toggle(ids[6], True)
+    controller.tag_selected("stage=prod")
+    controller.set_columns(["name", "tags.stage"])
+    controller.untag_selected("stage")
+    assert controller.columns == ["name"] and "tags.stage" not in controller.available_columns()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("stage=prod", "to remove a tag type its key only (e.g. stage), not key=value"),
+    ("", "tag name must not be empty"),
+    ("nbtrack.verified", "cannot be set or removed from the dashboard"),
+])
+def test_bad_untag_is_refused_and_removes_nothing(tracker, controller, ids, text, message):
+    with tracker.start_run("verified", tags={"nbtrack.verified": "true", "stage": "prod"}) as run:
+        pass
+    controller.refresh()
+    controller.toggle(run.id, True)
+    assert controller.attempt(controller.untag_selected, text) is None
+    assert controller.status.kind == "error" and message in controller.status.text
+    assert tracker.get_run(run.id).tags == {"nbtrack.verified": "true", "stage": "prod"}
+
+
+def test_note_on_exactly_one_run(tracker, controller, ids):
+    assert controller.note_run_id is None
+    controller.toggle(ids[6], True)
+    assert (controller.note_run_id, controller.note_of(ids[6])) == (ids[6], "")
+    controller.set_note(ids[6], "baseline <b>model</b>, 🚀")
+    assert tracker.get_run(ids[6]).note == "baseline <b>model</b>, 🚀"
+    assert controller.status == Status("saved the note of run r6") and controller.note_of(ids[6]) == "baseline <b>model</b>, 🚀"
+    controller.set_note(ids[6], "  ")
+    assert controller.status == Status("cleared the note of run r6")
+
+
+def test_note_is_refused_unless_exactly_that_one_run_is_selected(tracker, controller, ids):
+    before = all_notes(tracker)
+    controller.attempt(controller.set_note, ids[6], "text")
+    assert controller.status == Status("select exactly one run to write its note (0 runs selected)", "error")
+    controller.toggle(ids[6], True)
+    controller.toggle(ids[5], True)
+    assert controller.note_run_id is None
+    controller.attempt(controller.set_note, ids[6], "text")
+    assert controller.status == Status("select exactly one run to write its note (2 runs selected)", "error")
+    controller.toggle(ids[6], False)
+    controller.attempt(controller.set_note, ids[6], "text")  # typed for r6, but r5 is selected now
+    assert controller.status.kind == "error" and "typed for another run" in controller.status.text
+    tracker.delete_run(ids[0])
+    controller.set_show_deleted(True)
+    controller.toggle(ids[0], True)
+    assert controller.note_run_id is None
+    controller.attempt(controller.set_note, ids[0], "text")
+    assert controller.status == Status("untick 'show deleted runs' to write notes on runs", "error")
+    assert all_notes(tracker) == before
+
+
 # -- registry ----------------------------------------------------------------------------------------------
 @pytest.fixture
 def registered(controller, ids):

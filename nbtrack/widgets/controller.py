@@ -14,6 +14,9 @@ Deleting asks first: :meth:`DashboardController.request_delete` records a
 deletes, so one stray click changes nothing. The table shows either live or deleted runs
 (:meth:`DashboardController.set_show_deleted`); deleted ones can be restored from there.
 
+Live runs can be annotated: :meth:`DashboardController.tag_selected` takes ``key=value`` as
+``%track tag`` does, and tags starting with ``nbtrack.`` stay nbtrack's own.
+
 >>> controller = DashboardController(tracker, "metrics.f1 > 0.8")   # doctest: +SKIP
 >>> controller.sort_by("metrics.f1"); controller.toggle(controller.runs[0].id, True)   # doctest: +SKIP
 >>> controller.comparison().metric("f1").best                       # doctest: +SKIP
@@ -29,11 +32,14 @@ from typing import Any
 
 from ..compare import Comparison, compare_runs
 from ..display.dashboard import FIXED_COLUMNS, DashboardView
+from ..display.format import truncate
 from ..entities import MetricPoint, Run
 from ..errors import NbtrackError, QueryError, UsageError
 from ..query import compile_filter, compile_order_by
 from ..registry import Registry
 from ..tracking import Tracker
+from ..tracking.tracker import SYSTEM_TAG_PREFIX
+from ..values import check_key, parse_assignment, tag_value
 from .catalog import ColumnKeys, column_keys
 from .registry_controller import PRODUCTION_PREFIX, RegistryController
 
@@ -175,14 +181,18 @@ class DashboardController:
         """Re-read the store: runs logged since the dashboard opened appear without a rebuild."""
         self.tracker.flush()
         self.tracker.mark_dead_runs()
-        self.keys = column_keys(self.tracker.runs)
-        available = set(self.available_columns())
-        # a column whose every run was deleted is gone from the chooser, so it leaves the table too
-        self.columns = [column for column in self.columns if column in available]
-        self._load()
+        self._reload_keys()
         self.registry.reload()
         self.changed("columns", "refresh")
         self.set_status(f"{_plural(self.new_since_open)} logged since the dashboard opened; {self._listing()} {'matches' if self.total == 1 else 'match'}")
+
+    def _reload_keys(self) -> None:
+        """Re-read the column keys and the page: keys may have come or gone since they were read."""
+        self.keys = column_keys(self.tracker.runs)
+        available = set(self.available_columns())
+        # a column whose every run was deleted (or untagged) is gone from the chooser, so it leaves the table too
+        self.columns = [column for column in self.columns if column in available]
+        self._load()
 
     def is_new(self, run: Run) -> bool:
         return run.start_time > self.opened_at
@@ -322,6 +332,56 @@ class DashboardController:
         self.changed("selection", "compare", "delete")
         self._announce_total()
 
+    # -- tags and notes -------------------------------------------------------------------------------
+    def tag_selected(self, text: str) -> list[str]:
+        """Tag every selected run with ``key=value`` (parsed like ``%track tag``), all or none."""
+        run_ids = self._selection_for("tag", deleted=False)
+        key, value = parse_assignment(text)
+        _refuse_system_tag(key)
+        value = tag_value(value, key)
+        tagged = self.tracker.tag_runs(run_ids, {key: value})
+        self._annotated(f"tagged {_plural(len(tagged))} {truncate(key)}={truncate(value)}")
+        return tagged
+
+    def untag_selected(self, key: str) -> int:
+        """Remove tag ``key`` from the selected runs; returns how many had it."""
+        run_ids = self._selection_for("untag", deleted=False)
+        key = key.strip()
+        _refuse_system_tag(key)
+        if "=" in key:
+            raise UsageError(f"to remove a tag type its key only (e.g. {key.split('=', 1)[0].strip() or 'stage'}), not key=value")
+        check_key(key, "tag name")
+        removed = self.tracker.untag_runs(run_ids, key)
+        missing = f"; {len(run_ids) - removed} of the selected had no such tag" if removed < len(run_ids) else ""
+        self._annotated(f"removed tag {truncate(key)} from {_plural(removed)}{missing}")
+        return removed
+
+    @property
+    def note_run_id(self) -> str | None:
+        """The run the Note box edits: the only selected run of the live listing, else None."""
+        return self.selected_ids[0] if len(self._selected) == 1 and not self.show_deleted else None
+
+    def note_of(self, run_id: str) -> str:
+        return self.tracker.get_run(run_id).note or ""
+
+    def set_note(self, run_id: str, text: str) -> None:
+        """Replace the note of ``run_id``, which must be the one selected run: the Note box was
+        filled from that run, so a note typed for one run never lands on another."""
+        if len(self._selected) != 1:
+            raise UsageError(f"select exactly one run to write its note ({_plural(len(self._selected))} selected)")
+        (selected,) = self._selection_for("write notes on", deleted=False)
+        if run_id != selected:
+            raise UsageError("the note was typed for another run than the selected one; select that run to save it")
+        self.tracker.note_run(run_id, text)
+        label = self._selected[run_id]
+        self._annotated(f"saved the note of run {label}" if text.strip() else f"cleared the note of run {label}")
+
+    def _annotated(self, status: str) -> None:
+        """After tags or a note changed: the table, the column chooser and the comparison show them."""
+        self._reload_keys()
+        self.changed("columns", "compare")
+        self.set_status(status)
+
     def _selection_for(self, action: str, deleted: bool) -> list[str]:
         if self.show_deleted != deleted:
             where = "untick" if self.show_deleted else "tick"
@@ -422,6 +482,13 @@ class DashboardController:
 
 def _plural(count: int, noun: str = "run") -> str:
     return f"{count} {noun}{'s' * (count != 1)}"
+
+
+def _refuse_system_tag(key: str) -> None:
+    """nbtrack's own tags record what it checked (rerun links, verification): edited by hand they would lie."""
+    if key.startswith(SYSTEM_TAG_PREFIX):
+        raise UsageError(f"tags starting with {SYSTEM_TAG_PREFIX!r} are written by nbtrack itself (e.g. {SYSTEM_TAG_PREFIX}rerun_of); "
+                         "they cannot be set or removed from the dashboard")
 
 
 def quote_key(key: str) -> str:
