@@ -82,7 +82,8 @@ def test_structure_has_the_documented_classes(dash):
     for css in ("nbtrack-dashboard", "nbtrack-refresh", "nbtrack-status", "nbtrack-tabs", "nbtrack-filter", "nbtrack-filter-error",
                 "nbtrack-column-chooser", "nbtrack-show-deleted", "nbtrack-delete-selected", "nbtrack-restore-selected",
                 "nbtrack-delete-confirm-box", "nbtrack-delete-confirm", "nbtrack-delete-cancel", "nbtrack-runs-table",
-                "nbtrack-select-page", "nbtrack-page-prev", "nbtrack-page-next",
+                "nbtrack-select-page", "nbtrack-page-prev", "nbtrack-page-next", "nbtrack-annotate", "nbtrack-tag-text",
+                "nbtrack-tag-apply", "nbtrack-tag-remove", "nbtrack-note", "nbtrack-note-save",
                 "nbtrack-baseline", "nbtrack-show-all-params", "nbtrack-compare-params", "nbtrack-metric-bars",
                 "nbtrack-stage-apply", "nbtrack-stage-confirm", "nbtrack-alias-set", "nbtrack-register-run", "nbtrack-model-history"):
         assert find(dash.widget, css), css
@@ -277,6 +278,88 @@ def test_show_deleted_lists_deleted_runs_to_restore(tracker, dash, ids):
     assert "restored 1 run" in dash.status.value and tracker.get_run(ids[0]).deleted_time is None
     one(dash, "nbtrack-show-deleted").value = False
     assert (shown(delete), shown(restore), dash.controller.total) == (True, False, 5)
+
+
+def annotate_controls(dash):
+    return [one(dash, css) for css in ("nbtrack-tag-apply", "nbtrack-tag-remove", "nbtrack-note", "nbtrack-note-save")]
+
+
+def test_tag_buttons_need_a_selection_and_the_note_exactly_one_run(tracker, dash, ids):
+    tracker.note_run(ids[4], "r4's note")
+    checks, note = find(dash.widget, "nbtrack-run-select"), one(dash, "nbtrack-note")
+    assert [c.disabled for c in annotate_controls(dash)] == [True, True, True, True] and note.value == ""
+    checks[0].value = True  # r4
+    assert [c.disabled for c in annotate_controls(dash)] == [False, False, False, False] and note.value == "r4's note"
+    checks[1].value = True
+    assert [c.disabled for c in annotate_controls(dash)] == [False, False, True, True] and note.value == ""
+    checks[0].value = False  # r3 alone
+    assert [c.disabled for c in annotate_controls(dash)] == [False, False, False, False] and note.value == ""
+    one(dash, "nbtrack-clear-selection").click()
+    assert [c.disabled for c in annotate_controls(dash)] == [True, True, True, True]
+    tracker.delete_run(ids[0])
+    one(dash, "nbtrack-show-deleted").value = True
+    checks[0].value = True
+    assert [c.disabled for c in annotate_controls(dash)] == [True, True, True, True]
+
+
+def test_tag_and_remove_tag_buttons(tracker, dash, ids):
+    find(dash.widget, "nbtrack-select-page")[0].value = True  # r4, r3
+    one(dash, "nbtrack-tag-text").value = "stage = 'prod ready'"
+    one(dash, "nbtrack-tag-apply").click()
+    assert "tagged 2 runs stage=prod ready" in dash.status.value
+    assert "stage=prod ready" in first_row_text(dash) and "stage=prod ready" in dash.runs_view.cells[1].value
+    assert "tags.stage" in one(dash, "nbtrack-column-chooser").options
+    one(dash, "nbtrack-tag-remove").click()  # key=value is not a key
+    assert "nbtrack-status-error" in dash.status._dom_classes and "type its key only (e.g. stage)" in dash.status.value
+    one(dash, "nbtrack-tag-text").value = "stage"
+    one(dash, "nbtrack-tag-remove").click()
+    assert "removed tag stage from 2 runs" in dash.status.value and "stage=" not in first_row_text(dash)
+    assert [run.tags for run in tracker.search_runs()] == [{}] * 5
+
+
+def test_tag_errors_reach_the_status_line_and_write_nothing(tracker, dash, ids):
+    find(dash.widget, "nbtrack-run-select")[0].value = True
+    for text, message in (("no equals sign", "expected key=value"), ("nbtrack.verified=true", "written by nbtrack itself")):
+        one(dash, "nbtrack-tag-text").value = text
+        one(dash, "nbtrack-tag-apply").click()
+        assert "nbtrack-status-error" in dash.status._dom_classes and message in dash.status.value
+    one(dash, "nbtrack-tag-remove").click()
+    assert "written by nbtrack itself" in dash.status.value
+    assert [run.tags for run in tracker.search_runs()] == [{}] * 5
+
+
+def test_hostile_tags_and_notes_stay_escaped(tracker, dash, ids):
+    find(dash.widget, "nbtrack-run-select")[0].value = True
+    one(dash, "nbtrack-tag-text").value = f"<i>k</i>={XSS}"  # the first = ends the key
+    one(dash, "nbtrack-tag-apply").click()
+    one(dash, "nbtrack-note").value = XSS
+    one(dash, "nbtrack-note-save").click()
+    assert tracker.get_run(ids[4]).tags == {"<i>k</i>": XSS} and tracker.get_run(ids[4]).note == XSS
+    assert f"&lt;i&gt;k&lt;/i&gt;={ESCAPED}" in first_row_text(dash)
+    one(dash, "nbtrack-tag-text").value = f"{XSS}=x"  # key '<img src', and the status line echoes it all
+    one(dash, "nbtrack-tag-apply").click()
+    assert f"tagged 1 run {ESCAPED}=x" in dash.status.value
+    assert not [v for v in htmls(dash.widget) if "<img src=x" in v]
+    html = dash._repr_mimebundle_()["text/html"]
+    assert "<img src=x" not in html and ESCAPED in html
+
+
+def test_note_box_saves_and_keeps_typed_text_while_paging(tracker, dash, ids):
+    checks, note = find(dash.widget, "nbtrack-run-select"), one(dash, "nbtrack-note")
+    checks[1].value = True  # r3
+    note.value = "half typed"
+    one(dash, "nbtrack-page-next").click()
+    one(dash, "nbtrack-page-prev").click()
+    assert note.value == "half typed"
+    note.value = "learning rate too low"
+    one(dash, "nbtrack-note-save").click()
+    assert tracker.get_run(ids[3]).note == "learning rate too low" and "saved the note of run r3" in dash.status.value
+    checks[1].value = False
+    checks[0].value = True  # r4 has no note: the box empties
+    assert note.value == ""
+    checks[0].value = False
+    checks[1].value = True
+    assert note.value == "learning rate too low"
 
 
 def test_refresh_keeps_the_widget_tree(tracker, dash):

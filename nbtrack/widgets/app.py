@@ -15,6 +15,9 @@ CSS classes (``_dom_classes``) for browser tests and styling; every one is stabl
 ``nbtrack-delete-selected``           Delete button (live runs; asks first); ``nbtrack-restore-selected`` (deleted runs)
 ``nbtrack-delete-confirm-box``        "Delete 3 runs?" (hidden unless asked): ``nbtrack-delete-confirm-text``,
                                       ``nbtrack-delete-confirm`` and ``nbtrack-delete-cancel`` buttons
+``nbtrack-annotate``                  tag and note boxes: ``nbtrack-tag-text`` (key=value), ``nbtrack-tag-apply`` and
+                                      ``nbtrack-tag-remove`` buttons (need a selection); ``nbtrack-note`` Textarea and
+                                      ``nbtrack-note-save`` button (need exactly one selected run)
 ``nbtrack-runs-table``                the table (header + rows)
 ``nbtrack-runs-header``               header row; ``nbtrack-sort-button`` per column (click: sort / flip)
 ``nbtrack-select-page``               header checkbox selecting every run on the page

@@ -1,5 +1,5 @@
-"""The Runs tab: filter box, column chooser, delete/restore actions, sortable header, one page of
-rows with checkboxes, pager.
+"""The Runs tab: filter box, column chooser, delete/restore actions, tag and note boxes, sortable
+header, one page of rows with checkboxes, pager.
 
 Row widgets are created once (``page_size`` of them) and refilled on every change, so
 paging, sorting and refreshing never rebuild the tree. Cells are escaped HTML from
@@ -56,6 +56,17 @@ class RunsView:
             button("Confirm", "nbtrack-delete-confirm", c.confirm_delete, c, button_style="danger"),
             button("Cancel", "nbtrack-delete-cancel", c.cancel_delete, c),
         ]), "nbtrack-delete-confirm-box")
+        self.tag_text = classed(w.Text(placeholder="tag the selected runs: key=value", layout=w.Layout(width="40%")), "nbtrack-tag-text")
+        self.tag = button("Tag", "nbtrack-tag-apply", lambda: c.tag_selected(self.tag_text.value), c, disabled=True,
+                          tooltip="set key=value on every selected run")
+        self.untag = button("Remove tag", "nbtrack-tag-remove", lambda: c.untag_selected(self.tag_text.value), c, disabled=True,
+                            tooltip="type a tag's key, then click to remove it from the selected runs")
+        self.note = classed(w.Textarea(placeholder="Note (select one run)", rows=2, disabled=True, layout=w.Layout(width="60%")),
+                            "nbtrack-note")
+        self.save_note = button("Save note", "nbtrack-note-save", lambda: c.set_note(self._note_for, self.note.value), c, disabled=True)
+        self._note_for: str | None = None
+        annotate = classed(w.VBox([w.HBox([self.tag_text, self.tag, self.untag]), w.HBox([self.note, self.save_note])]),
+                           "nbtrack-annotate")
         self.select_page = classed(w.Checkbox(value=False, indent=False, description="", layout=w.Layout(width="28px")), "nbtrack-select-page")
         on_value(self.select_page, c.select_page, c, lambda: self._writing)
         # wide tables scroll sideways instead of squeezing the header out of line with the rows
@@ -78,11 +89,12 @@ class RunsView:
         ])
         actions = w.HBox([self.show_deleted, self.delete, self.restore])
         self.widget = classed(w.VBox([w.HBox([self.filter, self.filter_apply]), self.filter_error, self.columns, actions,
-                                      self.delete_confirm, self.table, pager]), "nbtrack-runs-tab")
+                                      self.delete_confirm, annotate, self.table, pager]), "nbtrack-runs-tab")
         controller.subscribe(self.update)
         self.render_columns()
         self.render_rows()
         self.render_actions()
+        self.render_note()
 
     def _toggle(self, index: int, value: bool) -> None:
         self.controller.toggle(self.controller.runs[index].id, value)
@@ -96,6 +108,8 @@ class RunsView:
             self.render_filter()
         if topics & {"runs", "selection", "delete"}:
             self.render_actions()
+        if topics & {"selection", "refresh"}:
+            self.render_note(reload="refresh" in topics)
 
     def render_actions(self) -> None:
         """Delete in the live listing, Restore in the deleted one; each needs a selection."""
@@ -108,9 +122,19 @@ class RunsView:
         self.delete.layout.display = "none" if c.show_deleted else None
         self.restore.layout.display = None if c.show_deleted else "none"
         self.delete.disabled = self.restore.disabled = not c.selected_ids
+        self.tag.disabled = self.untag.disabled = c.show_deleted or not c.selected_ids
         pending = c.pending_delete
         self.delete_text.value = esc(pending.describe()) if pending else ""
         self.delete_confirm.layout.display = None if pending else "none"
+
+    def render_note(self, reload: bool = False) -> None:
+        """The Note box edits the one selected run; it is refilled only when that run changes (or on
+        Refresh), so paging or sorting never throws away a note being typed."""
+        run_id = self.controller.note_run_id
+        self.note.disabled = self.save_note.disabled = run_id is None
+        if run_id != self._note_for or reload:
+            self._note_for = run_id
+            self.note.value = self.controller.note_of(run_id) if run_id else ""
 
     def render_filter(self) -> None:
         error = self.controller.filter_error
