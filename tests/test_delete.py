@@ -411,3 +411,36 @@ def test_api_delete_and_restore(tracker):
         assert nbtrack.restore_run(run) == [run]
     finally:
         nbtrack.api.use(None)
+
+
+def test_a_late_git_answer_never_lands_on_a_run_that_reused_a_purged_row_id(tracker, tmp_path, monkeypatch):
+    """Git answers after the run ended; if the run was purged meanwhile, its row id may already
+    belong to the next run, whose provenance must stay its own (this clobbered snapshots)."""
+    import threading
+
+    class SlowGit:  # git's answer, held until the test releases it
+        def __init__(self):
+            self.release = threading.Event()
+
+        def done(self):
+            return self.release.is_set()
+
+        def result(self, timeout=None):
+            self.release.wait(timeout)
+            return {"commit": "a" * 40, "dirty": True} if self.release.is_set() else None
+
+    monkeypatch.chdir(tmp_path)  # not a repository: the only git answer is the one held here
+    slow = SlowGit()
+    with tracker.start_run("purged") as purged:
+        pass
+    tracker.git.write_later(purged.row_id, purged.id, slow)
+    tracker.delete_run(purged.id)
+    tracker.purge()
+    with tracker.start_run("next") as nxt:
+        pass
+    assert nxt.row_id == purged.row_id  # SQLite hands the freed row id to the next run
+    before = tracker.get_run(nxt.id).provenance
+    slow.release.set()
+    tracker.git.join()
+    after = tracker.get_run(nxt.id)
+    assert after.provenance == before and "git" not in after.provenance and after.provenance.get("git_commit") is None

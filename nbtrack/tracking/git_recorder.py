@@ -43,11 +43,11 @@ class GitRecorder:
         git = probe.result(timeout=0.0) if probe is not None else None
         return self._fields(row_id, git) if git is not None else {}
 
-    def write_later(self, row_id: int, probe) -> None:
+    def write_later(self, row_id: int, run_uuid: str, probe) -> None:
         """After the run's end: write git's answer when it comes (no thread if there is none to wait for)."""
         if probe is None or (probe.done() and probe.result(timeout=0.0) is None):
             return  # not a repository, or already written with the end
-        writer = threading.Thread(target=self._write_late, args=(row_id, probe), daemon=True, name="nbtrack-git-late")
+        writer = threading.Thread(target=self._write_late, args=(row_id, run_uuid, probe), daemon=True, name="nbtrack-git-late")
         writer.start()
         self._late_writers = [t for t in self._late_writers if t.is_alive()] + [writer]
 
@@ -55,12 +55,17 @@ class GitRecorder:
         for writer in self._late_writers:
             writer.join(TIMEOUT)
 
-    def _write_late(self, row_id: int, probe) -> None:
+    def _write_late(self, row_id: int, run_uuid: str, probe) -> None:
         git = probe.result(timeout=TIMEOUT)
         if not git:
             return
         try:
-            self.runs.update_run(row_id, self._fields(row_id, git))
+            # Read-modify-write of the provenance document in one transaction, and only if the row
+            # is still this run: a run purged meanwhile frees its row id for the next run, whose
+            # document (snapshot, inputs) must not be overwritten with this one's.
+            with self.runs.store.atomic():
+                if self.runs.store.query("SELECT 1 FROM runs WHERE id = ? AND uuid = ?", (row_id, run_uuid)):
+                    self.runs.update_run(row_id, self._fields(row_id, git))
         except Exception as exc:  # background thread: never raise
             self.report(f"git provenance was not recorded: {exc}")
 

@@ -229,7 +229,7 @@ class Tracker:
             self._stack.remove(run)
         self._retry_unrecorded_ends()
         if not git_fields:
-            self.git.write_later(run.row_id, run.git_probe)
+            self.git.write_later(run.row_id, run.id, run.git_probe)
         ended = self.runs.get(run.row_id)
         self._notify(self.run_ended_listeners, ended)
         for message in warnings:
