@@ -662,3 +662,17 @@ def test_a_mistyped_gate_is_refused_before_any_confirmation(registered):
     with pytest.raises(UsageError):
         registered.request_stage(2, "Production", require="metrics.f1 >=")
     assert registered.pending is None
+
+
+def test_default_columns_lead_with_the_users_own_params(tracker):
+    """Estimator hyperparameters (model.x__y) repeat what the user set: the user's names get the columns."""
+    from nbtrack.widgets.controller import DEFAULT_PARAM_COLUMNS, DashboardController
+
+    for i in range(3):
+        params = {"lr": 0.1 * i, **{f"model.step__p{j}": j for j in range(6)}, "model.estimator": "Pipeline[A, B]"}
+        if i:
+            params["depth"] = i  # used by fewer runs than the estimator's params, still first
+        with tracker.start_run(f"r{i}", params=params):
+            tracker.log_metric("f1", 0.5)
+    shown = [c for c in DashboardController(tracker).columns if c.startswith("params.")]
+    assert shown[:3] == ["params.lr", "params.depth", "params.model.estimator"] and len(shown) == DEFAULT_PARAM_COLUMNS

@@ -33,6 +33,7 @@ from typing import Any
 from ..compare import Comparison, compare_runs
 from ..display.dashboard import FIXED_COLUMNS, DashboardView
 from ..display.format import truncate
+from ..display.runs import param_column_rank
 from ..entities import MetricPoint, Run
 from ..errors import NbtrackError, QueryError, UsageError
 from ..query import compile_filter, compile_order_by
@@ -234,8 +235,9 @@ class DashboardController:
     def _default_columns(self) -> list[str]:
         """What a comparison needs first: name and status, then metrics and params, then the rest."""
         leading, trailing = FIXED_COLUMNS[:2], FIXED_COLUMNS[2:]
+        params = sorted(self.keys.params, key=param_column_rank)[:DEFAULT_PARAM_COLUMNS]
         return [*leading, *(f"metrics.{k}" for k in self.keys.metrics[:DEFAULT_METRIC_COLUMNS]),
-                *(f"params.{k}" for k in self.keys.params[:DEFAULT_PARAM_COLUMNS]), *trailing]
+                *(f"params.{k}" for k in params), *trailing]
 
     # -- selection ------------------------------------------------------------------------------------
     @property
