@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 
 RUNNING, FINISHED, FAILED, KILLED = "RUNNING", "FINISHED", "FAILED", "KILLED"
 RUN_STATUSES = (RUNNING, FINISHED, FAILED, KILLED)
+#: tags under this prefix are nbtrack's own (rerun_of, verified, ...): listed apart, not editable by hand
+SYSTEM_TAG_PREFIX = "nbtrack."
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..entities import Run
+from ..entities import SYSTEM_TAG_PREFIX, Run
 from . import format as fmt
 from .html import STYLE, badge, esc, text_table
 from .runs import receipt_badge
 
 FIXED_COLUMNS = ("name", "status", "start", "duration", "tags", "receipt")
-#: tags under this prefix are nbtrack's own and stay out of the ``tags`` column
-SYSTEM_TAG_PREFIX = "nbtrack."
 DASHBOARD_MIME = "application/vnd.nbtrack.dashboard.v1+json"
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from .. import fingerprint as fingerprints
 from .. import provenance
-from ..entities import FAILED, FINISHED, KILLED, RUN_STATUSES, RUNNING, Artifact, MetricPoint, PurgeReport, Run
+from ..entities import FAILED, FINISHED, KILLED, RUN_STATUSES, RUNNING, SYSTEM_TAG_PREFIX, Artifact, MetricPoint, PurgeReport, Run
 from ..errors import NotFoundError, RunStateError, StoreError, UsageError
 from ..store import RunRepository, Store, gc
 from ..store.models import ModelRepository
@@ -40,7 +40,6 @@ DEFAULT_EXPERIMENT = "Default"
 #: the kind of a run started implicitly by logging outside any run
 AUTO = "auto"
 #: tags written by nbtrack itself live under this prefix
-SYSTEM_TAG_PREFIX = "nbtrack."
 #: set by ``nbtrack rerun`` in the kernel it starts, so every run made there names the run it re-executes
 RERUN_ENV = "NBTRACK_RERUN_OF"
 RERUN_TAG = SYSTEM_TAG_PREFIX + "rerun_of"
