@@ -33,3 +33,17 @@ def classed(widget: w.Widget, *css: str) -> w.Widget:
     for name in css:
         widget.add_class(name)
     return widget
+
+
+def confirm_row(prefix: str, on_confirm: Callable[[], Any], on_cancel: Callable[[], Any], controller) -> tuple[w.HBox, w.HTML]:
+    """The "are you sure?" row of a two-step action: (the row, its question text).
+
+    CSS classes: ``{prefix}-confirm`` (danger), ``{prefix}-cancel``, ``{prefix}-confirm-text``, ``{prefix}-confirm-box``.
+    """
+    text = classed(w.HTML(), f"{prefix}-confirm-text")
+    row = classed(w.HBox([
+        text,
+        button("Confirm", f"{prefix}-confirm", on_confirm, controller, button_style="danger"),
+        button("Cancel", f"{prefix}-cancel", on_cancel, controller),
+    ]), f"{prefix}-confirm-box")
+    return row, text

@@ -23,7 +23,7 @@ from ..display.html import STYLE, badge, esc
 from ..display.models import STAGE_STYLE, ModelHistory
 from ..entities import ARCHIVED, PRODUCTION, STAGING
 from ..errors import UsageError
-from .common import button, classed, on_value
+from .common import button, classed, confirm_row, on_value
 from .controller import DashboardController
 
 
@@ -44,12 +44,7 @@ class RegistryView:
                                       layout=w.Layout(width="420px")), "nbtrack-stage-require")
         apply = button("Apply stage", "nbtrack-stage-apply",
                        lambda: r.request_stage(self._version(), self.stage.value, self.comment.value, self.require.value), c)
-        self.confirm_text = classed(w.HTML(), "nbtrack-stage-confirm-text")
-        self.confirm_box = classed(w.HBox([
-            self.confirm_text,
-            button("Confirm", "nbtrack-stage-confirm", r.confirm, c, button_style="danger"),
-            button("Cancel", "nbtrack-stage-cancel", r.cancel, c),
-        ]), "nbtrack-stage-confirm-box")
+        self.confirm_box, self.confirm_text = confirm_row("nbtrack-stage", r.confirm, r.cancel, c)
         self.alias = classed(w.Text(placeholder="alias, e.g. champion", layout=w.Layout(width="200px")), "nbtrack-alias-name")
         aliases = w.HBox([
             self.alias,

@@ -12,7 +12,7 @@ import ipywidgets as w
 
 from ..display.dashboard import cell_html
 from ..display.html import esc
-from .common import button, classed, on_value
+from .common import button, classed, confirm_row, on_value
 from .controller import UNSORTABLE, DashboardController
 
 _WIDTHS = {"name": 160, "status": 90, "start": 140, "duration": 80, "tags": 170, "receipt": 90}
@@ -50,12 +50,7 @@ class RunsView:
         on_value(self.show_deleted, c.set_show_deleted, c, lambda: self._writing)
         self.delete = button("Delete selected", "nbtrack-delete-selected", c.request_delete, c, button_style="danger", disabled=True)
         self.restore = button("Restore selected", "nbtrack-restore-selected", c.restore_selected, c, disabled=True)
-        self.delete_text = classed(w.HTML(), "nbtrack-delete-confirm-text")
-        self.delete_confirm = classed(w.HBox([
-            self.delete_text,
-            button("Confirm", "nbtrack-delete-confirm", c.confirm_delete, c, button_style="danger"),
-            button("Cancel", "nbtrack-delete-cancel", c.cancel_delete, c),
-        ]), "nbtrack-delete-confirm-box")
+        self.delete_confirm, self.delete_text = confirm_row("nbtrack-delete", c.confirm_delete, c.cancel_delete, c)
         self.tag_text = classed(w.Text(placeholder="tag the selected runs: key=value", layout=w.Layout(width="40%")), "nbtrack-tag-text")
         self.tag = button("Tag", "nbtrack-tag-apply", lambda: c.tag_selected(self.tag_text.value), c, disabled=True,
                           tooltip="set key=value on every selected run")
