@@ -7,8 +7,8 @@ digest saw the same values; a diff names the inputs that changed and a rerun che
 them like metrics. Nothing is stored but the fingerprint.
 
 Cost is bounded so tracking stays cheap (hashing runs at about 1 GB/s here): up to
-:data:`MAX_HASHED_BYTES` of an array, or :data:`MAX_HASHED_ROWS` of a frame, are hashed
-in full; beyond that an evenly spaced sample of rows (first and last included) is hashed
+:data:`MAX_HASHED_BYTES` of an array, or :data:`MAX_HASHED_ROWS` rows of a frame (fewer
+for a frame so wide that they would exceed :data:`MAX_HASHED_BYTES`), are hashed in full; beyond that an evenly spaced sample of rows (first and last included) is hashed
 and the fingerprint says ``sampled``, so a change confined to rows between the samples
 can go unseen. Object arrays, and frames with unhashable cells (lists, dicts), are hashed
 through ``repr`` of their elements (also sampled).
@@ -71,7 +71,9 @@ def _pandas(data: Any) -> dict[str, Any]:
     import pandas as pd
 
     kind = type(data).__name__
-    sample, sampled = _sample(data, len(data), MAX_HASHED_ROWS)
+    rows = len(data)
+    row_bytes = max(_nbytes(data) // max(rows, 1), 1)  # a wide frame gets fewer rows
+    sample, sampled = _sample(data, rows, min(MAX_HASHED_ROWS, MAX_HASHED_BYTES // row_bytes))
     digest = hashlib.blake2b(digest_size=16)
     result: dict[str, Any] = {"kind": kind, "shape": list(data.shape)}
     if kind == "DataFrame":
@@ -90,6 +92,14 @@ def _pandas(data: Any) -> dict[str, Any]:
         for row in (sample.itertuples() if kind == "DataFrame" else sample):
             digest.update(repr(row).encode("utf-8", "backslashreplace") + b"\x00")
     return {**result, "digest": digest.hexdigest(), "algorithm": DIGEST, "sampled": sampled}
+
+
+def _nbytes(data: Any) -> int:
+    """Shallow memory size (object cells count as pointers): cheap, and enough to bound the work."""
+    usage = getattr(data, "memory_usage", None)
+    if callable(usage) and type(data).__name__ == "DataFrame":
+        return int(usage(index=False, deep=False).sum())
+    return int(getattr(data, "nbytes", 0) or 0)
 
 
 def _sample(data: Any, rows: int, allowed: int) -> tuple[Any, bool]:

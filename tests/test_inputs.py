@@ -166,3 +166,14 @@ def test_run_and_version_comparisons_say_whether_the_data_was_the_same(tracker):
     versions = VersionComparisonView(registry.compare_versions("Churn Predictor", 1, 2))
     assert [(i.key, i.same) for i in versions.comparison.inputs] == [("X", False), ("y", True)]
     assert "Data inputs" in str(versions) and versions.record()["inputs"][1]["same"] is True
+
+
+def test_wide_frames_are_sampled_by_bytes_not_only_rows(monkeypatch):
+    monkeypatch.setattr(fp, "MAX_HASHED_BYTES", 64 * 1024)  # 64 KiB: 4 rows of 2,000 float64 columns
+    wide = pd.DataFrame(np.zeros((1_000, 2_000)))
+    print_ = fp.fingerprint(wide)
+    assert print_["sampled"] is True and print_["shape"] == [1_000, 2_000] and len(print_["columns"]) == fp.MAX_COLUMNS_LISTED
+    changed = wide.copy()
+    changed.iloc[-1, 5] = 1.0  # the last row is always in the sample
+    assert fp.fingerprint(changed)["digest"] != print_["digest"]
+    assert fp.fingerprint(pd.DataFrame(np.zeros((10, 3))))["sampled"] is False
