@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import pickle
 from typing import Any
 
 from .errors import UsageError
@@ -189,3 +190,15 @@ def _short(value: Any, limit: int = 60) -> str:
     except Exception:  # a broken __repr__ must not hide the real error
         text = f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+#: media type of a pickled model artifact (logged by ``log_model`` or ``register_model``)
+PICKLE_MEDIA_TYPE = "application/x-python-pickle"
+
+
+def model_bytes(model: Any) -> bytes:
+    """A model as the bytes nbtrack stores: one pickling rule for runs and the registry."""
+    try:
+        return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # pickling errors come in many types
+        raise UsageError(f"cannot pickle the model ({type(exc).__name__}: {exc})") from None

@@ -29,7 +29,7 @@ from ..entities import (
 from ..errors import GateFailedError, IntegrityError, NotFoundError, RegistryError, UsageError
 from ..store import RunRepository, Store
 from ..store.models import ModelRepository
-from ..values import check_key, tag_value
+from ..values import PICKLE_MEDIA_TYPE, check_key, model_bytes, tag_value
 from .comparison import VersionComparison, compare_runs
 from .gates import GateEvaluation, evaluate, parse_requirement
 from .names import check_alias, check_model_name, check_version
@@ -37,7 +37,6 @@ from .replay import state_at
 from .stages import check_transition, normalize_stage
 from .uris import VersionRef, make_ref, selector_ref
 
-PICKLE_MEDIA_TYPE = "application/x-python-pickle"
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,7 @@ class Registry:
                 if candidate in artifacts:
                     return candidate, artifacts[candidate].sha256
             raise NotFoundError(f"the run has no artifact {wanted!r} (logged models: {', '.join(models) or 'none'}); log one with log_model(obj, name)")
-        data = _pickle(wanted)
+        data = model_bytes(wanted)
         sha = self.store.blobs.put(data)
         artifact = f"models/{name}.pkl"
         if artifact in artifacts and artifacts[artifact].sha256 != sha:
@@ -363,13 +362,6 @@ class Registry:
         name = check_model_name(name)
         first, second = self.resolve(selector_ref(name, a)), self.resolve(selector_ref(name, b))
         return compare_runs(first, self.run_of(first), second, self.run_of(second))
-
-
-def _pickle(model: Any) -> bytes:
-    try:
-        return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:  # pickling errors come in many types
-        raise UsageError(f"cannot pickle the model ({type(exc).__name__}: {exc})") from None
 
 
 def _default_who() -> str:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import io
 import json
 import mimetypes
-import pickle
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import UsageError
+from ..values import PICKLE_MEDIA_TYPE, model_bytes  # noqa: F401  (re-exported: the tracker's payload helpers)
 
-PICKLE_MEDIA_TYPE = "application/x-python-pickle"
 MAX_NAME_LENGTH = 512
 
 
@@ -66,12 +65,6 @@ def figure_png(figure: Any, dpi: int = 100) -> bytes:
     figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     return buffer.getvalue()
 
-
-def model_bytes(model: Any) -> bytes:
-    try:
-        return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:  # pickling errors come in many types
-        raise UsageError(f"cannot pickle the model ({type(exc).__name__}: {exc})") from None
 
 
 def _reject(value: Any) -> Any:
