@@ -114,6 +114,16 @@ class Comparison:
         return [row.key for row in self.params if _all_numbers(v for v, p in zip(row.values, row.present) if p)]
 
 
+def param_column_rank(key: str) -> int:
+    """Which params deserve a column first (a stable sort keeps frequency order within a rank):
+    the user's own names (``lr``), then an estimator's class (``model.estimator``), then the
+    hyperparameters read from estimators (``model.mlpclassifier__alpha``), which mostly repeat
+    the user's names and would otherwise crowd them out."""
+    if "." not in key:
+        return 0
+    return 1 if key.endswith(".estimator") else 2
+
+
 def compare_runs(
     runs: Sequence[Run],
     baseline: Run | None = None,
@@ -133,7 +143,7 @@ def compare_runs(
     if baseline is not None and baseline_label:
         labels[0] = baseline_label
     columns = tuple(Column(run, label, baseline is not None and i == 0) for i, (run, label) in enumerate(zip(ordered, labels)))
-    param_keys = sorted({k for r in ordered for k in r.params})
+    param_keys = sorted({k for r in ordered for k in r.params}, key=lambda k: (param_column_rank(k), k))
     metric_keys = sorted({k for r in ordered for k in r.metrics})
     params = tuple(_param_row(key, ordered) for key in param_keys)
     metrics = tuple(_metric_row(key, ordered, metric_direction(key, directions), baseline is not None) for key in metric_keys)
@@ -195,4 +205,5 @@ def _comparable(value: Any) -> Any:
     return value
 
 
-__all__ = ["Column", "Comparison", "HIGHER", "LOWER", "LOWER_IS_BETTER", "MetricRow", "ParamRow", "compare_runs", "metric_direction"]
+__all__ = ["Column", "Comparison", "HIGHER", "LOWER", "LOWER_IS_BETTER", "MetricRow", "ParamRow", "compare_runs", "metric_direction",
+           "param_column_rank"]

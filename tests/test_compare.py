@@ -92,3 +92,10 @@ def test_static_view_highlights_best_and_embeds_png_charts(tracker):
     assert '<td class="num nbtrack-best">0.2</td>' in html
     assert '<td class="num">0.5</td>' in html
     assert html.count('src="data:image/png;base64,') == 1  # one bar chart for the one metric
+
+
+def test_params_list_the_users_own_names_before_estimator_settings(tracker):
+    params = {"n_estimators": 100, "model.estimator": "GBC", "model.max_depth": 4, "alpha": 1}
+    runs = _runs(tracker, [("a", params, {}), ("b", {**params, "alpha": 2}, {})])
+    keys = [r.key for r in compare_runs(runs).param_rows(show_all=True)]
+    assert keys == ["alpha", "n_estimators", "model.estimator", "model.max_depth"]

@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from ..compare import param_column_rank
 from ..entities import PurgeReport, Run
 from ..fingerprint import describe as describe_input
 from . import format as fmt
@@ -248,16 +249,6 @@ class ExperimentList:
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
         records = [{"name": n, "runs": c, "latest": l, "current": n == self.current} for n, c, l in self.rows]
         return {"text/plain": str(self), "text/html": self._repr_html_(), "application/vnd.nbtrack.experiments.v1+json": records}
-
-
-def param_column_rank(key: str) -> int:
-    """Which params deserve a column first (a stable sort keeps frequency order within a rank):
-    the user's own names (``lr``), then an estimator's class (``model.estimator``), then the
-    hyperparameters read from estimators (``model.mlpclassifier__alpha``), which mostly repeat
-    the user's names and would otherwise crowd them out."""
-    if "." not in key:
-        return 0
-    return 1 if key.endswith(".estimator") else 2
 
 
 def _common_keys(mappings: Iterable[dict], limit: int | None) -> list[str]:

@@ -30,10 +30,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..compare import Comparison, compare_runs
+from ..compare import Comparison, compare_runs, param_column_rank
 from ..display.dashboard import FIXED_COLUMNS, DashboardView
 from ..display.format import truncate
-from ..display.runs import param_column_rank
 from ..entities import MetricPoint, Run
 from ..errors import NbtrackError, QueryError, UsageError
 from ..query import compile_filter, compile_order_by
