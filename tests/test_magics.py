@@ -126,6 +126,11 @@ def test_summary_line(shell):
         shell.ok("%%track demo\nacc = 0.5\nlr = 0.01")
     line = captured.stdout.strip().splitlines()[-1]
     assert line.startswith("nbtrack: run ") and "'demo' FINISHED" in line and "lr=0.01" in line and "acc=0.5" in line
+    assert " · data " not in line
+    shell.ok("import numpy as np\nX = np.ones((4, 2))\ny = np.zeros(4)")
+    with capture_output() as captured:
+        shell.ok("%%track fit\nacc = float((X.sum(axis=1) > y).mean())")
+    assert " · data X, y · " in captured.stdout  # the names; the fingerprints are in %track show
 
 
 def test_bad_arguments_one_line_error_and_cell_not_run(shell):

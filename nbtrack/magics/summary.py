@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..compare import param_column_rank
 from ..display import format as fmt
 from ..display.runs import receipt_badge
 from ..entities import Run
@@ -14,9 +15,13 @@ def summary_line(run: Run, nth_of_cell: int = 1) -> str:
     again = f" (run {nth_of_cell} of this cell)" if nth_of_cell > 1 else ""
     parts = [f"nbtrack: run {run.short_id}" + (f" '{run.name}'" if run.name else "") + f" {run.status} in {fmt.duration(run.duration)}{again}"]
     if run.params:
-        parts.append("params " + _items(run.params))
+        ranked = sorted(run.params, key=lambda key: (param_column_rank(key), key))  # the user's own names first
+        parts.append("params " + _items({key: run.params[key] for key in ranked}))
     if run.metrics:
         parts.append("metrics " + _items({k: m.last for k, m in run.metrics.items()}))
+    if run.inputs:  # names only: the fingerprints are in %track show
+        names = sorted(run.inputs)
+        parts.append("data " + ", ".join(names[:MAX_ITEMS]) + (f", +{len(names) - MAX_ITEMS} more" if len(names) > MAX_ITEMS else ""))
     badge = receipt_badge(run)[0]
     if badge:
         parts.append(badge)
