@@ -114,6 +114,18 @@ def _sample(data: Any, rows: int, allowed: int) -> tuple[Any, bool]:
     return (taker[positions] if taker is not None else data[positions]), True
 
 
+def paired(before: dict[str, dict], after: dict[str, dict]) -> list[tuple[str, str | None, str | None, bool]]:
+    """Every input of either side, by name: (name, description before, description after, same
+    content). The one comparison rule for diffs, rerun checks and version comparisons: the full
+    digest decides, the description (with a short digest) is what people read."""
+    rows = []
+    for name in sorted(set(before) | set(after)):
+        a, b = before.get(name), after.get(name)
+        same = a is not None and b is not None and a.get("digest") == b.get("digest")
+        rows.append((name, describe(a) if a else None, describe(b) if b else None, same))
+    return rows
+
+
 def describe(print_: dict[str, Any]) -> str:
     """``DataFrame 800x12 · 3f2a1b0c9d8e`` for listings (``sampled`` marked)."""
     shape = "x".join(str(n) for n in print_.get("shape") or [])

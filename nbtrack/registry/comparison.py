@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..entities import ModelVersion, Run
-from ..fingerprint import describe as describe_input
+from ..fingerprint import paired as paired_inputs
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,5 @@ def compare_runs(a: ModelVersion, run_a: Run, b: ModelVersion, run_b: Run) -> Ve
     params = tuple(
         ParamDelta(k, run_a.params.get(k), run_b.params.get(k), k not in run_a.params, k not in run_b.params) for k in names
     )
-    inputs = tuple(_input_delta(k, run_a.inputs.get(k), run_b.inputs.get(k)) for k in sorted(set(run_a.inputs) | set(run_b.inputs)))
+    inputs = tuple(InputDelta(*row) for row in paired_inputs(run_a.inputs, run_b.inputs))
     return VersionComparison(a, b, metrics, params, inputs)
-
-
-def _input_delta(key: str, a: dict | None, b: dict | None) -> InputDelta:
-    same = a is not None and b is not None and a.get("digest") == b.get("digest")
-    return InputDelta(key, describe_input(a) if a else None, describe_input(b) if b else None, same)

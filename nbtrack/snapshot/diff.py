@@ -24,7 +24,7 @@ from typing import Any
 
 from ..entities import Run
 from ..errors import NbtrackError
-from ..fingerprint import describe as describe_input
+from ..fingerprint import paired as paired_inputs
 from . import storage
 from .notebook import cell_source
 from .tolerance import EXACT
@@ -131,12 +131,10 @@ def diff_runs(tracker, a: str | Run, b: str | Run, outputs: bool = False) -> Run
 
 
 def input_changes(before: dict[str, dict], after: dict[str, dict]) -> tuple[ValueChange, ...]:
-    """Inputs compared by their full digest, shown by their descriptions."""
-    changes = value_changes({k: v.get("digest") for k, v in before.items()}, {k: v.get("digest") for k, v in after.items()})
+    """Inputs whose content differs, shown by their descriptions."""
     return tuple(
-        ValueChange(c.key, c.kind, describe_input(before[c.key]) if c.key in before else None,
-                    describe_input(after[c.key]) if c.key in after else None)
-        for c in changes
+        ValueChange(name, ADDED if a is None else REMOVED if b is None else CHANGED, a, b)
+        for name, a, b, same in paired_inputs(before, after) if not same
     )
 
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..entities import Run
-from ..fingerprint import describe as describe_input
-from .tolerance import EXACT, Tolerance
+from ..fingerprint import paired as paired_inputs
+from .tolerance import Tolerance
 
 REPRODUCED, DIFFERS, MISSING, NEW = "reproduced", "differs", "missing", "new"
 METRIC, PARAM, INPUT = "metric", "param", "input"
@@ -77,11 +77,9 @@ def checks(original: Run, rerun: Run, tolerance: Tolerance) -> tuple[Check, ...]
 
 
 def _input_checks(before: dict[str, dict], after: dict[str, dict]) -> tuple[Check, ...]:
-    digests = _compare(INPUT, {k: v.get("digest") for k, v in before.items()}, {k: v.get("digest") for k, v in after.items()}, EXACT)
     return tuple(
-        Check(INPUT, c.key, describe_input(before[c.key]) if c.key in before else None,
-              describe_input(after[c.key]) if c.key in after else None, c.status)
-        for c in digests
+        Check(INPUT, name, a, b, NEW if a is None else MISSING if b is None else REPRODUCED if same else DIFFERS)
+        for name, a, b, same in paired_inputs(before, after)
     )
 
 
