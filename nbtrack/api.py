@@ -224,7 +224,7 @@ def get_run(run_id: str) -> Run:
 # -- reading artifacts back ---------------------------------------------------------------------------
 def list_artifacts(run_id: str) -> tuple[Artifact, ...]:
     """The run's artifacts: name, size, sha256, media type."""
-    return tracker().get_run(run_id).artifacts
+    return tracker().artifacts(run_id)
 
 
 def load_artifact(run_id: str, name: str) -> bytes:
@@ -247,11 +247,7 @@ def load_dict(run_id: str, name: str) -> Any:
 def download_artifacts(run_id: str, name: str | None = None, dst_path: str | os.PathLike = ".") -> str:
     """Write one artifact (``name``) or all of them under ``dst_path``, keeping their relative
     names (``models/churn.pkl``); returns the file written, or ``dst_path`` for all."""
-    from .tracking.artifacts import write_artifact
-
-    target = tracker()
-    names = [name] if name is not None else [a.name for a in target.get_run(run_id).artifacts]
-    written = [write_artifact(dst_path, n, target.artifact_bytes(run_id, n)) for n in names]
+    written = tracker().download_artifacts(run_id, dst_path, name)
     return str(written[0]) if name is not None else str(dst_path)
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from ..display import format as fmt
 from ..display.html import text_table
 from ..errors import UsageError
-from ..tracking.artifacts import write_artifact
 from . import open_tracker
 
 
@@ -43,9 +42,8 @@ def cmd_get(args) -> int:
         if args.output == "-":
             raise UsageError("'-o -' writes one artifact to stdout; name it")
         folder = Path(args.output or run.short_id)
-        for artifact in run.artifacts:
-            write_artifact(folder, artifact.name, tracker.artifact_bytes(run.id, artifact.name))
-        print(f"{len(run.artifacts)} artifacts of run {run.short_id} written under {folder}")
+        written = tracker.download_artifacts(run.id, folder)
+        print(f"{len(written)} artifacts of run {run.short_id} written under {folder}")
         return 0
     data = tracker.artifact_bytes(run.id, args.name)
     if args.output == "-":

@@ -258,6 +258,10 @@ class RunRepository:
                 (run_id, name, sha, size, media_type, time.time()),
             )
 
+    def artifacts(self, run_id: int) -> tuple[Artifact, ...]:
+        """One run's artifacts by name, without loading the rest of the run."""
+        return tuple(_artifact(row) for row in self.store.query("SELECT * FROM artifacts WHERE run_id = ? ORDER BY name", (run_id,)))
+
     def artifact(self, run_id: int, name: str) -> Artifact:
         rows = self.store.query("SELECT * FROM artifacts WHERE run_id = ? AND name = ?", (run_id, name))
         if not rows:

@@ -396,16 +396,25 @@ class Tracker:
         """An artifact's bytes, checked against its sha256."""
         return self.store.blobs.get(self.find_artifact(run_ref, (name,)).sha256)
 
-    def find_artifact(self, run_ref: str, names: Iterable[str]) -> Artifact:
+    def artifacts(self, run_ref: str | Run | ActiveRun) -> tuple[Artifact, ...]:
+        return self.runs.artifacts(self._row_id(run_ref))
+
+    def find_artifact(self, run_ref: str | Run | ActiveRun, names: Iterable[str]) -> Artifact:
         """The run's first artifact among ``names``; not found names what the run does have."""
-        run = self.get_run(run_ref)
-        by_name = {a.name: a for a in run.artifacts}
+        row_id = self._row_id(run_ref)
+        by_name = {a.name: a for a in self.runs.artifacts(row_id)}
         names = tuple(names)
         for name in names:
             if name in by_name:
                 return by_name[name]
         have = ", ".join(sorted(by_name)[:20]) or "none"
-        raise NotFoundError(f"run {run.short_id} has no artifact {names[0]!r} (its artifacts: {have})")
+        raise NotFoundError(f"run {self.runs.uuid_of(row_id)[:8]} has no artifact {names[0]!r} (its artifacts: {have})")
+
+    def download_artifacts(self, run_ref: str | Run, folder: str | os.PathLike, name: str | None = None) -> list[Path]:
+        """Write one artifact (``name``) or all of them under ``folder``, keeping their relative
+        names; each checked against its sha256 first. Returns the files written."""
+        chosen = [self.find_artifact(run_ref, (name,))] if name is not None else self.artifacts(run_ref)
+        return [payloads.write_artifact(folder, a.name, self.store.blobs.get(a.sha256)) for a in chosen]
 
     def load_model_artifact(self, run_ref: str, name: str = "model") -> Any:
         """The model logged as ``name`` (``log_model(m, name)``, or any pickle artifact), unpickled
