@@ -51,8 +51,9 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq, "=": operator.eq, "!=": operator.ne,
     "<>": operator.ne,
 }
-#: what a reference reads from a run
-_KINDS = ("metrics", "params", "inputs")
+#: what a reference may read from a run (the Run attribute), and how its value is taken from the
+#: stored entry: a metric's latest value, a param as stored, an input's content digest
+_VALUE: dict[str, Callable[[Any], Any]] = {"metrics": lambda m: m.last, "params": lambda p: p, "inputs": lambda i: i.get("digest")}
 #: how deeply parentheses and unary minus may nest (a gate is one short comparison)
 MAX_DEPTH = 32
 _ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
@@ -219,9 +220,9 @@ class _Parser:
     def ref(self, token: Token) -> Ref:
         parts = [part.text for part in token.value]
         holder = None
-        if parts[0].lower() not in _KINDS:
+        if parts[0].lower() not in _VALUE:
             holder, parts = parts[0].lower() if parts[0].lower() in ("production", "staging") else parts[0], parts[1:]
-        if len(parts) < 2 or parts[0].lower() not in _KINDS:
+        if len(parts) < 2 or parts[0].lower() not in _VALUE:
             raise self.error(
                 f"{token.text!r} is not a reference; write metrics.KEY, params.KEY, inputs.NAME, "
                 "production.metrics.KEY, staging.metrics.KEY or ALIAS.metrics.KEY",
@@ -277,11 +278,11 @@ def evaluate(requirement: Requirement, candidate: Run, holder_of: HolderLookup, 
                 label = f"nobody is in {ref.holder.capitalize()}" if ref.holder in ("production", "staging") else f"alias {ref.holder!r} is not set"
                 raise _Unavailable(f"{label}: {'fails (strict)' if strict else 'passes, nothing to beat'}", vacuous=not strict)
             holders[ref.holder], run = held
-        source = {"metrics": run.metrics, "params": run.params, "inputs": run.inputs}[ref.kind]
+        source = getattr(run, ref.kind)  # Run.metrics / .params / .inputs
         if ref.key not in source:
             whose = "the candidate" if ref.holder is None else f"{ref.holder} (version {holders[ref.holder]})"
             raise _Unavailable(f"{whose} has no {ref.kind[:-1]} {ref.key!r}")
-        found = {"metrics": lambda m: m.last, "params": lambda p: p, "inputs": lambda i: i.get("digest")}[ref.kind](source[ref.key])
+        found = _VALUE[ref.kind](source[ref.key])
         values[ref.text] = found
         if isinstance(found, float) and math.isnan(found):
             raise _Unavailable(f"{ref.text} is NaN")
