@@ -39,7 +39,7 @@ from ..query import compile_filter, compile_order_by
 from ..registry import Registry
 from ..tracking import Tracker
 from ..tracking.tracker import SYSTEM_TAG_PREFIX
-from ..values import check_key, parse_assignment, tag_value
+from ..values import parse_assignment, tag_value
 from .catalog import ColumnKeys, column_keys
 from .registry_controller import PRODUCTION_PREFIX, RegistryController
 
@@ -184,7 +184,7 @@ class DashboardController:
         self._reload_keys()
         self.registry.reload()
         self.changed("columns", "refresh")
-        self.set_status(f"{_plural(self.new_since_open)} logged since the dashboard opened; {self._listing()} {'matches' if self.total == 1 else 'match'}")
+        self.set_status(f"{_plural(self.new_since_open)} logged since the dashboard opened; {self._listing(matching=True)}")
 
     def _reload_keys(self) -> None:
         """Re-read the column keys and the page: keys may have come or gone since they were read."""
@@ -198,11 +198,12 @@ class DashboardController:
         return run.start_time > self.opened_at
 
     def _announce_total(self) -> None:
-        self.set_status(self._listing() + ((" matches" if self.total == 1 else " match") if self.query else ""))
+        self.set_status(self._listing(matching=bool(self.query)))
 
-    def _listing(self) -> str:
-        """``1 run`` / ``3 deleted runs``: the count of what the table lists."""
-        return _plural(self.total, "deleted run" if self.show_deleted else "run")
+    def _listing(self, matching: bool = False) -> str:
+        """``1 run`` / ``3 deleted runs match``: the count of what the table lists."""
+        count = _plural(self.total, "deleted run" if self.show_deleted else "run")
+        return count + (" matches" if self.total == 1 else " match") if matching else count
 
     def _load(self) -> None:
         self.tracker.flush()
@@ -351,8 +352,7 @@ class DashboardController:
         _refuse_system_tag(key)
         if "=" in key:
             raise UsageError(f"to remove a tag type its key only (e.g. {key.split('=', 1)[0].strip() or 'stage'}), not key=value")
-        check_key(key, "tag name")
-        removed = self.tracker.untag_runs(run_ids, key)
+        removed = self.tracker.untag_runs(run_ids, key)  # checks the key
         missing = f"; {len(run_ids) - removed} of the selected had no such tag" if removed < len(run_ids) else ""
         self._annotated(f"removed tag {truncate(key)} from {_plural(removed)}{missing}")
         return removed
