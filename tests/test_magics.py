@@ -19,6 +19,9 @@ CELLS = [
     "1/0",
     "def broken(:\n    pass",
     "y = [1, 2, 3]\ny",
+    # the capture of data inputs and estimators reads the namespace after the cell: still invisible
+    "import numpy as np\nglobals().setdefault('frame', np.ones((3, 2)))\nprint(frame.shape)\nfloat(frame.sum())",
+    "class Broken:\n    def get_params(self, deep=True):\n        raise RuntimeError('no params')\nmodel = Broken()\n'fitted'",
 ]
 
 
