@@ -140,12 +140,24 @@ def _notebook(name: str, runs: int, points: int):
     return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
 
 
+# Each driver runs its notebook in its own kernel. The kernels talk over Unix sockets with a
+# per-notebook path: over TCP, two kernels started at the same instant by two processes can
+# pick the same free port (jupyter_client only guards against that within one process), and
+# the loser dies before its first cell. That race is the harness's, not the store's.
 KERNEL_DRIVER = textwrap.dedent(
     """
     import json, sys, nbformat
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
     from nbclient import NotebookClient
-    nb = nbformat.read(sys.argv[1], as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    path, socket_prefix = sys.argv[1], sys.argv[2]
+    nb = nbformat.read(path, as_version=4)
+    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=socket_prefix)
+    try:
+        NotebookClient(nb, km=km, timeout=120, startup_timeout=120).execute()
+    finally:  # the client leaves a kernel it was given running
+        if run_sync(km.is_alive)():
+            run_sync(km.shutdown_kernel)()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
               or (o.get("name") == "stderr")]
     print(json.dumps({"errors": errors, "last": [o["data"]["text/plain"] for o in nb.cells[-1].outputs if o.get("output_type") == "execute_result"]}))
@@ -165,10 +177,12 @@ def test_two_real_kernels_track_into_one_store(store_path, tmp_path):
         nbformat.write(_notebook(name, runs=5, points=2000), path)
         paths.append(path)
     env = {**os.environ, "NBTRACK_STORE": str(store_path)}
-    procs = [subprocess.Popen([sys.executable, "-c", KERNEL_DRIVER, str(p)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    procs = [subprocess.Popen([sys.executable, "-c", KERNEL_DRIVER, str(p), str(p.with_suffix(".ipc"))],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
              for p in paths]
     outputs = [p.communicate(timeout=170) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outputs
+    for proc, (out, err) in zip(procs, outputs):
+        assert proc.returncode == 0, f"driver exited {proc.returncode}\nstdout: {out}\nstderr:\n{err}"
     for out, _ in outputs:
         result = json.loads(out.strip().splitlines()[-1])
         assert result["errors"] == [], result["errors"]  # no error, no "nbtrack: ..." warning in any cell
