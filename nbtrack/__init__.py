@@ -14,6 +14,7 @@ _API = (
     "log_model", "log_input", "get_run", "list_artifacts", "load_artifact", "load_text", "load_dict", "download_artifacts", "search_runs", "delete_run", "restore_run", "metric_history", "plot_history",
     "flush", "set_store", "register_model", "transition_stage", "set_alias", "delete_alias",
     "get_model_version", "search_models", "load_model", "promote", "compare_versions", "model_history",
+    "rename_model", "delete_model", "delete_model_version", "restore_model", "restore_model_version",
     "dashboard", "diff_runs", "rerun",
 )
 __all__ = [*_API, "load_ipython_extension", "unload_ipython_extension", "__version__"]

@@ -341,11 +341,34 @@ def get_model_version(name_or_uri: str, version: int | str | None = None, *, sta
     return registry().get_model_version(name_or_uri, version, stage=stage, alias=alias)
 
 
-def search_models(pattern: str | None = None):
-    """Registered models as a displayable list."""
+def search_models(pattern: str | None = None, deleted: bool = False):
+    """Registered models as a displayable list (``deleted=True``: the deleted ones)."""
     from .display.models import ModelList
 
-    return ModelList(registry().search_models(pattern))
+    return ModelList(registry().search_models(pattern, deleted))
+
+
+def rename_model(name: str, new_name: str, comment: str | None = None):
+    """Rename a model; its versions, aliases and audit trail follow it. URIs must use the new name."""
+    return registry().rename_model(name, new_name, comment)
+
+
+def delete_model_version(name: str, version: int, comment: str | None = None):
+    """Soft-delete a version (not the Production one); undo with :func:`restore_model_version`."""
+    return registry().delete_model_version(name, version, comment)
+
+
+def restore_model_version(name: str, version: int, comment: str | None = None):
+    return registry().restore_model_version(name, version, comment)
+
+
+def delete_model(name: str, comment: str | None = None):
+    """Soft-delete a model with no Production version; its name stays taken, its history readable."""
+    return registry().delete_model(name, comment)
+
+
+def restore_model(name: str, comment: str | None = None):
+    return registry().restore_model(name, comment)
 
 
 def load_model(name_or_uri: str, version: int | str | None = None, *, stage: str | None = None, alias: str | None = None) -> Any:

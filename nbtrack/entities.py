@@ -158,6 +158,7 @@ class ModelVersion:
     created_by: str | None
     tags: dict[str, str] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    deleted_time: float | None = None
 
     @property
     def uri(self) -> str:
@@ -173,6 +174,8 @@ class RegisteredModel:
     tags: dict[str, str] = field(default_factory=dict)
     versions: tuple[ModelVersion, ...] = ()
     aliases: dict[str, int] = field(default_factory=dict)
+    deleted_time: float | None = None
+    deleted_versions: tuple[int, ...] = ()
 
     @property
     def latest(self) -> ModelVersion | None:
@@ -207,6 +210,7 @@ class RegistryState:
     time: float
     stages: dict[int, str]
     aliases: dict[str, int]
+    deleted: bool = False
 
     def holders(self, stage: str) -> list[int]:
         return sorted(v for v, s in self.stages.items() if s == stage)

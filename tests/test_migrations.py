@@ -101,6 +101,14 @@ def test_fixture_upgrades_without_losing_data(version, tmp_path):
         assert registry.load_model("churn", stage="Production") == {"weights": [4, 5, 6]}
         assert registry.load_model("churn", alias="champion") == {"weights": [4, 5, 6]}
         assert [e.action for e in registry.history("churn")][:3] == ["create_model", "register", "register"]
+        if version >= 4:
+            assert registry.get_model("churn").deleted_versions == (3,)
+            assert [m.name for m in registry.search_models()] == ["churn", "renamed"]
+            assert [m.name for m in registry.search_models(deleted=True)] == ["retired"]
+            assert registry.history("renamed")[-1].from_value == "old-name"
+        else:  # the rebuilt event log takes the new actions on an upgraded store
+            registry.delete_model_version("churn", 1, comment="after upgrade")
+            assert registry.history("churn")[-1].action == "delete_version"
     # The upgraded store keeps working.
     with tracker.start_run("after-upgrade") as run:
         tracker.log_metric("loss", 0.5)

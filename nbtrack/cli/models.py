@@ -1,4 +1,4 @@
-"""``nbtrack models ls | show | history | at | promote | alias``: the registry for CI/CD and terminals.
+"""``nbtrack models ls | show | history | at | promote | alias | rename | rm | restore``: the registry for CI/CD and terminals.
 
 Exit codes: 0 success; 1 usage error, model/version not found, transition refused, gate
 failed (nothing changed); 2 store error.
@@ -15,11 +15,12 @@ from ..errors import GateFailedError, UsageError
 
 
 def register(sub) -> None:
-    models = sub.add_parser("models", help="registered models: list, show, history, promote, aliases")
+    models = sub.add_parser("models", help="registered models: list, show, history, promote, aliases, rename, delete")
     cmds = models.add_subparsers(dest="models_command", metavar="SUBCOMMAND")
 
     ls = cmds.add_parser("ls", help="list registered models")
     ls.add_argument("pattern", nargs="?", help="name glob (with * ? [) or substring")
+    ls.add_argument("--deleted", action="store_true", help="list the deleted models instead")
     ls.set_defaults(handler=cmd_ls)
 
     show = cmds.add_parser("show", help="show a model's versions, or one version")
@@ -55,6 +56,24 @@ def register(sub) -> None:
     alias.add_argument("--delete", action="store_true", help="remove the alias")
     alias.add_argument("--comment", "-c", default=None, help="why (kept in the audit trail)")
     alias.set_defaults(handler=cmd_alias)
+
+    rename = cmds.add_parser("rename", help="give a model a new name (versions, aliases and history follow it)")
+    rename.add_argument("name")
+    rename.add_argument("new_name")
+    rename.add_argument("--comment", "-c", default=None, help="why (kept in the audit trail)")
+    rename.set_defaults(handler=cmd_rename)
+
+    rm = cmds.add_parser("rm", help="delete a version, or the whole model (soft: restorable, kept in the audit trail)")
+    rm.add_argument("name")
+    rm.add_argument("version", nargs="?", help="version number (omit to delete the model)")
+    rm.add_argument("--comment", "-c", default=None, help="why (kept in the audit trail)")
+    rm.set_defaults(handler=cmd_rm)
+
+    restore = cmds.add_parser("restore", help="bring back a deleted version, or a deleted model")
+    restore.add_argument("name")
+    restore.add_argument("version", nargs="?", help="version number (omit to restore the model)")
+    restore.add_argument("--comment", "-c", default=None, help="why (kept in the audit trail)")
+    restore.set_defaults(handler=cmd_restore)
     models.set_defaults(handler=lambda args: models.print_help() or 1)
 
 
@@ -67,7 +86,8 @@ def open_registry(args):
 
 
 def cmd_ls(args) -> int:
-    print(str(ModelList(open_registry(args).search_models(args.pattern))))
+    models = ModelList(open_registry(args).search_models(args.pattern, deleted=args.deleted))
+    print(str(models) if models or not args.deleted else "no deleted models")
     return 0
 
 
@@ -131,6 +151,34 @@ def cmd_alias(args) -> int:
         raise UsageError("say which version: nbtrack models alias NAME ALIAS VERSION (or --delete)")
     registry.set_alias(args.name, args.alias, args.version, args.comment)
     print(f"{args.name}@{args.alias} -> version {args.version}")
+    return 0
+
+
+def cmd_rename(args) -> int:
+    open_registry(args).rename_model(args.name, args.new_name, args.comment)
+    print(f"{args.name} renamed to {args.new_name}; URIs now use models:/{args.new_name}/...")
+    return 0
+
+
+def cmd_rm(args) -> int:
+    registry = open_registry(args)
+    if args.version is None:
+        registry.delete_model(args.name, args.comment)
+        print(f"model {args.name} deleted; undo with `nbtrack models restore {args.name}`")
+    else:
+        version = registry.delete_model_version(args.name, args.version, args.comment)
+        print(f"{args.name} version {version.version} deleted; undo with `nbtrack models restore {args.name} {version.version}`")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    registry = open_registry(args)
+    if args.version is None:
+        registry.restore_model(args.name, args.comment)
+        print(f"model {args.name} restored")
+    else:
+        version = registry.restore_model_version(args.name, args.version, args.comment)
+        print(f"{args.name} version {version.version} restored ({version.stage})")
     return 0
 
 

@@ -35,7 +35,8 @@ def _version_record(v: ModelVersion) -> dict[str, Any]:
 
 def _model_record(m: RegisteredModel) -> dict[str, Any]:
     return {"name": m.name, "description": m.description, "tags": m.tags, "aliases": m.aliases,
-            "versions": [_version_record(v) for v in m.versions], "created": m.created, "updated": m.updated}
+            "versions": [_version_record(v) for v in m.versions], "created": m.created, "updated": m.updated,
+            "deleted_time": m.deleted_time, "deleted_versions": list(m.deleted_versions)}
 
 
 class _View:
@@ -57,19 +58,27 @@ class ModelList(list, _View):
     mime = MODELS_MIME
     _headers = ["model", "versions", "latest", "Production", "Staging", "aliases", "description"]
 
+    @property
+    def headers(self) -> list[str]:
+        return self._headers + (["deleted"] if any(m.deleted_time is not None for m in self) else [])
+
     def _rows(self) -> list[list[Any]]:
-        return [
+        rows = [
             [m.name, len(m.versions), m.latest.version if m.latest else "",
              ", ".join(str(v.version) for v in m.in_stage("Production")), ", ".join(str(v.version) for v in m.in_stage("Staging")),
              ", ".join(f"{a}={v}" for a, v in m.aliases.items()), fmt.truncate(m.description or "")]
             for m in self
         ]
+        if len(self.headers) > len(self._headers):
+            for row, m in zip(rows, self):
+                row.append("" if m.deleted_time is None else fmt.timestamp(m.deleted_time))
+        return rows
 
     def __str__(self) -> str:
-        return text_table(self._headers, self._rows()) if self else "no registered models"
+        return text_table(self.headers, self._rows()) if self else "no registered models"
 
     def _repr_html_(self) -> str:
-        return STYLE + table(self._headers, self._rows(), numeric={1, 2}) if self else "<p>no registered models</p>"
+        return STYLE + table(self.headers, self._rows(), numeric={1, 2}) if self else "<p>no registered models</p>"
 
     def record(self) -> Any:
         return {"models": [_model_record(m) for m in self]}
@@ -98,7 +107,14 @@ class ModelDetails(_View):
             lines.append(f"  description: {m.description}")
         if m.tags:
             lines.append("  tags: " + ", ".join(f"{k}={v}" for k, v in m.tags.items()))
+        if m.deleted_versions:
+            lines.append(self._deleted_line())
         return lines
+
+    def _deleted_line(self) -> str:
+        m = self.model
+        numbers = ", ".join(str(v) for v in m.deleted_versions)
+        return f"  deleted versions: {numbers} (restore one with `nbtrack models restore {m.name} VERSION`)"
 
     def __str__(self) -> str:
         rows = [self._cells(v) for v in self.model.versions]
@@ -111,6 +127,8 @@ class ModelDetails(_View):
             parts.append(f"<p>{esc(m.description)}</p>")
         if m.tags:
             parts.append("<p>" + " ".join(badge(f"{k}={v}", "tag") for k, v in m.tags.items()) + "</p>")
+        if m.deleted_versions:
+            parts.append(f"<p>{esc(self._deleted_line().strip())}</p>")
         rows = []
         for v in m.versions:
             cells = [esc(c) for c in self._cells(v)]
@@ -165,16 +183,20 @@ class ModelState(_View):
         rows = [[stage, ", ".join(str(v) for v in s.holders(stage)) or "-"] for stage in ("Production", "Staging", "Archived", "None")]
         return rows + [[f"@{alias}", str(version)] for alias, version in s.aliases.items()]
 
+    def _title(self) -> str:
+        deleted = " (deleted at that time)" if self.state.deleted else ""
+        return f"Model {self.state.model} at {fmt.timestamp(self.state.time)}{deleted}"
+
     def __str__(self) -> str:
-        return f"Model {self.state.model} at {fmt.timestamp(self.state.time)}\n" + text_table(["stage / alias", "versions"], self._rows())
+        return self._title() + "\n" + text_table(["stage / alias", "versions"], self._rows())
 
     def _repr_html_(self) -> str:
-        head = f"<h4>Model {esc(self.state.model)} at {esc(fmt.timestamp(self.state.time))}</h4>"
-        return STYLE + head + table(["stage / alias", "versions"], self._rows())
+        return STYLE + f"<h4>{esc(self._title())}</h4>" + table(["stage / alias", "versions"], self._rows())
 
     def record(self) -> Any:
         s = self.state
-        return {"model": s.model, "time": s.time, "stages": {str(v): st for v, st in s.stages.items()}, "aliases": s.aliases}
+        return {"model": s.model, "time": s.time, "stages": {str(v): st for v, st in s.stages.items()}, "aliases": s.aliases,
+                "deleted": s.deleted}
 
 
 class VersionComparisonView(_View):

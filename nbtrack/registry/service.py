@@ -88,6 +88,8 @@ class Registry:
             if model_id is None:
                 model_id = self.models.create_model(name, now)
                 self.models.append_event(model_id, now, self.who, "create_model")
+            else:
+                self.models.require_model_id(name)  # refuses a deleted model: restore it or pick a new name
             version = self.models.next_version(model_id)
             self.models.insert_version(model_id, version, run_row, artifact, sha, description, now, self.who)
             for key, value in typed_tags.items():
@@ -133,12 +135,15 @@ class Registry:
     def get_model(self, name: str) -> RegisteredModel:
         return self.models.get_model(self.models.require_model_id(check_model_name(name)))
 
-    def search_models(self, pattern: str | None = None) -> list[RegisteredModel]:
-        """Models whose name matches ``pattern`` (a glob with ``*?[``, else a substring), by name."""
+    def search_models(self, pattern: str | None = None, deleted: bool = False) -> list[RegisteredModel]:
+        """Models whose name matches ``pattern`` (a glob with ``*?[``, else a substring), by name.
+
+        ``deleted=True`` lists the deleted models instead of the live ones.
+        """
         glob = None
         if pattern:
             glob = pattern if any(c in pattern for c in "*?[") else f"*{pattern}*"
-        return [self.get_model(n) for n in self.models.model_names(glob)]
+        return [self.models.get_model(self.models.require_model_id(n, deleted_ok=deleted)) for n in self.models.model_names(glob, deleted)]
 
     def get_model_version(self, name_or_uri: str, version: int | str | None = None, *, stage: str | None = None,
                           alias: str | None = None) -> ModelVersion:
@@ -150,6 +155,10 @@ class Registry:
         if ref.version is not None:
             found = self.models.version(model_id, ref.version)
             if found is None:
+                if self.models.version(model_id, ref.version, deleted_ok=True) is not None:
+                    raise NotFoundError(
+                        f"version {ref.version} of model {ref.name!r} is deleted; restore it with `nbtrack models restore {ref.name} {ref.version}`"
+                    )
                 latest = self.models.next_version(model_id) - 1
                 raise NotFoundError(f"model {ref.name!r} has no version {ref.version} (versions 1..{latest})")
             return found
@@ -164,12 +173,13 @@ class Registry:
         return versions[-1]
 
     def history(self, name: str) -> list[RegistryEvent]:
-        return self.models.events(self.models.require_model_id(check_model_name(name)))
+        """The audit trail, deleted models included: deleting a model never hides what happened to it."""
+        return self.models.events(self.models.require_model_id(check_model_name(name), deleted_ok=True))
 
     def state_at(self, name: str, when: float) -> RegistryState:
         """Which version held each stage and alias of ``name`` at ``when`` (epoch seconds)."""
         name = check_model_name(name)
-        return state_at(name, when, self.models.events(self.models.require_model_id(name), until=when))
+        return state_at(name, when, self.models.events(self.models.require_model_id(name, deleted_ok=True), until=when))
 
     def run_of(self, version: ModelVersion) -> Run:
         return self.runs.get(self.runs.resolve(version.run_id))
@@ -337,6 +347,92 @@ class Registry:
         if version is not None:
             version = self.resolve(VersionRef(name, version=check_version(version))).version
         return model_id, version
+
+    # -- renaming, deleting, restoring ---------------------------------------------------------------
+    def rename_model(self, name: str, new_name: str, comment: str | None = None) -> RegisteredModel:
+        """Give a model a new name; its versions, aliases and history follow it.
+
+        URIs with the old name stop resolving (as in MLflow), and the old name becomes free.
+        """
+        name, new_name = check_model_name(name), check_model_name(new_name)
+        with self.store.atomic():
+            now = self.clock()
+            model_id = self.models.require_model_id(name)
+            if self.models.model_id(new_name) is not None:
+                raise RegistryError(f"cannot rename {name!r} to {new_name!r}: a model with that name exists (deleted models keep their names)")
+            self.models.rename_model(model_id, new_name, now)
+            self.models.append_event(model_id, now, self.who, "rename_model", from_value=name, to_value=new_name, comment=comment)
+        return self.get_model(new_name)
+
+    def delete_model_version(self, name: str, version: int, comment: str | None = None) -> ModelVersion:
+        """Soft-delete a version: it stops resolving and listing, keeps its number, and can be restored.
+
+        The Production version cannot be deleted (archive it or promote another first); the
+        version's aliases are removed, each with its own event, in the same transaction.
+        """
+        name, version = check_model_name(name), check_version(version)
+        with self.store.atomic():
+            now = self.clock()
+            model_id = self.models.require_model_id(name)
+            current = self.resolve(VersionRef(name, version=version))
+            if current.stage == PRODUCTION:
+                raise RegistryError(f"version {version} of {name!r} is in Production; move it to Archived (or promote another version) before deleting it")
+            self._drop_aliases(model_id, [version], now, f"removed with the deletion of version {version}")
+            self.models.set_version_deleted(model_id, version, now, now)
+            self.models.touch_model(model_id, now)
+            self.models.append_event(model_id, now, self.who, "delete_version", version=version, from_value=current.stage, comment=comment)
+        return self.models.version(model_id, version, deleted_ok=True)
+
+    def restore_model_version(self, name: str, version: int, comment: str | None = None) -> ModelVersion:
+        """Bring a deleted version back, in the stage it had (its aliases are not restored)."""
+        name, version = check_model_name(name), check_version(version)
+        with self.store.atomic():
+            now = self.clock()
+            model_id = self.models.require_model_id(name)
+            found = self.models.version(model_id, version, deleted_ok=True)
+            if found is None or found.deleted_time is None:
+                raise NotFoundError(f"model {name!r} has no deleted version {version}")
+            self.models.set_version_deleted(model_id, version, None, now)
+            self.models.touch_model(model_id, now)
+            self.models.append_event(model_id, now, self.who, "restore_version", version=version, to_value=found.stage, comment=comment)
+        return self.resolve(VersionRef(name, version=version))
+
+    def delete_model(self, name: str, comment: str | None = None) -> RegisteredModel:
+        """Soft-delete a model: it stops resolving and listing; its name stays taken and its history readable.
+
+        Refused while one of its versions is in Production; its aliases are removed (each
+        with its own event) in the same transaction.
+        """
+        name = check_model_name(name)
+        with self.store.atomic():
+            now = self.clock()
+            model_id = self.models.require_model_id(name)
+            held = self.models.versions(model_id, PRODUCTION)
+            if held:
+                raise RegistryError(f"version {held[0].version} of {name!r} is in Production; move it to Archived before deleting the model")
+            self._drop_aliases(model_id, None, now, "removed with the deletion of the model")
+            self.models.set_model_deleted(model_id, now, now)
+            self.models.append_event(model_id, now, self.who, "delete_model", comment=comment)
+        return self.models.get_model(model_id)
+
+    def restore_model(self, name: str, comment: str | None = None) -> RegisteredModel:
+        """Bring a deleted model back with its versions (aliases are not restored)."""
+        name = check_model_name(name)
+        with self.store.atomic():
+            now = self.clock()
+            model_id = self.models.require_model_id(name, deleted_ok=True)
+            if self.models.get_model(model_id).deleted_time is None:
+                raise RegistryError(f"model {name!r} is not deleted; nothing to restore")
+            self.models.set_model_deleted(model_id, None, now)
+            self.models.append_event(model_id, now, self.who, "restore_model", comment=comment)
+        return self.get_model(name)
+
+    def _drop_aliases(self, model_id: int, versions: list[int] | None, now: float, comment: str) -> None:
+        for alias, target in self.models.aliases(model_id).items():
+            if versions is None or target in versions:
+                self.models.delete_alias(model_id, alias)
+                self.models.append_event(model_id, now, self.who, "delete_alias", version=target, key=alias,
+                                         from_value=str(target), comment=comment)
 
     # -- loading and comparing ------------------------------------------------------------------------
     def load_model(self, name_or_uri: str, version: int | str | None = None, *, stage: str | None = None,

@@ -18,7 +18,7 @@ from .connection import Store
 
 _VERSION_COLUMNS = (
     "m.name, v.model_id, v.version, r.uuid AS run_uuid, v.artifact, v.sha256, v.stage, v.description, "
-    "v.created, v.updated, v.created_by"
+    "v.created, v.updated, v.created_by, v.deleted_time"
 )
 _VERSION_FROM = "FROM model_versions v JOIN registered_models m ON m.id = v.model_id JOIN runs r ON r.id = v.run_id"
 _EVENT_FIELDS = ("version", "key", "from_value", "to_value", "comment", "details")
@@ -32,14 +32,17 @@ class ModelRepository:
 
     # -- models --------------------------------------------------------------------------------
     def model_id(self, name: str) -> int | None:
+        """The model's id, deleted or not: a deleted model's name stays taken."""
         rows = self.store.query("SELECT id FROM registered_models WHERE name = ?", (name,))
         return rows[0]["id"] if rows else None
 
-    def require_model_id(self, name: str) -> int:
-        model_id = self.model_id(name)
-        if model_id is None:
+    def require_model_id(self, name: str, deleted_ok: bool = False) -> int:
+        rows = self.store.query("SELECT id, deleted_time FROM registered_models WHERE name = ?", (name,))
+        if not rows:
             raise NotFoundError(f"no registered model named {name!r}; list them with `nbtrack models ls`")
-        return model_id
+        if rows[0]["deleted_time"] is not None and not deleted_ok:
+            raise NotFoundError(f"model {name!r} is deleted; restore it with `nbtrack models restore {name}` (its history: `nbtrack models history {name}`)")
+        return rows[0]["id"]
 
     def create_model(self, name: str, now: float) -> int:
         with self.store.atomic() as conn:
@@ -55,23 +58,35 @@ class ModelRepository:
         with self.store.atomic() as conn:
             conn.execute("UPDATE registered_models SET description = ?, updated = ? WHERE id = ?", (text, now, model_id))
 
-    def model_names(self, glob: str | None = None) -> list[str]:
-        if glob is None:
-            rows = self.store.query("SELECT name FROM registered_models ORDER BY name")
-        else:
-            rows = self.store.query("SELECT name FROM registered_models WHERE name GLOB ? ORDER BY name", (glob,))
-        return [r["name"] for r in rows]
+    def rename_model(self, model_id: int, new_name: str, now: float) -> None:
+        with self.store.atomic() as conn:
+            conn.execute("UPDATE registered_models SET name = ?, updated = ? WHERE id = ?", (new_name, now, model_id))
+
+    def set_model_deleted(self, model_id: int, deleted_time: float | None, now: float) -> None:
+        """Mark a model deleted at ``deleted_time``, or live again with None."""
+        with self.store.atomic() as conn:
+            conn.execute("UPDATE registered_models SET deleted_time = ?, updated = ? WHERE id = ?", (deleted_time, now, model_id))
+
+    def model_names(self, glob: str | None = None, deleted: bool = False) -> list[str]:
+        """Names of live models (or, with ``deleted``, of deleted ones) matching ``glob``."""
+        sql = "SELECT name FROM registered_models WHERE deleted_time IS " + ("NOT NULL" if deleted else "NULL")
+        params: tuple[str, ...] = ()
+        if glob is not None:
+            sql, params = sql + " AND name GLOB ?", (glob,)
+        return [r["name"] for r in self.store.query(sql + " ORDER BY name", params)]
 
     def get_model(self, model_id: int) -> RegisteredModel:
         row = self.store.query("SELECT * FROM registered_models WHERE id = ?", (model_id,))[0]
         tags = {r["key"]: r["value"] for r in self.store.query("SELECT key, value FROM model_tags WHERE model_id = ? ORDER BY key", (model_id,))}
         return RegisteredModel(
             name=row["name"], description=row["description"], created=row["created"], updated=row["updated"],
-            tags=tags, versions=tuple(self.versions(model_id)), aliases=self.aliases(model_id),
+            tags=tags, versions=tuple(self.versions(model_id)), aliases=self.aliases(model_id), deleted_time=row["deleted_time"],
+            deleted_versions=tuple(v.version for v in self.versions(model_id, deleted=True)),
         )
 
     # -- versions ------------------------------------------------------------------------------
     def next_version(self, model_id: int) -> int:
+        """Deleted versions count: a version number is never given twice."""
         with self.store.atomic() as conn:
             return conn.execute("SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE model_id = ?", (model_id,)).fetchone()[0]
 
@@ -94,14 +109,23 @@ class ModelRepository:
                 "UPDATE model_versions SET description = ?, updated = ? WHERE model_id = ? AND version = ?", (text, now, model_id, version)
             )
 
-    def version(self, model_id: int, version: int) -> ModelVersion | None:
-        found = self._versions("WHERE v.model_id = ? AND v.version = ?", (model_id, version))
+    def set_version_deleted(self, model_id: int, version: int, deleted_time: float | None, now: float) -> None:
+        with self.store.atomic() as conn:
+            conn.execute(
+                "UPDATE model_versions SET deleted_time = ?, updated = ? WHERE model_id = ? AND version = ?", (deleted_time, now, model_id, version)
+            )
+
+    def version(self, model_id: int, version: int, deleted_ok: bool = False) -> ModelVersion | None:
+        live = "" if deleted_ok else " AND v.deleted_time IS NULL"
+        found = self._versions("WHERE v.model_id = ? AND v.version = ?" + live, (model_id, version))
         return found[0] if found else None
 
-    def versions(self, model_id: int, stage: str | None = None) -> list[ModelVersion]:
+    def versions(self, model_id: int, stage: str | None = None, deleted: bool = False) -> list[ModelVersion]:
+        """Live versions (or, with ``deleted``, deleted ones), optionally only those in ``stage``."""
+        where = "WHERE v.model_id = ? AND v.deleted_time IS " + ("NOT NULL" if deleted else "NULL")
         if stage is None:
-            return self._versions("WHERE v.model_id = ?", (model_id,))
-        return self._versions("WHERE v.model_id = ? AND v.stage = ?", (model_id, stage))
+            return self._versions(where, (model_id,))
+        return self._versions(where + " AND v.stage = ?", (model_id, stage))
 
     def registered_from(self, run_ids: Iterable[int]) -> list[tuple[str, int, str]]:
         """(model name, version, run id) of the versions registered from any of these runs (row ids)."""
@@ -130,6 +154,7 @@ class ModelRepository:
                 name=r["name"], version=r["version"], run_id=r["run_uuid"], artifact=r["artifact"], sha256=r["sha256"],
                 stage=r["stage"], description=r["description"], created=r["created"], updated=r["updated"],
                 created_by=r["created_by"], tags=tags.get(r["version"], {}), aliases=tuple(sorted(aliases.get(r["version"], []))),
+                deleted_time=r["deleted_time"],
             )
             for r in rows
         ]

@@ -234,6 +234,47 @@ CREATE TABLE purges (
 ) STRICT;
 """,
     ),
+    (
+        "0004_registry_deletion",
+        """
+-- Registry deletion is soft: a deleted model or version keeps its rows (and its place in
+-- the audit trail), its number and its name stay taken, and it can be restored.
+ALTER TABLE registered_models ADD COLUMN deleted_time REAL;
+ALTER TABLE model_versions ADD COLUMN deleted_time REAL;
+
+-- The audit trail gains rename, delete and restore actions. A CHECK constraint cannot be
+-- altered in SQLite, so the table is rebuilt with every event copied as it was.
+CREATE TABLE registry_events_0004 (
+    id INTEGER PRIMARY KEY,
+    model_id INTEGER NOT NULL REFERENCES registered_models(id),
+    seq INTEGER NOT NULL CHECK (seq >= 1),
+    time REAL NOT NULL,
+    who TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('create_model', 'register', 'transition', 'set_alias', 'delete_alias',
+                                           'set_description', 'set_tag', 'delete_tag', 'rename_model',
+                                           'delete_model', 'restore_model', 'delete_version', 'restore_version')),
+    version INTEGER,
+    key TEXT,
+    from_value TEXT,
+    to_value TEXT,
+    comment TEXT,
+    details TEXT,
+    UNIQUE (model_id, seq)
+) STRICT;
+INSERT INTO registry_events_0004(id, model_id, seq, time, who, action, version, key, from_value, to_value, comment, details)
+    SELECT id, model_id, seq, time, who, action, version, key, from_value, to_value, comment, details FROM registry_events;
+DROP TABLE registry_events;
+ALTER TABLE registry_events_0004 RENAME TO registry_events;
+CREATE TRIGGER registry_events_no_update BEFORE UPDATE ON registry_events
+BEGIN
+    SELECT RAISE(ABORT, 'registry_events is append-only: events cannot be changed');
+END;
+CREATE TRIGGER registry_events_no_delete BEFORE DELETE ON registry_events
+BEGIN
+    SELECT RAISE(ABORT, 'registry_events is append-only: events cannot be deleted');
+END;
+""",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -107,7 +107,7 @@ CREATE TABLE model_versions (
     description TEXT,
     created REAL NOT NULL,
     updated REAL NOT NULL,
-    created_by TEXT,
+    created_by TEXT, deleted_time REAL,
     PRIMARY KEY (model_id, version)
 ) STRICT, WITHOUT ROWID;
 -- table params
@@ -133,16 +133,17 @@ CREATE TABLE registered_models (
     description TEXT,
     created REAL NOT NULL,
     updated REAL NOT NULL
-) STRICT;
+, deleted_time REAL) STRICT;
 -- table registry_events
-CREATE TABLE registry_events (
+CREATE TABLE "registry_events" (
     id INTEGER PRIMARY KEY,
     model_id INTEGER NOT NULL REFERENCES registered_models(id),
     seq INTEGER NOT NULL CHECK (seq >= 1),
     time REAL NOT NULL,
     who TEXT NOT NULL,
     action TEXT NOT NULL CHECK (action IN ('create_model', 'register', 'transition', 'set_alias', 'delete_alias',
-                                           'set_description', 'set_tag', 'delete_tag')),
+                                           'set_description', 'set_tag', 'delete_tag', 'rename_model',
+                                           'delete_model', 'restore_model', 'delete_version', 'restore_version')),
     version INTEGER,
     key TEXT,
     from_value TEXT,
