@@ -588,6 +588,27 @@ def test_cancel_drops_the_pending_change(registered):
     assert {v.version: v.stage for v in registered.current().versions} == {1: "Production", 2: "None"}
 
 
+def test_deleting_a_version_asks_first_then_hides_it_and_its_aliases(registered):
+    registered.registry.set_alias("fraud", "challenger", 2)
+    pending = registered.request_delete(2, " leaky ")
+    assert pending.aliases == ("challenger",) and "alias challenger will be removed" in registered.dashboard.status.text
+    assert [v.version for v in registered.current().versions] == [1, 2]  # nothing changed yet
+    registered.confirm()
+    assert [v.version for v in registered.current().versions] == [1] and registered.current().aliases == {}
+    assert (registered.history()[-1].action, registered.history()[-1].comment) == ("delete_version", "leaky")
+    assert "restore it with nbtrack models restore fraud 2" in registered.dashboard.status.text
+    with pytest.raises(UsageError, match="is in Production; move it to Archived"):
+        registered.request_delete(1)
+    assert registered.pending is None
+
+
+def test_cancelling_a_deletion_keeps_the_version(registered):
+    registered.request_delete(2)
+    registered.cancel()
+    assert registered.dashboard.status.text == "deletion cancelled"
+    assert [v.version for v in registered.current().versions] == [1, 2]
+
+
 def test_other_stages_apply_at_once_and_errors_propagate(registered):
     assert registered.request_stage(2, "Staging", "  ") is None
     assert registered.current().versions[1].stage == "Staging"

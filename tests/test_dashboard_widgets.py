@@ -217,6 +217,24 @@ def test_stage_cancel(tracker, dash, ids):
     assert one(dash, "nbtrack-stage-confirm-box").layout.display == "none"
 
 
+def test_delete_version_with_confirmation(tracker, dash, ids):
+    registry = _registry(tracker)
+    for run in (ids[0], ids[1]):
+        registry.register_model(run, None, "m")
+    dash.controller.refresh()
+    one(dash, "nbtrack-version-select").value = 1
+    one(dash, "nbtrack-stage-comment").value = "wrong features"
+    one(dash, "nbtrack-version-delete").click()
+    assert one(dash, "nbtrack-stage-confirm-box").layout.display is None
+    assert "Delete m version 1" in one(dash, "nbtrack-stage-confirm-text").value
+    assert [v.version for v in registry.get_model("m").versions] == [1, 2]
+    one(dash, "nbtrack-stage-confirm").click()
+    assert [v.version for v in registry.get_model("m").versions] == [2]
+    assert registry.history("m")[-1].comment == "wrong features"
+    assert one(dash, "nbtrack-version-select").options == (("v2", 2),)
+    assert "m version 1 deleted" in dash.status.value
+
+
 def test_compare_with_production_switches_tab(tracker, dash, ids):
     registry = _registry(tracker)
     registry.register_model(ids[1], None, "m")

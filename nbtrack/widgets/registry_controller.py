@@ -1,7 +1,8 @@
 """State and actions of the Registry tab, over :class:`nbtrack.registry.Registry` (no ipywidgets).
 
-Moving a version to Production is a two-step action: :meth:`RegistryController.request_stage`
-records what would happen (including which version would be archived) and only
+Moving a version to Production and deleting a version are two-step actions:
+:meth:`RegistryController.request_stage` / :meth:`RegistryController.request_delete` record
+what would happen (which version would be archived, which aliases would go) and only
 :meth:`RegistryController.confirm` changes the store. Every other change applies at once.
 Errors propagate to the caller; the views route them to the status line.
 """
@@ -42,6 +43,21 @@ class PendingTransition:
 
 
 @dataclass(frozen=True)
+class PendingDeletion:
+    """A version deletion waiting for confirmation."""
+
+    model: str
+    version: int
+    comment: str | None
+    aliases: tuple[str, ...]
+
+    def describe(self) -> str:
+        aliases = f"; alias {', '.join(self.aliases)} will be removed" if self.aliases else ""
+        return (f"Delete {self.model} version {self.version}{aliases}? "
+                f"(It can be restored: nbtrack models restore {self.model} {self.version}.) Confirm?")
+
+
+@dataclass(frozen=True)
 class VersionRow:
     """One line of the versions table: the version plus its source run (None if that run is gone)."""
 
@@ -55,7 +71,7 @@ class RegistryController:
         self.dashboard = dashboard
         self.models: list[RegisteredModel] = []
         self.model: str | None = None
-        self.pending: PendingTransition | None = None
+        self.pending: PendingTransition | PendingDeletion | None = None
         self.reload(announce=False)
 
     # -- reading ---------------------------------------------------------------------------------
@@ -127,16 +143,39 @@ class RegistryController:
         self._transition(model, int(version), stage, comment, gates)
         return None
 
+    def request_delete(self, version: int, comment: str | None = None) -> PendingDeletion:
+        """Ask to delete a version (soft: restorable); :meth:`confirm` deletes it."""
+        model = self._require_model()
+        found = self.registry.get_model_version(model, int(version))
+        if found.stage == PRODUCTION:
+            raise UsageError(f"{model} version {found.version} is in Production; move it to Archived before deleting it")
+        self.pending = PendingDeletion(model, found.version, (comment or "").strip() or None, found.aliases)
+        self.dashboard.changed("registry")
+        self.dashboard.set_status(self.pending.describe())
+        return self.pending
+
     def confirm(self) -> None:
         if self.pending is None:
             raise UsageError("nothing to confirm")
         pending, self.pending = self.pending, None
-        self._transition(pending.model, pending.version, pending.stage, pending.comment, pending.require)
+        if isinstance(pending, PendingDeletion):
+            self._delete(pending)
+        else:
+            self._transition(pending.model, pending.version, pending.stage, pending.comment, pending.require)
 
     def cancel(self) -> None:
+        what = "deletion" if isinstance(self.pending, PendingDeletion) else "stage change"
         self.pending = None
         self.dashboard.changed("registry")
-        self.dashboard.set_status("stage change cancelled")
+        self.dashboard.set_status(f"{what} cancelled")
+
+    def _delete(self, pending: PendingDeletion) -> None:
+        try:
+            self.registry.delete_model_version(pending.model, pending.version, pending.comment)
+        finally:
+            self.reload()
+        self.dashboard.set_status(f"{pending.model} version {pending.version} deleted; restore it with "
+                                  f"nbtrack models restore {pending.model} {pending.version}")
 
     def _transition(self, model: str, version: int, stage: str, comment: str | None, require: tuple[str, ...] = ()) -> None:
         try:

@@ -4,7 +4,7 @@ CSS classes: ``nbtrack-registry-tab``, ``nbtrack-model-select`` (Dropdown of mod
 ``nbtrack-versions-table`` (version, stage, aliases, source run, key metrics),
 ``nbtrack-version-select`` (the version the controls act on), ``nbtrack-stage-select``,
 ``nbtrack-stage-comment``, ``nbtrack-stage-require`` (an optional promotion gate),
-``nbtrack-stage-apply``; the confirmation before Production:
+``nbtrack-stage-apply``, ``nbtrack-version-delete``; the confirmation before Production or a deletion:
 ``nbtrack-stage-confirm-box`` (hidden unless pending), ``nbtrack-stage-confirm``,
 ``nbtrack-stage-cancel``; aliases: ``nbtrack-alias-name``, ``nbtrack-alias-set``,
 ``nbtrack-alias-delete``; ``nbtrack-compare-production`` (compare the version against
@@ -44,6 +44,7 @@ class RegistryView:
                                       layout=w.Layout(width="420px")), "nbtrack-stage-require")
         apply = button("Apply stage", "nbtrack-stage-apply",
                        lambda: r.request_stage(self._version(), self.stage.value, self.comment.value, self.require.value), c)
+        delete = button("Delete version", "nbtrack-version-delete", lambda: r.request_delete(self._version(), self.comment.value), c)
         self.confirm_box, self.confirm_text = confirm_row("nbtrack-stage", r.confirm, r.cancel, c)
         self.alias = classed(w.Text(placeholder="alias, e.g. champion", layout=w.Layout(width="200px")), "nbtrack-alias-name")
         aliases = w.HBox([
@@ -59,7 +60,7 @@ class RegistryView:
         self.history = classed(w.HTML(), "nbtrack-model-history")
         self.widget = classed(w.VBox([
             w.HTML(STYLE + STAGE_STYLE), self.model, self.versions,
-            w.HBox([self.version, self.stage, self.comment]), w.HBox([self.require, apply]), self.confirm_box, aliases,
+            w.HBox([self.version, self.stage, self.comment]), w.HBox([self.require, apply, delete]), self.confirm_box, aliases,
             w.HTML("<b>Register</b>"), w.HBox([self.register_name, self.register_artifact, register]),
             w.HTML("<b>History</b>"), self.history,
         ]), "nbtrack-registry-tab")
