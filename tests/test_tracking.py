@@ -173,10 +173,20 @@ def test_search_runs_returns_dataframe(tracker):
     pytest.importorskip("pandas")
     from nbtrack.display import RunList
 
-    with tracker.start_run("a", params={"lr": 0.1}):
+    import pandas as pd
+
+    with tracker.start_run("a", params={"lr": 0.1}) as done:
         tracker.log_metric("f1", 0.8)
-    frame = RunList(tracker.search_runs()).to_pandas()
-    assert list(frame["params.lr"]) == [0.1] and list(frame["metrics.f1"]) == [0.8]
+    running = tracker.start_run("b")
+    frame = RunList(tracker.search_runs(order_by="name")).to_pandas()
+    assert list(frame["params.lr"][:1]) == [0.1] and list(frame["metrics.f1"][:1]) == [0.8]
+    assert frame["start_time"].dtype.kind == "M" and frame["end_time"].dtype.kind == "M"
+    finished = tracker.get_run(done.id)
+    assert abs(frame["end_time"][0] - pd.Timestamp(finished.end_time, unit="s")) < pd.Timedelta(microseconds=1)
+    assert abs(frame["start_time"][1] - pd.Timestamp(running.start_time, unit="s")) < pd.Timedelta(microseconds=1)
+    assert frame["end_time"][1] is pd.NaT and list(frame["run_id"]) == [done.id, running.id]
+    tracker.end_run(run=running)
+    assert RunList().to_pandas().empty
 
 
 def test_secrets_never_stored(store_path, tmp_path):

@@ -84,14 +84,16 @@ class RunList(list):
         rows = []
         for run in self:
             row = {"run_id": run.id, "name": run.name, "experiment": run.experiment, "status": run.status,
-                   "start_time": pd.to_datetime(run.start_time, unit="s"),
-                   "end_time": pd.to_datetime(run.end_time, unit="s") if run.end_time else pd.NaT,
-                   "duration": run.duration}
+                   "start_time": run.start_time, "end_time": run.end_time, "duration": run.duration}
             row.update({f"params.{k}": v for k, v in run.params.items()})
             row.update({f"metrics.{k}": m.last for k, m in run.metrics.items()})
             row.update({f"tags.{k}": v for k, v in run.tags.items()})
             rows.append(row)
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        if rows:  # one conversion per column: per value, pandas spends ~0.3 ms on each
+            for column in ("start_time", "end_time"):
+                frame[column] = pd.to_datetime(frame[column].astype("float64"), unit="s")
+        return frame
 
     def _columns(self) -> tuple[list[str], list[str]]:
         params = sorted(_common_keys((r.params for r in self), None), key=param_column_rank)[:MAX_COLUMNS]
