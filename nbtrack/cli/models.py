@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shlex
 import sys
 
 from ..display.models import ModelDetails, ModelHistory, ModelList, ModelState, PromotionView, gate_report
@@ -164,10 +165,10 @@ def cmd_rm(args) -> int:
     registry = open_registry(args)
     if args.version is None:
         registry.delete_model(args.name, args.comment)
-        print(f"model {args.name} deleted; undo with `nbtrack models restore {args.name}`")
+        print(f"model {args.name} deleted; undo with `nbtrack models restore {shlex.quote(args.name)}`")
     else:
         version = registry.delete_model_version(args.name, args.version, args.comment)
-        print(f"{args.name} version {version.version} deleted; undo with `nbtrack models restore {args.name} {version.version}`")
+        print(f"{args.name} version {version.version} deleted; undo with `nbtrack models restore {shlex.quote(args.name)} {version.version}`")
     return 0
 
 

@@ -7,6 +7,7 @@ JSON MIME type; every model name, description, tag, comment and user name is esc
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Sequence
 from typing import Any
 
@@ -114,7 +115,7 @@ class ModelDetails(_View):
     def _deleted_line(self) -> str:
         m = self.model
         numbers = ", ".join(str(v) for v in m.deleted_versions)
-        return f"  deleted versions: {numbers} (restore one with `nbtrack models restore {m.name} VERSION`)"
+        return f"  deleted versions: {numbers} (restore one with `nbtrack models restore {shlex.quote(m.name)} VERSION`)"
 
     def __str__(self) -> str:
         rows = [self._cells(v) for v in self.model.versions]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import getpass
 import pickle
+import shlex
 import socket
 import sqlite3
 import time
@@ -36,7 +37,6 @@ from .names import check_alias, check_model_name, check_version
 from .replay import state_at
 from .stages import check_transition, normalize_stage
 from .uris import VersionRef, make_ref, selector_ref
-
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ class Registry:
             if found is None:
                 if self.models.version(model_id, ref.version, deleted_ok=True) is not None:
                     raise NotFoundError(
-                        f"version {ref.version} of model {ref.name!r} is deleted; restore it with `nbtrack models restore {ref.name} {ref.version}`"
+                        f"version {ref.version} of model {ref.name!r} is deleted; restore it with `nbtrack models restore {shlex.quote(ref.name)} {ref.version}`"
                     )
                 latest = self.models.next_version(model_id) - 1
                 raise NotFoundError(f"model {ref.name!r} has no version {ref.version} (versions 1..{latest})")

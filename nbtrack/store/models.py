@@ -8,6 +8,7 @@ Reads outside a transaction are single statements, so they see one consistent sn
 from __future__ import annotations
 
 import json
+import shlex
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -41,7 +42,7 @@ class ModelRepository:
         if not rows:
             raise NotFoundError(f"no registered model named {name!r}; list them with `nbtrack models ls`")
         if rows[0]["deleted_time"] is not None and not deleted_ok:
-            raise NotFoundError(f"model {name!r} is deleted; restore it with `nbtrack models restore {name}` (its history: `nbtrack models history {name}`)")
+            raise NotFoundError(f"model {name!r} is deleted; restore it with `nbtrack models restore {shlex.quote(name)}` (its history: `nbtrack models history {shlex.quote(name)}`)")
         return rows[0]["id"]
 
     def create_model(self, name: str, now: float) -> int:

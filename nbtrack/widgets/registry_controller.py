@@ -9,6 +9,7 @@ Errors propagate to the caller; the views route them to the status line.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -54,7 +55,7 @@ class PendingDeletion:
     def describe(self) -> str:
         aliases = f"; alias {', '.join(self.aliases)} will be removed" if self.aliases else ""
         return (f"Delete {self.model} version {self.version}{aliases}? "
-                f"(It can be restored: nbtrack models restore {self.model} {self.version}.) Confirm?")
+                f"(It can be restored: nbtrack models restore {shlex.quote(self.model)} {self.version}.) Confirm?")
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ class RegistryController:
         finally:
             self.reload()
         self.dashboard.set_status(f"{pending.model} version {pending.version} deleted; restore it with "
-                                  f"nbtrack models restore {pending.model} {pending.version}")
+                                  f"nbtrack models restore {shlex.quote(pending.model)} {pending.version}")
 
     def _transition(self, model: str, version: int, stage: str, comment: str | None, require: tuple[str, ...] = ()) -> None:
         try:
