@@ -186,3 +186,13 @@ def test_cli_rename_rm_restore_and_ls_deleted(registry, store_path, capsys):
     assert "delete_model" in capsys.readouterr().out
     assert cli(store_path, "models", "restore", "fraud2") == 0
     assert "model fraud2 restored" in capsys.readouterr().out
+
+
+def test_restore_hints_are_commands_a_shell_can_run(registry, tracker, store_path, capsys):
+    with tracker.start_run() as run:
+        tracker.log_model({}, "clf")
+    registry.register_model(run, "clf", "Churn Predictor")
+    assert cli(store_path, "models", "rm", "Churn Predictor", "1") == 0
+    assert "`nbtrack models restore 'Churn Predictor' 1`" in capsys.readouterr().out
+    with pytest.raises(NotFoundError, match="restore it with `nbtrack models restore 'Churn Predictor' 1`"):
+        registry.get_model_version("Churn Predictor", 1)
