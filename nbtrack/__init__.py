@@ -15,7 +15,7 @@ _API = (
     "flush", "set_store", "register_model", "transition_stage", "set_alias", "delete_alias",
     "get_model_version", "search_models", "load_model", "promote", "compare_versions", "model_history",
     "rename_model", "delete_model", "delete_model_version", "restore_model", "restore_model_version",
-    "dashboard", "diff_runs", "rerun",
+    "dashboard", "diff_runs", "rerun", "import_mlflow",
 )
 __all__ = [*_API, "load_ipython_extension", "unload_ipython_extension", "__version__"]
 

@@ -396,6 +396,20 @@ def model_history(name: str):
     return ModelHistory(registry().history(name))
 
 
+# -- importing ------------------------------------------------------------------------------------
+def import_mlflow(database: str, artifacts_root: str | None = None, artifacts: bool = True):
+    """Import the runs of an MLflow SQLite database (and their local artifacts) into the default store.
+
+    Runs keep their MLflow ids; importing again skips those already here. Returns an
+    :class:`~nbtrack.importers.ImportReport` (counts and every warning).
+    """
+    from .importers import import_mlflow as run_import
+
+    current = tracker()
+    current.flush()
+    return run_import(current, database, artifacts_root, artifacts)
+
+
 # -- dashboard ------------------------------------------------------------------------------------
 def dashboard(query: str | None = None, page_size: int = 25):
     """The inline dashboard (Runs, Compare, Registry tabs) over the default store; display it.

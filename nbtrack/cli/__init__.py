@@ -13,7 +13,7 @@ import sys
 from ..errors import NbtrackError
 
 #: modules with a ``register(subparsers)`` function, in help order
-COMMAND_MODULES = ["runs", "artifacts", "store_info", "models", "snapshot", "repro", "demo"]
+COMMAND_MODULES = ["runs", "artifacts", "store_info", "models", "snapshot", "repro", "importers", "demo"]
 
 
 class _Parser(argparse.ArgumentParser):

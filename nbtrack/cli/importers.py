@@ -1,0 +1,31 @@
+"""``nbtrack import mlflow DB``: bring runs tracked with MLflow into the store (see :mod:`nbtrack.importers.mlflow`)."""
+
+from __future__ import annotations
+
+from . import open_tracker
+
+
+def register(sub) -> None:
+    group = sub.add_parser("import", help="import runs tracked elsewhere (MLflow)")
+    sources = group.add_subparsers(dest="import_source", metavar="SOURCE")
+    mlflow = sources.add_parser("mlflow", help="an MLflow tracking database (sqlite) with its local artifacts; runs keep their ids")
+    mlflow.add_argument("database", help="MLflow's backend store file, e.g. mlflow.db or sqlite:///mlflow.db")
+    mlflow.add_argument("--artifacts-root", default=None, metavar="DIR",
+                        help="where MLflow's mlruns folder is now, if the recorded artifact paths no longer exist "
+                             "(default: also try mlruns next to the database)")
+    mlflow.add_argument("--no-artifacts", action="store_true", help="import runs without their artifacts")
+    mlflow.set_defaults(handler=cmd_import_mlflow, create=True)
+    group.set_defaults(handler=lambda args: group.print_help() or 1)
+
+
+def cmd_import_mlflow(args) -> int:
+    from ..importers import import_mlflow
+
+    tracker = open_tracker(args)
+    try:
+        report = import_mlflow(tracker, args.database, args.artifacts_root, artifacts=not args.no_artifacts)
+    finally:
+        tracker.close()
+    print(report.summary())
+    print(f"into {tracker.store.location.directory}: see the runs with `nbtrack runs ls`")
+    return 0
