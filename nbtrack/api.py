@@ -397,17 +397,18 @@ def model_history(name: str):
 
 
 # -- importing ------------------------------------------------------------------------------------
-def import_mlflow(database: str, artifacts_root: str | None = None, artifacts: bool = True):
-    """Import the runs of an MLflow SQLite database (and their local artifacts) into the default store.
+def import_mlflow(database: str, artifacts_root: str | None = None, artifacts: bool = True, models: bool = True):
+    """Import an MLflow SQLite database into the default store: runs with their local artifacts,
+    then registered models with their version numbers, stages and aliases.
 
-    Runs keep their MLflow ids; importing again skips those already here. Returns an
+    Runs keep their MLflow ids; importing again skips runs and models already here. Returns an
     :class:`~nbtrack.importers.ImportReport` (counts and every warning).
     """
     from .importers import import_mlflow as run_import
 
     current = tracker()
     current.flush()
-    return run_import(current, database, artifacts_root, artifacts)
+    return run_import(current, database, artifacts_root, artifacts, models)
 
 
 # -- dashboard ------------------------------------------------------------------------------------

@@ -6,9 +6,11 @@ every test here also exercises finding ``mlruns`` after it moved.
 
 from __future__ import annotations
 
+import io
 import math
 import shutil
 import sqlite3
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,19 @@ from nbtrack.importers import import_mlflow
 from nbtrack.importers.mlflow import _literal
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mlflow"
-GBM = "1e3b467bdefb45b3bdaf879d80a2ddbc"  # the fixture's parent run
+
+
+def _mlflow_ids() -> dict[str, str]:
+    conn = sqlite3.connect(f"file:{FIXTURE / 'mlflow.db'}?mode=ro", uri=True)
+    try:
+        return dict(conn.execute("SELECT name, run_uuid FROM runs"))
+    finally:
+        conn.close()
+
+
+IDS = _mlflow_ids()
+GBM = IDS["gbm"]  # the fixture's parent run
+LIVE = {"gbm", "gbm-fold-1", "logreg", "broken", "never-ended", "scratch", "logreg-C1.0", "logreg-C0.5", "logreg-C2.0", "hand-pickled"}
 
 
 @pytest.fixture
@@ -38,10 +52,10 @@ def test_runs_arrive_with_their_ids_values_histories_and_artifacts(tracker, mlfl
     before = (mlflow_dir / "mlflow.db").read_bytes()
     report = import_mlflow(tracker, mlflow_dir / "mlflow.db")
     assert (mlflow_dir / "mlflow.db").read_bytes() == before  # opened read-only
-    assert len(report.imported) == 7 and report.skipped == []
-    assert report.warnings == ["run 607915ad was RUNNING in MLflow; imported as KILLED (nbtrack cannot resume it)"]
+    assert len(report.imported) == 11 and report.skipped == []
+    assert report.warnings[0] == f"run {IDS['never-ended'][:8]} was RUNNING in MLflow; imported as KILLED (nbtrack cannot resume it)"
     runs = by_name(tracker)
-    assert set(runs) == {"gbm", "gbm-fold-1", "logreg", "broken", "never-ended", "scratch"}
+    assert set(runs) == LIVE
     gbm = runs["gbm"]
     assert gbm.id == GBM and gbm.experiment == "churn" and runs["scratch"].experiment == "Default"
     assert gbm.params == {"lr": 0.1, "n_estimators": 200, "deep": True, "grid": [1, 2.5], "model": "gbm", "none": None,
@@ -67,7 +81,8 @@ def test_importing_again_skips_what_is_there(tracker, mlflow_dir):
     import_mlflow(tracker, mlflow_dir / "mlflow.db")
     counts = [tracker.store.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("runs", "params", "metrics", "tags", "artifacts")]
     again = import_mlflow(tracker, f"sqlite:///{mlflow_dir / 'mlflow.db'}")
-    assert again.imported == [] and len(again.skipped) == 7
+    assert again.imported == [] and len(again.skipped) == 11
+    assert again.models == [] and again.skipped_models == ["Churn Predictor"]
     assert [tracker.store.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("runs", "params", "metrics", "tags", "artifacts")] == counts
 
 
@@ -76,11 +91,14 @@ def test_a_moved_mlruns_folder_is_found_with_artifacts_root(tracker, mlflow_dir,
     lonely.mkdir()
     shutil.copyfile(mlflow_dir / "mlflow.db", lonely / "mlflow.db")
     report = import_mlflow(tracker, lonely / "mlflow.db", artifacts=True)
-    assert report.artifacts == 0 and "no artifact folder was found for any of the 7 imported runs" in report.warnings[-1]
+    assert report.artifacts == 0 and any("no artifact folder was found for any of the 11 imported runs" in w for w in report.warnings)
+    assert report.versions == 0 and any("its model files were not found" in w for w in report.warnings)
     fresh = type(tracker).open(tmp_path / "second-store")
     report = import_mlflow(fresh, lonely / "mlflow.db", artifacts_root=mlflow_dir / "mlruns")
-    assert report.artifacts == 2 and report.artifact_bytes == len(b"hello") + len((mlflow_dir / "mlruns/1" / GBM / "artifacts/cfg.json").read_bytes())
-    assert not any("artifact" in w for w in report.warnings)
+    assert report.artifacts == 3 and report.versions == 3
+    run_files = [p for p in (mlflow_dir / "mlruns").rglob("*") if p.is_file() and "/models/m-" not in p.as_posix()]
+    assert len(run_files) == 3 and report.artifact_bytes == sum(p.stat().st_size for p in run_files)
+    assert not any("not found" in w for w in report.warnings)
     fresh.close()
 
 
@@ -98,10 +116,10 @@ def test_a_run_that_cannot_be_imported_is_reported_and_the_rest_still_arrive(tra
     conn.close()
     (mlflow_dir / "mlruns/1" / GBM / "artifacts" / "odd\\name.txt").write_text("?")
     report = import_mlflow(tracker, mlflow_dir / "mlflow.db")
-    assert len(report.imported) == 6 and "logreg" not in by_name(tracker)
+    assert len(report.imported) == 10 and "logreg" not in by_name(tracker)
     assert any(w.startswith("run short was not imported:") for w in report.warnings)
-    assert any(w.startswith("run 1e3b467b: tag 'huge' skipped:") for w in report.warnings)
-    assert any(w.startswith("run 1e3b467b: artifact skipped:") and "backslash" in w for w in report.warnings)
+    assert any(w.startswith(f"run {GBM[:8]}: tag 'huge' skipped:") for w in report.warnings)
+    assert any(w.startswith(f"run {GBM[:8]}: artifact skipped:") and "backslash" in w for w in report.warnings)
     assert "huge" not in tracker.get_run(GBM).tags and len(tracker.get_run(GBM).artifacts) == 2
 
 
@@ -129,8 +147,74 @@ def test_cli(mlflow_dir, tmp_path, capsys):
     store = tmp_path / "cli-store"
     assert main(["--store", str(store), "import", "mlflow", str(mlflow_dir / "mlflow.db")]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("imported 7 runs (") and "skipped 0 already in the store" in out and str(store) in out
+    assert out.startswith("imported 11 runs (") and "skipped 0 already in the store" in out and str(store) in out
     assert main(["--store", str(store), "import", "mlflow", str(mlflow_dir / "mlflow.db"), "--no-artifacts"]) == 0
     assert "imported 0 runs" in capsys.readouterr().out
     assert main(["--store", str(store), "import", "mlflow", str(tmp_path / "nope.db")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+# -- the model registry -------------------------------------------------------------------------------
+def test_registered_models_keep_numbers_stages_aliases_tags_and_descriptions(tracker, mlflow_dir):
+    from nbtrack.registry import Registry
+
+    report = import_mlflow(tracker, mlflow_dir / "mlflow.db")
+    assert report.models == ["Churn Predictor"] and report.versions == 3
+    registry = Registry(tracker.store, runs=tracker.runs)
+    model = registry.get_model("Churn Predictor")
+    assert [(v.version, v.stage) for v in model.versions] == [(1, "Production"), (3, "Staging"), (4, "None")]  # 2 was deleted in MLflow
+    assert model.aliases == {"champion": 1} and model.description == "predicts churn" and model.tags == {"team": "churn"}
+    assert model.versions[0].tags == {"validated": "yes"} and model.versions[1].description == "C=2"
+    assert [v.run_id for v in model.versions] == [IDS["logreg-C1.0"], IDS["logreg-C2.0"], IDS["hand-pickled"]]
+    # MLflow 2 style (a pickle among the run's artifacts): loadable, and the artifact is the run's own
+    assert registry.load_model("models:/Churn Predictor/4") == {"weights": [1, 2]} and model.versions[2].artifact == "model/model.pkl"
+    # MLflow 3 scikit-learn models are skops files: kept whole, refused by load_model with directions
+    assert model.versions[0].artifact == "models/Churn Predictor-v1.mlflow.zip"
+    with pytest.raises(UsageError, match="is an MLflow model directory .* load it with mlflow.pyfunc.load_model"):
+        registry.load_model("models:/Churn Predictor@champion")
+    archive = zipfile.ZipFile(io.BytesIO(tracker.artifact_bytes(IDS["logreg-C1.0"], model.versions[0].artifact)))
+    assert {"MLmodel", "model.skops"} <= set(archive.namelist())
+    assert sum("is not a pickle (model.skops)" in w for w in report.warnings) == 2
+    # the audit trail says it was an import, with MLflow's own creation data
+    history = registry.history("Churn Predictor")
+    assert {e.comment.split(":")[0] for e in history if e.action in ("create_model", "register", "transition")} == {"imported from MLflow"}
+    registered = [e for e in history if e.action == "register"]
+    assert [e.version for e in registered] == [1, 3, 4] and all(e.details["created"] > 1.7e9 for e in registered)
+    # gates and comparisons work on imported versions
+    assert registry.compare_versions("Churn Predictor", "Production", "Staging").metric("f1").delta == pytest.approx(0.01)
+    assert registry.models.next_version(registry.models.model_id("Churn Predictor")) == 5
+
+
+def test_several_production_versions_in_mlflow_become_one(tracker, mlflow_dir):
+    from nbtrack.registry import Registry
+
+    conn = sqlite3.connect(mlflow_dir / "mlflow.db")
+    conn.execute("UPDATE model_versions SET current_stage = 'Production' WHERE version IN (3, 4)")
+    conn.commit()
+    conn.close()
+    report = import_mlflow(tracker, mlflow_dir / "mlflow.db")
+    stages = {v.version: v.stage for v in Registry(tracker.store, runs=tracker.runs).get_model("Churn Predictor").versions}
+    assert stages == {1: "Archived", 3: "Archived", 4: "Production"}
+    assert sum("was in Production in MLflow next to version 4; imported as Archived" in w for w in report.warnings) == 2
+
+
+def test_a_version_whose_run_was_not_imported_is_skipped_and_named(tracker, mlflow_dir):
+    from nbtrack.registry import Registry
+
+    conn = sqlite3.connect(mlflow_dir / "mlflow.db")
+    conn.execute("UPDATE model_versions SET run_id = 'ffffffffffffffffffffffffffffffff' WHERE version = 3")
+    conn.execute("UPDATE registered_model_aliases SET version = 3")
+    conn.commit()
+    conn.close()
+    report = import_mlflow(tracker, mlflow_dir / "mlflow.db", models=True)
+    model = Registry(tracker.store, runs=tracker.runs).get_model("Churn Predictor")
+    assert [v.version for v in model.versions] == [1, 4] and model.aliases == {}
+    assert "model 'Churn Predictor' version 3 skipped: its run ffffffff is not in the store" in report.warnings
+    assert "model 'Churn Predictor': alias 'champion' skipped: version 3 was not imported" in report.warnings
+
+
+def test_models_can_be_left_out(tracker, mlflow_dir):
+    report = import_mlflow(tracker, mlflow_dir / "mlflow.db", models=False)
+    assert report.models == [] and tracker.store.query("SELECT count(*) FROM registered_models")[0][0] == 0
+    later = import_mlflow(tracker, mlflow_dir / "mlflow.db")
+    assert later.imported == [] and later.models == ["Churn Predictor"]

@@ -24,30 +24,20 @@ from __future__ import annotations
 
 import ast
 import json
-import math
 import sqlite3
-import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from ..entities import FAILED, FINISHED, KILLED, SYSTEM_TAG_PREFIX
 from ..errors import NbtrackError, UsageError
 from ..tracking import Tracker
 from ..tracking.artifacts import check_artifact_name, media_type
-from ..values import check_key, check_text, param_value
+from ..values import check_key, param_value
+from .mlflow_registry import import_registry
+from .mlflow_source import ImportReport, MlflowDatabase, checked_tags, local_path, seconds
 
-#: the tables and columns every MLflow tracking database has had since 1.x
-REQUIRED_COLUMNS = {
-    "experiments": {"experiment_id", "name"},
-    "runs": {"run_uuid", "name", "user_id", "status", "start_time", "end_time", "lifecycle_stage", "artifact_uri", "experiment_id"},
-    "params": {"key", "value", "run_uuid"},
-    "metrics": {"key", "value", "timestamp", "run_uuid", "step", "is_nan"},
-    "tags": {"key", "value", "run_uuid"},
-}
 #: MLflow tags that become run columns instead of tags
 FOLDED_TAGS = ("mlflow.runName", "mlflow.user", "mlflow.parentRunId", "mlflow.note.content")
 IMPORTED_TAG = SYSTEM_TAG_PREFIX + "imported_from"
@@ -55,83 +45,10 @@ _STATUS = {"FINISHED": FINISHED, "FAILED": FAILED, "KILLED": KILLED}
 _LITERAL_START = tuple("0123456789-+.[({") + ("True", "False", "None")
 
 
-@dataclass
-class ImportReport:
-    """What an import did: ids of the runs it added or skipped, counts, and every problem it met."""
-
-    imported: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    params: int = 0
-    metrics: int = 0
-    tags: int = 0
-    artifacts: int = 0
-    artifact_bytes: int = 0
-    without_artifacts: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        lines = [
-            f"imported {len(self.imported)} run{'s' * (len(self.imported) != 1)} "
-            f"({self.params} params, {self.metrics} metric points, {self.tags} tags, {self.artifacts} artifacts, "
-            f"{self.artifact_bytes} artifact bytes); skipped {len(self.skipped)} already in the store"
-        ]
-        lines += [f"warning: {w}" for w in self.warnings]
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-
-class MlflowDatabase:
-    """Read-only access to one MLflow tracking database file."""
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path).expanduser()
-        if str(path).startswith("sqlite:///"):
-            self.path = Path(str(path)[len("sqlite:///"):])
-        if not self.path.is_file():
-            raise UsageError(f"{self.path} does not exist; pass the file of MLflow's backend store (sqlite:///FILE)")
-        try:
-            self.conn = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True)
-            self.conn.row_factory = sqlite3.Row
-            tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}  # reads the header
-        except sqlite3.DatabaseError as exc:
-            raise UsageError(f"{self.path} is not a SQLite database ({exc}); pass the file of MLflow's backend store") from None
-        missing = sorted(f"{table}.{column}" for table, columns in REQUIRED_COLUMNS.items() for column in columns - self._columns(table))
-        if missing:
-            hint = " (it is an nbtrack store)" if "registry_events" in tables or "run_cells" in tables else ""
-            raise UsageError(f"{self.path} is not an MLflow tracking database{hint}: it lacks {', '.join(missing[:4])}")
-
-    def _columns(self, table: str) -> set[str]:
-        return {r[0] for r in self.conn.execute("SELECT name FROM pragma_table_info(?)", (table,))}
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def experiments(self) -> dict[int, str]:
-        return {r["experiment_id"]: r["name"] for r in self.conn.execute("SELECT experiment_id, name FROM experiments")}
-
-    def runs(self) -> list[sqlite3.Row]:
-        return self.conn.execute("SELECT * FROM runs ORDER BY start_time, run_uuid").fetchall()
-
-    def params(self, run_uuid: str) -> list[tuple[str, str]]:
-        return [(r[0], r[1]) for r in self.conn.execute("SELECT key, value FROM params WHERE run_uuid = ? ORDER BY key", (run_uuid,))]
-
-    def tags(self, run_uuid: str) -> dict[str, str]:
-        rows = self.conn.execute("SELECT key, value FROM tags WHERE run_uuid = ? ORDER BY key", (run_uuid,))
-        return {r[0]: r[1] for r in rows if r[1] is not None}
-
-    def metrics(self, run_uuid: str) -> list[tuple[str, int, float, float]]:
-        """(key, step, value, timestamp in seconds) in logging order, with MLflow's encodings undone."""
-        rows = self.conn.execute(
-            "SELECT key, step, value, timestamp, is_nan FROM metrics WHERE run_uuid = ? ORDER BY timestamp, step", (run_uuid,)
-        )
-        return [(key, int(step), _metric(value, is_nan), ts / 1000.0) for key, step, value, ts, is_nan in rows]
-
-
 def import_mlflow(tracker: Tracker, database: str | Path, artifacts_root: str | Path | None = None,
-                  artifacts: bool = True) -> ImportReport:
-    """Import every run of an MLflow database into ``tracker``'s store (see the module docstring).
+                  artifacts: bool = True, models: bool = True) -> ImportReport:
+    """Import every run of an MLflow database into ``tracker``'s store (see the module docstring),
+    then, with ``models``, its registered models (:mod:`nbtrack.importers.mlflow_registry`).
 
     ``artifacts_root`` is where MLflow's ``mlruns`` folder is now, when the artifact paths
     recorded in the database no longer exist (the folder was moved or copied from another
@@ -164,6 +81,8 @@ def import_mlflow(tracker: Tracker, database: str | Path, artifacts_root: str | 
                 f"(looked at the paths MLflow recorded and under {', '.join(map(str, roots))}); if MLflow's mlruns "
                 "folder has moved, import again into a fresh store with --artifacts-root pointing at it"
             )
+        if models:
+            import_registry(tracker, source, roots, report)
     finally:
         source.close()
     return report
@@ -188,15 +107,15 @@ def _import_run(tracker: Tracker, source: MlflowDatabase, row: sqlite3.Row, expe
         "experiment_id": tracker.runs.experiment_id(experiments.get(row["experiment_id"], f"mlflow-{row['experiment_id']}")),
         "name": row["name"] or tags.get("mlflow.runName"),
         "status": status,
-        "start_time": _seconds(row["start_time"]) or 0.0,
-        "end_time": _seconds(row["end_time"]),
+        "start_time": seconds(row["start_time"]) or 0.0,
+        "end_time": seconds(row["end_time"]),
         "user": row["user_id"] or tags.get("mlflow.user"),
         "note": tags.get("mlflow.note.content"),
         "git_commit": tags.get("mlflow.source.git.commit"),
         "provenance": json.dumps({"kind": "import", "imported_from": {
             "tool": "mlflow", "run_id": uuid, "database": str(source.path.resolve()), "artifact_uri": row["artifact_uri"],
             "source_name": tags.get("mlflow.source.name"), "source_type": tags.get("mlflow.source.type")}}),
-        "deleted_time": (_seconds(_column(row, "deleted_time")) or time.time()) if deleted else None,
+        "deleted_time": (seconds(_column(row, "deleted_time")) or time.time()) if deleted else None,
     }
     row_id = tracker.runs.insert_run(fields)
     params = _params(source.params(uuid), short, report)
@@ -240,15 +159,8 @@ def _literal(text: str) -> Any:
 
 
 def _tags(tags: dict[str, str], short: str, report: ImportReport) -> list[tuple[str, str]]:
-    kept = [(IMPORTED_TAG, "mlflow")]
-    for key, value in tags.items():
-        if key in FOLDED_TAGS:
-            continue
-        try:
-            kept.append((check_key(key, "tag name"), check_text(value, f"tag {key!r}")))
-        except UsageError as exc:
-            report.warnings.append(f"run {short}: tag {key!r} skipped: {exc}")
-    return kept
+    unfolded = ((key, value) for key, value in tags.items() if key not in FOLDED_TAGS)
+    return [(IMPORTED_TAG, "mlflow"), *checked_tags(unfolded, f"run {short}", report)]
 
 
 def _points(row_id: int, metrics: list[tuple[str, int, float, float]], short: str, report: ImportReport) -> list[tuple]:
@@ -286,13 +198,10 @@ def _import_artifacts(tracker: Tracker, row_id: int, row: sqlite3.Row, roots: li
 
 def _artifact_folder(uri: str | None, experiment_id: int, run_uuid: str, roots: list[Path]) -> Path | None:
     """The run's artifact folder on this machine: the recorded local path, else ``ROOT/EXP/RUN/artifacts``."""
-    candidates = []
-    if uri:
-        parsed = urlparse(uri)
-        if parsed.scheme in ("", "file"):
-            candidates.append(Path(unquote(parsed.path if parsed.scheme else uri)))
-    candidates += [root / str(experiment_id) / run_uuid / "artifacts" for root in roots]
-    return next((c for c in candidates if c.is_dir()), None)
+    found = local_path(uri, roots)
+    if found is not None and found.is_dir():
+        return found
+    return next((c for c in (root / str(experiment_id) / run_uuid / "artifacts" for root in roots) if c.is_dir()), None)
 
 
 def _link_parents(tracker: Tracker, parents: dict[str, str], report: ImportReport) -> None:
@@ -305,23 +214,9 @@ def _link_parents(tracker: Tracker, parents: dict[str, str], report: ImportRepor
             tracker.runs.update_run(tracker.runs.resolve(child), {"parent_id": rows[0]["id"]})
 
 
-def _metric(value: float, is_nan: int) -> float:
-    if is_nan:
-        return math.nan
-    if value >= sys.float_info.max:
-        return math.inf
-    if value <= -sys.float_info.max:
-        return -math.inf
-    return float(value)
-
-
-def _seconds(milliseconds: int | None) -> float | None:
-    return None if milliseconds is None else milliseconds / 1000.0
-
-
 def _column(row: sqlite3.Row, name: str) -> Any:
     """A column that older MLflow schemas lack (``runs.deleted_time`` came in 1.x)."""
     return row[name] if name in row.keys() else None
 
 
-__all__ = ["ImportReport", "MlflowDatabase", "import_mlflow"]
+__all__ = ["ImportReport", "import_mlflow"]

@@ -39,6 +39,11 @@ from .stages import check_transition, normalize_stage
 from .uris import VersionRef, make_ref, selector_ref
 
 
+#: the artifact suffix of a version whose model is a zipped MLflow model directory (a format
+#: other than pickle, e.g. MLflow 3's skops files for scikit-learn); see nbtrack.importers.mlflow
+MLFLOW_MODEL_SUFFIX = ".mlflow.zip"
+
+
 @dataclass(frozen=True)
 class Promotion:
     """What :meth:`Registry.promote` did: the promoted version, the gate results, who was archived."""
@@ -442,7 +447,14 @@ class Registry:
         The check catches changes to the store after registration; it cannot make an
         untrusted pickle safe, so only load models from stores you trust.
         """
-        return pickle.loads(self.model_bytes(self.get_model_version(name_or_uri, version, stage=stage, alias=alias)))
+        found = self.get_model_version(name_or_uri, version, stage=stage, alias=alias)
+        if found.artifact.endswith(MLFLOW_MODEL_SUFFIX):
+            raise UsageError(
+                f"model {found.name!r} version {found.version} is an MLflow model directory (imported as {found.artifact}), "
+                f"not a pickle; unpack it (`nbtrack artifacts get {found.run_id[:8]} {shlex.quote(found.artifact)} -o model.zip`) "
+                "and load it with mlflow.pyfunc.load_model"
+            )
+        return pickle.loads(self.model_bytes(found))
 
     def model_bytes(self, version: ModelVersion) -> bytes:
         try:

@@ -1,0 +1,157 @@
+"""Reading an MLflow tracking database, and the report an import fills in (shared by the run and registry importers)."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from ..errors import UsageError
+from ..values import check_key, check_text
+
+#: the tables and columns every MLflow tracking database has had since 1.x
+REQUIRED_COLUMNS = {
+    "experiments": {"experiment_id", "name"},
+    "runs": {"run_uuid", "name", "user_id", "status", "start_time", "end_time", "lifecycle_stage", "artifact_uri", "experiment_id"},
+    "params": {"key", "value", "run_uuid"},
+    "metrics": {"key", "value", "timestamp", "run_uuid", "step", "is_nan"},
+    "tags": {"key", "value", "run_uuid"},
+}
+
+
+@dataclass
+class ImportReport:
+    """What an import did: ids of the runs it added or skipped, counts, and every problem it met."""
+
+    imported: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    params: int = 0
+    metrics: int = 0
+    tags: int = 0
+    artifacts: int = 0
+    artifact_bytes: int = 0
+    without_artifacts: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    versions: int = 0
+    skipped_models: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [
+            f"imported {len(self.imported)} run{'s' * (len(self.imported) != 1)} "
+            f"({self.params} params, {self.metrics} metric points, {self.tags} tags, {self.artifacts} artifacts, "
+            f"{self.artifact_bytes} artifact bytes); skipped {len(self.skipped)} already in the store",
+            f"imported {len(self.models)} registered model{'s' * (len(self.models) != 1)} with {self.versions} "
+            f"version{'s' * (self.versions != 1)}; skipped {len(self.skipped_models)} already in the registry",
+        ]
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+class MlflowDatabase:
+    """Read-only access to one MLflow tracking database file."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path).expanduser()
+        if str(path).startswith("sqlite:///"):
+            self.path = Path(str(path)[len("sqlite:///"):])
+        if not self.path.is_file():
+            raise UsageError(f"{self.path} does not exist; pass the file of MLflow's backend store (sqlite:///FILE)")
+        try:
+            self.conn = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True)
+            self.conn.row_factory = sqlite3.Row
+            tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}  # reads the header
+        except sqlite3.DatabaseError as exc:
+            raise UsageError(f"{self.path} is not a SQLite database ({exc}); pass the file of MLflow's backend store") from None
+        missing = sorted(f"{table}.{column}" for table, columns in REQUIRED_COLUMNS.items() for column in columns - self._columns(table))
+        if missing:
+            hint = " (it is an nbtrack store)" if "registry_events" in tables or "run_cells" in tables else ""
+            raise UsageError(f"{self.path} is not an MLflow tracking database{hint}: it lacks {', '.join(missing[:4])}")
+
+    def _columns(self, table: str) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT name FROM pragma_table_info(?)", (table,))}
+
+    def has_table(self, table: str) -> bool:
+        """Whether this MLflow version has ``table`` (the registry came in 1.x, aliases in 2.3)."""
+        return bool(self._columns(table))
+
+    def rows(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def experiments(self) -> dict[int, str]:
+        return {r["experiment_id"]: r["name"] for r in self.conn.execute("SELECT experiment_id, name FROM experiments")}
+
+    def runs(self) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT * FROM runs ORDER BY start_time, run_uuid").fetchall()
+
+    def params(self, run_uuid: str) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self.conn.execute("SELECT key, value FROM params WHERE run_uuid = ? ORDER BY key", (run_uuid,))]
+
+    def tags(self, run_uuid: str) -> dict[str, str]:
+        rows = self.conn.execute("SELECT key, value FROM tags WHERE run_uuid = ? ORDER BY key", (run_uuid,))
+        return {r[0]: r[1] for r in rows if r[1] is not None}
+
+    def metrics(self, run_uuid: str) -> list[tuple[str, int, float, float]]:
+        """(key, step, value, timestamp in seconds) in logging order, with MLflow's encodings undone."""
+        rows = self.conn.execute(
+            "SELECT key, step, value, timestamp, is_nan FROM metrics WHERE run_uuid = ? ORDER BY timestamp, step", (run_uuid,)
+        )
+        return [(key, int(step), _metric(value, is_nan), ts / 1000.0) for key, step, value, ts, is_nan in rows]
+
+
+def local_path(recorded: str | None, roots: list[Path]) -> Path | None:
+    """A path MLflow recorded (plain or ``file:``), as it is now: where it was, or re-rooted at the
+    part after its last ``mlruns`` under one of ``roots`` (the folder moved). None for remote URIs."""
+    if not recorded:
+        return None
+    parsed = urlparse(recorded)
+    if parsed.scheme not in ("", "file"):
+        return None
+    path = Path(unquote(parsed.path) if parsed.scheme else recorded)
+    if path.exists():
+        return path
+    parts = path.parts
+    if "mlruns" in parts:
+        tail = parts[len(parts) - parts[::-1].index("mlruns"):]
+        return next((root.joinpath(*tail) for root in roots if root.joinpath(*tail).exists()), None)
+    return None
+
+
+def seconds(milliseconds: int | None) -> float | None:
+    return None if milliseconds is None else milliseconds / 1000.0
+
+
+def _metric(value: float, is_nan: int) -> float:
+    if is_nan:
+        return math.nan
+    if value >= sys.float_info.max:
+        return math.inf
+    if value <= -sys.float_info.max:
+        return -math.inf
+    return float(value)
+
+
+def checked_tags(pairs: Iterable[tuple[str, str | None]], label: str, report: ImportReport) -> list[tuple[str, str]]:
+    """The (key, value) pairs nbtrack can store as tags; each one it cannot is named in the report."""
+    kept = []
+    for key, value in pairs:
+        if value is None:
+            continue
+        try:
+            kept.append((check_key(key, "tag name"), check_text(value, f"tag {key!r}")))
+        except UsageError as exc:
+            report.warnings.append(f"{label}: tag {key!r} skipped: {exc}")
+    return kept
+
+
+__all__ = ["ImportReport", "MlflowDatabase", "checked_tags", "local_path", "seconds"]
