@@ -134,6 +134,7 @@ def test_param_text_becomes_the_literal_it_spells(text, value):
 
 @pytest.mark.parametrize("make, message", [
     (lambda d: d / "missing.db", "does not exist"),
+    (lambda d: d, "is a folder; nbtrack reads MLflow's SQLite backend store"),
     (lambda d: (d / "text.db").write_text("not sqlite") and d / "text.db", "is not a SQLite database"),
     (lambda d: Path(__file__).parent / "fixtures" / "schema_0004.db", "is not an MLflow tracking database (it is an nbtrack store)"),
 ])

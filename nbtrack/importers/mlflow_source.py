@@ -62,6 +62,9 @@ class MlflowDatabase:
         self.path = Path(path).expanduser()
         if str(path).startswith("sqlite:///"):
             self.path = Path(str(path)[len("sqlite:///"):])
+        if self.path.is_dir():
+            raise UsageError(f"{self.path} is a folder; nbtrack reads MLflow's SQLite backend store (a file such as mlflow.db), "
+                             "not an mlruns file store")
         if not self.path.is_file():
             raise UsageError(f"{self.path} does not exist; pass the file of MLflow's backend store (sqlite:///FILE)")
         try:
