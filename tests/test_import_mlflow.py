@@ -219,3 +219,12 @@ def test_models_can_be_left_out(tracker, mlflow_dir):
     assert report.models == [] and tracker.store.query("SELECT count(*) FROM registered_models")[0][0] == 0
     later = import_mlflow(tracker, mlflow_dir / "mlflow.db")
     assert later.imported == [] and later.models == ["Churn Predictor"]
+
+
+def test_the_report_displays_as_its_summary_in_ipython(tracker, mlflow_dir):
+    from IPython.lib.pretty import pretty
+
+    report = import_mlflow(tracker, mlflow_dir / "mlflow.db")
+    assert pretty(report) == report.summary() == str(report)
+    assert pretty(report).splitlines()[1] == "imported 1 registered model with 3 versions; skipped 0 already in the registry"
+    assert repr(report) == f"<ImportReport: 11 runs, 1 models, {len(report.warnings)} warnings>"

@@ -23,7 +23,7 @@ REQUIRED_COLUMNS = {
 }
 
 
-@dataclass
+@dataclass(repr=False)
 class ImportReport:
     """What an import did: ids of the runs it added or skipped, counts, and every problem it met."""
 
@@ -40,6 +40,9 @@ class ImportReport:
     skipped_models: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        return f"<ImportReport: {len(self.imported)} runs, {len(self.models)} models, {len(self.warnings)} warnings>"
+
     def summary(self) -> str:
         lines = [
             f"imported {len(self.imported)} run{'s' * (len(self.imported) != 1)} "
@@ -53,6 +56,10 @@ class ImportReport:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        # a notebook cell ending in import_mlflow(...) shows the summary, not the dataclass fields
+        printer.text(self.summary())
 
 
 class MlflowDatabase:
