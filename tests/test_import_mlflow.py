@@ -228,3 +228,21 @@ def test_the_report_displays_as_its_summary_in_ipython(tracker, mlflow_dir):
     assert pretty(report) == report.summary() == str(report)
     assert pretty(report).splitlines()[1] == "imported 1 registered model with 3 versions; skipped 0 already in the registry"
     assert repr(report) == f"<ImportReport: 11 runs, 1 models, {len(report.warnings)} warnings>"
+
+
+def test_a_tracking_servers_proxied_artifacts_are_found_in_mlartifacts(tracker, mlflow_dir):
+    conn = sqlite3.connect(mlflow_dir / "mlflow.db")
+    conn.execute("UPDATE runs SET artifact_uri = 'mlflow-artifacts:/' || experiment_id || '/' || run_uuid || '/artifacts'")
+    conn.commit()
+    conn.close()
+    (mlflow_dir / "mlruns").rename(mlflow_dir / "mlartifacts")
+    report = import_mlflow(tracker, mlflow_dir / "mlflow.db", models=False)
+    assert report.artifacts == 3 and tracker.artifact_bytes(GBM, "notes/hello.txt") == b"hello"
+
+
+def test_symbolic_links_among_artifacts_are_not_followed(tracker, mlflow_dir, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not copy me")
+    (mlflow_dir / "mlruns/1" / GBM / "artifacts" / "link.txt").symlink_to(secret)
+    import_mlflow(tracker, mlflow_dir / "mlflow.db")
+    assert {a.name for a in tracker.get_run(GBM).artifacts} == {"cfg.json", "notes/hello.txt"}

@@ -50,13 +50,15 @@ def import_mlflow(tracker: Tracker, database: str | Path, artifacts_root: str | 
     """Import every run of an MLflow database into ``tracker``'s store (see the module docstring),
     then, with ``models``, its registered models (:mod:`nbtrack.importers.mlflow_registry`).
 
-    ``artifacts_root`` is where MLflow's ``mlruns`` folder is now, when the artifact paths
-    recorded in the database no longer exist (the folder was moved or copied from another
-    machine); by default ``mlruns`` next to the database file is tried too.
+    ``artifacts_root`` is where MLflow's ``mlruns`` folder (or a tracking server's artifact root)
+    is now, when the artifact paths recorded in the database no longer exist (the folder was
+    moved or copied from another machine); ``mlruns`` and ``mlartifacts`` next to the database
+    file are tried too. Symbolic links among the artifacts are not followed.
     """
     source = MlflowDatabase(database)
     report = ImportReport()
-    roots = [Path(p).expanduser() for p in (artifacts_root, source.path.parent / "mlruns") if p is not None]
+    defaults = (source.path.parent / "mlruns", source.path.parent / "mlartifacts")  # MLflow's and its server's
+    roots = [Path(p).expanduser() for p in (artifacts_root, *defaults) if p is not None]
     try:
         experiments = source.experiments()
         parents: dict[str, str] = {}
@@ -184,7 +186,7 @@ def _import_artifacts(tracker: Tracker, row_id: int, row: sqlite3.Row, roots: li
     if folder is None:  # MLflow makes the folder with the first artifact: most such runs logged none
         report.without_artifacts.append(row["run_uuid"])
         return
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
         try:
             name = check_artifact_name(path.relative_to(folder).as_posix())
         except UsageError as exc:

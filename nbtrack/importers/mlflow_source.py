@@ -120,11 +120,20 @@ class MlflowDatabase:
 
 
 def local_path(recorded: str | None, roots: list[Path]) -> Path | None:
-    """A path MLflow recorded (plain or ``file:``), as it is now: where it was, or re-rooted at the
-    part after its last ``mlruns`` under one of ``roots`` (the folder moved). None for remote URIs."""
+    """A location MLflow recorded, as a local path that exists now, or None.
+
+    Plain paths and ``file:`` URIs are taken where they were, else re-rooted at the part
+    after their last ``mlruns`` under one of ``roots`` (the folder moved); ``mlflow-artifacts:``
+    URIs (a tracking server's proxied artifacts) are relative to its artifact root, which is
+    one of ``roots`` (``mlartifacts`` next to the database by default). Remote stores (s3, gs,
+    ...) give None.
+    """
     if not recorded:
         return None
     parsed = urlparse(recorded)
+    if parsed.scheme == "mlflow-artifacts":
+        tail = [part for part in unquote(parsed.path).split("/") if part]
+        return next((root.joinpath(*tail) for root in roots if tail and root.joinpath(*tail).exists()), None)
     if parsed.scheme not in ("", "file"):
         return None
     path = Path(unquote(parsed.path) if parsed.scheme else recorded)
