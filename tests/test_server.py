@@ -130,3 +130,26 @@ def test_records_carry_data_input_fingerprints(server, runs):
     listed = server.request("GET", _api("runs", "data.ipynb"))[1]["runs"]
     assert listed[0]["inputs"] == {"X": "ndarray 3x2 float64 · " + ended.inputs["X"]["digest"][:12]}
     assert server.request("GET", _api("runs", "exp/train.ipynb"))[1]["runs"][0]["inputs"] == {}
+
+
+def test_records_name_the_live_model_versions_registered_from_them(server, runs):
+    from nbtrack.registry import Registry
+
+    tracker = Tracker.open(server.store)
+    try:
+        first = _log_run(tracker, server.root / "models.ipynb", "first", {}, {"f1": 0.7})
+        second = _log_run(tracker, server.root / "models.ipynb", "second", {}, {"f1": 0.8})
+        registry = Registry(tracker.store, runs=tracker.runs)
+        for run, name in ((first, HOSTILE), (second, "churn"), (second, "other")):
+            registry.register_model(run.id, {"w": 1}, name)
+        registry.register_model(second.id, {"w": 2}, "churn")
+        registry.promote("churn", 2, "Production")
+        registry.delete_model_version("churn", 1)
+        registry.delete_model("other")
+    finally:
+        tracker.close()
+    listed = {r["name"]: r["models"] for r in server.request("GET", _api("runs", "models.ipynb"))[1]["runs"]}
+    assert listed == {"first": [{"name": HOSTILE, "version": 1, "stage": "None"}],
+                      "second": [{"name": "churn", "version": 2, "stage": "Production"}]}
+    detail = server.request("GET", _api(f"runs/{second.id}", "models.ipynb"))[1]
+    assert detail["run"]["models"] == listed["second"] and detail["previous"]["models"] == listed["first"]

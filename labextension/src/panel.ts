@@ -25,6 +25,7 @@ import {
   formatTime,
   formatValue,
   keyMetrics,
+  modelBadges,
   rerunOf,
   runLabel,
   sortRuns
@@ -215,6 +216,7 @@ export class RunsPanel extends Widget {
       if (run.badge) {
         head.append(el('span', `nbtrack-runs-badge nbtrack-runs-badge-${run.badge_kind || 'none'}`, run.badge));
       }
+      head.append(...this._modelBadges(run));
       const original = rerunOf(run);
       if (original) {
         const marker = el('span', 'nbtrack-runs-badge nbtrack-runs-rerun-of', 'rerun');
@@ -265,6 +267,12 @@ export class RunsPanel extends Widget {
     if (run.inputs && Object.keys(run.inputs).length) {
       parts.push(this._section('Data inputs', this._table(run.inputs)));
     }
+    const badges = this._modelBadges(run);
+    if (badges.length) {
+      const list = el('div', 'nbtrack-runs-models');
+      list.append(...badges);
+      parts.push(this._section('Registered as', list));
+    }
     parts.push(this._diffSection(detail));
     if (run.error) {
       parts.push(this._section('Error', el('pre', 'nbtrack-runs-detail-error', run.error)));
@@ -314,6 +322,14 @@ export class RunsPanel extends Widget {
       this._rerunning.delete(run.id);
     }
     await this.refresh();
+  }
+
+  private _modelBadges(run: IRunRecord): HTMLElement[] {
+    return modelBadges(run).map(badge => {
+      const node = el('span', `nbtrack-runs-badge nbtrack-runs-model nbtrack-runs-model-${badge.stage}`, badge.text);
+      node.title = badge.title;
+      return node;
+    });
   }
 
   private _section(title: string, body: HTMLElement): HTMLElement {

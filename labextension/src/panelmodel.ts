@@ -28,6 +28,23 @@ export interface IRunRecord {
   /** "clean" | "warn" | "". */
   badge_kind: string;
   error: string | null;
+  /** Live model versions registered from this run; absent from older servers. */
+  models?: IModelVersionRef[];
+}
+
+/** A registered model version, as `nbtrack.server.runs.record` lists it under a run. */
+export interface IModelVersionRef {
+  name: string;
+  version: number;
+  /** "None" | "Staging" | "Production" | "Archived" */
+  stage: string;
+}
+
+/** A version's badge: the text, a CSS suffix for its stage, and a tooltip. */
+export interface IModelBadge {
+  text: string;
+  stage: string;
+  title: string;
 }
 
 /** `GET /nbtrack/api/runs` */
@@ -57,6 +74,23 @@ export const RERUN_TAG = 'nbtrack.rerun_of';
 export function rerunOf(run: IRunRecord): string | null {
   const original = run.tags ? run.tags[RERUN_TAG] : undefined;
   return typeof original === 'string' && original !== '' ? original : null;
+}
+
+/**
+ * Badges for the model versions registered from a run, Production first, then
+ * Staging, None and Archived (what a glance at the list should find first).
+ * Model names are user text: display them with textContent.
+ */
+export function modelBadges(run: IRunRecord): IModelBadge[] {
+  const order = ['Production', 'Staging', 'None', 'Archived'];
+  const rank = (stage: string) => (order.includes(stage) ? order.indexOf(stage) : order.length);
+  return [...(run.models ?? [])]
+    .sort((a, b) => rank(a.stage) - rank(b.stage) || a.name.localeCompare(b.name) || a.version - b.version)
+    .map(v => ({
+      text: v.stage === 'None' ? `${v.name} v${v.version}` : `${v.name} v${v.version} · ${v.stage}`,
+      stage: order.includes(v.stage) ? v.stage.toLowerCase() : 'none',
+      title: `Registered as model ${v.name}, version ${v.version} (stage ${v.stage})`
+    }));
 }
 
 /** A run's label: its name, else its short id (names may be any text: display with textContent). */

@@ -9,6 +9,7 @@ import {
   formatTime,
   formatValue,
   keyMetrics,
+  modelBadges,
   rerunOf,
   runLabel,
   sortRuns
@@ -200,5 +201,34 @@ describe('formatRerun', () => {
     expect(formatRerun({ ...base, verified: false, error: 'cell 2 raised', exit_code: 1 })).toBe(
       'Not reproduced: cell 2 raised.'
     );
+  });
+});
+
+describe('modelBadges', () => {
+  it('lists Production first, then Staging, None and Archived, and says the stage', () => {
+    const badges = modelBadges(
+      run({
+        models: [
+          { name: 'b', version: 1, stage: 'Archived' },
+          { name: 'a', version: 3, stage: 'None' },
+          { name: 'churn', version: 2, stage: 'Production' },
+          { name: 'a', version: 2, stage: 'Staging' }
+        ]
+      })
+    );
+    expect(badges.map(b => b.text)).toEqual(['churn v2 · Production', 'a v2 · Staging', 'a v3', 'b v1 · Archived']);
+    expect(badges.map(b => b.stage)).toEqual(['production', 'staging', 'none', 'archived']);
+    expect(badges[0].title).toBe('Registered as model churn, version 2 (stage Production)');
+  });
+
+  it('has nothing for runs without versions or from older servers', () => {
+    expect(modelBadges(run({}))).toEqual([]);
+    expect(modelBadges(run({ models: [] }))).toEqual([]);
+  });
+
+  it('keeps hostile names as text and an unknown stage unstyled', () => {
+    const [badge] = modelBadges(run({ models: [{ name: '<img src=x>', version: 1, stage: 'Weird' }] }));
+    expect(badge.text).toBe('<img src=x> v1 · Weird');
+    expect(badge.stage).toBe('none');
   });
 });

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from ..entities import Run
 from ..fingerprint import describe as describe_input
 from ..errors import UsageError
 from ..store import Store
+from ..store.models import ModelRepository
 from ..store.location import StoreLocation, resolve_store
 from ..tracking import Tracker
 from ..tracking.tracker import RERUN_TAG
@@ -79,21 +80,28 @@ def _notebook_filter(where: NotebookScope) -> str:
     return "notebook in (" + ", ".join(_quote(p) for p in where.spellings()) + ")"
 
 
-def record(run: Run) -> dict[str, Any]:
-    """:func:`~nbtrack.display.runs.run_record` plus what the panel shows beside it."""
+def record(run: Run, versions: Sequence[tuple[str, int, str]] = ()) -> dict[str, Any]:
+    """:func:`~nbtrack.display.runs.run_record` plus what the panel shows beside it, including
+    the model versions registered from the run (``versions``: (model, version, stage))."""
     badge, kind = receipt_badge(run)
     # inputs decode the provenance document: here (at most a few hundred runs), not in run_record,
     # which also serves 10,000-run listings
     inputs = {k: describe_input(v) for k, v in run.inputs.items()}
-    return {**run_record(run), "short_id": run.short_id, "badge_kind": kind, "error": run.error, "inputs": inputs}
+    models = [{"name": name, "version": version, "stage": stage} for name, version, stage in versions]
+    return {**run_record(run), "short_id": run.short_id, "badge_kind": kind, "error": run.error, "inputs": inputs, "models": models}
+
+
+def _records(tracker: Tracker, runs: Sequence[Run]) -> list[dict[str, Any]]:
+    versions = ModelRepository(tracker.store).live_versions_of(r.id for r in runs)
+    return [record(r, versions.get(r.id, ())) for r in runs]
 
 
 def list_runs(where: NotebookScope, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     """The notebook's runs, newest first, at most ``limit`` (capped at :data:`MAX_LIMIT`)."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     with _tracker(where) as tracker:
-        runs = [] if tracker is None else _runs_with_reruns(tracker, where, limit)
-    return {**_header(where), "runs": [record(r) for r in runs]}
+        records = [] if tracker is None else _records(tracker, _runs_with_reruns(tracker, where, limit))
+    return {**_header(where), "runs": records}
 
 
 def _runs_with_reruns(tracker: Tracker, where: NotebookScope, limit: int) -> list[Run]:
@@ -125,11 +133,8 @@ def run_detail(where: NotebookScope, run_id: str) -> dict[str, Any]:
         else:
             earlier = f"{_notebook_filter(where)} and start_time < {run.start_time!r}"
             previous = tracker.search_runs(earlier, max_results=1)
-    return {
-        **_header(where),
-        "run": record(run),
-        "previous": record(previous[0]) if previous else None,
-    }
+        current, *before = _records(tracker, [run, *previous])
+    return {**_header(where), "run": current, "previous": before[0] if before else None}
 
 
 def _header(where: NotebookScope) -> dict[str, Any]:

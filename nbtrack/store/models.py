@@ -136,6 +136,18 @@ class ModelRepository:
         )
         return [(r["name"], r["version"], r["uuid"]) for r in rows]
 
+    def live_versions_of(self, run_uuids: Iterable[str]) -> dict[str, list[tuple[str, int, str]]]:
+        """(model, version, stage) of the live versions of live models registered from each run, by run id."""
+        found: dict[str, list[tuple[str, int, str]]] = {}
+        rows = self.store.query(
+            f"SELECT r.uuid, m.name, v.version, v.stage {_VERSION_FROM} WHERE r.uuid IN (SELECT value FROM json_each(?)) "
+            "AND v.deleted_time IS NULL AND m.deleted_time IS NULL ORDER BY m.name, v.version",
+            (json.dumps(list(run_uuids)),),
+        )
+        for r in rows:
+            found.setdefault(r["uuid"], []).append((r["name"], r["version"], r["stage"]))
+        return found
+
     def run_row_id(self, model_id: int, version: int) -> int:
         return self.store.query("SELECT run_id FROM model_versions WHERE model_id = ? AND version = ?", (model_id, version))[0]["run_id"]
 

@@ -72,7 +72,9 @@ def test_panel_lists_the_notebooks_runs_as_they_end(page, lab):
 
 
 def test_hostile_run_name_is_text_in_panel_and_dashboard(page, lab):
-    cells = ["%load_ext nbtrack", f"%%track '{HOSTILE}'\nlr = 0.5\nf1 = round(0.6, 2)", "%track dashboard"]
+    register = (f"import nbtrack\nnbtrack.register_model(nbtrack.search_runs(max_results=1)[0], {{'w': 1}}, {HOSTILE!r})\n"
+                f"nbtrack.transition_stage({HOSTILE!r}, 1, 'Production');")
+    cells = ["%load_ext nbtrack", f"%%track '{HOSTILE}'\nlr = 0.5\nf1 = round(0.6, 2)", register, "%track dashboard"]
     write_notebook(lab.root, "hostile.ipynb", cells)
     open_notebook(page, lab, "hostile.ipynb")
     run_all(page, len(cells))
@@ -83,6 +85,12 @@ def test_hostile_run_name_is_text_in_panel_and_dashboard(page, lab):
     name.wait_for()
     name.click()
     panel.locator(".nbtrack-runs-detail-name", has_text=HOSTILE).wait_for()
+    # the model registered from the run (its name is the same markup) is a badge with its stage
+    panel.locator(".nbtrack-runs-refresh").click()
+    badge = panel.locator(".nbtrack-runs-item .nbtrack-runs-model-production")
+    badge.wait_for()
+    assert badge.inner_text() == f"{HOSTILE} v1 · Production"
+    panel.locator(".nbtrack-runs-section", has_text="Registered as").locator(".nbtrack-runs-model", has_text=HOSTILE).wait_for()
 
     row = page.locator(".nbtrack-run-row", has_text=HOSTILE)
     row.first.wait_for()
