@@ -68,13 +68,13 @@ def register(sub) -> None:
     rm.add_argument("name")
     rm.add_argument("version", nargs="?", help="version number (omit to delete the model)")
     rm.add_argument("--comment", "-c", default=None, help="why (kept in the audit trail)")
-    rm.set_defaults(handler=cmd_rm)
+    rm.set_defaults(handler=cmd_lifecycle)
 
     restore = cmds.add_parser("restore", help="bring back a deleted version, or a deleted model")
     restore.add_argument("name")
     restore.add_argument("version", nargs="?", help="version number (omit to restore the model)")
     restore.add_argument("--comment", "-c", default=None, help="why (kept in the audit trail)")
-    restore.set_defaults(handler=cmd_restore)
+    restore.set_defaults(handler=cmd_lifecycle)
     models.set_defaults(handler=lambda args: models.print_help() or 1)
 
 
@@ -161,25 +161,19 @@ def cmd_rename(args) -> int:
     return 0
 
 
-def cmd_rm(args) -> int:
+def cmd_lifecycle(args) -> int:
+    """``rm`` and ``restore``: of the whole model, or of one version when one is given."""
     registry = open_registry(args)
+    deleting = args.models_command == "rm"
     if args.version is None:
-        registry.delete_model(args.name, args.comment)
-        print(f"model {args.name} deleted; undo with `nbtrack models restore {shlex.quote(args.name)}`")
+        (registry.delete_model if deleting else registry.restore_model)(args.name, args.comment)
+        what, stage = f"model {args.name}", ""
     else:
-        version = registry.delete_model_version(args.name, args.version, args.comment)
-        print(f"{args.name} version {version.version} deleted; undo with `nbtrack models restore {shlex.quote(args.name)} {version.version}`")
-    return 0
-
-
-def cmd_restore(args) -> int:
-    registry = open_registry(args)
-    if args.version is None:
-        registry.restore_model(args.name, args.comment)
-        print(f"model {args.name} restored")
-    else:
-        version = registry.restore_model_version(args.name, args.version, args.comment)
-        print(f"{args.name} version {version.version} restored ({version.stage})")
+        change = registry.delete_model_version if deleting else registry.restore_model_version
+        version = change(args.name, args.version, args.comment)
+        what, stage = f"{args.name} version {version.version}", f" ({version.stage})"
+    target = shlex.quote(args.name) + ("" if args.version is None else f" {args.version}")
+    print(f"{what} deleted; undo with `nbtrack models restore {target}`" if deleting else f"{what} restored{stage}")
     return 0
 
 
