@@ -148,7 +148,7 @@ class Registry:
         glob = None
         if pattern:
             glob = pattern if any(c in pattern for c in "*?[") else f"*{pattern}*"
-        return [self.models.get_model(self.models.require_model_id(n, deleted_ok=deleted)) for n in self.models.model_names(glob, deleted)]
+        return [self.models.get_model(model_id) for model_id in self.models.model_ids(glob, deleted)]
 
     def get_model_version(self, name_or_uri: str, version: int | str | None = None, *, stage: str | None = None,
                           alias: str | None = None) -> ModelVersion:

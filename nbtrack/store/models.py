@@ -68,13 +68,13 @@ class ModelRepository:
         with self.store.atomic() as conn:
             conn.execute("UPDATE registered_models SET deleted_time = ?, updated = ? WHERE id = ?", (deleted_time, now, model_id))
 
-    def model_names(self, glob: str | None = None, deleted: bool = False) -> list[str]:
-        """Names of live models (or, with ``deleted``, of deleted ones) matching ``glob``."""
-        sql = "SELECT name FROM registered_models WHERE deleted_time IS " + ("NOT NULL" if deleted else "NULL")
+    def model_ids(self, glob: str | None = None, deleted: bool = False) -> list[int]:
+        """Ids of live models (or, with ``deleted``, of deleted ones) whose name matches ``glob``, by name."""
+        sql = "SELECT id FROM registered_models WHERE deleted_time IS " + ("NOT NULL" if deleted else "NULL")
         params: tuple[str, ...] = ()
         if glob is not None:
             sql, params = sql + " AND name GLOB ?", (glob,)
-        return [r["name"] for r in self.store.query(sql + " ORDER BY name", params)]
+        return [r["id"] for r in self.store.query(sql + " ORDER BY name", params)]
 
     def get_model(self, model_id: int) -> RegisteredModel:
         row = self.store.query("SELECT * FROM registered_models WHERE id = ?", (model_id,))[0]
