@@ -64,7 +64,7 @@ def import_mlflow(tracker: Tracker, database: str | Path, artifacts_root: str | 
         parents: dict[str, str] = {}
         for row in source.runs():
             uuid = row["run_uuid"]
-            if _exists(tracker, uuid):
+            if tracker.runs.row_id_of(uuid) is not None:
                 report.skipped.append(uuid)
                 continue
             try:
@@ -88,10 +88,6 @@ def import_mlflow(tracker: Tracker, database: str | Path, artifacts_root: str | 
     finally:
         source.close()
     return report
-
-
-def _exists(tracker: Tracker, uuid: str) -> bool:
-    return bool(tracker.store.query("SELECT 1 FROM runs WHERE uuid = ?", (uuid,)))
 
 
 def _import_run(tracker: Tracker, source: MlflowDatabase, row: sqlite3.Row, experiments: dict[int, str],
@@ -209,11 +205,11 @@ def _artifact_folder(uri: str | None, experiment_id: int, run_uuid: str, roots: 
 def _link_parents(tracker: Tracker, parents: dict[str, str], report: ImportReport) -> None:
     with tracker.store.atomic():
         for child, parent in parents.items():
-            rows = tracker.store.query("SELECT id FROM runs WHERE uuid = ?", (parent,))
-            if not rows:
+            parent_row = tracker.runs.row_id_of(parent)
+            if parent_row is None:
                 report.warnings.append(f"run {child[:8]}: its MLflow parent {parent[:8]} is not in the store; imported as a top-level run")
                 continue
-            tracker.runs.update_run(tracker.runs.resolve(child), {"parent_id": rows[0]["id"]})
+            tracker.runs.update_run(tracker.runs.row_id_of(child), {"parent_id": parent_row})
 
 
 def _column(row: sqlite3.Row, name: str) -> Any:

@@ -22,7 +22,7 @@ import io
 import sqlite3
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..entities import ARCHIVED, PRODUCTION, STAGE_NONE, STAGES
 from ..errors import UsageError
@@ -86,7 +86,7 @@ def _import_model(registry: Registry, source: MlflowDatabase, model: sqlite3.Row
         if version["current_stage"] == MLFLOW_DELETED:
             continue  # its number stays unused, as in MLflow
         label = f"model {name!r} version {version['version']}"
-        run_row = _run_row(registry, version["run_id"])
+        run_row = registry.runs.row_id_of(str(version["run_id"])) if version["run_id"] else None
         if run_row is None:
             report.warnings.append(f"{label} skipped: its run {str(version['run_id'])[:8]} is not in the store")
             continue
@@ -179,11 +179,6 @@ def _zip_folder(folder: Path) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
     return buffer.getvalue()
-
-
-def _run_row(registry: Registry, run_uuid: Any) -> int | None:
-    rows = registry.store.query("SELECT id FROM runs WHERE uuid = ?", (str(run_uuid),)) if run_uuid else []
-    return rows[0]["id"] if rows else None
 
 
 def _stage(mlflow_stage: str | None) -> str:

@@ -310,6 +310,11 @@ class RunRepository:
             raise NotFoundError(f"no run with row id {run_id}")
         return runs[0]
 
+    def row_id_of(self, uuid: str) -> int | None:
+        """The row id of the run with exactly this 32-hex id, or None (no prefix matching: see :meth:`resolve`)."""
+        rows = self.store.query("SELECT id FROM runs WHERE uuid = ?", (uuid,))
+        return rows[0]["id"] if rows else None
+
     def uuid_of(self, run_id: int) -> str:
         return self.store.query("SELECT uuid FROM runs WHERE id = ?", (run_id,))[0]["uuid"]
 
