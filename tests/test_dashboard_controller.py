@@ -697,3 +697,21 @@ def test_default_columns_lead_with_the_users_own_params(tracker):
             tracker.log_metric("f1", 0.5)
     shown = [c for c in DashboardController(tracker).columns if c.startswith("params.")]
     assert shown[:3] == ["params.lr", "params.depth", "params.model.estimator"] and len(shown) == DEFAULT_PARAM_COLUMNS
+
+
+def test_the_deleted_listing_offers_the_columns_of_deleted_runs_and_each_listing_keeps_its_own(tracker, controller, ids):
+    with tracker.start_run("old-idea", params={"only_in_the_bin": 3}) as old:
+        tracker.log_metric("bin_score", 0.5)
+    tracker.delete_run(old.id)
+    controller.refresh()
+    assert "params.only_in_the_bin" not in controller.available_columns()
+    controller.set_columns(["name", "metrics.f1"])
+    controller.set_show_deleted(True)
+    assert {"params.only_in_the_bin", "metrics.bin_score"} <= set(controller.available_columns())
+    assert "params.model" not in controller.available_columns()  # no deleted run has it
+    assert {"params.only_in_the_bin", "metrics.bin_score"} <= set(controller.columns)  # the deleted listing's defaults
+    controller.set_columns(["name", "params.only_in_the_bin"])
+    controller.set_show_deleted(False)
+    assert controller.columns == ["name", "metrics.f1"]
+    controller.set_show_deleted(True)
+    assert controller.columns == ["name", "params.only_in_the_bin"]

@@ -282,10 +282,11 @@ def test_delete_cancel_and_a_refusal_leave_the_runs(tracker, dash, ids):
 
 def test_show_deleted_lists_deleted_runs_to_restore(tracker, dash, ids):
     tracker.delete_run(ids[0])
-    with tracker.start_run(XSS) as bad:
+    with tracker.start_run(XSS, params={"binned": 1}) as bad:
         pass
     tracker.delete_run(bad.id)
     one(dash, "nbtrack-show-deleted").value = True
+    assert "params.binned" in one(dash, "nbtrack-column-chooser").options  # the deleted runs' keys
     delete, restore = one(dash, "nbtrack-delete-selected"), one(dash, "nbtrack-restore-selected")
     assert (shown(delete), shown(restore), restore.disabled) == (False, True, True)
     assert ESCAPED in first_row_text(dash) and not [v for v in htmls(dash.widget) if "<img src=x" in v]
@@ -296,6 +297,7 @@ def test_show_deleted_lists_deleted_runs_to_restore(tracker, dash, ids):
     assert "restored 1 run" in dash.status.value and tracker.get_run(ids[0]).deleted_time is None
     one(dash, "nbtrack-show-deleted").value = False
     assert (shown(delete), shown(restore), dash.controller.total) == (True, False, 5)
+    assert "params.binned" not in one(dash, "nbtrack-column-chooser").options
 
 
 def annotate_controls(dash):

@@ -347,12 +347,13 @@ class RunRepository:
         )
         return [(r["uuid"], r["name"], r["status"], r["start_time"]) for r in rows]
 
-    def key_usage(self) -> dict[str, tuple[str, ...]]:
-        """Param, metric and tag keys of live runs, most used first (ties alphabetical).
+    def key_usage(self, deleted: bool = False) -> dict[str, tuple[str, ...]]:
+        """Param, metric and tag keys of live runs (or, with ``deleted``, of deleted ones), most used
+        first (ties alphabetical).
 
         Lets the dashboard offer columns without loading every run.
         """
-        live = f"run_id NOT IN ({_DELETED_IDS})"
+        live = f"run_id {'IN' if deleted else 'NOT IN'} ({_DELETED_IDS})"
         queries = {
             "params": f"SELECT key FROM params WHERE {live} GROUP BY key ORDER BY count(*) DESC, key",
             "metrics": f"SELECT k.key FROM latest_metrics l JOIN metric_keys k ON k.id = l.key_id WHERE l.{live} "

@@ -16,8 +16,8 @@ class ColumnKeys:
     tags: tuple[str, ...]
 
 
-def column_keys(runs: RunRepository, system_tag_prefix: str = "nbtrack.") -> ColumnKeys:
-    """Keys for the column chooser; nbtrack's own tags are left out."""
-    usage = runs.key_usage()
+def column_keys(runs: RunRepository, system_tag_prefix: str = "nbtrack.", deleted: bool = False) -> ColumnKeys:
+    """Keys for the column chooser of the live (or deleted) runs; nbtrack's own tags are left out."""
+    usage = runs.key_usage(deleted)
     tags = tuple(key for key in usage["tags"] if not key.startswith(system_tag_prefix))
     return ColumnKeys(usage["params"], usage["metrics"], tags)

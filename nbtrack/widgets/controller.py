@@ -96,6 +96,8 @@ class DashboardController:
         self.show_deleted = False
         #: the selection and baseline of the other listing, back when the user switches back
         self._other_selection: tuple[dict[str, str], str | None] = ({}, None)
+        #: the other listing's columns (None: its defaults, from its own keys)
+        self._other_columns: list[str] | None = None
         self.pending_delete: PendingDelete | None = None
         self.show_all_params = False
         #: chart choices of the Compare tab (None: the first that fits)
@@ -188,11 +190,17 @@ class DashboardController:
 
     def _reload_keys(self) -> None:
         """Re-read the column keys and the page: keys may have come or gone since they were read."""
-        self.keys = column_keys(self.tracker.runs)
-        available = set(self.available_columns())
+        self.keys = column_keys(self.tracker.runs, deleted=self.show_deleted)
         # a column whose every run was deleted (or untagged) is gone from the chooser, so it leaves the table too
-        self.columns = [column for column in self.columns if column in available]
+        self.columns = self._fitting(self.columns)
         self._load()
+
+    def _fitting(self, columns: list[str] | None) -> list[str]:
+        """``columns`` that the current keys offer; None gives the defaults."""
+        if columns is None:
+            return self._default_columns()
+        available = set(self.available_columns())
+        return [column for column in columns if column in available]
 
     def is_new(self, run: Run) -> bool:
         return run.start_time > self.opened_at
@@ -330,8 +338,11 @@ class DashboardController:
             return
         (self._selected, self.baseline), self._other_selection = self._other_selection, (self._selected, self.baseline)
         self.show_deleted, self.pending_delete, self.page_index = bool(show), None, 0
+        # each listing has its own keys (deleted runs may have params no live run has) and columns
+        self.keys = column_keys(self.tracker.runs, deleted=self.show_deleted)
+        self.columns, self._other_columns = self._fitting(self._other_columns), self.columns
         self._load()
-        self.changed("selection", "compare", "delete")
+        self.changed("selection", "compare", "delete", "columns")
         self._announce_total()
 
     # -- tags and notes -------------------------------------------------------------------------------
