@@ -127,7 +127,7 @@ def test_stage_names_are_case_insensitive_and_checked(registry, tracker):
 def test_the_database_itself_refuses_a_second_production_version(registry, tracker):
     versions(registry, tracker, 0.8, 0.9)
     registry.transition_stage("fraud", 1, PRODUCTION)
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+    with tracker.store.lock, pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
         tracker.store.conn.execute("UPDATE model_versions SET stage = 'Production' WHERE version = 2")
     assert stages(registry) == {1: PRODUCTION, 2: STAGE_NONE}
 
@@ -135,7 +135,7 @@ def test_the_database_itself_refuses_a_second_production_version(registry, track
 @pytest.mark.parametrize("statement", ["UPDATE registry_events SET who = 'mallory'", "DELETE FROM registry_events"])
 def test_the_event_log_is_append_only(registry, tracker, statement):
     versions(registry, tracker, 0.8)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with tracker.store.lock, pytest.raises(sqlite3.IntegrityError, match="append-only"):
         tracker.store.conn.execute(statement)
     assert [e.who for e in registry.history("fraud")] == ["alice@lab", "alice@lab"]
 

@@ -152,11 +152,15 @@ def test_a_deleted_model_keeps_its_name_and_history_and_can_be_restored(registry
 
 def test_the_event_log_stays_append_only_after_the_rebuild(registry):
     conn = registry.store.conn
-    for statement in ("UPDATE registry_events SET who = 'mallory'", "DELETE FROM registry_events"):
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            conn.execute(statement)
-    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
-        conn.execute("INSERT INTO registry_events(model_id, seq, time, who, action) VALUES (1, 999, 0, 'x', 'purge_everything')")
+    # holding the store's lock: a run's late git provenance is written from a background thread on
+    # this connection, and SQLite's error code is per connection (an unlocked statement's error
+    # can be read, or lost, by the other thread)
+    with registry.store.lock:
+        for statement in ("UPDATE registry_events SET who = 'mallory'", "DELETE FROM registry_events"):
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                conn.execute(statement)
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+            conn.execute("INSERT INTO registry_events(model_id, seq, time, who, action) VALUES (1, 999, 0, 'x', 'purge_everything')")
 
 
 def cli(store_path, *argv: str) -> int:
