@@ -163,8 +163,9 @@ def test_run_id_prefix_resolution(tracker):
     with pytest.raises(NotFoundError):
         tracker.get_run("ffffffffffff")
     fake = "abcd" + "0" * 28
-    tracker.store.conn.execute("UPDATE runs SET uuid = ? WHERE uuid = ?", (fake, runs[1].id))
-    tracker.store.conn.execute("UPDATE runs SET uuid = ? WHERE uuid = ?", ("abcd" + "1" * 28, runs[2].id))
+    with tracker.store.atomic() as conn:  # the lock: runs' late git provenance is written from another thread
+        conn.execute("UPDATE runs SET uuid = ? WHERE uuid = ?", (fake, runs[1].id))
+        conn.execute("UPDATE runs SET uuid = ? WHERE uuid = ?", ("abcd" + "1" * 28, runs[2].id))
     with pytest.raises(AmbiguousIdError, match="type more characters"):
         tracker.get_run("abcd")
 
