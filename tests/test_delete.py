@@ -191,6 +191,21 @@ def test_purge_selects_by_age_or_by_name(tracker):
     assert tracker.purge(runs=[new]).runs == (new,)
 
 
+def test_a_purged_runs_row_id_is_never_given_to_a_new_run(tracker):
+    """Without AUTOINCREMENT, SQLite reuses the highest freed rowid: late writers holding a row id
+    (git provenance, a magic's last run) would then reach a newer run."""
+    first, second = _run(tracker, "first"), _run(tracker, "second")
+    highest = tracker.runs.resolve(second)
+    tracker.delete_run(second)
+    tracker.purge(runs=[second])
+    tracker.delete_run(first)
+    assert tracker.purge(runs=[first], dry_run=True).dry_run  # a dry run records nothing
+    assert [r[0] for r in tracker.store.query("SELECT last_run_id FROM purges")] == [highest]
+    with tracker.start_run("third") as third:
+        pass
+    assert third.row_id == highest + 1
+
+
 def test_gc_removes_exactly_the_unreferenced_blobs(tracker):
     shared, mine_small, mine_big, live_big = b"shared", b"only the deleted run", bytes(BIG), bytes([1]) * BIG
     with tracker.start_run("live") as live:
@@ -415,7 +430,10 @@ def test_api_delete_and_restore(tracker):
 
 def test_a_late_git_answer_never_lands_on_a_run_that_reused_a_purged_row_id(tracker, tmp_path, monkeypatch):
     """Git answers after the run ended; if the run was purged meanwhile, its row id may already
-    belong to the next run, whose provenance must stay its own (this clobbered snapshots)."""
+    belong to the next run, whose provenance must stay its own (this clobbered snapshots).
+
+    Purges now record the highest row id they removed and new runs are numbered above it, but
+    a purge made before schema 0004 recorded none: that store can still reuse a row id, as here."""
     import threading
 
     class SlowGit:  # git's answer, held until the test releases it
@@ -436,6 +454,8 @@ def test_a_late_git_answer_never_lands_on_a_run_that_reused_a_purged_row_id(trac
     tracker.git.write_later(purged.row_id, purged.id, slow)
     tracker.delete_run(purged.id)
     tracker.purge()
+    with tracker.store.atomic() as conn:
+        conn.execute("UPDATE purges SET last_run_id = NULL")  # as an nbtrack before 0004 purged
     with tracker.start_run("next") as nxt:
         pass
     assert nxt.row_id == purged.row_id  # SQLite hands the freed row id to the next run

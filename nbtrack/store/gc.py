@@ -62,15 +62,16 @@ def purge(store: Store, runs: RunRepository, select: Callable[[], Iterable[int]]
     moved: list[tuple[Path, Path]] = []
     try:
         with store.atomic() as conn:
-            purged = runs.delete(node.id for node in runs.nodes(select(), nested=True))
+            ids = [node.id for node in runs.nodes(select(), nested=True)]
+            purged = runs.delete(ids)
             garbage = _garbage(store)
             report = PurgeReport(tuple(purged), len(garbage.shas) + garbage.strays, garbage.bytes, dry_run)
             if dry_run:
                 raise _DryRun(report)
             moved = store.blobs.remove(garbage.shas, garbage.files)
             if report.runs or report.blobs:
-                conn.execute("INSERT INTO purges(time, runs, blobs, bytes) VALUES (?, ?, ?, ?)",
-                             (time.time(), len(report.runs), report.blobs, report.bytes))
+                conn.execute("INSERT INTO purges(time, runs, blobs, bytes, last_run_id) VALUES (?, ?, ?, ?, ?)",
+                             (time.time(), len(report.runs), report.blobs, report.bytes, max(ids, default=None)))
     except _DryRun as rolled_back:
         return rolled_back.report
     except BaseException:

@@ -31,6 +31,8 @@ _FROM = "FROM runs r JOIN experiments e ON e.id = r.experiment_id"
 #: every table with rows per run, besides ``runs`` itself (the metrics table has no foreign key to
 #: cascade from, so a purge deletes from each by name)
 RUN_TABLES = ("params", "tags", "metrics", "latest_metrics", "artifacts", "run_cells")
+#: the next run row id: above the live ones and above the highest ever purged (see migration 0004)
+_NEXT_RUN_ID = "SELECT max(coalesce((SELECT max(id) FROM runs), 0), coalesce((SELECT max(last_run_id) FROM purges), 0)) + 1"
 #: rows of deleted runs, for excluding them from aggregates (served by the partial index runs_deleted)
 _DELETED_IDS = "SELECT id FROM runs WHERE deleted_time IS NOT NULL"
 _NODE_COLUMNS = "SELECT r.id, r.uuid, r.status, r.parent_id, r.deleted_time FROM runs r"
@@ -105,11 +107,13 @@ class RunRepository:
 
     # -- run lifecycle -------------------------------------------------------------------------
     def insert_run(self, fields: dict[str, Any]) -> int:
+        """Insert a run numbered above every run the store ever held, purged ones included: a
+        row id never names two runs (late writers that kept one cannot hit a newer run)."""
         columns = ", ".join(fields)
         marks = ", ".join("?" for _ in fields)
         with self.store.atomic() as conn:
             # column names come from our code (Tracker), never from user text
-            return conn.execute(f"INSERT INTO runs({columns}) VALUES ({marks})", tuple(fields.values())).lastrowid
+            return conn.execute(f"INSERT INTO runs(id, {columns}) VALUES (({_NEXT_RUN_ID}), {marks})", tuple(fields.values())).lastrowid
 
     def update_run(self, run_id: int, fields: dict[str, Any]) -> None:
         assignments = ", ".join(f"{name} = ?" for name in fields)

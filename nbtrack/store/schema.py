@@ -235,8 +235,13 @@ CREATE TABLE purges (
 """,
     ),
     (
-        "0004_registry_deletion",
+        "0004_registry_deletion_run_numbering",
         """
+-- The highest run row id a purge removed: new runs are numbered above it, so a row id
+-- never names two runs over the life of a store (what AUTOINCREMENT would give, without
+-- rebuilding the runs table that every per-run table references).
+ALTER TABLE purges ADD COLUMN last_run_id INTEGER;
+
 -- Registry deletion is soft: a deleted model or version keeps its rows (and its place in
 -- the audit trail), its number and its name stay taken, and it can be restored.
 ALTER TABLE registered_models ADD COLUMN deleted_time REAL;

@@ -125,7 +125,7 @@ CREATE TABLE purges (
     runs INTEGER NOT NULL,
     blobs INTEGER NOT NULL,
     bytes INTEGER NOT NULL
-) STRICT;
+, last_run_id INTEGER) STRICT;
 -- table registered_models
 CREATE TABLE registered_models (
     id INTEGER PRIMARY KEY,
