@@ -24,7 +24,8 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 names = st.one_of(
     st.text(min_size=0, max_size=40),
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300),
-    st.sampled_from(["", " ", "\x00", "a\nb", "é", "\ud800", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "../x", "'; DROP TABLE runs; --", "a" * 251, "k" * 250]),
+    st.sampled_from(["", " ", "\x00", "a\nb", "é", "\ud800", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "../x", "'; DROP TABLE runs; --", "a" * 251, "k" * 250,
+                     ".", "./", "a/.", "/", "c:x", "~x"]),
 )
 json_leaves = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30))
 json_like = st.recursive(json_leaves, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=20)

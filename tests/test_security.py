@@ -166,7 +166,7 @@ def test_queries_cannot_alter_sql(tracker, query):
 # -- names cannot write outside the blob store ------------------------------------------------------
 
 ESCAPES = ["../evil.txt", "../../evil.txt", "/tmp/evil.txt", "a/../../evil.txt", "./evil", "a//b", "~/evil", "C:\\evil",
-           "..\\evil", "a/./b", "", " ", "\x00evil", "evil\n", "..", "/"]
+           "..\\evil", "a/./b", "", " ", "\x00evil", "evil\n", "..", "/", ".", "./", "a/."]
 
 
 @pytest.mark.parametrize("name", ESCAPES)

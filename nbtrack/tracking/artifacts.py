@@ -32,10 +32,12 @@ def check_artifact_name(name: Any) -> str:
     if "\\" in name or any(ord(ch) < 32 for ch in name):
         raise UsageError(f"artifact name {name!r} contains a backslash or control character")
     path = PurePosixPath(name)
-    if path.is_absolute() or name.startswith("~") or ":" in path.parts[0]:
+    if path.is_absolute() or name.startswith("~"):
         raise UsageError(f"artifact name {name!r} must be a relative path")
-    if any(part in ("..", ".", "") for part in name.split("/")):
+    if any(part in ("..", ".", "") for part in name.split("/")):  # before parts[0]: "." has no parts
         raise UsageError(f"artifact name {name!r} must not contain '.', '..' or empty segments")
+    if ":" in path.parts[0]:
+        raise UsageError(f"artifact name {name!r} must be a relative path")
     return str(path)
 
 
