@@ -11,8 +11,8 @@ def register(sub) -> None:
     mlflow = sources.add_parser("mlflow", help="an MLflow tracking database (sqlite): runs (same ids), their local artifacts, registered models")
     mlflow.add_argument("database", help="MLflow's backend store file, e.g. mlflow.db or sqlite:///mlflow.db")
     mlflow.add_argument("--artifacts-root", default=None, metavar="DIR",
-                        help="where MLflow's mlruns folder is now, if the recorded artifact paths no longer exist "
-                             "(default: also try mlruns next to the database)")
+                        help="where MLflow's mlruns (or a tracking server's artifact root) is now, if the recorded paths no longer exist "
+                             "(mlruns and mlartifacts next to the database are tried too)")
     mlflow.add_argument("--no-artifacts", action="store_true", help="import runs without their artifacts")
     mlflow.add_argument("--no-models", action="store_true", help="leave MLflow's registered models out")
     mlflow.set_defaults(handler=cmd_import_mlflow, create=True)
