@@ -163,6 +163,46 @@ class TestBlobs:
             store.blobs.get(sha)
 
 
+    def test_a_blob_file_that_cannot_be_written_is_a_store_error_and_leaves_no_row(self, tmp_path):
+        import hashlib
+
+        store = Store.open(tmp_path / "s")
+        data = os.urandom(600 * 1024)
+        sha = hashlib.sha256(data).hexdigest()
+        store.blobs.path_for(sha).parent.parent.mkdir(parents=True, exist_ok=True)
+        store.blobs.path_for(sha).parent.write_text("a file where the blob folder goes")  # mkdir fails: a real OSError
+        with pytest.raises(StoreError, match="cannot write a blob under"):
+            store.blobs.put(data)
+        assert store.conn.execute("SELECT count(*) FROM blobs").fetchone()[0] == 0
+
+
+class TestTransactions:
+    """A full disk can fail any statement of a transaction (SQLite spills pages to the WAL), not
+    only its COMMIT: the caller must get the same StoreError, and nothing of it may stay."""
+
+    @pytest.mark.parametrize("message, expected", [
+        ("disk I/O error", "is full or failing"), ("database or disk is full", "is full or failing"),
+        ("attempt to write a readonly database", "is read-only"), ("database is locked", "is locked by another process"),
+    ])
+    def test_a_condition_raised_inside_a_transaction_is_a_store_error_and_rolls_back(self, tmp_path, message, expected):
+        store = Store.open(tmp_path / "s")
+        with pytest.raises(StoreError, match=expected):
+            with store.atomic() as conn:
+                conn.execute("INSERT INTO experiments(name, created) VALUES ('half', 0)")
+                raise sqlite3.OperationalError(message)
+        assert store.query("SELECT count(*) FROM experiments WHERE name = 'half'")[0][0] == 0
+        assert not store.conn.in_transaction
+
+    def test_errors_about_our_sql_or_data_pass_unchanged(self, tmp_path):
+        store = Store.open(tmp_path / "s")
+        with pytest.raises(sqlite3.IntegrityError):
+            with store.atomic() as conn:
+                conn.execute("INSERT INTO experiments(name, created) VALUES (NULL, 0)")
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):
+            with store.atomic() as conn:
+                conn.execute("SELECT * FROM no_such_table")
+
+
 class TestValues:
     def test_metric_special_values_round_trip(self, tracker):
         import numpy as np

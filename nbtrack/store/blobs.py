@@ -16,7 +16,7 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import IntegrityError, NotFoundError
+from ..errors import IntegrityError, NotFoundError, StoreError
 
 if TYPE_CHECKING:
     from .connection import Store
@@ -134,19 +134,29 @@ class BlobStore:
 
     def _write_file(self, sha: str, data: bytes) -> None:
         target = self.path_for(sha)
-        if target.exists() and target.stat().st_size == len(data):
-            return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=_TMP_PREFIX)
+        try:
+            if target.exists() and target.stat().st_size == len(data):
+                return
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=_TMP_PREFIX)
+        except OSError as exc:
+            raise _unwritable(target, exc) from exc
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise _unwritable(target, exc) from exc
             raise
+
+
+def _unwritable(target: Path, exc: OSError) -> StoreError:
+    """A full disk, a file size limit or a read-only folder: the store's condition, reported as such."""
+    return StoreError(f"cannot write a blob under {target.parent}: {exc.strerror or exc}")
 
 
 def _is_sha(text: str) -> bool:

@@ -99,7 +99,10 @@ class Store:
                 self.conn.execute("BEGIN IMMEDIATE")
             self._depth = 1
             try:
-                yield self.conn
+                # a statement can hit the full disk too (SQLite spills pages to the WAL mid-transaction),
+                # not only the COMMIT: the caller must see the same StoreError either way
+                with translate_conditions(self._db_path):
+                    yield self.conn
             except BaseException:
                 self._depth = 0
                 self._rollback()
@@ -143,8 +146,9 @@ class Store:
 
 
 @contextmanager
-def translate_errors(db_path: Path) -> Iterator[None]:
-    """Turn sqlite3 errors that are about the store (not about our SQL) into StoreError."""
+def translate_conditions(db_path: Path) -> Iterator[None]:
+    """Turn sqlite3 errors about the store's condition (locked, read-only, disk full, cannot
+    open) into StoreError; every other error, about our SQL or the data, passes unchanged."""
     try:
         yield
     except sqlite3.OperationalError as exc:
@@ -158,6 +162,14 @@ def translate_errors(db_path: Path) -> Iterator[None]:
         if "unable to open" in text:
             raise StoreError(f"cannot open the store {db_path}: {text}") from exc
         raise
+
+
+@contextmanager
+def translate_errors(db_path: Path) -> Iterator[None]:
+    """:func:`translate_conditions`, and a damaged file (any other database error) as NotAStoreError."""
+    try:
+        with translate_conditions(db_path):
+            yield
     except sqlite3.DatabaseError as exc:
         if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
             raise
