@@ -21,8 +21,8 @@ from ..entities import Run
 from ..fingerprint import describe as describe_input
 from ..errors import UsageError
 from ..store import Store
-from ..store.models import ModelRepository
 from ..store.location import StoreLocation, resolve_store
+from ..store.models import ModelRepository
 from ..tracking import Tracker
 from ..tracking.tracker import RERUN_TAG
 
