@@ -246,3 +246,14 @@ def test_symbolic_links_among_artifacts_are_not_followed(tracker, mlflow_dir, tm
     (mlflow_dir / "mlruns/1" / GBM / "artifacts" / "link.txt").symlink_to(secret)
     import_mlflow(tracker, mlflow_dir / "mlflow.db")
     assert {a.name for a in tracker.get_run(GBM).artifacts} == {"cfg.json", "notes/hello.txt"}
+
+
+def test_runs_whose_artifacts_are_remote_are_named_in_the_report(tracker, mlflow_dir):
+    conn = sqlite3.connect(mlflow_dir / "mlflow.db")
+    conn.execute("UPDATE runs SET artifact_uri = 's3://team-bucket/mlflow/' || run_uuid WHERE name = 'logreg'")
+    conn.commit()
+    conn.close()
+    report = import_mlflow(tracker, mlflow_dir / "mlflow.db", models=False)
+    assert f"run {IDS['logreg'][:8]}: its artifacts are in s3://team-bucket/mlflow/{IDS['logreg']}; " \
+           "nbtrack copies local artifacts only (download them, then pass --artifacts-root)" in report.warnings
+    assert tracker.get_run(IDS["logreg"]).status == "FINISHED" and report.artifacts == 3

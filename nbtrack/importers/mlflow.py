@@ -36,7 +36,7 @@ from ..tracking import Tracker
 from ..tracking.artifacts import check_artifact_name, media_type
 from ..values import check_key, param_value
 from .mlflow_registry import import_registry
-from .mlflow_source import ImportReport, MlflowDatabase, checked_tags, local_path, seconds
+from .mlflow_source import ImportReport, MlflowDatabase, checked_tags, is_remote, local_path, seconds
 
 #: MLflow tags that become run columns instead of tags
 FOLDED_TAGS = ("mlflow.runName", "mlflow.user", "mlflow.parentRunId", "mlflow.note.content")
@@ -179,6 +179,10 @@ def _points(row_id: int, metrics: list[tuple[str, int, float, float]], short: st
 
 def _import_artifacts(tracker: Tracker, row_id: int, row: sqlite3.Row, roots: list[Path], report: ImportReport) -> None:
     folder = _artifact_folder(row["artifact_uri"], row["experiment_id"], row["run_uuid"], roots)
+    if folder is None and is_remote(row["artifact_uri"]):
+        report.warnings.append(f"run {row['run_uuid'][:8]}: its artifacts are in {row['artifact_uri']}; "
+                               "nbtrack copies local artifacts only (download them, then pass --artifacts-root)")
+        return
     if folder is None:  # MLflow makes the folder with the first artifact: most such runs logged none
         report.without_artifacts.append(row["run_uuid"])
         return

@@ -119,6 +119,11 @@ class MlflowDatabase:
         return [(key, int(step), _metric(value, is_nan), ts / 1000.0) for key, step, value, ts, is_nan in rows]
 
 
+def is_remote(recorded: str | None) -> bool:
+    """An object store or other remote location (``s3://``, ``gs://``, ``dbfs:/``, ...): nothing local to copy."""
+    scheme = urlparse(recorded or "").scheme
+    return scheme not in ("", "file", "mlflow-artifacts") and len(scheme) > 1  # one letter: a Windows drive
+
 def local_path(recorded: str | None, roots: list[Path]) -> Path | None:
     """A location MLflow recorded, as a local path that exists now, or None.
 
@@ -173,4 +178,4 @@ def checked_tags(pairs: Iterable[tuple[str, str | None]], label: str, report: Im
     return kept
 
 
-__all__ = ["ImportReport", "MlflowDatabase", "checked_tags", "local_path", "seconds"]
+__all__ = ["ImportReport", "MlflowDatabase", "checked_tags", "is_remote", "local_path", "seconds"]
