@@ -59,9 +59,13 @@ class ModelList(list, _View):
     mime = MODELS_MIME
     _headers = ["model", "versions", "latest", "Production", "Staging", "aliases", "description"]
 
+    def _shows_deleted(self) -> bool:
+        """A listing of deleted models says when each was deleted."""
+        return any(m.deleted_time is not None for m in self)
+
     @property
     def headers(self) -> list[str]:
-        return self._headers + (["deleted"] if any(m.deleted_time is not None for m in self) else [])
+        return self._headers + (["deleted"] if self._shows_deleted() else [])
 
     def _rows(self) -> list[list[Any]]:
         rows = [
@@ -70,7 +74,7 @@ class ModelList(list, _View):
              ", ".join(f"{a}={v}" for a, v in m.aliases.items()), fmt.truncate(m.description or "")]
             for m in self
         ]
-        if len(self.headers) > len(self._headers):
+        if self._shows_deleted():
             for row, m in zip(rows, self):
                 row.append("" if m.deleted_time is None else fmt.timestamp(m.deleted_time))
         return rows

@@ -304,10 +304,8 @@ class Registry:
             previous = self.models.aliases(model_id).get(alias)
             if previous is None:
                 raise NotFoundError(f"model {name!r} has no alias {alias!r}")
-            self.models.delete_alias(model_id, alias)
+            self._remove_alias(model_id, alias, previous, now, comment)
             self.models.touch_model(model_id, now)
-            self.models.append_event(model_id, now, self.who, "delete_alias", version=previous, key=alias,
-                                     from_value=str(previous), comment=comment)
 
     def set_description(self, name: str, text: str | None, version: int | None = None) -> None:
         """Describe the model (``version=None``) or one version."""
@@ -435,9 +433,13 @@ class Registry:
     def _drop_aliases(self, model_id: int, versions: list[int] | None, now: float, comment: str) -> None:
         for alias, target in self.models.aliases(model_id).items():
             if versions is None or target in versions:
-                self.models.delete_alias(model_id, alias)
-                self.models.append_event(model_id, now, self.who, "delete_alias", version=target, key=alias,
-                                         from_value=str(target), comment=comment)
+                self._remove_alias(model_id, alias, target, now, comment)
+
+    def _remove_alias(self, model_id: int, alias: str, target: int, now: float, comment: str | None) -> None:
+        """Remove an alias with its event (inside the caller's transaction)."""
+        self.models.delete_alias(model_id, alias)
+        self.models.append_event(model_id, now, self.who, "delete_alias", version=target, key=alias,
+                                 from_value=str(target), comment=comment)
 
     # -- loading and comparing ------------------------------------------------------------------------
     def load_model(self, name_or_uri: str, version: int | str | None = None, *, stage: str | None = None,
