@@ -71,6 +71,45 @@ def metric_value(value: Any, key: str = "metric") -> float:
     )
 
 
+#: a metric timestamp is seconds since the epoch, from 1970 up to the end of year 9999 (what
+#: ``datetime`` can show); a value beyond is most likely milliseconds, and NaN cannot be stored at all
+MAX_TIMESTAMP = 253_402_300_800.0
+
+
+def metric_step(step: Any) -> int:
+    """A step is an integer (an integral float or numpy integer too) that SQLite's INTEGER holds."""
+    if type(step) is not int:
+        step = _numpy_item(step)
+        if isinstance(step, bool) or not isinstance(step, numbers.Real):
+            raise UsageError(f"step must be an integer, got {type(step).__name__}: {_short(step)}")
+        try:
+            as_int = int(step)
+        except (ValueError, OverflowError):  # NaN, +-inf
+            raise UsageError(f"step must be an integer, got {_short(step)}") from None
+        if as_int != step:
+            raise UsageError(f"step must be an integer, got {_short(step)}")
+        step = as_int
+    if not _INT64_MIN <= step <= _INT64_MAX:
+        raise UsageError(f"step {step} is outside the 64-bit range SQLite stores")
+    return step
+
+
+def metric_timestamp(timestamp: Any) -> float:
+    """A point's time: finite seconds since the epoch (a real number, not a bool), 1970 to 9999."""
+    if type(timestamp) is not float:
+        timestamp = _numpy_item(timestamp)
+        if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Real):
+            raise UsageError(f"timestamp must be seconds since the epoch (a number), got {type(timestamp).__name__}: {_short(timestamp)}")
+        try:
+            timestamp = float(timestamp)
+        except OverflowError:
+            timestamp = math.inf
+    if not 0.0 <= timestamp < MAX_TIMESTAMP:  # also refuses NaN
+        hint = " (milliseconds? pass seconds, e.g. time.time())" if MAX_TIMESTAMP <= timestamp < MAX_TIMESTAMP * 1000 else ""
+        raise UsageError(f"timestamp must be finite seconds since the epoch, between 0 and {MAX_TIMESTAMP:.0f}; got {timestamp!r}{hint}")
+    return timestamp
+
+
 def is_metric_like(value: Any) -> bool:
     """True for values captured automatically as metrics (real numbers, not bools)."""
     value = _numpy_item(value)

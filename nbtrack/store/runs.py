@@ -65,6 +65,11 @@ ORDER BY m.step DESC LIMIT 1
 """
 
 
+#: what the database raises for a row it refuses (as opposed to trouble with the store itself):
+#: a failed constraint, a value SQLite cannot bind (too big an int, a lone surrogate, an odd type)
+_REFUSED_ROW = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError, sqlite3.ProgrammingError, OverflowError, ValueError, TypeError)
+
+
 class RunNode(NamedTuple):
     """What deleting, restoring and purging need to know of a run (no params or metrics)."""
 
@@ -201,6 +206,49 @@ class RunRepository:
                 )
             if metrics:
                 self._write_metrics(conn, metrics)
+
+    def write_buffered(self, rows: Sequence[tuple]) -> list[tuple[tuple, str]]:
+        """Write buffered metric points (5-tuples) and params (4-tuples: run, key, type, value) in
+        one transaction (joining the caller's); returns the rows the database refused, which are
+        left out, each with the database's reason.
+
+        The whole batch is tried first; when the database refuses a row (a constraint, a value it
+        cannot bind), the batch is halved under savepoints until the refused rows stand alone,
+        so one bad row costs ``log2(len(rows))`` retries and never the rest of the batch. Errors
+        about the store itself (locked, full, read-only) still abort the transaction.
+        """
+        refused: list[tuple[tuple, str]] = []
+        with self.store.atomic() as conn:
+            self._write_salvaging(conn, list(rows), refused)
+        return refused
+
+    def _write_salvaging(self, conn, rows: list[tuple], refused: list[tuple[tuple, str]]) -> None:
+        if not rows:
+            return
+        conn.execute("SAVEPOINT nbtrack_rows")
+        try:
+            self.write_batch(metrics=[r for r in rows if len(r) == 5], run_params=[r for r in rows if len(r) == 4])
+        except _REFUSED_ROW as exc:
+            conn.execute("ROLLBACK TO nbtrack_rows")
+            conn.execute("RELEASE nbtrack_rows")
+            self._forget_key_cache()  # metric keys inserted since the savepoint are gone
+            if len(rows) == 1:
+                refused.append((rows[0], f"{type(exc).__name__}: {exc}"))
+                return
+            middle = len(rows) // 2
+            self._write_salvaging(conn, rows[:middle], refused)
+            self._write_salvaging(conn, rows[middle:], refused)
+            return
+        conn.execute("RELEASE nbtrack_rows")
+
+    def add_to_count_tag(self, key: str, counts: dict[int, int]) -> None:
+        """Add ``counts[run]`` to the integer tag ``key`` of each run that still exists."""
+        with self.store.atomic() as conn:
+            conn.executemany(
+                "INSERT INTO tags(run_id, key, value) SELECT id, ?2, ?3 FROM runs WHERE id = ?1 "
+                "ON CONFLICT(run_id, key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + ?3 AS TEXT)",
+                [(run_id, key, str(n)) for run_id, n in counts.items()],
+            )
 
     def delete_tag(self, run_ids: Iterable[int], key: str) -> int:
         """Remove tag ``key`` from the runs ``run_ids`` in one statement; returns how many had it."""

@@ -30,10 +30,11 @@ class MetricBuffer:
     """Collects metric rows and writes them through ``write(rows)`` (one transaction)."""
 
     def __init__(self, write: Callable[[list[MetricRow]], None], heartbeat: Callable[[], None],
-                 report: Callable[[str], None]):
+                 lost: Callable[[list, str], None]):
         self._write = write
         self._heartbeat = heartbeat
-        self._report = report
+        #: told of rows given up on, with the reason (it counts them and reports)
+        self._lost = lost
         # deque: append/popleft are atomic, so the notebook thread never takes the lock
         self._rows: deque[MetricRow] = deque()
         self._lock = threading.Lock()
@@ -74,7 +75,8 @@ class MetricBuffer:
         return [popleft() for _ in range(len(self._rows))]
 
     def flush(self) -> int:
-        """Write buffered points now; returns how many were written. Never raises StoreError."""
+        """Write buffered points now; returns how many were taken from the buffer (rows the
+        database refuses are dropped and reported by ``write``). Never raises."""
         with self._lock:
             rows = self._drain()
             if not rows:
@@ -84,10 +86,14 @@ class MetricBuffer:
             except StoreError as exc:
                 self._failures += 1
                 if self._failures >= MAX_FAILED_FLUSHES:
-                    self._report(f"{len(rows)} metric points were not recorded: {exc}")
                     self._failures = 0
+                    self._lost(rows, str(exc))
                 else:
                     self._rows.extendleft(reversed(rows))  # keep them for the next attempt, in order
+                return 0
+            except Exception as exc:  # a bug, not the store: retrying would fail the same way for ever
+                self._failures = 0
+                self._lost(rows, f"internal error: {type(exc).__name__}: {exc}")
                 return 0
             self._failures = 0
             return len(rows)
@@ -96,6 +102,12 @@ class MetricBuffer:
         return len(self._rows)
 
     # -- background thread ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the background thread now (a run started: its heartbeat must be refreshed even
+        when it logs nothing)."""
+        if self._thread is None:
+            self._start_thread()
+
     def _start_thread(self) -> None:
         with self._lock:
             if self._thread is not None or self._stopped:
@@ -115,7 +127,7 @@ class MetricBuffer:
                 self._last_heartbeat = now
                 try:
                     self._heartbeat()
-                except StoreError:
+                except Exception:  # noqa: BLE001 - the thread must outlive any one failure
                     pass  # the next flush reports persistent store trouble
 
     def close(self) -> None:

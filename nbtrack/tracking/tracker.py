@@ -30,11 +30,12 @@ from ..errors import NotFoundError, RunStateError, StoreError, UsageError
 from ..store import RunRepository, Store, gc
 from ..store.models import ModelRepository
 from ..store.runs import RunNode
-from ..values import check_key, check_text, metric_value, param_value, tag_value
+from ..values import check_key, check_text, metric_step, metric_timestamp, metric_value, param_value, tag_value
 from . import artifacts as payloads
 from .buffer import MetricBuffer
 from .git_recorder import GitRecorder
 from .liveness import pid_alive
+from .lost import LOST_POINTS_TAG, LostPoints, refusal_lines
 
 DEFAULT_EXPERIMENT = "Default"
 #: the kind of a run started implicitly by logging outside any run
@@ -106,7 +107,9 @@ class Tracker:
         #: user: a RuntimeWarning in scripts; the IPython extension prints one line per cell instead
         self.report: Callable[[str], None] = _warn
         self.git = GitRecorder(self.runs, lambda message: self.report(message))
-        self.buffer = MetricBuffer(self._write_buffered, self._heartbeat, lambda message: self.report(message))
+        #: counts of logged values lost per run, until the run's lost-points tag holds them
+        self.lost = LostPoints()
+        self.buffer = MetricBuffer(self._write_buffered, self._heartbeat, self._lost_rows)
         #: called with (ActiveRun, status) just before a run's end is committed; a listener that
         #: raises is reported as a warning by the caller (the snapshot layer hooks in here)
         self.run_end_listeners: list[Callable[[ActiveRun, str], None]] = []
@@ -210,7 +213,9 @@ class Tracker:
             with self.store.atomic():
                 warnings = self._notify(self.run_end_listeners, run, status)
                 git_fields = self.git.fields_now(run.row_id, run.git_probe)
-                self.runs.write_batch(**_split_buffered(rows))
+                refused = self._write_rows(rows)
+                lost = self.lost.pending()
+                self.runs.add_to_count_tag(LOST_POINTS_TAG, lost)
                 self.runs.update_run(run.row_id, {**fields, **git_fields, **self._inputs_field(run)})
         except Exception:
             # The store refused the end (locked, read-only, full; or anything unforeseen). The run
@@ -223,6 +228,8 @@ class Tracker:
                 self._stack.remove(run)
             self._unrecorded_ends[run.row_id] = fields
             raise
+        self.lost.written(lost)
+        self._report_refused(refused)
         run.ended = True
         if run in self._stack:
             self._stack.remove(run)
@@ -233,6 +240,9 @@ class Tracker:
         self._notify(self.run_ended_listeners, ended)
         for message in warnings:
             self.report(message)
+        if LOST_POINTS_TAG in ended.tags:
+            self.report(f"run {ended.short_id} ended {ended.status}, but {ended.tags[LOST_POINTS_TAG]} logged values "
+                        f"were not recorded (tag {LOST_POINTS_TAG})")
         return ended
 
     def active_run(self) -> ActiveRun | None:
@@ -254,8 +264,9 @@ class Tracker:
 
     def log_params(self, params: Mapping[str, Any], run: ActiveRun | None = None) -> None:
         """Checked now, written with the next flush (like metrics): a commit per param would cost ~20 us."""
+        rows = [(check_key(k, "param name"), *param_value(v, k)) for k, v in _mapping(params, "params").items()]
         row_id = self._require_run(run).row_id
-        self.buffer.extend([(row_id, check_key(k, "param name"), *param_value(v, k)) for k, v in params.items()])
+        self.buffer.extend([(row_id, *row) for row in rows])
 
     def set_tag(self, key: str, value: Any, run: ActiveRun | None = None) -> None:
         self.set_tags({key: value}, run=run)
@@ -265,29 +276,28 @@ class Tracker:
 
     def log_metric(self, key: str, value: Any, step: int | None = None, timestamp: float | None = None, run: ActiveRun | None = None) -> None:
         """Buffer one metric point. Without ``step``, steps count 0, 1, 2, ... per key and run."""
-        if run is None:
-            run = self._stack[-1] if self._stack else self._require_run(None)
-        if key not in run.steps:
-            check_key(key, "metric name")
-        value = metric_value(value, key)
-        if step is None:
-            step = run.steps.get(key, 0)
-        else:
-            step = _check_step(step)
-        run.steps[key] = max(step + 1, run.steps.get(key, 0))
-        self.buffer.append((run.row_id, key, step, value, time.time() if timestamp is None else float(timestamp)))
+        if type(key) is not str:
+            check_key(key, "metric name")  # refuses it (a dict key must be hashable first)
+        self.log_metrics({key: value}, step, timestamp, run)
 
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None, timestamp: float | None = None, run: ActiveRun | None = None) -> None:
-        """Several metrics at one step and time: step and timestamp are checked once for the batch."""
-        run = self._require_run(run)
-        when = time.time() if timestamp is None else float(timestamp)
+        """Several metrics at one step and time: the one write path of metric points.
+
+        Every argument is checked before anything is buffered (a refused call changes no step
+        counter and buffers nothing), so no value the store would refuse reaches the buffer.
+        """
+        if not isinstance(metrics, Mapping):
+            raise UsageError(f"metrics must be a mapping of name to value, got {type(metrics).__name__}")
+        when = time.time() if timestamp is None else metric_timestamp(timestamp)
         if step is not None:
-            step = _check_step(step)
+            step = metric_step(step)
+        if run is None and self._stack:
+            run = self._stack[-1]
+        known = run.steps if run is not None else {}
+        checked = [(key if key in known else check_key(key, "metric name"), metric_value(value, key)) for key, value in metrics.items()]
+        run = run or self._require_run(None)  # only now: a refused call starts no run
         steps, row_id, rows = run.steps, run.row_id, []
-        for key, value in metrics.items():
-            if key not in steps:
-                check_key(key, "metric name")
-            value = metric_value(value, key)
+        for key, value in checked:
             at = steps.get(key, 0) if step is None else step
             steps[key] = max(at + 1, steps.get(key, 0))
             rows.append((row_id, key, at, value, when))
@@ -557,7 +567,36 @@ class Tracker:
             del self._unrecorded_ends[row_id]
 
     def _write_buffered(self, rows) -> None:
-        self.runs.write_batch(**_split_buffered(rows))
+        """The buffer's write: its rows and the pending lost counts, in one transaction."""
+        lost = self.lost.pending()
+        with self.store.atomic():
+            refused = self._write_rows(rows)
+            self.runs.add_to_count_tag(LOST_POINTS_TAG, lost)
+        self.lost.written(lost)
+        self._report_refused(refused)
+
+    def _write_rows(self, rows) -> list[tuple[tuple, str]]:
+        """Write buffered rows in the caller's transaction; a row the database refuses is left
+        out and counted lost (the count is written by the same transaction)."""
+        refused = self.runs.write_buffered(rows)
+        if refused:
+            self.runs.add_to_count_tag(LOST_POINTS_TAG, _counts(row for row, _ in refused))
+        return refused
+
+    def _lost_rows(self, rows: list[tuple], reason: str) -> None:
+        """The buffer gave up on ``rows`` (the store kept refusing): counted, written with a later write."""
+        self.lost.add(rows)
+        self.report(f"{len(rows)} logged values were not recorded: {reason}")
+
+    def _report_refused(self, refused: list[tuple[tuple, str]]) -> None:
+        for line in refusal_lines(refused, self._run_name):
+            self.report(line)
+
+    def _run_name(self, row_id: int) -> str:
+        try:
+            return self.runs.uuid_of(row_id)[:8]
+        except Exception:  # purged meanwhile: the row id is all there is
+            return f"#{row_id}"
 
     def _heartbeat(self) -> None:
         if self._stack:
@@ -618,7 +657,13 @@ def _check_deletable(roots: list[int], tree: list[RunNode], registered: list[tup
 
 def _tag_rows(tags: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(key, text) rows for the tags table, every key and value checked before anything is written."""
-    return [(check_key(k, "tag name"), tag_value(v, k)) for k, v in tags.items()]
+    return [(check_key(k, "tag name"), tag_value(v, k)) for k, v in _mapping(tags, "tags").items()]
+
+
+def _mapping(value: Any, what: str) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise UsageError(f"{what} must be a mapping of name to value, got {type(value).__name__}")
+    return value
 
 
 def _short(node: RunNode) -> str:
@@ -636,27 +681,11 @@ def _format_exception(exc_type, exc, tb) -> str:
     return "".join(traceback.format_exception(exc_type, exc, tb))
 
 
-def _split_buffered(rows: list[tuple]) -> dict[str, list[tuple]]:
-    """The buffer holds metric points (5-tuples) and params (4-tuples: run, key, type, value)."""
-    return {"metrics": [r for r in rows if len(r) == 5], "run_params": [r for r in rows if len(r) == 4]}
-
-
-def _check_step(step: Any) -> int:
-    if not isinstance(step, int) or isinstance(step, bool):
-        step = _int_step(step)
-    if not -(2**63) <= step < 2**63:
-        raise UsageError(f"step {step} is outside the 64-bit range")
-    return step
-
-
-def _int_step(step: Any) -> int:
-    try:
-        as_int = int(step)
-    except (TypeError, ValueError, OverflowError):
-        raise UsageError(f"step must be an integer, got {step!r}") from None
-    if as_int != step:
-        raise UsageError(f"step must be an integer, got {step!r}")
-    return as_int
+def _counts(rows: Iterable[tuple]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for row in rows:
+        counts[row[0]] = counts.get(row[0], 0) + 1
+    return counts
 
 
 def _user() -> str | None:
