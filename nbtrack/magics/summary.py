@@ -6,6 +6,7 @@ from ..compare import param_column_rank
 from ..display import format as fmt
 from ..display.runs import receipt_badge
 from ..entities import Run
+from ..tracking.lost import LOST_POINTS_TAG
 
 MAX_ITEMS = 6
 
@@ -25,6 +26,8 @@ def summary_line(run: Run, nth_of_cell: int = 1) -> str:
     badge = receipt_badge(run)[0]
     if badge:
         parts.append(badge)
+    if LOST_POINTS_TAG in run.tags:  # never a clean FINISHED for a run that lost data
+        parts.append(f"{run.tags[LOST_POINTS_TAG]} logged values NOT recorded")
     return " · ".join(parts)
 
 

@@ -27,9 +27,10 @@ MAX_FAILED_FLUSHES = 5
 
 
 class MetricBuffer:
-    """Collects metric rows and writes them through ``write(rows)`` (one transaction)."""
+    """Collects metric rows and writes them through ``write(rows)`` (one transaction; returns how
+    many it wrote)."""
 
-    def __init__(self, write: Callable[[list[MetricRow]], None], heartbeat: Callable[[], None],
+    def __init__(self, write: Callable[[list[MetricRow]], int], heartbeat: Callable[[], None],
                  lost: Callable[[list, str], None]):
         self._write = write
         self._heartbeat = heartbeat
@@ -75,14 +76,14 @@ class MetricBuffer:
         return [popleft() for _ in range(len(self._rows))]
 
     def flush(self) -> int:
-        """Write buffered points now; returns how many were taken from the buffer (rows the
-        database refuses are dropped and reported by ``write``). Never raises."""
+        """Write buffered points now; returns how many were written (``write`` drops and reports
+        the rows the database refuses). Never raises."""
         with self._lock:
             rows = self._drain()
             if not rows:
                 return 0
             try:
-                self._write(rows)
+                written = self._write(rows)
             except StoreError as exc:
                 self._failures += 1
                 if self._failures >= MAX_FAILED_FLUSHES:
@@ -96,7 +97,7 @@ class MetricBuffer:
                 self._lost(rows, f"internal error: {type(exc).__name__}: {exc}")
                 return 0
             self._failures = 0
-            return len(rows)
+            return written
 
     def __len__(self) -> int:
         return len(self._rows)

@@ -272,6 +272,7 @@ class Tracker:
         self.set_tags({key: value}, run=run)
 
     def set_tags(self, tags: Mapping[str, Any], run: ActiveRun | None = None) -> None:
+        tags = _mapping(tags, "tags")
         self._write(self._require_run(run).row_id, tags=tags)
 
     def log_metric(self, key: str, value: Any, step: int | None = None, timestamp: float | None = None, run: ActiveRun | None = None) -> None:
@@ -566,14 +567,16 @@ class Tracker:
                 return  # still refused: try again after the next successful write
             del self._unrecorded_ends[row_id]
 
-    def _write_buffered(self, rows) -> None:
-        """The buffer's write: its rows and the pending lost counts, in one transaction."""
+    def _write_buffered(self, rows) -> int:
+        """The buffer's write: its rows and the pending lost counts, in one transaction; returns
+        how many rows were written."""
         lost = self.lost.pending()
         with self.store.atomic():
             refused = self._write_rows(rows)
             self.runs.add_to_count_tag(LOST_POINTS_TAG, lost)
         self.lost.written(lost)
         self._report_refused(refused)
+        return len(rows) - len(refused)
 
     def _write_rows(self, rows) -> list[tuple[tuple, str]]:
         """Write buffered rows in the caller's transaction; a row the database refuses is left
