@@ -265,3 +265,81 @@ def test_pathological_queries(fuzz_tracker, text):
         fuzz_tracker.search_runs(text)
     except QueryError:
         pass
+
+
+# -- sequences of logging calls: every accepted value is in the store --------------------------------
+
+# weighted towards values that look fine (so most calls are accepted and later ones build on them),
+# with every kind of value the store would refuse mixed in
+timestamps = st.one_of(st.none(), st.just(float("nan")), st.sampled_from([float("inf"), -float("inf"), -1.0, 1_700_000_000_000, 253_402_300_800,
+                                                   True, "3", 0, 1e300, 1_700_000_000.5]),
+                       st.floats(), st.integers(min_value=-(2**70), max_value=2**70))
+metric_keys = st.one_of(st.sampled_from(["loss", "acc", "f1"]), names)
+seq_steps = st.one_of(st.none(), st.integers(min_value=0, max_value=20), steps)
+calls = st.one_of(
+    st.tuples(st.just("log_metric"), metric_keys, metric_values, seq_steps, timestamps),
+    st.tuples(st.just("log_metric"), st.sampled_from(["loss", "acc"]), st.floats(), seq_steps, timestamps),
+    st.tuples(st.just("log_metrics"), st.dictionaries(metric_keys, metric_values, max_size=3), seq_steps, timestamps),
+    st.tuples(st.just("log_metrics"), st.sampled_from([[("loss", 1.0)], "loss", None, 3])),
+    st.tuples(st.just("log_params"), st.dictionaries(st.one_of(st.sampled_from(["lr", "depth"]), names), param_values, max_size=3)),
+    st.tuples(st.just("set_tags"), st.dictionaries(st.one_of(st.sampled_from(["team", "stage"]), names), tag_values, max_size=3)),
+    st.tuples(st.just("flush")),
+)
+
+
+class _Model:
+    """What the store must hold after a sequence of calls: only what each accepted call logged."""
+
+    def __init__(self):
+        self.steps: dict[str, int] = {}
+        self.points: dict[tuple[str, int], tuple[float, float | None]] = {}
+        self.params: dict = {}
+        self.tags: dict = {}
+
+    def metrics(self, metrics: dict, step, timestamp) -> None:
+        for key, value in metrics.items():
+            at = self.steps.get(key, 0) if step is None else int(step)
+            self.steps[key] = max(at + 1, self.steps.get(key, 0))
+            self.points[(key, at)] = (float(value), None if timestamp is None else float(timestamp))
+
+
+@FUZZ
+@given(sequence=st.lists(calls, min_size=1, max_size=12))
+def test_any_sequence_of_logging_calls_stores_every_accepted_value(fuzz_tracker, sequence):
+    run = fuzz_tracker.start_run("seq")
+    model = _Model()
+    try:
+        for call in sequence:
+            name, args = call[0], call[1:]
+            if name == "flush":
+                fuzz_tracker.flush()
+                continue
+            try:
+                if name == "log_metric":
+                    key, value, step, timestamp = args
+                    fuzz_tracker.log_metric(key, value, step=step, timestamp=timestamp, run=run)
+                    model.metrics({key: value}, step, timestamp)
+                elif name == "log_metrics":
+                    fuzz_tracker.log_metrics(*args, run=run)
+                    model.metrics(args[0], *(args[1:] or (None, None)))
+                elif name == "log_params":
+                    fuzz_tracker.log_params(args[0], run=run)
+                    model.params.update(args[0])
+                else:
+                    fuzz_tracker.set_tags(args[0], run=run)
+                    model.tags.update({k: "" if v is None else str(v) for k, v in args[0].items()})
+            except UsageError as exc:
+                assert str(exc).strip(), "a refusal must say why"
+    finally:
+        ended = fuzz_tracker.end_run(run=run)
+    assert ended.status == "FINISHED" and "nbtrack.lost_points" not in ended.tags
+    assert ended.tags == model.tags
+    assert ended.params.keys() == model.params.keys()
+    for key, value in model.params.items():
+        assert _same(ended.params[key], _normalize(value)), (key, value, ended.params[key])
+    stored = {(key, p.step): (p.value, p.timestamp) for key in {k for k, _ in model.points} for p in fuzz_tracker.metric_history(run.id, key)}
+    assert stored.keys() == model.points.keys()
+    for point, (value, timestamp) in model.points.items():
+        got_value, got_timestamp = stored[point]
+        assert _same(got_value, 0.0 if value == 0 else value), (point, value, got_value)
+        assert timestamp is None or got_timestamp == timestamp, (point, timestamp, got_timestamp)
