@@ -10,7 +10,7 @@ import json
 import math
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from ..entities import KILLED, RUNNING, Artifact, Experiment, MetricPoint, MetricSummary, Run, RunCell
@@ -130,27 +130,38 @@ class RunRepository:
         rows = self.store.query("SELECT provenance FROM runs WHERE id = ?", (run_id,))
         return json.loads(rows[0]["provenance"]) if rows and rows[0]["provenance"] else {}
 
-    def heartbeat(self, run_ids: Iterable[int], when: float) -> None:
+    def heartbeat(self, run_ids: Iterable[int], when: float, revive_prefix: str | None = None) -> None:
+        """Refresh the heartbeat of running runs. A run another process presumed dead for want of
+        heartbeats (its error starts with ``revive_prefix``) is RUNNING again: its owner is alive."""
         with self.store.atomic() as conn:
             conn.executemany(
-                "UPDATE runs SET heartbeat = ? WHERE id = ? AND status = 'RUNNING'", [(when, i) for i in run_ids]
+                "UPDATE runs SET heartbeat = ?1, status = 'RUNNING', end_time = NULL, error = NULL WHERE id = ?2 AND "
+                "(status = 'RUNNING' OR (status = 'KILLED' AND deleted_time IS NULL AND substr(error, 1, length(?3)) = ?3))",
+                [(when, i, revive_prefix) for i in run_ids],
             )
 
-    def mark_dead_runs(self, host: str, alive: Callable[[int], bool], own_pid: int, own_runs: set[int]) -> int:
-        """End as KILLED every RUNNING run of this host whose process is gone (end = last heartbeat)."""
-        rows = self.store.query("SELECT id, pid, start_time, heartbeat FROM runs WHERE status = 'RUNNING' AND host = ?", (host,))
-        dead = [
-            r for r in rows
-            if r["id"] not in own_runs and r["pid"] != own_pid and (r["pid"] is None or not alive(r["pid"]))
-        ]
-        if not dead:
+    def mark_dead_runs(self, dead: Callable[[Mapping[str, Any]], bool], error: Callable[[Mapping[str, Any]], str]) -> int:
+        """End as KILLED every RUNNING run ``dead(row)`` says is dead, at its last heartbeat.
+
+        ``row`` has id, host, pid, start_time, heartbeat and the process recorded at start
+        (``space``, ``start``: see :mod:`nbtrack.tracking.liveness`). A run whose heartbeat moved
+        since it was read is left alone (its owner just proved alive).
+        """
+        rows = self.store.query(
+            "SELECT id, host, pid, start_time, heartbeat, "
+            "CASE WHEN json_valid(provenance) THEN json_extract(provenance, '$.process.space') END AS space, "
+            "CASE WHEN json_valid(provenance) THEN json_extract(provenance, '$.process.start') END AS start "
+            "FROM runs WHERE status = 'RUNNING'"
+        )
+        gone = [r for r in rows if dead(r)]
+        if not gone:
             return 0
         with self.store.atomic() as conn:
             conn.executemany(
-                "UPDATE runs SET status = ?, end_time = ?, error = coalesce(error, ?) WHERE id = ? AND status = 'RUNNING'",
-                [(KILLED, r["heartbeat"] or r["start_time"], "process ended without closing the run (killed or crashed)", r["id"]) for r in dead],
+                "UPDATE runs SET status = ?, end_time = ?, error = coalesce(error, ?) WHERE id = ? AND status = 'RUNNING' AND heartbeat IS ?",
+                [(KILLED, r["heartbeat"] or r["start_time"], error(r), r["id"], r["heartbeat"]) for r in gone],
             )
-        return len(dead)
+        return len(gone)
 
     # -- deletion ------------------------------------------------------------------------------------
     def nodes(self, run_ids: Iterable[int], nested: bool = False) -> list[RunNode]:

@@ -34,7 +34,7 @@ from ..values import check_key, check_text, metric_step, metric_timestamp, metri
 from . import artifacts as payloads
 from .buffer import MetricBuffer
 from .git_recorder import GitRecorder
-from .liveness import pid_alive
+from . import liveness
 from .lost import LOST_POINTS_TAG, LostPoints, refusal_lines
 
 DEFAULT_EXPERIMENT = "Default"
@@ -98,6 +98,8 @@ class Tracker:
         self.runs = RunRepository(store)
         self.experiment = experiment
         self.host = socket.gethostname()
+        #: this process as runs record it (PID space and start time), so PID reuse is detected
+        self.process = liveness.own_process()
         self.user = _user()
         self._stack: list[ActiveRun] = []
         self._env_data: bytes | None = None
@@ -174,7 +176,8 @@ class Tracker:
             "host": self.host,
             "user": self.user,
             "provenance": json.dumps(
-                {"python": provenance.python_info(), "cwd": info.get("cwd"), "env": provenance.safe_environment(), "kind": kind, **(extra or {})},
+                {"python": provenance.python_info(), "cwd": info.get("cwd"), "env": provenance.safe_environment(), "kind": kind,
+                 "process": self.process, **(extra or {})},
                 default=str,
             ),
         }
@@ -189,6 +192,7 @@ class Tracker:
         run = ActiveRun(self, row_id, run_uuid, name, experiment, now, kind, cell_key)
         run.git_probe = self.git.probe(info.get("cwd") or os.getcwd())
         self._stack.append(run)
+        self.buffer.start()  # its heartbeat: a run that logs nothing for minutes must not look dead
         return run
 
     def end_run(self, status: str = FINISHED, error: str | None = None, run: ActiveRun | None = None) -> Run:
@@ -539,9 +543,11 @@ class Tracker:
         return self.runs.resolve(run_ref.id if isinstance(run_ref, Run) else run_ref)
 
     def mark_dead_runs(self) -> int:
-        """Mark KILLED the RUNNING runs of this host whose process is gone."""
-        own = {r.row_id for r in self._stack}
-        return self.runs.mark_dead_runs(self.host, pid_alive, os.getpid(), own)
+        """Mark KILLED, at their last heartbeat, the RUNNING runs whose process is gone: on this
+        machine, the process is asked (PID alive, same start time); runs from other hosts or
+        containers are dead when their heartbeat is older than ``liveness.STALE_AFTER``."""
+        judge = liveness.judge(self.host, self.process, {r.row_id for r in self._stack})
+        return self.runs.mark_dead_runs(judge.dead, judge.reason)
 
     def close(self) -> None:
         """Flush buffered points and close the connection. Active runs stay RUNNING: if this
@@ -603,7 +609,7 @@ class Tracker:
 
     def _heartbeat(self) -> None:
         if self._stack:
-            self.runs.heartbeat([r.row_id for r in self._stack], time.time())
+            self.runs.heartbeat([r.row_id for r in self._stack], time.time(), liveness.STALE_ERROR_PREFIX)
 
     def _environment(self) -> bytes | None:
         """The installed packages as JSON, read once per tracker (reading them takes a while)."""
