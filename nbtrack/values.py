@@ -76,19 +76,22 @@ def metric_value(value: Any, key: str = "metric") -> float:
 MAX_TIMESTAMP = 253_402_300_800.0
 
 
+def _real(value: Any, requirement: str) -> numbers.Real:
+    """``value`` as a Python real number (numpy scalars unwrapped); bools and the rest refused."""
+    value = _numpy_item(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise UsageError(f"{requirement}, got {type(value).__name__}: {_short(value)}")
+    return value
+
+
 def metric_step(step: Any) -> int:
     """A step is an integer (an integral float or numpy integer too) that SQLite's INTEGER holds."""
     if type(step) is not int:
-        step = _numpy_item(step)
-        if isinstance(step, bool) or not isinstance(step, numbers.Real):
-            raise UsageError(f"step must be an integer, got {type(step).__name__}: {_short(step)}")
-        try:
-            as_int = int(step)
-        except (ValueError, OverflowError):  # NaN, +-inf
-            raise UsageError(f"step must be an integer, got {_short(step)}") from None
-        if as_int != step:
-            raise UsageError(f"step must be an integer, got {_short(step)}")
-        step = as_int
+        real = _real(step, "step must be an integer")
+        integral = isinstance(real, numbers.Integral) or (math.isfinite(real) and float(real).is_integer())
+        if not integral:  # 2.5, NaN, +-inf
+            raise UsageError(f"step must be an integer, got {_short(real)}")
+        step = int(real)
     if not _INT64_MIN <= step <= _INT64_MAX:
         raise UsageError(f"step {step} is outside the 64-bit range SQLite stores")
     return step
@@ -97,9 +100,7 @@ def metric_step(step: Any) -> int:
 def metric_timestamp(timestamp: Any) -> float:
     """A point's time: finite seconds since the epoch (a real number, not a bool), 1970 to 9999."""
     if type(timestamp) is not float:
-        timestamp = _numpy_item(timestamp)
-        if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Real):
-            raise UsageError(f"timestamp must be seconds since the epoch (a number), got {type(timestamp).__name__}: {_short(timestamp)}")
+        timestamp = _real(timestamp, "timestamp must be seconds since the epoch (a number)")
         try:
             timestamp = float(timestamp)
         except OverflowError:

@@ -24,27 +24,17 @@ BAD_TIMESTAMPS = [float("nan"), float("inf"), -float("inf"), -1.0, 1_700_000_000
 BAD_STEPS = [float("nan"), float("inf"), True, 2.5, "3", 2**63, -(2**63) - 1, 10**30, [1], None.__class__]
 
 
-@pytest.mark.parametrize("timestamp", BAD_TIMESTAMPS, ids=repr)
+@pytest.mark.parametrize("argument, bad", [*(("timestamp", t) for t in BAD_TIMESTAMPS), *(("step", s) for s in BAD_STEPS)], ids=repr)
 @pytest.mark.parametrize("call", ["log_metric", "log_metrics"])
-def test_bad_timestamp_refused_at_the_call(tracker, call, timestamp):
+def test_bad_step_or_timestamp_refused_at_the_call(tracker, call, argument, bad):
     run = tracker.start_run("r")
-    with pytest.raises(UsageError, match="timestamp"):
-        _log(tracker, call, "loss", 1.0, timestamp=timestamp)
-    assert len(tracker.buffer) == 0 and run.steps == {}
+    with pytest.raises(UsageError, match=argument):
+        _log(tracker, call, "loss", 1.0, **{argument: bad})
+    assert len(tracker.buffer) == 0 and run.steps == {}  # nothing of the call was logged
     tracker.log_metric("loss", 2.0)
     ended = tracker.end_run()
     assert ended.status == FINISHED and LOST_POINTS_TAG not in ended.tags
     assert [(p.step, p.value) for p in tracker.metric_history(run.id, "loss")] == [(0, 2.0)]
-
-
-@pytest.mark.parametrize("step", BAD_STEPS, ids=repr)
-@pytest.mark.parametrize("call", ["log_metric", "log_metrics"])
-def test_bad_step_refused_at_the_call(tracker, call, step):
-    run = tracker.start_run("r")
-    with pytest.raises(UsageError, match="step"):
-        _log(tracker, call, "loss", 1.0, step=step)
-    assert len(tracker.buffer) == 0 and run.steps == {}
-    tracker.end_run()
 
 
 def test_edge_values_that_the_store_keeps_are_accepted(tracker):
