@@ -31,19 +31,17 @@ class LostPoints:
             for row in rows:
                 self._pending[row[0]] = self._pending.get(row[0], 0) + 1
 
-    def pending(self) -> dict[int, int]:
-        """A copy of the counts to write; pass it to :meth:`written` once its transaction commits."""
+    def take(self) -> dict[int, int]:
+        """The counts to write, removed (two writers must not both add them); give them back
+        with :meth:`give_back` if their transaction fails."""
         with self._lock:
-            return dict(self._pending)
+            counts, self._pending = self._pending, {}
+            return counts
 
-    def written(self, counts: dict[int, int]) -> None:
+    def give_back(self, counts: dict[int, int]) -> None:
         with self._lock:
             for run_id, n in counts.items():
-                left = self._pending.get(run_id, 0) - n
-                if left > 0:
-                    self._pending[run_id] = left
-                else:
-                    self._pending.pop(run_id, None)
+                self._pending[run_id] = self._pending.get(run_id, 0) + n
 
 
 def refusal_lines(refused: list[tuple[tuple, str]], run_name: Callable[[int], str]) -> list[str]:

@@ -208,7 +208,7 @@ class Tracker:
             self.end_run(status, error=None if status == FINISHED else "parent run ended", run=child)
         end = time.time()
         fields = {"status": status, "end_time": end, "heartbeat": end, "error": error}
-        rows = self.buffer.take()
+        rows, lost = self.buffer.take(), self.lost.take()
         warnings: list[str] = []
         git_fields: dict[str, Any] = {}
         try:
@@ -217,9 +217,7 @@ class Tracker:
             with self.store.atomic():
                 warnings = self._notify(self.run_end_listeners, run, status)
                 git_fields = self.git.fields_now(run.row_id, run.git_probe)
-                refused = self._write_rows(rows)
-                lost = self.lost.pending()
-                self.runs.add_to_count_tag(LOST_POINTS_TAG, lost)
+                refused = self._write_rows(rows, lost)
                 self.runs.update_run(run.row_id, {**fields, **git_fields, **self._inputs_field(run)})
         except Exception:
             # The store refused the end (locked, read-only, full; or anything unforeseen). The run
@@ -227,12 +225,12 @@ class Tracker:
             # points go back to the buffer, and its end is written by the next successful
             # start/end (or at close); if the process dies first, the next open marks it KILLED.
             self.buffer.restore(rows)
+            self.lost.give_back(lost)
             run.ended = True
             if run in self._stack:
                 self._stack.remove(run)
             self._unrecorded_ends[run.row_id] = fields
             raise
-        self.lost.written(lost)
         self._report_refused(refused)
         run.ended = True
         if run in self._stack:
@@ -576,20 +574,21 @@ class Tracker:
     def _write_buffered(self, rows) -> int:
         """The buffer's write: its rows and the pending lost counts, in one transaction; returns
         how many rows were written."""
-        lost = self.lost.pending()
-        with self.store.atomic():
-            refused = self._write_rows(rows)
-            self.runs.add_to_count_tag(LOST_POINTS_TAG, lost)
-        self.lost.written(lost)
+        lost = self.lost.take()
+        try:
+            refused = self._write_rows(rows, lost)
+        except BaseException:
+            self.lost.give_back(lost)
+            raise
         self._report_refused(refused)
         return len(rows) - len(refused)
 
-    def _write_rows(self, rows) -> list[tuple[tuple, str]]:
-        """Write buffered rows in the caller's transaction; a row the database refuses is left
-        out and counted lost (the count is written by the same transaction)."""
-        refused = self.runs.write_buffered(rows)
-        if refused:
-            self.runs.add_to_count_tag(LOST_POINTS_TAG, _counts(row for row, _ in refused))
+    def _write_rows(self, rows, lost: dict[int, int]) -> list[tuple[tuple, str]]:
+        """Write buffered rows in one transaction (the caller's, if any): a row the database
+        refuses is left out and counted, with the counts ``lost`` earlier, in its run's tag."""
+        with self.store.atomic():
+            refused = self.runs.write_buffered(rows)
+            self.runs.add_to_count_tag(LOST_POINTS_TAG, _merge(lost, _counts(row for row, _ in refused)))
         return refused
 
     def _lost_rows(self, rows: list[tuple], reason: str) -> None:
@@ -688,6 +687,10 @@ def _seconds(span: float | timedelta) -> float:
 
 def _format_exception(exc_type, exc, tb) -> str:
     return "".join(traceback.format_exception(exc_type, exc, tb))
+
+
+def _merge(a: dict[int, int], b: dict[int, int]) -> dict[int, int]:
+    return {k: a.get(k, 0) + b.get(k, 0) for k in {*a, *b}}
 
 
 def _counts(rows: Iterable[tuple]) -> dict[int, int]:
