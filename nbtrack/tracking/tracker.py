@@ -278,18 +278,29 @@ class Tracker:
         self._write(self._require_run(run).row_id, tags=tags)
 
     def log_metric(self, key: str, value: Any, step: int | None = None, timestamp: float | None = None, run: ActiveRun | None = None) -> None:
-        """Buffer one metric point. Without ``step``, steps count 0, 1, 2, ... per key and run."""
-        if type(key) is not str:
-            check_key(key, "metric name")  # refuses it (a dict key must be hashable first)
-        self.log_metrics({key: value}, step, timestamp, run)
+        """Buffer one metric point. Without ``step``, steps count 0, 1, 2, ... per key and run.
+
+        :meth:`log_metrics` for one point, written out: this is the call made in training loops.
+        """
+        when = time.time() if timestamp is None else metric_timestamp(timestamp)
+        if step is not None:
+            step = metric_step(step)
+        if run is None and self._stack:
+            run = self._stack[-1]
+        if run is None or type(key) is not str or key not in run.steps:
+            check_key(key, "metric name")
+        value = metric_value(value, key)
+        if run is None:
+            run = self._require_run(None)  # only now: a refused call starts no run
+        self.buffer.append((run.row_id, key, _next_step(run.steps, key, step), value, when))
 
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None, timestamp: float | None = None, run: ActiveRun | None = None) -> None:
-        """Several metrics at one step and time: the one write path of metric points.
+        """Several metrics at one step and time.
 
         Every argument is checked before anything is buffered (a refused call changes no step
         counter and buffers nothing), so no value the store would refuse reaches the buffer.
         """
-        if not isinstance(metrics, Mapping):
+        if type(metrics) is not dict and not isinstance(metrics, Mapping):
             raise UsageError(f"metrics must be a mapping of name to value, got {type(metrics).__name__}")
         when = time.time() if timestamp is None else metric_timestamp(timestamp)
         if step is not None:
@@ -298,13 +309,10 @@ class Tracker:
             run = self._stack[-1]
         known = run.steps if run is not None else {}
         checked = [(key if key in known else check_key(key, "metric name"), metric_value(value, key)) for key, value in metrics.items()]
-        run = run or self._require_run(None)  # only now: a refused call starts no run
-        steps, row_id, rows = run.steps, run.row_id, []
-        for key, value in checked:
-            at = steps.get(key, 0) if step is None else step
-            steps[key] = max(at + 1, steps.get(key, 0))
-            rows.append((row_id, key, at, value, when))
-        self.buffer.extend(rows)
+        if run is None:
+            run = self._require_run(None)
+        steps, row_id = run.steps, run.row_id
+        self.buffer.extend([(row_id, key, _next_step(steps, key, step), value, when) for key, value in checked])
 
     def set_note(self, text: str, run: ActiveRun | None = None) -> None:
         self._write_note(self._require_run(run).row_id, text)
@@ -687,6 +695,14 @@ def _seconds(span: float | timedelta) -> float:
 
 def _format_exception(exc_type, exc, tb) -> str:
     return "".join(traceback.format_exception(exc_type, exc, tb))
+
+
+def _next_step(steps: dict[str, int], key: str, step: int | None) -> int:
+    """The step of a new point of ``key`` (the next one when None), advancing the key's counter."""
+    last = steps.get(key, 0)
+    at = last if step is None else step
+    steps[key] = at + 1 if at >= last else last
+    return at
 
 
 def _merge(a: dict[int, int], b: dict[int, int]) -> dict[int, int]:
