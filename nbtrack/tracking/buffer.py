@@ -3,8 +3,10 @@
 Points (and params, which would otherwise cost a commit each) wait in memory and are written by :meth:`MetricBuffer.flush` in one
 ``executemany`` transaction: at cell end, at run end, when the buffer is large, from a
 background thread after about a second, and at interpreter exit. A crash loses at
-most that window. The flusher thread also refreshes the heartbeat of active runs,
-which is the end time a KILLED run gets.
+most that window. A row the database refuses is dropped alone and reported (see
+:mod:`nbtrack.tracking.lost`); the thread outlives any failure. It starts with the first run and
+also refreshes the heartbeat of active runs every :data:`HEARTBEAT_INTERVAL` seconds: the end
+time a KILLED run gets, and what other hosts judge it by (see :mod:`nbtrack.tracking.liveness`).
 """
 
 from __future__ import annotations
