@@ -110,3 +110,20 @@ def test_badge_says_unchecked_when_there_is_no_notebook_to_check(shell):
     run = shell.tracker.search_runs(max_results=1)[0]
     assert run.receipt["checked"] is False
     assert receipt_badge(run) == ("unchecked", "warn")
+
+
+def test_stale_notebook_advice_never_asks_to_install_the_extension(shell, notebook):
+    """The receipt cannot know whether the lab extension is active (its pushes may have been lost
+    to a restart), so it states what happened instead of telling the user to install it."""
+    import os
+
+    _run(shell, "a", "x = 1")
+    _run(shell, "b", "y = x + 1")
+    _run(shell, "a", "x = 1")  # out of order: a problem to report
+    os.utime(notebook, (1_000_000_000, 1_000_000_000))  # saved long before these executions
+    _run(shell, "c", CELLS[2][1])
+    stale = [p for p in _receipt(shell)["problems"] if p["kind"] == "notebook_stale"]
+    assert len(stale) == 1
+    message = stale[0]["message"]
+    assert "save the notebook" in message
+    assert "use the nbtrack JupyterLab extension" not in message and "install" not in message

@@ -30,6 +30,9 @@ from functools import lru_cache
 from typing import Any
 
 MAX_PROBLEMS = 50
+#: states what happened; never tells the user to install an extension that may well be active
+_STALE = ("compared with the saved notebook, which is older than the last executed cell: save the notebook for an exact "
+          "check (no live copy from the nbtrack JupyterLab extension was used for this run)")
 _BUILTINS = frozenset(dir(builtins)) | {"get_ipython", "display", "In", "Out", "exit", "quit"}
 
 
@@ -69,7 +72,7 @@ def build(
     problems = _order(located) + _edits(located) + _missing(located)
     problems += _dependencies(located, run_from_seq, transform)
     if stale and problems:
-        problems.append(_problem("notebook_stale", "compared with the saved notebook, which is older than the last executed cell: save the notebook (or use the nbtrack JupyterLab extension) for an exact check"))
+        problems.append(_problem("notebook_stale", _STALE))
     if len(problems) > MAX_PROBLEMS:
         extra = len(problems) - MAX_PROBLEMS
         problems = problems[:MAX_PROBLEMS] + [_problem("truncated", f"{extra} more problems not listed")]
