@@ -186,6 +186,11 @@ class Registry:
         name = check_model_name(name)
         return state_at(name, when, self.models.events(self.models.require_model_id(name, deleted_ok=True), until=when))
 
+    def change_stamp(self) -> tuple[int, int]:
+        """Differs from an earlier stamp iff the store may have changed since, by any process
+        (see :meth:`nbtrack.store.Store.change_stamp`)."""
+        return self.store.change_stamp()
+
     def run_of(self, version: ModelVersion) -> Run:
         return self.runs.get(self.runs.resolve(version.run_id))
 

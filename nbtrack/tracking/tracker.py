@@ -338,6 +338,11 @@ class Tracker:
     def flush(self) -> int:
         return self.buffer.flush()
 
+    def change_stamp(self) -> tuple[int, int]:
+        """Differs from an earlier stamp iff the store may have changed since, by any process
+        (see :meth:`nbtrack.store.Store.change_stamp`); buffered points count once flushed."""
+        return self.store.change_stamp()
+
     def log_input(self, data: Any, name: str, run: ActiveRun | None = None) -> dict[str, Any]:
         """Record a fingerprint of ``data`` (shape, dtypes, content digest; not the data) as input ``name``.
 
