@@ -101,3 +101,32 @@ def test_stage_change_in_dashboard_reaches_the_store(page, lab, dashboard):
     wait_until(lambda: _stage(lab, "churn", 1) == "Production", what="churn v1 in Production in the store")
     registry.locator(".nbtrack-versions-table", has_text="Production").wait_for()
     assert page.dialogs == []
+
+
+LATE_CELLS = [
+    "%load_ext nbtrack",
+    "%track dashboard",
+    "import nbtrack\n"
+    "with nbtrack.start_run('late-model') as run:\n"
+    "    nbtrack.log_model({'weights': [3]}, 'clf')\n"
+    "nbtrack.register_model(run.id, 'clf', name='late-registered')",
+]
+
+
+def test_registry_tab_shows_models_registered_after_the_dashboard_cell(page, lab):
+    """Run All: the registration runs after the dashboard was drawn; showing the tab re-reads the store."""
+    write_notebook(lab.root, "late_registry.ipynb", LATE_CELLS)
+    open_notebook(page, lab, "late_registry.ipynb")
+    run_all(page, len(LATE_CELLS))
+    assert cell_errors(page) == []
+    dashboard = page.locator(".nbtrack-dashboard")
+    dashboard.wait_for()
+    dashboard.locator(".lm-TabBar-tab", has_text="Registry").click()
+    registry = dashboard.locator(".nbtrack-registry-tab")
+    registry.locator(".nbtrack-model-select option", has_text="late-registered").wait_for(state="attached", timeout=15_000)
+    registry.locator(".nbtrack-model-select select").select_option("late-registered")  # other tests may register others
+    registry.locator(".nbtrack-versions-table", has_text="late-model").wait_for(timeout=15_000)
+    assert "no models registered yet" not in registry.locator(".nbtrack-model-history").inner_text()
+    dashboard.locator(".lm-TabBar-tab", has_text="Runs").click()
+    dashboard.locator(".nbtrack-run-row", has_text="late-model").first.wait_for(timeout=15_000)
+    assert page.dialogs == []
