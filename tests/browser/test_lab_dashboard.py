@@ -42,9 +42,14 @@ def dashboard(page, lab):
             registry.register_model(run.id, {"weights": [1, 2]}, name="churn")
     finally:
         tracker.close()
-    write_notebook(lab.root, "dashboard.ipynb", CELLS)
-    open_notebook(page, lab, "dashboard.ipynb")
-    run_all(page, len(CELLS))
+    return _run_dashboard(page, lab, "dashboard.ipynb", CELLS)
+
+
+def _run_dashboard(page, lab, name: str, cells: list[str]):
+    """Write, open and Run All a notebook showing a dashboard; return the dashboard's locator."""
+    write_notebook(lab.root, name, cells)
+    open_notebook(page, lab, name)
+    run_all(page, len(cells))
     assert cell_errors(page) == []
     app = page.locator(".nbtrack-dashboard")
     app.wait_for()
@@ -115,12 +120,7 @@ LATE_CELLS = [
 
 def test_registry_tab_shows_models_registered_after_the_dashboard_cell(page, lab):
     """Run All: the registration runs after the dashboard was drawn; showing the tab re-reads the store."""
-    write_notebook(lab.root, "late_registry.ipynb", LATE_CELLS)
-    open_notebook(page, lab, "late_registry.ipynb")
-    run_all(page, len(LATE_CELLS))
-    assert cell_errors(page) == []
-    dashboard = page.locator(".nbtrack-dashboard")
-    dashboard.wait_for()
+    dashboard = _run_dashboard(page, lab, "late_registry.ipynb", LATE_CELLS)
     dashboard.locator(".lm-TabBar-tab", has_text="Registry").click()
     registry = dashboard.locator(".nbtrack-registry-tab")
     registry.locator(".nbtrack-model-select option", has_text="late-registered").wait_for(state="attached", timeout=15_000)
