@@ -116,10 +116,12 @@ def _import_run(tracker: Tracker, source: MlflowDatabase, row: sqlite3.Row, expe
         "deleted_time": (seconds(_column(row, "deleted_time")) or time.time()) if deleted else None,
     }
     row_id = tracker.runs.insert_run(fields)
-    params = _params(source.params(uuid), short, report)
+    texts, tags, redacted = tracker.redact_values(dict(source.params(uuid)), tags)  # secrets stay out here too
+    params = _params(texts.items(), short, report)
     kept_tags = _tags(tags, short, report)
     points = _points(row_id, source.metrics(uuid), short, report)
     tracker.runs.write_batch(row_id, params=params, tags=kept_tags, metrics=points)
+    tracker.record_redacted(row_id, redacted)
     report.params += len(params)
     report.tags += len(kept_tags) - 1
     report.metrics += len({(key, step) for _, key, step, _, _ in points})  # a re-logged step keeps its last value
