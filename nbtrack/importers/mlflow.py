@@ -36,7 +36,7 @@ from ..tracking import Tracker
 from ..tracking.artifacts import check_artifact_name, media_type
 from ..values import check_key, param_value
 from .mlflow_registry import import_registry
-from .mlflow_source import ImportReport, MlflowDatabase, checked_tags, is_remote, local_path, seconds
+from .mlflow_source import ImportReport, MlflowDatabase, checked_tags, files_under, is_remote, local_path, outside_roots, seconds
 
 #: MLflow tags that become run columns instead of tags
 FOLDED_TAGS = ("mlflow.runName", "mlflow.user", "mlflow.parentRunId", "mlflow.note.content")
@@ -188,7 +188,14 @@ def _import_artifacts(tracker: Tracker, row_id: int, row: sqlite3.Row, roots: li
     if folder is None:  # MLflow makes the folder with the first artifact: most such runs logged none
         report.without_artifacts.append(row["run_uuid"])
         return
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+    refused = outside_roots(folder, roots)
+    if refused:
+        report.warnings.append(f"run {row['run_uuid'][:8]}: artifacts not copied: {refused}")
+        return
+    files, links = files_under(folder)
+    report.warnings += [f"run {row['run_uuid'][:8]}: artifact {p.relative_to(folder).as_posix()} not copied: "
+                        "a symbolic link (it may point anywhere)" for p in links]
+    for path in files:
         try:
             name = check_artifact_name(path.relative_to(folder).as_posix())
         except UsageError as exc:
@@ -201,11 +208,13 @@ def _import_artifacts(tracker: Tracker, row_id: int, row: sqlite3.Row, roots: li
 
 
 def _artifact_folder(uri: str | None, experiment_id: int, run_uuid: str, roots: list[Path]) -> Path | None:
-    """The run's artifact folder on this machine: the recorded local path, else ``ROOT/EXP/RUN/artifacts``."""
+    """The run's artifact folder on this machine: the recorded local path, else ``ROOT/EXP/RUN/artifacts``
+    (also when the recorded path lies outside the roots; the caller refuses a folder outside them)."""
     found = local_path(uri, roots)
-    if found is not None and found.is_dir():
+    rerooted = next((c for c in (root / str(experiment_id) / run_uuid / "artifacts" for root in roots) if c.is_dir()), None)
+    if found is not None and found.is_dir() and (rerooted is None or outside_roots(found, roots) is None):
         return found
-    return next((c for c in (root / str(experiment_id) / run_uuid / "artifacts" for root in roots) if c.is_dir()), None)
+    return rerooted
 
 
 def _link_parents(tracker: Tracker, parents: dict[str, str], report: ImportReport) -> None:
