@@ -22,6 +22,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["REDACTED", "REDACTED_TAG", "has_secret_shape", "is_secret", "is_secret_name", "looks_like_secret", "redact"]
@@ -64,6 +65,7 @@ _TOKEN_WORD = re.compile(r"[A-Za-z0-9]{16,}")
 _MAX_DEPTH = 32
 
 
+@lru_cache(maxsize=4096)  # the same few names are logged over and over (in loops, every cell)
 def is_secret_name(name: str) -> bool:
     """True when ``name`` names a credential: a secret word (or pair) and no quantity word.
 
