@@ -177,3 +177,34 @@ def test_import_mlflow_redacts_params_and_tags(tracker, tmp_path):
     assert run.params["password"] == REDACTED and run.params["lr"] == 0.1
     assert run.tags["deploy"] == REDACTED and run.tags[REDACTED_TAG] == "deploy,password"
     _assert_clean(_record_text(tracker))
+
+
+def test_a_real_kernels_saved_notebook_outputs_hold_no_secret(tmp_path, store_path):
+    """The one-line summary is a cell output, so the .ipynb saves it: it must print <redacted>."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from nbtrack.tracking import Tracker
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbtrack"),
+                nbformat.v4.new_code_cell("%%track secrets\n" + _literal_cell(SECRETS)),
+                nbformat.v4.new_code_cell("%track tag deploy_token=" + repr(SECRETS["token"]) + "\n%track show")]
+    path = tmp_path / "leak.ipynb"
+    NotebookClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbformat.write(nb, path)
+    saved = nbformat.read(path, as_version=4)
+    shown = []  # %track show lists the cells' code as written, like the notebook itself: the rest is checked
+    for output in (o for cell in saved.cells for o in cell.get("outputs", [])):
+        data = output.get("data", {})
+        shown += [output.get("text", ""), data.get("text/plain", "").split("\nCells:")[0], data.get("text/html", "").split("<b>Cells</b>")[0]]
+    assert f"api_key={REDACTED}" in "".join(shown) and "&lt;redacted&gt;" in "".join(shown)
+    _assert_clean("".join(shown))
+    assert "Zq81planted" in saved.cells[1].source  # the code is kept as the user wrote it
+    tracker = Tracker.open(store_path)
+    try:
+        (run,) = tracker.search_runs()
+        assert run.params["api_key"] == run.tags["deploy_token"] == REDACTED
+        _assert_clean(json.dumps([run.params, run.tags]))
+    finally:
+        tracker.close()
