@@ -105,7 +105,9 @@ def _assert_clean(text: str) -> None:
     assert not found, found
 
 
-def test_planted_secrets_never_reach_params_tags_summary_or_store(shell):
+def test_planted_secrets_never_reach_params_tags_summary_or_store(shell, tmp_path, monkeypatch):
+    # outside any git repository: a dirty tree's `git diff` is recorded, and it is code as written
+    monkeypatch.chdir(tmp_path)
     api_secrets = {f"api_{k}" if k in ("gho", "aws_id") else k: v for k, v in SECRETS.items()}
     with capture_output() as out:
         shell.ok("%%track leak\n" + _literal_cell(SECRETS))
