@@ -69,12 +69,12 @@ class InertStream:
     """
 
     def __init__(self, stream):
-        self._stream = stream
+        from ..display.format import inert  # here, not at the top: `nbtrack --help` stays quick
+
+        self._stream, self._inert = stream, inert
 
     def write(self, text: str) -> int:
-        from ..display.format import inert
-
-        return self._stream.write(inert(text, "stream"))
+        return self._stream.write(self._inert(text, "stream"))
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
