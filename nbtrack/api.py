@@ -133,9 +133,12 @@ def set_experiment(name: str) -> str:
 
 
 def _start_run(name: str | None = None, *, experiment: str | None = None, tags: Mapping[str, Any] | None = None,
-               params: Mapping[str, Any] | None = None, nested: bool = True) -> ActiveRun:
-    """Start a run; use it as a context manager to end it (FAILED with the traceback on error)."""
-    return tracker().start_run(name, experiment=experiment, tags=tags, params=params, nested=nested)
+               params: Mapping[str, Any] | None = None, nested: bool = True, redact: bool | None = None) -> ActiveRun:
+    """Start a run; use it as a context manager to end it (FAILED with the traceback on error).
+
+    ``redact=False`` stores secret-looking params and tags of this run as given (default: redacted).
+    """
+    return tracker().start_run(name, experiment=experiment, tags=tags, params=params, nested=nested, redact=redact)
 
 
 start_run = _tolerant(_start_run)

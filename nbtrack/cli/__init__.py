@@ -2,6 +2,8 @@
 
 Each command group lives in its own module exposing ``register(subparsers)``; exit
 codes are 0 on success, 1 for usage errors and things not found, 2 for store errors.
+Every text a command writes passes :class:`InertStream`: names, params, tags and notes come
+from whoever wrote the store, and a terminal must show their control characters, not obey them.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 1
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = InertStream(stdout), InertStream(stderr)
     try:
         result = args.handler(args)
     except NbtrackError as exc:
@@ -51,7 +55,29 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except BrokenPipeError:  # `nbtrack runs ls | head`
         return 0
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
     return int(result or 0)
+
+
+class InertStream:
+    """A text stream that writes control characters escaped (:func:`nbtrack.display.format.inert`).
+
+    Newlines, tabs and CRLF line ends pass; ESC, OSC, backspace, a lone CR, C1 controls and
+    bidirectional overrides are written as ``\\x1b``-style text. Binary output (``artifacts get
+    -o -``) goes through ``.buffer`` untouched, as asked for.
+    """
+
+    def __init__(self, stream):
+        from ..display.format import inert  # here, not at the top: `nbtrack --help` stays quick
+
+        self._stream, self._inert = stream, inert
+
+    def write(self, text: str) -> int:
+        return self._stream.write(self._inert(text, "stream"))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 def open_tracker(args):

@@ -36,7 +36,7 @@ from ..tracking import Tracker
 from ..tracking.artifacts import check_artifact_name, media_type
 from ..values import check_key, param_value
 from .mlflow_registry import import_registry
-from .mlflow_source import ImportReport, MlflowDatabase, checked_tags, is_remote, local_path, seconds
+from .mlflow_source import ImportReport, MlflowDatabase, checked_tags, files_under, is_remote, local_path, outside_roots, seconds
 
 #: MLflow tags that become run columns instead of tags
 FOLDED_TAGS = ("mlflow.runName", "mlflow.user", "mlflow.parentRunId", "mlflow.note.content")
@@ -116,10 +116,12 @@ def _import_run(tracker: Tracker, source: MlflowDatabase, row: sqlite3.Row, expe
         "deleted_time": (seconds(_column(row, "deleted_time")) or time.time()) if deleted else None,
     }
     row_id = tracker.runs.insert_run(fields)
-    params = _params(source.params(uuid), short, report)
+    texts, tags, redacted = tracker.redact_values(dict(source.params(uuid)), tags)  # secrets stay out here too
+    params = _params(texts.items(), short, report)
     kept_tags = _tags(tags, short, report)
     points = _points(row_id, source.metrics(uuid), short, report)
     tracker.runs.write_batch(row_id, params=params, tags=kept_tags, metrics=points)
+    tracker.record_redacted(row_id, redacted)
     report.params += len(params)
     report.tags += len(kept_tags) - 1
     report.metrics += len({(key, step) for _, key, step, _, _ in points})  # a re-logged step keeps its last value
@@ -186,7 +188,14 @@ def _import_artifacts(tracker: Tracker, row_id: int, row: sqlite3.Row, roots: li
     if folder is None:  # MLflow makes the folder with the first artifact: most such runs logged none
         report.without_artifacts.append(row["run_uuid"])
         return
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+    refused = outside_roots(folder, roots)
+    if refused:
+        report.warnings.append(f"run {row['run_uuid'][:8]}: artifacts not copied: {refused}")
+        return
+    files, links = files_under(folder)
+    report.warnings += [f"run {row['run_uuid'][:8]}: artifact {p.relative_to(folder).as_posix()} not copied: "
+                        "a symbolic link (it may point anywhere)" for p in links]
+    for path in files:
         try:
             name = check_artifact_name(path.relative_to(folder).as_posix())
         except UsageError as exc:
@@ -199,11 +208,13 @@ def _import_artifacts(tracker: Tracker, row_id: int, row: sqlite3.Row, roots: li
 
 
 def _artifact_folder(uri: str | None, experiment_id: int, run_uuid: str, roots: list[Path]) -> Path | None:
-    """The run's artifact folder on this machine: the recorded local path, else ``ROOT/EXP/RUN/artifacts``."""
+    """The run's artifact folder on this machine: the recorded local path, else ``ROOT/EXP/RUN/artifacts``
+    (also when the recorded path lies outside the roots; the caller refuses a folder outside them)."""
     found = local_path(uri, roots)
-    if found is not None and found.is_dir():
+    rerooted = next((c for c in (root / str(experiment_id) / run_uuid / "artifacts" for root in roots) if c.is_dir()), None)
+    if found is not None and found.is_dir() and (rerooted is None or outside_roots(found, roots) is None):
         return found
-    return next((c for c in (root / str(experiment_id) / run_uuid / "artifacts" for root in roots) if c.is_dir()), None)
+    return rerooted
 
 
 def _link_parents(tracker: Tracker, parents: dict[str, str], report: ImportReport) -> None:

@@ -31,7 +31,7 @@ from ..registry.names import check_alias, check_model_name
 from ..registry.service import MLFLOW_MODEL_SUFFIX
 from ..tracking import Tracker
 from ..values import PICKLE_MEDIA_TYPE
-from .mlflow_source import checked_tags, local_path, seconds
+from .mlflow_source import checked_tags, files_under, local_path, outside_roots, seconds
 
 if TYPE_CHECKING:
     from .mlflow_source import ImportReport, MlflowDatabase
@@ -156,8 +156,12 @@ def _model_artifact(registry: Registry, run_row: int, version: sqlite3.Row, root
         report.warnings.append(f"{label} skipped: its model files were not found ({version['storage_location'] or source_text}); "
                                "pass --artifacts-root with the folder that now holds MLflow's mlruns")
         return None, None
+    refused = outside_roots(folder, roots)
+    if refused:
+        report.warnings.append(f"{label} skipped: its model files were not copied: {refused}")
+        return None, None
     name = version["name"]
-    pickled = next((folder / n for n in PICKLE_NAMES if (folder / n).is_file()), None)
+    pickled = next((folder / n for n in PICKLE_NAMES if (folder / n).is_file() and not (folder / n).is_symlink()), None)
     if pickled is not None:
         data, artifact, media = pickled.read_bytes(), f"models/{name}-v{version['version']}.pkl", PICKLE_MEDIA_TYPE
     else:
@@ -174,7 +178,7 @@ def _zip_folder(folder: Path) -> bytes:
     """The folder as a zip with fixed timestamps: the same model gives the same bytes, so one blob."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        for path in files_under(folder)[0]:  # links left out, as among run artifacts
             info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())

@@ -178,4 +178,29 @@ def checked_tags(pairs: Iterable[tuple[str, str | None]], label: str, report: Im
     return kept
 
 
-__all__ = ["ImportReport", "MlflowDatabase", "checked_tags", "is_remote", "local_path", "seconds"]
+def outside_roots(path: Path, roots: list[Path]) -> str | None:
+    """None when ``path`` (resolved: ``..`` and links followed) lies under one of ``roots``, else why not.
+
+    An MLflow database is data from elsewhere: its ``artifact_uri`` or a model's ``source`` may
+    name any folder (``/home/me/.ssh``, ``mlruns/../../..``); files are copied only from under
+    the artifact roots the user gave or that sit next to the database.
+    """
+    resolved = path.resolve()
+    if any(resolved.is_relative_to(root.resolve()) for root in roots):
+        return None
+    return f"{path} is outside the artifact roots ({', '.join(map(str, roots))}); pass --artifacts-root with its folder if you trust it"
+
+
+def files_under(folder: Path) -> tuple[list[Path], list[Path]]:
+    """``(files, links)``: the regular files below ``folder``, sorted, and the paths left out because
+    they are symbolic links or reached through one (they may point anywhere)."""
+    top, files, links = folder.resolve(), [], []
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink() or not path.resolve().is_relative_to(top):
+            links.append(path)
+        elif path.is_file():
+            files.append(path)
+    return files, links
+
+
+__all__ = ["ImportReport", "MlflowDatabase", "checked_tags", "files_under", "is_remote", "local_path", "outside_roots", "seconds"]

@@ -25,7 +25,7 @@ def summary_line(run: Run, nth_of_cell: int = 1) -> str:
     badge = receipt_badge(run)[0]
     if badge:
         parts.append(badge)
-    return " · ".join(parts)
+    return fmt.inert(" · ".join(parts), "line")  # one line whatever the names and values hold
 
 
 def _items(mapping: dict) -> str:

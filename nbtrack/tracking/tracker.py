@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import fingerprint as fingerprints
-from .. import provenance
+from .. import provenance, redaction
 from ..entities import FAILED, FINISHED, KILLED, RUN_STATUSES, RUNNING, SYSTEM_TAG_PREFIX, Artifact, MetricPoint, PurgeReport, Run
 from ..errors import NotFoundError, RunStateError, StoreError, UsageError
 from ..store import RunRepository, Store, gc
@@ -66,6 +66,8 @@ class ActiveRun:
     inputs: dict[str, dict] = field(default_factory=dict, repr=False)
     git_probe: Any = field(default=None, repr=False)
     ended: bool = False
+    #: replace secret param and tag values by "<redacted>" (:mod:`nbtrack.redaction`)
+    redact: bool = field(default=True, repr=False)
 
     def __enter__(self) -> "ActiveRun":
         return self
@@ -96,6 +98,8 @@ class Tracker:
         self.store = store
         self.runs = RunRepository(store)
         self.experiment = experiment
+        #: default for new runs: secret param/tag values stored as "<redacted>" (start_run(redact=...) overrides)
+        self.redact = True
         self.host = socket.gethostname()
         self.user = _user()
         self._stack: list[ActiveRun] = []
@@ -138,13 +142,16 @@ class Tracker:
         kind: str = "api",
         cell_key: str | None = None,
         extra: Mapping[str, Any] | None = None,
+        redact: bool | None = None,
     ) -> ActiveRun:
         """Start a new run; while another run is active the new one becomes its child.
 
         A run started implicitly by logging outside any run (``kind="auto"``) is never a
         parent: in a notebook it stays open across cells, and a later ``%%track`` cell or
         ``start_run`` nesting under a run the user never started would be a surprise.
+        ``redact`` (default: :attr:`redact`) stores secret param and tag values as "<redacted>".
         """
+        redact = self.redact if redact is None else bool(redact)
         if name is not None and not isinstance(name, str):
             raise UsageError(f"run name must be a string, got {type(name).__name__}")
         if name is not None:
@@ -181,9 +188,9 @@ class Tracker:
             # purge may have removed it since; in this transaction no purge can run meanwhile
             env_sha = None if environment is None else self.store.blobs.put(environment)
             row_id = self.runs.insert_run({**record, "env_sha256": env_sha})
-            self._write(row_id, params=params, tags=tags)
+            self._write(row_id, params=params, tags=tags, redact=redact)
         self._retry_unrecorded_ends()
-        run = ActiveRun(self, row_id, run_uuid, name, experiment, now, kind, cell_key)
+        run = ActiveRun(self, row_id, run_uuid, name, experiment, now, kind, cell_key, redact=redact)
         run.git_probe = self.git.probe(info.get("cwd") or os.getcwd())
         self._stack.append(run)
         return run
@@ -254,14 +261,18 @@ class Tracker:
 
     def log_params(self, params: Mapping[str, Any], run: ActiveRun | None = None) -> None:
         """Checked now, written with the next flush (like metrics): a commit per param would cost ~20 us."""
-        row_id = self._require_run(run).row_id
-        self.buffer.extend([(row_id, check_key(k, "param name"), *param_value(v, k)) for k, v in params.items()])
+        run = self._require_run(run)
+        params, _, hidden = self.redact_values(params, redact=run.redact)
+        rows = [(run.row_id, check_key(k, "param name"), *param_value(v, k)) for k, v in params.items()]
+        self.record_redacted(run.row_id, hidden)
+        self.buffer.extend(rows)
 
     def set_tag(self, key: str, value: Any, run: ActiveRun | None = None) -> None:
         self.set_tags({key: value}, run=run)
 
     def set_tags(self, tags: Mapping[str, Any], run: ActiveRun | None = None) -> None:
-        self._write(self._require_run(run).row_id, tags=tags)
+        run = self._require_run(run)
+        self._write(run.row_id, tags=tags, redact=run.redact)
 
     def log_metric(self, key: str, value: Any, step: int | None = None, timestamp: float | None = None, run: ActiveRun | None = None) -> None:
         """Buffer one metric point. Without ``step``, steps count 0, 1, 2, ... per key and run."""
@@ -306,11 +317,13 @@ class Tracker:
 
         >>> tracker.tag_runs(["3f2a", "9b1c"], {"stage": "prod"})   # doctest: +SKIP
         """
+        tags, _, hidden = self.redact_values(tags)
         texts = _tag_rows(tags)
         with self.store.atomic():
             nodes = self._live_nodes(run_refs, "tag")
             for node in nodes:
                 self.runs.write_batch(node.id, tags=texts)
+                self.record_redacted(node.id, hidden)
         return [n.uuid for n in nodes]
 
     def untag_runs(self, run_refs: Iterable[str | Run], key: str) -> int:
@@ -547,11 +560,36 @@ class Tracker:
         self.store.close()
 
     # -- internals ------------------------------------------------------------------------------
-    def _write(self, row_id: int, params: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None) -> None:
-        typed = [(check_key(k, "param name"), *param_value(v, k)) for k, v in (params or {}).items()]
-        texts = _tag_rows(tags or {})
+    def redact_values(self, params: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None,
+                      redact: bool | None = None) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+        """``(params, tags, names)``: secret values replaced by "<redacted>" and the names replaced.
+
+        Every param and tag write passes here (captured params, the API, the magics, importers),
+        then :meth:`record_redacted` once the rows are checked. ``redact`` defaults to :attr:`redact`.
+        """
+        params, tags = dict(params or {}), dict(tags or {})
+        if not (self.redact if redact is None else redact):
+            return params, tags, []
+        params, hidden = redaction.redact(params)
+        tags, hidden_tags = redaction.redact(tags)
+        return params, tags, hidden + hidden_tags
+
+    def record_redacted(self, row_id: int, names: Iterable[str]) -> None:
+        """Add ``names`` to the run's ``nbtrack.redacted`` tag (read only when there is something to add)."""
+        names = set(names)
+        if names:
+            earlier = self.runs.get(row_id).tags.get(redaction.REDACTED_TAG, "")
+            listed = ",".join(sorted(names.union(filter(None, earlier.split(",")))))
+            self.runs.write_batch(row_id, tags=[(redaction.REDACTED_TAG, listed)])
+
+    def _write(self, row_id: int, params: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None,
+               redact: bool | None = None) -> None:
+        params, tags, hidden = self.redact_values(params, tags, redact)
+        typed = [(check_key(k, "param name"), *param_value(v, k)) for k, v in params.items()]
+        texts = _tag_rows(tags)
         if typed or texts:
             self.runs.write_batch(row_id, params=typed, tags=texts)
+        self.record_redacted(row_id, hidden)
 
     def _retry_unrecorded_ends(self) -> None:
         for row_id, fields in list(self._unrecorded_ends.items()):
