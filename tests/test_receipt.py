@@ -110,3 +110,39 @@ def test_badge_says_unchecked_when_there_is_no_notebook_to_check(shell):
     run = shell.tracker.search_runs(max_results=1)[0]
     assert run.receipt["checked"] is False
     assert receipt_badge(run) == ("unchecked", "warn")
+
+
+def test_identical_cells_run_top_to_bottom_are_two_cells(shell, tmp_path, monkeypatch):
+    """nbclient and plain IPython send no cell ids: identical code is told apart by execution order."""
+    cells = [LOAD, ("a", "x = 1"), ("b", "print(x)"), ("c", "x = 2"), ("d", "print(x)"), ("e", "%%track -q\nz = x")]
+    path = tmp_path / "same.ipynb"
+    _write(path, cells)
+    monkeypatch.setenv("NBTRACK_NOTEBOOK", str(path))
+    for _, source in cells[1:]:
+        _run(shell, None, source)
+    assert _receipt(shell) == {"clean": True, "checked": True, "problems": []}
+    _run(shell, None, "print(x)")  # a re-run of b or d: above e either way
+    _run(shell, None, cells[-1][1])
+    assert [p["kind"] for p in _receipt(shell)["problems"] if p["kind"] != "notebook_stale"] == ["out_of_order"]
+
+
+def test_receipts_analyse_each_entry_once_and_fold_only_new_entries():
+    analysed = []
+
+    def transform(source):
+        analysed.append(source)
+        return source
+
+    cells = [rcpt.Cell(i, None, f"v{i} = {i}") for i in range(3)] + [rcpt.Cell(3, None, "w = v0 + v2")]
+    history = [rcpt.Executed(i, i + 1, None, f"v{i} = {i}") for i in range(3)]
+    receipts = rcpt.Receipts(transform)
+    for round_ in range(300):  # a long session: the same cells edited and re-run
+        history.append(rcpt.Executed(len(history), len(history) + 1, None, f"v{round_ % 3} = {round_ % 3}"))
+        incremental = receipts.build(history, cells, len(history) - 1)
+        assert incremental == rcpt.build(history, cells, len(history) - 1)
+    assert len(analysed) == len(history)  # each entry once, however many receipts
+    history.append(rcpt.Executed(len(history), None, None, "w = v0 + v2"))
+    edited = [*cells[:2], rcpt.Cell(2, None, "v2 = 'edited'"), cells[3]]  # the notebook changed: refold, analysis reused
+    assert receipts.build(history, edited, len(history) - 1) == rcpt.build(history, edited, len(history) - 1)
+    assert {p["kind"] for p in receipts.build(history, edited, len(history) - 1)["problems"]} >= {"out_of_order", "stale_dependency"}
+    assert len(analysed) == len(history)
