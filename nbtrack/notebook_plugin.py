@@ -179,6 +179,7 @@ class NotebookPlugin:
             rcpt.Cell(i, c.get("id"), nbfile.cell_source(c)) for i, c in enumerate(nbfile.code_cells(read.notebook))
         ]
         fields["receipt"] = json.dumps(self._receipts.build(entries, cells, first, stale=read.stale))
+        fields.update(_cell_key(run, self._receipts.cell_of_last()))
         self._papermill_params(run, read.notebook, entries, info)
         fields["provenance"] = json.dumps({**tracker.runs.provenance(run.row_id), "snapshot": info}, default=str)
         tracker.runs.update_run(run.row_id, fields)
@@ -296,6 +297,16 @@ def _since(outputs: list | None, mark: tuple[int, int]) -> list:
         if grown:
             new.insert(0, SimpleNamespace(output_type=last.output_type, bundle={"stream": grown}))
     return new
+
+
+def _cell_key(run, cell: rcpt.Cell | None) -> dict[str, str]:
+    """A run keyed by its cell's code (the kernel was told no cell id: nbclient, papermill, plain
+    IPython) gets the id of the notebook cell the receipt located it in, so distinct cells with the
+    same code are distinct cells (and a cell keeps its key when edited)."""
+    key = getattr(run, "cell_key", None)
+    if key and key.startswith("src:") and cell is not None and cell.cell_id:  # "src:<hash>": see hooks.CellHooks._start
+        return {"cell_key": cell.cell_id}
+    return {}
 
 
 def _first_seq(entries: list[HistoryEntry], start_time: float) -> int:

@@ -146,3 +146,30 @@ def test_receipts_analyse_each_entry_once_and_fold_only_new_entries():
     assert receipts.build(history, edited, len(history) - 1) == rcpt.build(history, edited, len(history) - 1)
     assert {p["kind"] for p in receipts.build(history, edited, len(history) - 1)["problems"]} >= {"out_of_order", "stale_dependency"}
     assert len(analysed) == len(history)
+
+
+def test_identical_cells_under_nbclient_are_distinct_cells(tmp_path):
+    """nbclient sends no cell ids: two identical plt.show() cells and two identical tracked cells,
+    run top to bottom, give clean receipts and two runs of two cells (not "run 2 of this cell")."""
+    import os
+
+    from nbclient import NotebookClient
+
+    from nbtrack.tracking import Tracker
+
+    tracked = "%%track fit\nC = 1\nprint('fitted', C)"
+    sources = ["%load_ext nbtrack", "import matplotlib.pyplot as plt\nplt.plot([1, 2])", "plt.show()",
+               "plt.plot([2, 1])", "plt.show()", tracked, tracked]
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    path, store = tmp_path / "same.ipynb", tmp_path / "store"
+    nbformat.write(nb, path)
+    env = {**os.environ, "NBTRACK_STORE": str(store), "JPY_SESSION_NAME": str(path)}
+    NotebookClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(tmp_path)}}).execute(env=env)
+    tracker = Tracker.open(store)
+    runs = sorted(tracker.search_runs(), key=lambda r: r.start_time)
+    assert [r.cell_key for r in runs] == [nb.cells[5].id, nb.cells[6].id]
+    assert [r.receipt for r in runs] == [{"clean": True, "checked": True, "problems": []}] * 2
+    summary = "".join(o.get("text", "") for o in nb.cells[6].outputs)
+    assert "nbtrack: run" in summary and "of this cell" not in summary
+    tracker.close()

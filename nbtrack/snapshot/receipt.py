@@ -85,8 +85,13 @@ class Receipts:
         self._analysed: list[tuple[str, frozenset[str], frozenset[str]]] = []  # by seq: (normalised source, loads, stores)
         self._fold: _Fold | None = None
 
+    def cell_of_last(self) -> Cell | None:
+        """The notebook cell the last entry of the last :meth:`build` ran from, when it was located."""
+        return self._fold.last_cell if self._fold is not None else None
+
     def build(self, history: Sequence[Executed], cells: Sequence[Cell] | None, run_from_seq: int, *, stale: bool = False) -> dict[str, Any]:
         if cells is None:
+            self._fold = None
             problem = _problem("notebook_unknown", "the notebook is unknown, so the execution history could not be checked against it")
             return {"clean": False, "checked": False, "problems": [problem]}
         key = tuple((c.cell_id, _norm(c.source)) for c in cells)
@@ -122,6 +127,7 @@ class _Fold:
         for cell, (_, norm) in zip(cells, key):
             self.by_source.setdefault(norm, []).append(cell)
         self.previous: Cell | None = None  # the cell the last located entry ran from
+        self.last_cell: Cell | None = None  # the cell the last folded entry ran from (None: not located)
         self.furthest: Cell | None = None
         self.order: list[dict] = []
         self.reported_order: set[int] = set()
@@ -135,9 +141,11 @@ class _Fold:
     def add(self, entry: Executed, analysis: tuple[str, frozenset[str], frozenset[str]]) -> None:
         self.folded += 1
         norm, loads, stores = analysis
+        self.last_cell = None
         if not norm:
             return
         cell, edited = self._locate(entry, norm)
+        self.last_cell = cell
         item = (entry, cell, edited)
         if cell is not None:
             self._order(item)

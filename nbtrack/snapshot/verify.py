@@ -2,8 +2,9 @@
 
 Matching (first rule that finds a run wins; among several, the earliest started):
 
-1. the same cell key (``runs.cell_key``: the cell id, or ``src:<hash>`` of the cell body when
-   the kernel was not told cell ids, as under nbclient);
+1. the same cell key (``runs.cell_key``: the cell id the kernel was told, else the id of the
+   notebook cell the receipt located the execution in, as under nbclient; ``src:<hash>`` of the
+   cell body only when no notebook with cell ids is known);
 2. the same recorded ``%%track`` cell body (a JupyterLab run keyed by cell id re-executed
    under nbclient, which sends no ids);
 3. the same run name.
