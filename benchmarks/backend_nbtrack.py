@@ -217,6 +217,9 @@ class NbtrackBackend:
     def measure_track_cell_long_session(self, size: dict) -> float:
         return session.overhead_after(size["executed"], size["cells"], self.workdir / "session")
 
+    def measure_track_cell_long_session_snapshot(self, size: dict) -> float:
+        return session.overhead_after(size["executed"], size["cells"], self.workdir / "session-snapshot", snapshot=True)
+
     def _snapshot_missing(self) -> str | None:
         """Snapshots count only if a tracked cell really stores one."""
         from nbtrack.extension import current

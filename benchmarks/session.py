@@ -19,16 +19,18 @@ from . import cells
 NOTEBOOK_CELLS = 100
 
 
-def overhead_after(executed: int, pairs: int, workdir: Path) -> float:
-    """Seconds of ``%%track`` overhead (median of ``pairs``) after ``executed`` cells, in a new process."""
+def overhead_after(executed: int, pairs: int, workdir: Path, snapshot: bool = False) -> float:
+    """Seconds of ``%%track`` overhead (median of ``pairs``) after ``executed`` cells, in a new process;
+    ``snapshot``: with the notebook snapshot and the execution history stored, as by default."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in ("NBTRACK_STORE", "NBTRACK_NOTEBOOK")}
-    out = subprocess.run([sys.executable, "-m", "benchmarks.session", str(executed), str(pairs), str(workdir)],
+    args = [str(executed), str(pairs), str(workdir), "snapshot" if snapshot else "no-snapshot"]
+    out = subprocess.run([sys.executable, "-m", "benchmarks.session", *args],
                          capture_output=True, text=True, check=True, env=env, cwd=Path(__file__).resolve().parent.parent)
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def _measure(executed: int, pairs: int, workdir: Path) -> float:
+def _measure(executed: int, pairs: int, workdir: Path, snapshot: bool) -> float:
     os.environ["NBTRACK_STORE"] = str(workdir / "store")
     notebook = workdir / "session.ipynb"
     cells.write_notebook(notebook, NOTEBOOK_CELLS, "session")
@@ -37,12 +39,13 @@ def _measure(executed: int, pairs: int, workdir: Path) -> float:
     assert shell.run_cell("%load_ext nbtrack").success
     for i in range(executed):  # every cell distinct: nothing can be reused by source
         shell.run_cell(f"value_{i} = {i}\nlast = value_{i} + 1", store_history=True)
-    return cells.overhead(shell, "%%track --quiet --no-snapshot\n" + cells.TRIVIAL_CELL, pairs)
+    line = "%%track --quiet" if snapshot else "%%track --quiet --no-snapshot"
+    return cells.overhead(shell, line + "\n" + cells.TRIVIAL_CELL, pairs)
 
 
 if __name__ == "__main__":
     devnull = open(os.devnull, "w")
     real, sys.stdout = sys.stdout, devnull  # the cells' output is not the answer
-    value = _measure(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))
+    value = _measure(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] == "snapshot")
     sys.stdout = real
     print(value)

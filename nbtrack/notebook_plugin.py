@@ -54,6 +54,8 @@ class NotebookPlugin:
         #: the receipt of each run, folded incrementally over ``history`` (each entry analysed once)
         self._receipts = rcpt.Receipts(self._transform)
         self._papermill_scan = _PapermillScan()
+        #: the history chunks stored so far (see storage.put_history)
+        self._history_chunks: dict[int, tuple] = {}
         #: seconds spent in the last run-end step (for benchmarks and the report)
         self.last_run_end_seconds = 0.0
 
@@ -193,7 +195,7 @@ class NotebookPlugin:
         blobs = tracker.store.blobs
         keep, limit = self.magics.snapshot_outputs, self.magics.max_output_bytes
         with tracker.store.atomic():
-            info["history_sha256"], truncated = storage.put_history(blobs, entries, keep, limit)
+            info["history_sha256"], truncated = storage.put_history(blobs, entries, keep, limit, self._history_chunks)
             info["history_cells"] = len(entries)
             if truncated:
                 info["outputs_truncated_cells"] = truncated
@@ -310,12 +312,9 @@ def _cell_key(run, cell: rcpt.Cell | None) -> dict[str, str]:
 
 
 def _first_seq(entries: list[HistoryEntry], start_time: float) -> int:
-    """The history entry the run started in (a run starts inside a cell, after its ``before_cell``)."""
-    first = 0
-    for entry in entries:
-        if entry.started <= start_time:
-            first = entry.seq
-    return first
+    """The history entry the run started in (a run starts inside a cell, after its ``before_cell``);
+    searched from the end, where the run is, so a long session costs nothing."""
+    return next((entry.seq for entry in reversed(entries) if entry.started <= start_time), 0)
 
 
 def _with_outputs(notebook: dict, entries: list[HistoryEntry]) -> dict:
