@@ -263,6 +263,7 @@ def test_nothing_to_compare_is_not_verifiable_and_untagged(tmp_path, store_path,
     ("1e-3 ok", "0.001 ok", True),
     ("C=1 x", "C=1 y", False),
     ("fold 1: 0.5", "fold 1: 0.5 extra 2", False),
+    ("[<matplotlib.lines.Line2D at 0x7f3a2c1d9e50>]", "[<matplotlib.lines.Line2D at 0x7f0011aa2b10>]", True),
 ])
 def test_output_lines_compare_numbers_within_the_tolerance(a, b, same):
     assert verify.same_line(a, b, Tolerance()) is same

@@ -39,13 +39,15 @@ from .tolerance import Tolerance
 REPRODUCED, DIFFERS, MISSING, NEW = "reproduced", "differs", "missing", "new"
 METRIC, PARAM, INPUT, OUTPUT = "metric", "param", "input", "output"
 OUTCOMES = (METRIC, OUTPUT)
+#: the address in a default repr (``<... at 0x7f3a...>``): new in every process
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 #: a number in printed text, compared with the tolerance (ints exactly)
 _NUMBER = re.compile(r"([-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?)")
 
 
 @dataclass(frozen=True)
 class Check:
-    """One metric or param: the original value, the rerun's, and the verdict."""
+    """One metric, param, data input or cell output: the original value, the rerun's, and the verdict."""
 
     kind: str  # "metric" | "param" | "input" (values: descriptions; compared by digest) | "output" (values: first differing line)
     key: str
@@ -119,16 +121,20 @@ def output_checks(before: Sequence[tuple[str, str]], after: Sequence[tuple[str, 
         if differing is None:
             found.append(Check(OUTPUT, key, _first_line(text_a), _first_line(text_b), REPRODUCED))
         else:
-            line = lambda lines: lines[differing] if differing < len(lines) else "(no more output)"  # noqa: E731
-            found.append(Check(OUTPUT, key, line(lines_a), line(lines_b), DIFFERS))
+            found.append(Check(OUTPUT, key, _line_at(lines_a, differing), _line_at(lines_b, differing), DIFFERS))
     return tuple(found)
 
 
+def _line_at(lines: list[str], index: int) -> str:
+    return lines[index] if index < len(lines) else "(no more output)"
+
+
 def same_line(a: str, b: str, tolerance: Tolerance) -> bool:
-    """Text equal outside numbers, numbers equal within ``tolerance`` (``1`` vs ``100`` differs)."""
+    """Text equal outside numbers, numbers equal within ``tolerance`` (``1`` vs ``100`` differs);
+    object addresses in default reprs (``<Line2D at 0x7f3a...>``) are not numbers, and ignored."""
     if a == b:
         return True
-    parts_a, parts_b = _NUMBER.split(a), _NUMBER.split(b)
+    parts_a, parts_b = _NUMBER.split(_ADDRESS.sub(" at 0x", a)), _NUMBER.split(_ADDRESS.sub(" at 0x", b))
     if len(parts_a) != len(parts_b):
         return False
     for index, (x, y) in enumerate(zip(parts_a, parts_b)):
