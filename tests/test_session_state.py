@@ -63,16 +63,21 @@ def _state(tmp_path, store, *cells):
     return json.loads(line.split("STATE", 1)[1])
 
 
-CELL = "x = [1, 2, 3]\nprint(sum(x))"
+PLAIN = ("", "x = [1, 2, 3]\nprint(sum(x))")
+#: the cell reads a NumPy array, which nbtrack fingerprints: that must not bring pandas in
+NUMPY = ("import numpy as np\nX = np.arange(12.0).reshape(3, 4)", "score = float(X.sum())\nprint(score)")
 
 
-@pytest.mark.parametrize("existing", [False, True], ids=["new-store", "existing-store"])
-def test_a_tracked_cell_changes_nothing_else_in_the_session(tmp_path, existing):
+@pytest.mark.parametrize(("existing", "cells"), [(False, PLAIN), (True, PLAIN), (False, NUMPY)],
+                         ids=["new-store", "existing-store", "numpy-data"])
+def test_a_tracked_cell_changes_nothing_else_in_the_session(tmp_path, existing, cells):
     store = tmp_path / "store"
     if existing:
         Tracker.open(store).close()
-    untracked = _state(tmp_path, store, CELL)
-    tracked = _state(tmp_path, store, "%load_ext nbtrack", "%%track\n" + CELL)
-    assert Tracker.open(store).search_runs(), "the tracked cell made no run"
+    setup, cell = cells
+    untracked = _state(tmp_path, store, setup, cell)
+    tracked = _state(tmp_path, store, setup, "%load_ext nbtrack", "%%track\n" + cell)
+    (run,) = Tracker.open(store).search_runs()
+    assert run.status == "FINISHED" and sorted(run.inputs) == (["X"] if setup else [])  # X was fingerprinted
     for key in untracked:
         assert tracked[key] == untracked[key], key
