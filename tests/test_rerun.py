@@ -242,6 +242,22 @@ def test_a_deterministic_run_without_metrics_is_verified_by_its_printed_outputs(
     assert tracker.get_run(original.id).tags[VERIFIED_TAG] == "true"
 
 
+#: a real grid search on seeded data: the same best params every time
+SEARCH = ("%%track search\nfrom sklearn.datasets import make_classification\nfrom sklearn.model_selection import GridSearchCV\n"
+          "from sklearn.svm import SVC\nX, y = make_classification(n_samples=120, random_state=0)\n"
+          "search = GridSearchCV(SVC(), {'C': [0.01, 1, 100]}, cv=3).fit(X, y)\nprint(search.best_params_)")
+
+
+def test_a_seeded_grid_search_is_verified_by_what_it_printed(tmp_path, store_path, tracker):
+    path, nb = _notebook(tmp_path, SEARCH)
+    _execute(nb, path, store_path)
+    original = _only_run(tracker)
+    result = rerun(tracker, original.id)
+    (printed,) = [c for c in result.checks if c.kind == verify.OUTPUT]
+    assert printed.original.startswith("{'C': ") and printed.status == verify.REPRODUCED
+    assert result.verified and tracker.get_run(original.id).tags[VERIFIED_TAG] == "true"
+
+
 def test_nothing_to_compare_is_not_verifiable_and_untagged(tmp_path, store_path, tracker, capsys):
     from nbtrack.cli import main
 
