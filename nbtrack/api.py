@@ -439,7 +439,8 @@ def diff_runs(a: str, b: str):
 
 def rerun(run_id: str, *, rtol: float = 1e-9, atol: float = 0.0, timeout: int = 600, kernel_name: str | None = None,
           as_executed: bool = False, output: str | None = None, progress=None):
-    """Re-execute a run's notebook in a fresh kernel; tags it ``nbtrack.verified`` true/false. Display the report.
+    """Re-execute a run's notebook in a fresh kernel; tags it ``nbtrack.verified`` true/false (no tag when no
+    metric or cell output could be compared: "not verifiable"). Display the report.
 
     ``progress(number, total, title)`` is called before each code cell runs.
 

@@ -19,15 +19,26 @@ COMMAND_MODULES = ["runs", "artifacts", "store_info", "models", "snapshot", "rep
 
 
 class _Parser(argparse.ArgumentParser):
+    """Every command and sub-command also takes the global options, so ``nbtrack demo --store PATH``
+    works as users type it; given there, they override the same options given before the command."""
+
+    def __init__(self, *args, command: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if command:  # SUPPRESS: not given after the command leaves the value given before it
+            self.add_argument("--store", "-s", default=argparse.SUPPRESS, help=STORE_HELP)
+
     def error(self, message: str):
         self.print_usage(sys.stderr)
         print(f"nbtrack: error: {message}", file=sys.stderr)
         raise SystemExit(1)
 
 
+STORE_HELP = "store directory (default: NBTRACK_STORE, nearest .nbtrack/, git root, cwd)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="nbtrack", description="Experiment tracking and a model registry for Jupyter notebooks.")
-    parser.add_argument("--store", "-s", default=None, help="store directory (default: NBTRACK_STORE, nearest .nbtrack/, git root, cwd)")
+    parser = _Parser(prog="nbtrack", description="Experiment tracking and a model registry for Jupyter notebooks.", command=False)
+    parser.add_argument("--store", "-s", default=None, help=STORE_HELP)
     from ..version import __version__
 
     parser.add_argument("--version", action="version", version=f"nbtrack {__version__}")
