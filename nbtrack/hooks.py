@@ -22,15 +22,14 @@ from typing import Any
 
 from . import api
 from .capture import Before, CellNames, analyze_cell, data_inputs, extract, failure_position, snapshot
-from .entities import FAILED, FINISHED, KILLED, SYSTEM_TAG_PREFIX
+from .entities import FAILED, FINISHED, KILLED
 from .errors import NbtrackError, RunStateError
 from .magics.parser import cell_parser, names, parse
+from .magics.summary import UNSEEDED_TAG
 from .tracking import ActiveRun
 from .values import parse_assignment
 
 MAGIC_PREFIX = "%%track"
-#: system tag naming the estimators a tracked cell left with random_state=None
-UNSEEDED_TAG = SYSTEM_TAG_PREFIX + "unseeded"
 
 
 def is_tracked(raw_cell: str) -> bool:
