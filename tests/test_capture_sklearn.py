@@ -150,3 +150,15 @@ def test_summary_says_when_no_metric_was_captured_and_names_unseeded_estimators(
         sk.ok("%%track fit\nclf = LogisticRegression(max_iter=300, random_state=1).fit(X, y)\nacc = clf.score(X, y)")
     line = captured.stdout.strip().splitlines()[-1]
     assert "no metrics captured" not in line and "unseeded" not in line and "acc=" in line
+
+
+def test_readme_lists_the_default_metric_patterns_exactly():
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    bullet = " ".join(readme[readme.index("- **Metrics**") : readme.index("- **Estimators**")].split())
+    include = bullet[bullet.index("The default patterns:") : bullet.index("A pattern starting with `!`")]
+    exclude = bullet[bullet.index("not results:") : bullet.index("Counts of errors")]
+    listed = re.findall(r"`([^`]+)`", include) + ["!" + p for p in re.findall(r"`([^`]+)`", exclude)]
+    assert listed == list(DEFAULT_METRIC_PATTERNS)

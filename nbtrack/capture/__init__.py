@@ -200,7 +200,8 @@ def extract(
         found = [name for name in names.bound if fresh(name) and est.is_estimator(namespace.get(name))]
         if before is not None:  # fitted in place: `clf.fit(X, y)` on an estimator of an earlier cell
             found += [name for name, state in before.fits.items() if name in names.read and est.fit_state(namespace.get(name)) != state]
-        inner = {id(part) for name in found for part in est._labelled_parts(namespace[name])}
+        found = list(dict.fromkeys(found))  # `clf = clf.fit(X, y)`: bound and fitted in place
+        inner = {id(part) for name in found for part in est.nested_parts(namespace[name])}
         for name in found:
             if id(namespace[name]) not in inner and _is_free(out, name):
                 _estimator(out, name, namespace[name])

@@ -40,7 +40,7 @@ def settings(estimator: Any) -> tuple[dict[str, Any], list[str]]:
     params = estimator.get_params(deep=True)
     if not isinstance(params, Mapping):
         raise TypeError("get_params() did not return a mapping")
-    labelled = {id(step) for step in _labelled_parts(estimator)}
+    labelled = {id(step) for step in nested_parts(estimator)}
     chosen: dict[str, Any] = {}
     unseeded: list[str] = []
     for key, value in sorted(params.items(), key=lambda item: str(item[0])):
@@ -62,7 +62,7 @@ def settings(estimator: Any) -> tuple[dict[str, Any], list[str]]:
     return chosen, unseeded
 
 
-def _labelled_parts(estimator: Any, depth: int = 0) -> list[Any]:
+def nested_parts(estimator: Any, depth: int = 0) -> list[Any]:
     """The nested estimators :func:`label` names: pipeline steps and a search's estimator."""
     if depth > 8:
         return []
@@ -70,7 +70,7 @@ def _labelled_parts(estimator: Any, depth: int = 0) -> list[Any]:
     wrapped = _wrapped(estimator)
     if wrapped is not None:
         parts.append(wrapped)
-    return parts + [inner for part in parts for inner in _labelled_parts(part, depth + 1)]
+    return parts + [inner for part in parts for inner in nested_parts(part, depth + 1)]
 
 
 def _steps(estimator: Any) -> list[Any]:
@@ -114,7 +114,7 @@ def fit_state(value: Any) -> tuple[int, ...] | None:
     if not is_estimator(value):
         return None
     state: list[int] = []
-    for part in (value, *_labelled_parts(value)):
+    for part in (value, *nested_parts(value)):
         try:
             attributes = vars(part)
         except TypeError:
