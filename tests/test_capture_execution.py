@@ -145,3 +145,11 @@ def test_an_estimator_fitted_in_place_is_this_executions(shell):
     assert _last(shell).params == {"clf.estimator": "LogisticRegression", "clf.C": 0.25, "clf.random_state": 0}
     shell.ok("%%track -q\naccuracy = clf.score(X, y)")  # only used: its settings were chosen elsewhere
     assert _last(shell).params == {}
+
+
+def test_only_data_read_before_the_failure_is_an_input(shell):
+    _setup(shell)
+    shell.ok("X_test = X[:4]\ny_test = y[:4]")
+    shell.run("%%track -q\nmodel = LogisticRegression(C=-1.0).fit(X, y)\naccuracy = model.score(X_test, y_test)")
+    run = _last(shell)
+    assert run.status == "FAILED" and set(run.inputs) == {"X", "y"}  # X_test was never read

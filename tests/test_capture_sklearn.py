@@ -56,6 +56,13 @@ def test_a_sequence_of_scores_records_mean_std_and_length(sk):
     assert not any(key.startswith("losses") for key in (*run.metrics, *run.params))  # 2-D: not a list of scores
 
 
+def test_scores_collected_in_a_loop_are_summarised_not_a_param(sk):
+    sk.ok("%%track -q loop\nscores = []\nfor C in [0.1, 1.0]:\n    fold = cross_val_score(SVC(C=C), X, y, cv=3)\n    scores.append(fold.mean())")
+    run = _last(sk)
+    assert set(run.metrics) == {"scores.mean", "scores.std"} and run.params == {"scores.n": 2}
+    assert set(run.inputs) == {"X", "y"}  # read in the loop; C and fold are the loop's own
+
+
 def test_a_fitted_search_records_its_best_score_params_space_and_wrapped_model(sk):
     sk.ok("%%track -q grid\nsearch = GridSearchCV(SVC(kernel='linear'), {'C': [0.1, 1, 10]}, cv=3).fit(X, y)\nprint(search.best_score_)")
     run = _last(sk)

@@ -190,11 +190,12 @@ def extract(
     for name in names.bound:
         if _is_free(out, name) and is_metric_name(name.lower()) and fresh(name):
             _metric(out, name, namespace.get(name))
+    summarised = {key[: -len(".mean")] for key in out.metrics if key.endswith(".mean")}  # `scores = []` is no param
     for name in names.literals:
-        if _is_free(out, name):
+        if _is_free(out, name) and name not in summarised:
             _take(out, name, namespace, _as_param)
     for name, literals in names.conditional.items():
-        if _is_free(out, name) and name in namespace and fresh(name) and _equals_any(namespace[name], literals):
+        if _is_free(out, name) and name not in summarised and name in namespace and fresh(name) and _equals_any(namespace[name], literals):
             _take(out, name, namespace, _as_param)
     if estimators:
         found = [name for name in names.bound if fresh(name) and est.is_estimator(namespace.get(name))]
