@@ -111,16 +111,17 @@ def search_results(estimator: Any) -> tuple[float | None, dict[str, Any]]:
 def fit_state(value: Any) -> tuple[int, ...] | None:
     """Identities of an estimator's fitted attributes (``coef_``, ``best_score_``: scikit-learn's
     trailing underscore), its steps' included: a fit in place replaces them. None: not an estimator."""
-    if not is_estimator(value):
+    try:
+        if not is_estimator(value):
+            return None
+        state: list[int] = []
+        for part in (value, *nested_parts(value)):
+            attributes = getattr(part, "__dict__", None)
+            if isinstance(attributes, dict):
+                state.extend(id(v) for k, v in attributes.items() if isinstance(k, str) and k.endswith("_") and not k.startswith("_"))
+        return tuple(state)
+    except Exception:  # an exotic object in the user's namespace: not an estimator nbtrack can follow
         return None
-    state: list[int] = []
-    for part in (value, *nested_parts(value)):
-        try:
-            attributes = vars(part)
-        except TypeError:
-            continue
-        state.extend(id(v) for k, v in attributes.items() if k.endswith("_") and not k.startswith("_"))
-    return tuple(state)
 
 
 def _is_default(estimator: Any, params: Mapping[str, Any], key: str, value: Any) -> bool:
