@@ -26,12 +26,10 @@ def summary_line(run: Run, nth_of_cell: int = 1) -> str:
     elif run.status == FINISHED:
         parts.append(NO_METRICS)
     if run.inputs:  # names only: the fingerprints are in %track show
-        names = sorted(run.inputs)
-        parts.append("data " + ", ".join(names[:MAX_ITEMS]) + (f", +{len(names) - MAX_ITEMS} more" if len(names) > MAX_ITEMS else ""))
+        parts.append("data " + _names(sorted(run.inputs)))
     unseeded = run.tags.get(UNSEEDED_TAG)
     if unseeded:  # what makes a rerun differ
-        names = unseeded.split(", ")
-        parts.append("unseeded " + ", ".join(names[:MAX_ITEMS]) + (f", +{len(names) - MAX_ITEMS} more" if len(names) > MAX_ITEMS else ""))
+        parts.append("unseeded " + _names(unseeded.split(", ")))
     badge = receipt_badge(run)[0]
     if badge:
         parts.append(badge)
@@ -42,3 +40,7 @@ def _items(mapping: dict) -> str:
     shown = [f"{k}={fmt.truncate(fmt.value(v), 24)}" for k, v in list(mapping.items())[:MAX_ITEMS]]
     more = len(mapping) - MAX_ITEMS
     return ", ".join(shown) + (f", +{more} more" if more > 0 else "")
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:MAX_ITEMS]) + (f", +{len(names) - MAX_ITEMS} more" if len(names) > MAX_ITEMS else "")
