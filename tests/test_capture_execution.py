@@ -21,7 +21,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import accuracy_score, f1_score
 X, y = load_iris(return_X_y=True)
 n_estimators = {n}
-clf = RandomForestClassifier(n_estimators=n_estimators, random_state=0).fit(X, y)
+clf = RandomForestClassifier(n_estimators=n_estimators, max_depth={depth}, random_state=0).fit(X, y)
 accuracy = accuracy_score(y, clf.predict(X))
 f1_macro = f1_score(y, clf.predict(X), average="macro")
 """
@@ -42,25 +42,27 @@ def test_failed_and_unparsable_cells_inherit_nothing_in_a_real_kernel(tmp_path, 
     from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbtrack"), nbformat.v4.new_code_cell(FOREST.format(n=20))]
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbtrack"), nbformat.v4.new_code_cell(FOREST.format(n=20, depth=None))]
     client = NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}})
     env = {**os.environ, "NBTRACK_STORE": str(store_path)}
     with client.setup_kernel(env=env):
         client.execute_cell(nb.cells[0], 0)
         client.execute_cell(nb.cells[1], 1)
-        nb.cells[1].source = FOREST.format(n=-5)  # the user edits the cell: fit() now raises
+        nb.cells[1].source = FOREST.format(n=20, depth=-1)  # the user edits the cell: fit() now raises
         client.execute_cell(nb.cells[1], 1)
-        nb.cells[1].source = FOREST.format(n=50).replace("X, y = load", "  X, y = load")  # IndentationError
+        nb.cells[1].source = FOREST.format(n=50, depth=None).replace("X, y = load", "  X, y = load")  # IndentationError
         client.execute_cell(nb.cells[1], 1)
-        nb.cells[1].source = FOREST.format(n=20)  # back as it was: the same literals are captured again
+        nb.cells[1].source = FOREST.format(n=20, depth=None)  # back as it was: the same literals are captured again
         client.execute_cell(nb.cells[1], 1)
     ok, failed, unparsable, again = _runs(store_path)
     assert ok.status == "FINISHED" and ok.metrics["accuracy"].last == 1.0 and ok.params["n_estimators"] == 20
     assert ok.params["clf.n_estimators"] == 20
 
-    assert failed.status == "FAILED" and "n_estimators" in failed.error
+    assert failed.status == "FAILED" and "max_depth" in failed.error
     assert failed.metrics == {}  # accuracy and f1_macro were never computed by this execution
-    assert failed.params == {"n_estimators": -5}  # the old clf (200 trees) is not this run's estimator
+    # n_estimators ran before the failing line (the very same int object as before: still captured);
+    # the old clf is not this run's estimator
+    assert failed.params == {"n_estimators": 20}
     assert set(failed.inputs) == set()  # X, y were made by the cell, not read
 
     assert unparsable.status == "FAILED" and "IndentationError" in unparsable.error
@@ -119,6 +121,9 @@ def test_statements_after_the_failing_one_never_ran(shell):
     assert run.params == {"lr": 0.2} and run.metrics == {}  # loss: asked for, but not this execution's
     shell.run("%%track -q\ntol = 1e-4; accuracy = undefined_name")  # two statements on one line
     assert _last(shell).params == {"tol": 1e-4} and _last(shell).metrics == {}
+    shell.ok("%%track -q\nn_folds = 5\nseed = None\naccuracy = 0.5")
+    shell.run("%%track -q\nn_folds = 5\nseed = None; accuracy = 1 / 0")  # same objects as before, but bound by this execution
+    assert _last(shell).params == {"n_folds": 5, "seed": None} and _last(shell).metrics == {}
 
 
 def test_values_logged_before_the_exception_stay(shell):
