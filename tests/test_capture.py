@@ -1,4 +1,4 @@
-"""Params and metrics captured from cells: the rules documented in nbtrack/capture.py."""
+"""Params and metrics captured from cells: the rules documented in nbtrack/capture/__init__.py."""
 
 from __future__ import annotations
 
