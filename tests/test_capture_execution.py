@@ -158,3 +158,49 @@ def test_only_data_read_before_the_failure_is_an_input(shell):
     shell.run("%%track -q\nmodel = LogisticRegression(C=-1.0).fit(X, y)\naccuracy = model.score(X_test, y_test)")
     run = _last(shell)
     assert run.status == "FAILED" and set(run.inputs) == {"X", "y"}  # X_test was never read
+
+
+# -- which branch of an if ran -------------------------------------------------------------------------
+BRANCHES = """%%track -q
+if model_type == "rf":
+    n_estimators = 200
+    bootstrap = True
+elif model_type in ("svm", "svc") and not linear:
+    kernel = "rbf"
+else:
+    C = 1.0
+"""
+
+
+def test_a_simple_if_test_tells_which_branch_ran_even_on_a_rerun(shell):
+    """Re-run unchanged, the branch's small ints, bools and short strings are the very objects the
+    names already hold: the test, re-evaluated on unchanged plain values, proves the branch ran."""
+    shell.ok("model_type = 'rf'\nlinear = False")
+    for _ in range(2):
+        shell.ok(BRANCHES)
+        assert _last(shell).params == {"n_estimators": 200, "bootstrap": True}
+    shell.ok("model_type = 'svm'")
+    for _ in range(2):
+        shell.ok(BRANCHES)
+        assert _last(shell).params == {"kernel": "rbf"}  # n_estimators=200 is left over: not this run's
+    shell.ok("%%track -q\nmode = 'fast'\nif mode == 'fast':\n    n_iter = 10")  # bound in the cell before the if
+    shell.ok("%%track -q\nmode = 'fast'\nif mode == 'fast':\n    n_iter = 10")
+    assert _last(shell).params == {"mode": "fast", "n_iter": 10}
+
+
+def test_an_if_test_that_cannot_be_replayed_decides_nothing():
+    from nbtrack.capture import Before, analyze_cell, extract
+
+    n = 200
+    # the cell rebinds the test's name after the if: its value now says nothing about the test
+    names = analyze_cell("if flag:\n    n = 200\nflag = False")
+    assert extract(names, {"flag": False, "n": n}, before=Before(ids={"n": id(n), "flag": id(True)})).params == {"flag": False}
+    # a call in the test: never evaluated again
+    names = analyze_cell("if len(items) > 1:\n    n = 200")
+    assert extract(names, {"items": [1, 2], "n": n, "len": len}, before=Before(ids={"n": id(n)})).params == {}
+    # the test's name was replaced during the cell (by code nbtrack cannot see): undecided
+    names = analyze_cell("reset()\nif mode == 'a':\n    n = 200")
+    assert extract(names, {"mode": "a", "n": n}, before=Before(ids={"n": id(n), "mode": id("b")})).params == {}
+    # unchanged plain value: decided
+    mode = "a"
+    assert extract(names, {"mode": mode, "n": n}, before=Before(ids={"n": id(n), "mode": id(mode)})).params == {"n": 200}

@@ -22,9 +22,11 @@ that ran is this execution's binding. Any other binding (under ``if``/``with``/`
 ``match``, by ``:=``, or in the statement that raised) counts only when the name holds a
 different object after the cell than before it (:func:`snapshot` keeps the ``id`` of each
 candidate's value, not the value): so a branch that did not run, or an assignment that
-raised, lends nothing. Re-assigning the very same object under a condition (``True``,
-``None``, a small int or a short string already held by the name) cannot be told from a
-branch that did not run, and is left out. A cell that raised: statements after the failing
+raised, lends nothing. A top-level ``if`` with a simple test is re-evaluated after the cell
+(:mod:`nbtrack.capture.branches`, no user code runs): the branch that ran counts as top-level
+code. Otherwise re-assigning the very same object under a condition (``True``, ``None``, a
+small int or a short string already held by the name) cannot be told from a branch that did
+not run, and is left out. A cell that raised: statements after the failing
 one never ran, their names are not candidates. Values logged through the API before the
 exception stay (they are not captured here).
 
@@ -137,7 +139,7 @@ class Before:
 
 def snapshot(names: CellNames, namespace: Mapping[str, Any], extra: Iterable[str] = (), inputs: bool = True) -> Before:
     """Taken just before the cell runs; costs a dict lookup per candidate name."""
-    ids = {name: id(namespace[name]) for name in (*names.bound, *extra) if name in namespace}
+    ids = {name: id(namespace[name]) for name in (*names.bound, *extra, *names.guard_names()) if name in namespace}
     fits = {}
     for name in names.read:
         state = est.fit_state(namespace.get(name))
@@ -175,6 +177,8 @@ def extract(
     :func:`nbtrack.values.param_value`); metrics are floats.
     """
     out = Captured({}, {}, [])
+    if before is not None and names.guards:
+        names = names.taken(namespace, before.ids)
 
     def fresh(name: str) -> bool:
         if before is None or name in names.certain:

@@ -16,6 +16,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
+from .branches import Undecided, outcome, test_names
+
 # Blocks whose bodies may or may not run: assignments inside are conditional.
 _CONDITIONAL_BLOCKS: tuple[type[ast.stmt], ...] = (ast.If, ast.With, ast.AsyncWith, ast.Try, ast.Match)
 if hasattr(ast, "TryStar"):  # Python 3.11+: try/except*
@@ -28,6 +30,27 @@ _IGNORED_SCOPES = (
 )  # fmt: skip
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Branch:
+    """The bindings of one branch of a top-level ``if``, as if it were the cell's top level."""
+
+    literals: Mapping[str, tuple[Any, ...]] = field(default_factory=lambda: _EMPTY)
+    certain: frozenset[str] = frozenset()
+    guards: tuple[Guard, ...] = ()
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A top-level ``if`` whose simple test (:mod:`nbtrack.capture.branches`) tells which branch ran."""
+
+    test: ast.expr
+    names: frozenset[str]
+    #: the top-level statement it is (or is nested in)
+    index: int
+    body: Branch
+    orelse: Branch
 
 
 @dataclass(frozen=True)
@@ -45,6 +68,7 @@ class Statement:
     certain: frozenset[str] = frozenset()
     #: data input candidates first read in this statement
     read: tuple[str, ...] = ()
+    guards: tuple[Guard, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +93,43 @@ class CellNames:
     #: False when the cell raised: names it did not surely bind are not taken on trust
     ran_to_end: bool = field(default=True, compare=False)
     statements: tuple[Statement, ...] = field(default=(), compare=False, repr=False)
+    #: top-level ifs that ran to their end, whose test can tell which branch ran
+    guards: tuple[Guard, ...] = field(default=(), compare=False, repr=False)
+    #: name -> indexes of the top-level statements binding it in the cell's scope
+    bound_at: Mapping[str, frozenset[int]] = field(default_factory=lambda: _EMPTY, compare=False, repr=False)
+
+    def guard_names(self) -> set[str]:
+        """The names the guards' tests read (their identities are kept by the pre-run snapshot)."""
+        names: set[str] = set()
+        stack = list(self.guards)
+        while stack:
+            guard = stack.pop()
+            names |= guard.names
+            stack += [*guard.body.guards, *guard.orelse.guards]
+        return names
+
+    def taken(self, namespace: Mapping[str, Any], ids: Mapping[str, int]) -> CellNames:
+        """The bindings of the branches that surely ran made this execution's own (see
+        :mod:`nbtrack.capture.branches`); a guard whose test cannot be re-evaluated changes nothing."""
+        literals = dict.fromkeys(self.literals)
+        certain = set(self.certain)
+        stack = list(self.guards)
+        while stack:
+            guard = stack.pop()
+            # a test name bound by the cell only before the if holds now what the test read;
+            # one bound at or after it may not; one the cell never binds must be the object it was
+            earlier = {name for name in guard.names if name in self.bound_at}
+            if any(max(self.bound_at[name]) >= guard.index for name in earlier):
+                continue
+            try:
+                branch = guard.body if outcome(guard.test, namespace, ids, trusted=earlier) else guard.orelse
+            except Undecided:
+                continue
+            literals.update(dict.fromkeys(branch.literals))
+            certain |= branch.certain
+            stack += branch.guards
+        conditional = MappingProxyType({name: values for name, values in self.conditional.items() if name not in literals})
+        return dataclasses.replace(self, literals=tuple(literals), conditional=conditional, certain=frozenset(certain))
 
     def executed(self, position: tuple[int, int] | None) -> CellNames:
         """The names of what ran when the cell raised at ``position`` (line, column; None: unknown).
@@ -82,7 +143,7 @@ class CellNames:
             ran = _merge(self.statements, partial=0, ran_to_end=False, reads=False)
         else:
             ran = _merge(self.statements[: index + 1], partial=1, ran_to_end=False)
-        return dataclasses.replace(ran, rebound=self.rebound & frozenset(ran.read))
+        return dataclasses.replace(ran, rebound=self.rebound & frozenset(ran.read), bound_at=self.bound_at)
 
 
 def failure_position(error: BaseException, cell_globals: Mapping[str, Any]) -> tuple[int, int] | None:
@@ -124,8 +185,9 @@ def _analyze(source: str) -> CellNames:
         return CellNames(ran_to_end=False)
     uses = _DefUse()
     statements = []
-    for stmt in tree.body:
-        scan = _Scan()
+    for index, stmt in enumerate(tree.body):
+        scan = _Scan(index)
+        uses.index = index
         scan.statements([stmt], conditional=False)
         if ":=" in source:  # cheap pre-check: walking every expression costs more than parsing
             for name in _walrus_targets(stmt):
@@ -135,7 +197,8 @@ def _analyze(source: str) -> CellNames:
         end = (stmt.end_lineno or stmt.lineno, stmt.end_col_offset or 0)
         statements.append(scan.statement((stmt.lineno, stmt.col_offset), end, tuple(list(uses.inputs)[first_input:])))
     rebound = frozenset(name for name in uses.inputs if name in uses.rebound)
-    return dataclasses.replace(_merge(tuple(statements)), rebound=rebound)
+    bound_at = MappingProxyType({name: frozenset(indexes) for name, indexes in uses.bound_at.items()})
+    return dataclasses.replace(_merge(tuple(statements)), rebound=rebound, bound_at=bound_at)
 
 
 def _merge(statements: tuple[Statement, ...], partial: int = 0, ran_to_end: bool = True, reads: bool = True) -> CellNames:
@@ -145,6 +208,7 @@ def _merge(statements: tuple[Statement, ...], partial: int = 0, ran_to_end: bool
     bound: dict[str, None] = {}
     certain: set[str] = set()
     read: dict[str, None] = {}
+    guards: list[Guard] = []
     sure = len(statements) - partial if (ran_to_end or partial) else 0
     for index, stmt in enumerate(statements):
         for name, values in stmt.literals.items():
@@ -157,26 +221,32 @@ def _merge(statements: tuple[Statement, ...], partial: int = 0, ran_to_end: bool
         bound.update(dict.fromkeys(stmt.bound))
         if index < sure:
             certain.update(stmt.certain)
+            guards += stmt.guards
         if reads:
             read.update(dict.fromkeys(stmt.read))
     return CellNames(
         tuple(literals),
         MappingProxyType({name: tuple(values) for name, values in conditional.items() if name not in literals}),
-        tuple(bound), tuple(read), frozenset(certain), ran_to_end=ran_to_end, statements=statements,
+        tuple(bound), tuple(read), frozenset(certain), ran_to_end=ran_to_end, statements=statements, guards=tuple(guards),
     )
 
 
 class _Scan:
     """Accumulates the bindings of one top-level statement."""
 
-    def __init__(self) -> None:
+    def __init__(self, index: int = 0) -> None:
+        self.index = index
         self.literals: dict[str, list[Any]] = {}
         self.conditional: dict[str, list[Any]] = {}
         self.bound: dict[str, None] = {}
         self.certain: set[str] = set()
+        self.guards: list[Guard] = []
 
     def statements(self, body: list[ast.stmt], conditional: bool) -> None:
         for stmt in body:
+            names = None if conditional or not isinstance(stmt, ast.If) else test_names(stmt.test)
+            if names is not None:
+                self.guards.append(Guard(stmt.test, names, self.index, _branch(stmt.body, self.index), _branch(stmt.orelse, self.index)))
             if isinstance(stmt, _CONDITIONAL_BLOCKS):
                 for block in _blocks(stmt):
                     self.statements(block, conditional=True)
@@ -217,7 +287,14 @@ class _Scan:
     def statement(self, start: tuple[int, int], end: tuple[int, int], read: tuple[str, ...]) -> Statement:
         conditional = {name: tuple(values) for name, values in self.conditional.items() if name not in self.literals}
         literals = {name: tuple(values) for name, values in self.literals.items()}
-        return Statement(start, end, MappingProxyType(literals), MappingProxyType(conditional), tuple(self.bound), frozenset(self.certain), read)
+        return Statement(start, end, MappingProxyType(literals), MappingProxyType(conditional), tuple(self.bound), frozenset(self.certain), read, tuple(self.guards))
+
+
+def _branch(body: list[ast.stmt], index: int) -> Branch:
+    scan = _Scan(index)
+    scan.statements(body, conditional=False)
+    literals = {name: tuple(values) for name, values in scan.literals.items()}
+    return Branch(MappingProxyType(literals), frozenset(scan.certain), tuple(scan.guards))
 
 
 def _blocks(stmt: ast.stmt) -> Iterator[list[ast.stmt]]:
@@ -300,6 +377,8 @@ class _DefUse(ast.NodeVisitor):
         self.inputs: dict[str, None] = {}
         self.rebound: set[str] = set()  # inputs bound after being read
         self.scopes: list[set[str]] = []  # comprehension, lambda, function and class scopes
+        self.index = 0  # the top-level statement being visited
+        self.bound_at: dict[str, set[int]] = {}
 
     def read(self, name: str) -> None:
         if name.startswith("_") or name in self.defined or any(name in scope for scope in self.scopes):
@@ -313,6 +392,7 @@ class _DefUse(ast.NodeVisitor):
         if name in self.inputs:
             self.rebound.add(name)
         self.defined.add(name)
+        self.bound_at.setdefault(name, set()).add(self.index)
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
