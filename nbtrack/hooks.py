@@ -18,6 +18,7 @@ import hashlib
 import os
 import traceback
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from . import api
@@ -42,14 +43,23 @@ def strip_track_line(lines: list[str]) -> list[str]:
     index = next((i for i, line in enumerate(lines) if line.strip()), None)
     if index is None or not is_tracked(lines[index].rstrip("\n")):
         return lines
-    try:
-        parse_cell_line(lines[index].rstrip("\n"))
-    except NbtrackError:
+    if not _parses(lines[index].rstrip("\n")):
         return lines  # leave it to the cell magic, which reports the error in one line
     rest = lines[index + 1:]
     if any(line.strip() for line in rest) and next(line for line in rest if line.strip()).startswith("%%"):
         return rest  # another cell magic must stay first; line numbers shift by one here
     return lines[:index] + ["\n"] + rest
+
+
+@lru_cache(maxsize=64)
+def _parses(first_line: str) -> bool:
+    """Cached: the transformer runs for IPython and again for the capture analysis, and building
+    the argument parser costs more than the rest of a trivial cell's tracking."""
+    try:
+        parse_cell_line(first_line)
+    except NbtrackError:
+        return False
+    return True
 
 
 def parse_cell_line(first_line: str):
