@@ -27,7 +27,7 @@ from .summary import summary_line
 class TrackMagics(Magics):
     store = Unicode("", help="store directory (empty: NBTRACK_STORE, nearest .nbtrack/, git root, cwd)").tag(config=True)
     experiment = Unicode(DEFAULT_EXPERIMENT, help="experiment new runs go into").tag(config=True)
-    metric_patterns = List(Unicode(), default_value=list(DEFAULT_METRIC_PATTERNS), help="fnmatch patterns of names captured as metrics").tag(config=True)
+    metric_patterns = List(Unicode(), default_value=list(DEFAULT_METRIC_PATTERNS), help="fnmatch patterns of names captured as metrics (a pattern starting with ! excludes)").tag(config=True)
     capture_params = Bool(True, help="capture top-level literal assignments of %%track cells as params").tag(config=True)
     capture_inputs = Bool(True, help="fingerprint the NumPy arrays and pandas frames a %%track cell reads (shape, dtypes, content digest)").tag(config=True)
     capture_estimators = Bool(True, help="record the non-default hyperparameters of scikit-learn-style estimators bound in %%track cells as <name>.<param>").tag(config=True)
