@@ -59,6 +59,20 @@ def dict_bytes(data: Any) -> bytes:
         raise UsageError("log_dict data is nested too deeply (or contains itself)") from None
 
 
+def dict_payload(data: Any, name: str) -> tuple[bytes, str]:
+    """(bytes, media type) of a dict logged as ``name``: YAML for ``.yml``/``.yaml`` (as MLflow writes them), else JSON."""
+    if name.lower().endswith((".yml", ".yaml")):
+        try:
+            import yaml
+        except ImportError:
+            raise UsageError(f"logging {name!r} as YAML needs PyYAML (pip install pyyaml); or give it a .json name") from None
+        try:
+            return yaml.safe_dump(data, indent=2, default_flow_style=False, sort_keys=False, allow_unicode=True).encode("utf-8"), "application/yaml"
+        except yaml.YAMLError as exc:
+            raise UsageError(f"cannot write {name!r} as YAML: {exc}") from None
+    return dict_bytes(data), "application/json"
+
+
 def figure_png(figure: Any, dpi: int = 100) -> bytes:
     """PNG bytes of a matplotlib Figure (duck-typed: anything with ``savefig``)."""
     if not hasattr(figure, "savefig"):
