@@ -13,7 +13,8 @@ from typing import Union
 ATTRIBUTES = ("id", "name", "status", "start_time", "end_time", "duration", "experiment", "notebook", "parent", "cell", "user", "note",
               "git_commit")
 #: MLflow's attribute names (``attributes.run_id``, ``run_name``, ...) and the nbtrack attribute each means
-ATTRIBUTE_ALIASES = {"run_id": "id", "run_name": "name", "user_id": "user", "created": "start_time", "experiment_name": "experiment"}
+ATTRIBUTE_ALIASES = {"run_id": "id", "run_name": "name", "run name": "name", "user_id": "user", "created": "start_time",
+                     "experiment_name": "experiment"}
 #: words that may stand before an attribute, as MLflow writes them (``attributes.status``)
 ATTRIBUTE_PREFIXES = ("attributes", "attribute", "attr", "run")
 #: what ``metrics.<key>.<aggregate>`` may select; ``last`` is the default

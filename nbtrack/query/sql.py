@@ -144,9 +144,11 @@ class _Compiler:
         if any(_kind(lit.value) != "text" for lit in literals):
             raise self.fail(f"datasets.{field.name} is text: quote the value", position)
         positive = _NEGATIONS.get(op, op)
-        condition = self.condition(field.name, positive, list(literals))
+        # a digest is shown (and written by MLflow) as 8 characters: compare on those
+        column = "substr(digest, 1, 8)" if field.name == "digest" else field.name
+        condition = self.condition(column, positive, list(literals))
         if positive != op:
-            condition = f"{field.name} IS NOT NULL AND NOT ({condition})"
+            condition = f"{column} IS NOT NULL AND NOT ({condition})"
         return f"r.id IN (SELECT run_id FROM {_DATASETS} WHERE {condition})"
 
     def is_null(self, node: IsNull) -> str:
