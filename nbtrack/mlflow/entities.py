@@ -141,8 +141,10 @@ class Experiment:
 
 @dataclass(frozen=True)
 class ModelVersion:
+    """A registered version; ``version`` is an int, as MLflow's SQL stores (the local case) give it."""
+
     name: str
-    version: str
+    version: int
     creation_timestamp: int
     last_updated_timestamp: int
     description: str | None
@@ -164,7 +166,7 @@ class RegisteredModel:
     description: str | None
     latest_versions: list[ModelVersion] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
-    aliases: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, int] = field(default_factory=dict)
 
 
 # -- conversions from nbtrack's entities --------------------------------------------------------------
@@ -198,7 +200,7 @@ def experiment(source: nb.Experiment) -> Experiment:
 
 def model_version(source: nb.ModelVersion) -> ModelVersion:
     return ModelVersion(
-        name=source.name, version=str(source.version), creation_timestamp=mapping.to_ms(source.created),
+        name=source.name, version=source.version, creation_timestamp=mapping.to_ms(source.created),
         last_updated_timestamp=mapping.to_ms(source.updated), description=source.description, user_id=source.created_by,
         current_stage=source.stage, source=f"runs:/{source.run_id}/{source.artifact}", run_id=source.run_id,
         tags=dict(source.tags), aliases=list(source.aliases),
@@ -212,5 +214,5 @@ def registered_model(source: nb.RegisteredModel) -> RegisteredModel:
     return RegisteredModel(
         name=source.name, creation_timestamp=mapping.to_ms(source.created), last_updated_timestamp=mapping.to_ms(source.updated),
         description=source.description, latest_versions=[model_version(v) for v in latest.values()], tags=dict(source.tags),
-        aliases={alias: str(version) for alias, version in source.aliases.items()},
+        aliases=dict(source.aliases),
     )

@@ -27,7 +27,7 @@ class ModelInfo:
     run_id: str
     flavors: dict[str, Any] = field(default_factory=dict)
     signature: Any = None
-    registered_model_version: str | None = None
+    registered_model_version: int | None = None
 
     @property
     def name(self) -> str:
