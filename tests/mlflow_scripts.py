@@ -84,13 +84,16 @@ import mlflow.pyfunc
 import mlflow.artifacts
 from mlflow import MlflowClient
 
+from sklearn.linear_model import LinearRegression
+
+X, y = [[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0]
 client = MlflowClient()
 with mlflow.start_run() as run:
-    mlflow.sklearn.log_model(sk_model={"weights": [1, 2]}, name="model")
+    info = mlflow.sklearn.log_model(LinearRegression().fit(X, y), name="model")
     mlflow.log_metric("f1", 0.8)
 client.create_registered_model("churn", tags={"team": "growth"}, description="churn model")
 for _ in range(3):
-    mv = client.create_model_version("churn", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    mv = client.create_model_version("churn", info.model_uri, run_id=run.info.run_id)
 assert mv.version in ("3", 3) and mv.current_stage == "None"
 registered = mlflow.register_model(f"runs:/{run.info.run_id}/model", "churn")
 assert str(registered.version) == "4" and registered.name == "churn"
@@ -116,8 +119,8 @@ assert [m.name for m in client.search_registered_models(filter_string="name LIKE
 model = client.get_registered_model("churn")
 assert model.description == "churn model" and model.tags == {"team": "growth"}
 assert {alias: str(version) for alias, version in model.aliases.items()} == {"champion": "3"}
-assert mlflow.pyfunc.load_model("models:/churn@champion").unwrap_python_model() == {"weights": [1, 2]}
-assert mlflow.sklearn.load_model("models:/churn/Production") == {"weights": [1, 2]}
+assert [round(v, 6) for v in mlflow.pyfunc.load_model("models:/churn@champion").predict([[3.0]])] == [7.0]
+assert [round(v, 6) for v in mlflow.sklearn.load_model("models:/churn/Production").predict([[4.0]])] == [9.0]
 out["stages"] = latest
 '''
 
