@@ -91,8 +91,10 @@ def test_tracking_uri_chooses_a_local_store_and_refuses_a_server(store, tmp_path
         with nbmlflow.start_run(run_name="here"):
             pass
         assert (tmp_path / "mlflow.db").is_file() and nbmlflow.get_tracking_uri().endswith("mlflow.db")
-        with pytest.raises(MlflowException, match="nbtrack push"):
-            nbmlflow.set_tracking_uri("http://127.0.0.1:5000")
+        for uri in ("http://127.0.0.1:5000", "https://mlflow.example.com/prefix", "databricks", "databricks://profile", "uc"):
+            with pytest.raises(MlflowException, match="nbtrack push"):
+                nbmlflow.set_tracking_uri(uri)
+        assert nbmlflow.get_tracking_uri().endswith("mlflow.db")  # a refused URI changes nothing
     finally:
         api.use(None)
 
@@ -170,3 +172,17 @@ def test_plain_log_artifact_folder_yaml_dict_and_run_name_tag(store, tmp_path):
     assert {"plots/roc.png", "plots2", "cfg.yml"} <= names
     assert nbtrack.load_text(run.id, "cfg.yml").strip() == "a: 1"
     assert store.get_run(run.id).name == "named-by-tag"
+
+
+def test_mlflow_helpers_scripts_use(store):
+    with nbmlflow.start_run() as run:
+        for step in range(3):
+            nbmlflow.log_metric("m", step / 2, step=step, synchronous=False)
+        nbmlflow.log_table({"x": [1, 2], "y": ["a", "b"]}, "table.json")
+    nbmlflow.flush_async_logging()
+    table = nbmlflow.load_table("table.json", extra_columns=["run_id"])
+    assert list(table["x"]) == [1, 2] and set(table["run_id"]) == {run.info.run_id}
+    with pytest.raises(MlflowException, match="no tags"):
+        nbmlflow.set_experiment_tag("k", "v")
+    with pytest.raises(MlflowException, match="delete their runs"):
+        nbmlflow.delete_experiment("1")

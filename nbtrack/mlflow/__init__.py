@@ -328,6 +328,57 @@ def search_runs(experiment_ids: list[str] | None = None, filter_string: str = ""
     return runs_frame(runs)
 
 
+def set_experiment_tag(key: str, value: Any) -> None:
+    raise MlflowException("nbtrack experiments have no tags; tag the runs instead (mlflow.set_tags)")
+
+
+def set_experiment_tags(tags: Mapping[str, Any]) -> None:
+    set_experiment_tag("", "")
+
+
+def delete_experiment(experiment_id: str) -> None:
+    raise MlflowException("nbtrack does not delete experiments; delete their runs (mlflow.delete_run, `nbtrack runs rm`)")
+
+
+def flush_async_logging() -> None:
+    """Write buffered points now (nbtrack buffers every metric; ``synchronous=False`` needs nothing more)."""
+    _tracker().flush()
+
+
+def is_tracking_uri_set() -> bool:
+    return True
+
+
+def load_table(artifact_file: str, run_ids: list[str] | None = None, extra_columns: list[str] | None = None):
+    """The rows ``log_table`` wrote to ``artifact_file`` in the given runs (default: the current experiment's), as a DataFrame."""
+    import json
+
+    import pandas as pd
+
+    tracker = _tracker()
+    ids = run_ids if run_ids is not None else [r.id for r in tracker.search_runs(experiment=tracker.experiment)]
+    frames = []
+    for run_id in ids:
+        if not any(a.name == artifact_file for a in tracker.artifacts(run_id)):
+            continue
+        table = json.loads(tracker.artifact_bytes(run_id, artifact_file))
+        frame = pd.DataFrame(table["data"], columns=table["columns"])
+        if extra_columns and "run_id" in extra_columns:
+            frame["run_id"] = run_id
+        frames.append(frame)
+    if not frames:
+        raise MlflowException(f"no run has a table {artifact_file!r}", "RESOURCE_DOES_NOT_EXIST")
+    return pd.concat(frames, ignore_index=True)
+
+
+def search_registered_models(max_results: int | None = None, filter_string: str | None = None, order_by: list[str] | None = None):
+    return _client().search_registered_models(filter_string, max_results or 100_000, order_by)
+
+
+def search_model_versions(max_results: int | None = None, filter_string: str | None = None, order_by: list[str] | None = None):
+    return _client().search_model_versions(filter_string, max_results or 100_000, order_by)
+
+
 # -- models -------------------------------------------------------------------------------------------
 def register_model(model_uri: str, name: str, await_registration_for: int = 300, *, tags: Mapping[str, Any] | None = None,
                    env_pack=None) -> entities.ModelVersion:

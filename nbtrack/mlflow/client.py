@@ -87,6 +87,15 @@ class MlflowClient:
         found = [ml.experiment(e) for e in self.tracker.experiments()]
         return found[:max_results] if max_results else found
 
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        raise MlflowException("nbtrack experiments have no tags; tag the runs instead (set_tag)")
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        raise MlflowException("nbtrack does not delete experiments; delete their runs (delete_run, `nbtrack runs rm`)")
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        raise MlflowException("nbtrack does not rename experiments; start runs in the new experiment instead")
+
     # -- runs ---------------------------------------------------------------------------------------
     def create_run(self, experiment_id: str, start_time: int | None = None, tags: Mapping[str, Any] | None = None,
                    run_name: str | None = None) -> ml.Run:

@@ -18,6 +18,8 @@ def store_path(uri: str | os.PathLike | None) -> str | None:
         return None
     text = os.fspath(uri)
     parsed = urlparse(text)
+    if text.split(":", 1)[0].lower() in _SERVICES:  # "databricks", "databricks-uc", "uc": not folders
+        raise _not_local(text)
     if parsed.scheme in ("", "file") or (len(parsed.scheme) == 1 and text[1:2] == ":"):  # a path (or a Windows drive)
         return unquote(parsed.path) if parsed.scheme == "file" else text
     if parsed.scheme == "sqlite":
@@ -25,7 +27,15 @@ def store_path(uri: str | os.PathLike | None) -> str | None:
         if not path:
             raise MlflowException(f"{text!r}: write a SQLite URI as sqlite:///relative/path.db or sqlite:////absolute/path.db")
         return path
-    raise MlflowException(
+    raise _not_local(text)
+
+
+#: tracking URIs MLflow reads as services, though they have no scheme
+_SERVICES = ("databricks", "databricks-uc", "uc")
+
+
+def _not_local(text: str) -> MlflowException:
+    return MlflowException(
         f"nbtrack.mlflow tracks into a local nbtrack store, not {text!r}; set_tracking_uri takes a local path or sqlite:/// URI. "
         "To share runs with an MLflow tracking server, log locally and run `nbtrack push` (see the README, 'Working in a team')"
     )
