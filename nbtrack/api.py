@@ -143,7 +143,9 @@ def _start_run(name: str | None = None, *, experiment: str | None = None, tags: 
     current = tracker()
     name = _one_of("name", name, "run_name", run_name)
     if experiment_id is not None:
-        by_id = {str(e.id): e.name for e in current.experiments()}
+        from .interop.mlflow_mapping import experiment_id as mlflow_id
+
+        by_id = {mlflow_id(e.id, e.name): e.name for e in current.experiments()}
         if str(experiment_id) not in by_id:
             raise UsageError(f"no experiment with id {experiment_id!r}; nbtrack names experiments: start_run(experiment='name') "
                              f"(ids: {', '.join(f'{i}={n}' for i, n in by_id.items()) or 'none yet'})")

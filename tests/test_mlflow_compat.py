@@ -186,3 +186,49 @@ def test_mlflow_helpers_scripts_use(store):
         nbmlflow.set_experiment_tag("k", "v")
     with pytest.raises(MlflowException, match="delete their runs"):
         nbmlflow.delete_experiment("1")
+
+
+class _AddN(nbmlflow.pyfunc.PythonModel):
+    """MLflow 2 style: predict(context, model_input)."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def predict(self, context, model_input):
+        return [x + self.n for x in model_input]
+
+
+class _Times(nbmlflow.pyfunc.PythonModel):
+    """MLflow 3 style: predict(model_input) without a context."""
+
+    def load_context(self, context):
+        self.factor = 3
+
+    def predict(self, model_input):
+        return [x * self.factor for x in model_input]
+
+
+def test_pyfunc_python_models_in_both_styles(store):
+    with nbmlflow.start_run():
+        added = nbmlflow.pyfunc.log_model(name="adder", python_model=_AddN(2))
+        times = nbmlflow.pyfunc.log_model("times", python_model=_Times())
+    assert nbmlflow.pyfunc.load_model(added.model_uri).predict([1, 2]) == [3, 4]
+    assert nbmlflow.pyfunc.load_model(times.model_uri).predict([1, 2]) == [3, 6]
+
+
+def test_flavor_autolog_says_what_to_do_instead():
+    with pytest.raises(MlflowException, match="log_params/log_metric"):
+        nbmlflow.sklearn.autolog()
+    with pytest.raises(AttributeError, match="pickled models"):
+        nbmlflow.pyfunc.spark_udf  # noqa: B018
+
+
+def test_default_experiment_is_mlflows_experiment_zero(store):
+    with nbmlflow.start_run(experiment_id="0") as run:
+        pass
+    assert nbmlflow.get_run(run.info.run_id).info.experiment_id == "0"
+    assert nbmlflow.get_experiment("0").name == "Default"
+    assert len(MlflowClient().search_runs(["0"])) == 1
+    with nbtrack.start_run(experiment_id="0") as plain:
+        pass
+    assert store.get_run(plain.id).experiment == "Default"

@@ -55,6 +55,16 @@ def looks_like_ms(timestamp: float) -> bool:
     return abs(timestamp) >= _SECONDS_LIMIT
 
 
+# -- experiments -----------------------------------------------------------------------------------
+#: MLflow's Default experiment is "0"; nbtrack's Default experiment answers to that id
+DEFAULT_EXPERIMENT_ID = "0"
+
+
+def experiment_id(row_id: int, name: str, default_name: str = "Default") -> str:
+    """The id MLflow code sees for an nbtrack experiment: its number, and "0" for the Default one."""
+    return DEFAULT_EXPERIMENT_ID if name == default_name else str(row_id)
+
+
 # -- params ----------------------------------------------------------------------------------------
 def param_text(value: Any) -> str:
     """The text MLflow shows for a param nbtrack keeps typed (MLflow logs ``str(value)``)."""

@@ -18,7 +18,7 @@ from .. import api
 from ..entities import FINISHED, PRODUCTION, STAGE_NONE, STAGES
 from ..errors import NotFoundError, UsageError
 from ..interop import mlflow_mapping as mapping
-from ..tracking import ActiveRun, Tracker
+from ..tracking import DEFAULT_EXPERIMENT, ActiveRun, Tracker
 from ..tracking.artifacts import check_artifact_name, dict_payload
 from . import entities as ml
 from .exceptions import MlflowException
@@ -55,12 +55,14 @@ class MlflowClient:
         return self.tracker.attach(_check_run_id(run_id))
 
     def _experiment_ids(self) -> dict[str, str]:
-        return {e.name: str(e.id) for e in self.tracker.experiments()}
+        return {e.name: mapping.experiment_id(e.id, e.name) for e in self.tracker.experiments()}
 
     def _experiment_name(self, experiment_id: str | int) -> str:
-        for experiment in self.tracker.experiments():
-            if str(experiment.id) == str(experiment_id):
-                return experiment.name
+        if str(experiment_id) == mapping.DEFAULT_EXPERIMENT_ID:
+            return DEFAULT_EXPERIMENT  # MLflow's "0", created on first use as MLflow's is always there
+        for name, known in self._experiment_ids().items():
+            if known == str(experiment_id):
+                return name
         raise MlflowException(f"No Experiment with id={experiment_id} exists", "RESOURCE_DOES_NOT_EXIST")
 
     def _run(self, source) -> ml.Run:
@@ -71,10 +73,11 @@ class MlflowClient:
         if any(e.name == name for e in self.tracker.experiments()):
             raise MlflowException(f"Experiment(name={name}) already exists.", "RESOURCE_ALREADY_EXISTS")
         _refuse_experiment_extras(artifact_location, tags)
-        return str(self.tracker.experiment_id(name))
+        return mapping.experiment_id(self.tracker.experiment_id(name), name)
 
     def get_experiment(self, experiment_id: str) -> ml.Experiment:
         name = self._experiment_name(experiment_id)
+        self.tracker.experiment_id(name)  # the Default experiment exists once asked for, as in MLflow
         return next(ml.experiment(e) for e in self.tracker.experiments() if e.name == name)
 
     def get_experiment_by_name(self, name: str) -> ml.Experiment | None:

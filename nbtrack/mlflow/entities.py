@@ -195,7 +195,8 @@ def _dataset_input(name: str, doc: dict) -> DatasetInput:
 
 def experiment(source: nb.Experiment) -> Experiment:
     created = mapping.to_ms(source.created)
-    return Experiment(str(source.id), source.name, f"nbtrack:/experiments/{source.id}", ACTIVE, {}, created, created)
+    experiment_id = mapping.experiment_id(source.id, source.name)
+    return Experiment(experiment_id, source.name, f"nbtrack:/experiments/{experiment_id}", ACTIVE, {}, created, created)
 
 
 def model_version(source: nb.ModelVersion) -> ModelVersion:

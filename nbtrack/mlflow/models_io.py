@@ -86,12 +86,16 @@ class PyFuncModel:
     def __init__(self, model: Any, uri: str):
         self._model = model
         self.model_uri = uri
+        if isinstance(model, PythonModel):
+            model.load_context(PythonModelContext())
 
     def predict(self, data: Any, params: dict | None = None) -> Any:
+        """``predict(context, data)`` for a PythonModel that takes a context (MLflow 2 style), else ``predict(data)``."""
         model = self._model
-        if isinstance(model, PythonModel) or not hasattr(model, "predict_proba") and _takes_context(model):
-            return model.predict(None, data, **({"params": params} if params else {}))
-        return model.predict(data)
+        extra = {"params": params} if params else {}
+        if _takes_context(model):
+            return model.predict(PythonModelContext(), data, **extra)
+        return model.predict(data, **extra)
 
     def unwrap_python_model(self) -> Any:
         return self._model
@@ -111,6 +115,14 @@ def _takes_context(model: Any) -> bool:
     return len(parameters) >= 2 and parameters[0] == "context"
 
 
+@dataclass(frozen=True)
+class PythonModelContext:
+    """What ``load_context``/``predict`` receive: nbtrack keeps no pyfunc artifacts or model config."""
+
+    artifacts: dict[str, str] = field(default_factory=dict)
+    model_config: dict[str, Any] = field(default_factory=dict)
+
+
 class PythonModel:
     """Base class of custom models (``mlflow.pyfunc.PythonModel``): override ``predict(context, model_input)``."""
 
@@ -118,4 +130,13 @@ class PythonModel:
         return None
 
     def predict(self, context: Any, model_input: Any, params: dict | None = None) -> Any:
-        raise NotImplementedError("a PythonModel subclass defines predict(self, context, model_input)")
+        raise NotImplementedError("a PythonModel subclass defines predict(self, context, model_input) or predict(self, model_input)")
+
+
+def not_in_flavor(module: str, name: str) -> MlflowException | AttributeError:
+    """The error for ``mlflow.<module>.<name>`` that nbtrack lacks: autolog says what to do instead."""
+    if name == "autolog":
+        return MlflowException(f"mlflow.{module}.autolog is not part of nbtrack: log params and metrics with log_params/log_metric "
+                               f"and the model with nbtrack.mlflow.{module}.log_model, or use %%track cells, which record them automatically")
+    return AttributeError(f"nbtrack.mlflow.{module} has no {name!r}: it covers log_model and load_model for pickled models "
+                          "(README, 'Coming from MLflow')")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models_io import ModelInfo, PyFuncModel, PythonModel, load, log_model as _log_model
+from .models_io import ModelInfo, PyFuncModel, PythonModel, PythonModelContext, load, log_model as _log_model
 
-__all__ = ["ModelInfo", "PyFuncModel", "PythonModel", "load_model", "log_model"]
+__all__ = ["ModelInfo", "PyFuncModel", "PythonModel", "PythonModelContext", "load_model", "log_model"]
 
 
 def load_model(model_uri: str, suppress_warnings: bool = False, dst_path: str | None = None, model_config: Any = None) -> PyFuncModel:
@@ -24,3 +24,11 @@ def log_model(artifact_path: str | None = None, python_model: Any = None, *, nam
     if artifacts:
         raise MlflowException("pyfunc artifacts= is not supported; log the files with log_artifact and read them back by run id")
     return _log_model(python_model, "python_function", artifact_path, name, signature, registered_model_name)
+
+
+def __getattr__(name: str):
+    from .models_io import not_in_flavor
+
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise not_in_flavor("pyfunc", name)

@@ -25,3 +25,11 @@ def save_model(*args: Any, **kwargs: Any) -> None:
     from .exceptions import MlflowException
 
     raise MlflowException("nbtrack keeps models in its store: use sklearn.log_model inside a run, then load_model('runs:/ID/NAME')")
+
+
+def __getattr__(name: str):
+    from .models_io import not_in_flavor
+
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise not_in_flavor("sklearn", name)
