@@ -232,3 +232,14 @@ def test_default_experiment_is_mlflows_experiment_zero(store):
     with nbtrack.start_run(experiment_id="0") as plain:
         pass
     assert store.get_run(plain.id).experiment == "Default"
+
+
+def test_in_a_tracked_cell_mlflow_logs_into_the_cells_run_and_never_ends_it(shell):
+    shell.ok("import nbtrack.mlflow as mlflow")
+    shell.ok("%%track --quiet\nmlflow.log_metric('m', 1.0)\nmlflow.end_run()\nmlflow.log_metric('after', 2.0)")
+    (run,) = shell.tracker.search_runs()
+    assert run.status == "FINISHED" and set(run.metrics) == {"m", "after"}
+    shell.ok("%%track --quiet\nwith mlflow.start_run(run_name='inner') as inner:\n    mlflow.log_param('p', 1)")
+    inner = shell.ns["inner"]
+    parent = shell.tracker.get_run(inner.info.run_id).parent_id
+    assert parent is not None and shell.tracker.get_run(parent).cell_key is not None  # nested under the cell's run

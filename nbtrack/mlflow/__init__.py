@@ -163,9 +163,11 @@ def start_run(run_id: str | None = None, experiment_id: str | None = None, run_n
 
 
 def end_run(status: str = FINISHED) -> None:
-    """End the active run (nothing to do when none is active, as in MLflow)."""
+    """End the active run (nothing to do when none is active, as in MLflow). A ``%%track`` cell's own
+    run is not MLflow's to end: the cell ends it."""
     tracker = _tracker()
-    if tracker.active_run() is not None:
+    active = tracker.active_run()
+    if active is not None and active.kind in _FLUENT_KINDS:
         tracker.end_run(status)
 
 

@@ -88,7 +88,7 @@ class MlflowClient:
         if filter_string:
             raise MlflowException("nbtrack's search_experiments takes no filter_string; filter the returned list in Python")
         found = [ml.experiment(e) for e in self.tracker.experiments()]
-        return found[:max_results] if max_results else found
+        return ml.PagedList(found[:max_results] if max_results else found)
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
         raise MlflowException("nbtrack experiments have no tags; tag the runs instead (set_tag)")
@@ -183,7 +183,7 @@ class MlflowClient:
         if isinstance(experiment_ids, (str, int)):
             experiment_ids = [experiment_ids]
         names = [self._experiment_name(i) for i in experiment_ids]
-        return [self._run(r) for r in self.find_runs(names, filter_string, run_view_type, max_results, order_by)]
+        return ml.PagedList(self._run(r) for r in self.find_runs(names, filter_string, run_view_type, max_results, order_by))
 
     def find_runs(self, experiments: list[str] | None, filter_string: str | None, view: int, max_results: int | None,
                   order_by: Any) -> list:
@@ -263,7 +263,7 @@ class MlflowClient:
                                  page_token=None) -> list[ml.RegisteredModel]:
         pattern = _name_pattern(filter_string)
         found = [ml.registered_model(m) for m in self._registry().search_models(pattern)]
-        return found[:max_results]
+        return ml.PagedList(found[:max_results])
 
     def create_model_version(self, name: str, source: str, run_id: str | None = None, tags: Mapping[str, Any] | None = None,
                              run_link: str | None = None, description: str | None = None, await_creation_for: int = 300,
@@ -345,7 +345,7 @@ class MlflowClient:
                 if "run_ids" in conditions and version.run_id not in conditions["run_ids"]:
                     continue
                 found.append(ml.model_version(version))
-        return found[:max_results]
+        return ml.PagedList(found[:max_results])
 
     def get_model_version_stages(self, name: str, version: str | int) -> list[str]:
         return list(STAGES)

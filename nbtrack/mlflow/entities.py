@@ -39,6 +39,14 @@ class RunStatus:
         return status in ("FINISHED", "FAILED", "KILLED")
 
 
+class PagedList(list):
+    """A list with MLflow's ``token`` for the next page (always None: nbtrack returns every result at once)."""
+
+    def __init__(self, items=(), token: str | None = None):
+        super().__init__(items)
+        self.token = token
+
+
 @dataclass(frozen=True)
 class Metric:
     key: str
