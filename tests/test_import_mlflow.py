@@ -78,6 +78,10 @@ def test_runs_arrive_with_their_ids_values_histories_and_artifacts(tracker, mlfl
     provenance = tracker.runs.provenance(tracker.runs.resolve(gbm.id))["imported_from"]
     assert provenance["tool"] == "mlflow" and provenance["run_id"] == GBM
     assert [r.name for r in tracker.search_runs("params.lr > 0.05 and tags.team = 'churn'")] == ["gbm"]
+    # MLflow's system tags find imported runs: folded into fields (runName, user) or kept as tags (source.name)
+    assert [r.name for r in tracker.search_runs("tags.mlflow.runName = 'gbm' and tags.mlflow.user IS NOT NULL")] == ["gbm"]
+    assert GBM in {r.id for r in tracker.search_runs("tags.mlflow.source.name = 'tests/fixtures/make_mlflow_fixture.py'")}
+    assert GBM not in {r.id for r in tracker.search_runs("tags.mlflow.source.name IS NULL")}
     assert tracker.store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 

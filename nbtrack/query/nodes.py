@@ -28,7 +28,9 @@ PREFIXES = {"metrics": METRIC, "params": PARAM, "tags": TAG, "inputs": INPUT, "d
 DATASET_FIELDS = ("name", "digest", "context")
 #: MLflow's system tags that are run attributes in nbtrack: ``tags.mlflow.runName`` is ``name``
 FOLDED_TAGS = {"mlflow.runName": "name", "mlflow.user": "user", "mlflow.parentRunId": "parent", "mlflow.note.content": "note",
-               "mlflow.source.name": "notebook", "mlflow.source.git.commit": "git_commit"}
+               "mlflow.source.git.commit": "git_commit"}
+#: system tags that are an attribute for runs tracked here and a tag for imported ones: either matches
+EITHER_TAGS = {"mlflow.source.name": "notebook"}
 #: query dialects: nbtrack's own, and MLflow's (``nbtrack.mlflow``): there LIKE is case-sensitive and
 #: ``start_time``/``end_time`` numbers are epoch milliseconds
 NBTRACK, MLFLOW = "nbtrack", "mlflow"

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from ..errors import QueryError
 from ..interop import mlflow_mapping as mapping
 from .nodes import (
-    AGGREGATES, ATTRIBUTE, ATTRIBUTE_ALIASES, ATTRIBUTE_PREFIXES, ATTRIBUTES, DATASET, DATASET_FIELDS, FOLDED_TAGS, METRIC, MLFLOW, NBTRACK,
+    AGGREGATES, ATTRIBUTE, ATTRIBUTE_ALIASES, ATTRIBUTE_PREFIXES, ATTRIBUTES, DATASET, DATASET_FIELDS, EITHER_TAGS, FOLDED_TAGS, METRIC, MLFLOW, NBTRACK,
     PARAM, PREFIXES, TAG, And, Compare, Field, InList, IsNull, Literal, Node, Not, Or, OrderItem,
 )
 from .tokens import END, KEYWORD, NAME, NUMBER, OPERATOR, PUNCT, STRING, Token, tokenize
@@ -117,6 +117,17 @@ class Parser:
     # -- predicates ----------------------------------------------------------------------------
     def predicate(self) -> Node:
         field = self.field()
+        if field.kind == TAG and field.name in EITHER_TAGS:
+            # tags.mlflow.source.name: the notebook path of runs tracked here, the tag of imported runs
+            start = self.index
+            as_attribute = self.comparison(Field(ATTRIBUTE, EITHER_TAGS[field.name], scope=field.scope, position=field.position))
+            self.index = start
+            as_tag = self.comparison(field)
+            both_missing = isinstance(as_tag, IsNull) and not as_tag.negated
+            return And((as_attribute, as_tag)) if both_missing else Or((as_attribute, as_tag))
+        return self.comparison(field)
+
+    def comparison(self, field: Field) -> Node:
         token = self.token
         if token.kind == OPERATOR:
             self.advance()
