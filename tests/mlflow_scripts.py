@@ -250,5 +250,37 @@ assert [r.info.run_id for r in client.search_runs([experiment_id], "metrics.m > 
 out["params"] = run.data.params
 '''
 
+DATASETS_AND_MEDIA = '''
+import mlflow
+import mlflow.artifacts
+import numpy as np
+import pandas as pd
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+train = mlflow.data.from_pandas(pd.DataFrame({"x": [1, 2, 3], "y": [0, 1, 0]}), source="train.csv", targets="y", name="train")
+evaluation = mlflow.data.from_numpy(np.arange(6).reshape(3, 2), source="eval.npy", name="eval")
+figure, axes = plt.subplots()
+axes.plot([1, 2, 3])
+with mlflow.start_run() as run:
+    mlflow.log_input(train, context="training")
+    mlflow.log_input(evaluation, context="evaluation")
+    mlflow.log_figure(figure, "plots/curve.png")
+    mlflow.log_image(np.zeros((4, 4, 3), dtype=np.uint8), "images/black.png")
+    mlflow.log_table({"a": [1, 2], "b": ["x", "y"]}, "tables/t.json")
+fetched = mlflow.get_run(run.info.run_id)
+inputs = sorted((d.dataset.name, sorted((t.key, t.value) for t in d.tags)) for d in fetched.inputs.dataset_inputs)
+assert inputs == [("eval", [("mlflow.data.context", "evaluation")]), ("train", [("mlflow.data.context", "training")])]
+client = mlflow.MlflowClient()
+files = sorted(f.path for folder in ("plots", "images", "tables") for f in client.list_artifacts(run.info.run_id, folder))
+assert files == ["images/black.png", "plots/curve.png", "tables/t.json"]
+table = mlflow.load_table("tables/t.json", run_ids=[run.info.run_id])
+assert list(table["a"]) == [1, 2] and list(table["b"]) == ["x", "y"]
+png = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="images/black.png", dst_path=workdir)
+assert open(png, "rb").read()[1:4] == b"PNG"
+out["inputs"], out["files"] = inputs, files
+'''
+
 SCRIPTS = {"quickstart": QUICKSTART, "nested": NESTED, "registry": REGISTRY, "search": SEARCH, "artifacts": ARTIFACTS,
-           "tags_and_time": TAGS_AND_TIME, "client_runs": CLIENT_RUNS}
+           "tags_and_time": TAGS_AND_TIME, "client_runs": CLIENT_RUNS, "datasets_and_media": DATASETS_AND_MEDIA}
