@@ -230,6 +230,8 @@ def test_registered_models_keep_numbers_stages_aliases_tags_and_descriptions(tra
     assert [v.run_id for v in model.versions] == [IDS["logreg-C1.0"], IDS["logreg-C2.0"], IDS["hand-pickled"]]
     # MLflow 2 style (a pickle among the run's artifacts): loadable, and the artifact is the run's own
     assert registry.load_model("models:/Churn Predictor/4") == {"weights": [1, 2]} and model.versions[2].artifact == "model/model.pkl"
+    # ... and by the run URI MLflow used for it (the model folder's name)
+    assert tracker.load_model_artifact(IDS["hand-pickled"], "model") == {"weights": [1, 2]}
     # MLflow 3 scikit-learn models are skops files: kept whole, refused by load_model with directions
     assert model.versions[0].artifact == "models/Churn Predictor-v1.mlflow.zip"
     with pytest.raises(UsageError, match="is an MLflow model directory .* load it with mlflow.pyfunc.load_model"):

@@ -243,3 +243,19 @@ def test_in_a_tracked_cell_mlflow_logs_into_the_cells_run_and_never_ends_it(shel
     inner = shell.ns["inner"]
     parent = shell.tracker.get_run(inner.info.run_id).parent_id
     assert parent is not None and shell.tracker.get_run(parent).cell_key is not None  # nested under the cell's run
+
+
+def test_a_param_keeps_its_value_as_in_mlflow(store):
+    with nbmlflow.start_run() as run:
+        nbmlflow.log_param("lr", 0.1)
+        nbmlflow.log_params({"lr": 0.1, "depth": 3})  # the same value again is fine
+        with pytest.raises(MlflowException, match="Changing param values is not allowed"):
+            nbmlflow.log_param("lr", 0.2)
+    with pytest.raises(MlflowException, match="Changing param values"):
+        MlflowClient().log_param(run.info.run_id, "depth", 4)
+    assert nbmlflow.get_run(run.info.run_id).data.params == {"lr": "0.1", "depth": "3"}
+
+
+def test_default_experiment_always_exists(store):
+    assert nbmlflow.get_experiment_by_name("Default").experiment_id == "0"
+    assert "Default" in [e.name for e in nbmlflow.search_experiments()]

@@ -33,7 +33,7 @@ from ..tracking.tracker import AUTO
 from . import entities
 from .client import (
     MlflowClient, _check_run_id, _seconds, dict_payload, download, figure_payload, log_dataset, log_folder, log_image as _log_image,
-    log_path, table_payload,
+    log_params as _log_params, log_path, table_payload,
 )
 from .entities import Experiment, Run, ViewType
 from .exceptions import MlflowException
@@ -210,13 +210,14 @@ def _current() -> _NbActiveRun:
 
 # -- logging ------------------------------------------------------------------------------------------
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
-    """Kept typed when MLflow's text for it (``str(value)``) reads back as the same value; else as that text."""
-    _tracker().log_params({key: mapping.logged_param(value)})
+    """Kept typed when MLflow's text for it (``str(value)``) reads back as the same value; else as that text.
+    As in MLflow, a param cannot change its value once logged."""
+    _log_params(_tracker(), _current(), {key: value})
     return value
 
 
 def log_params(params: Mapping[str, Any], synchronous: bool | None = None, run_id: str | None = None) -> None:
-    _tracker().log_params({k: mapping.logged_param(v) for k, v in params.items()}, run=_target(run_id))
+    _log_params(_tracker(), _target(run_id) or _current(), params)
 
 
 def log_metric(key: str, value: float, step: int | None = None, synchronous: bool | None = None, timestamp: int | None = None,

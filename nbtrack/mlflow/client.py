@@ -81,12 +81,15 @@ class MlflowClient:
         return next(ml.experiment(e) for e in self.tracker.experiments() if e.name == name)
 
     def get_experiment_by_name(self, name: str) -> ml.Experiment | None:
+        if name == DEFAULT_EXPERIMENT:
+            self.tracker.experiment_id(name)  # MLflow's Default experiment always exists
         return next((ml.experiment(e) for e in self.tracker.experiments() if e.name == name), None)
 
     def search_experiments(self, view_type: int = ml.ViewType.ACTIVE_ONLY, max_results: int | None = None,
                            filter_string: str | None = None, order_by: list[str] | None = None, page_token=None) -> list[ml.Experiment]:
         if filter_string:
             raise MlflowException("nbtrack's search_experiments takes no filter_string; filter the returned list in Python")
+        self.tracker.experiment_id(DEFAULT_EXPERIMENT)  # MLflow's Default experiment always exists
         found = [ml.experiment(e) for e in self.tracker.experiments()]
         return ml.PagedList(found[:max_results] if max_results else found)
 
@@ -140,7 +143,7 @@ class MlflowClient:
 
     # -- logging --------------------------------------------------------------------------------------
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
-        self.tracker.log_params({key: mapping.logged_param(value)}, run=self._handle(run_id))
+        log_params(self.tracker, self._handle(run_id), {key: value})
         return value
 
     def log_metric(self, run_id: str, key: str, value: float, timestamp: int | None = None, step: int | None = None,
@@ -152,7 +155,7 @@ class MlflowClient:
                   synchronous: bool | None = None) -> None:
         handle = self._handle(run_id)
         if params:
-            self.tracker.log_params({p.key: mapping.logged_param(p.value) for p in params}, run=handle)
+            log_params(self.tracker, handle, {p.key: p.value for p in params})
         for metric in metrics:
             self.tracker.log_metric(metric.key, metric.value, step=metric.step, timestamp=_seconds(metric.timestamp), run=handle)
         if tags:
@@ -352,6 +355,19 @@ class MlflowClient:
 
 
 # -- helpers shared with the fluent API ---------------------------------------------------------------
+def log_params(tracker: Tracker, run: ActiveRun, params: Mapping[str, Any]) -> None:
+    """MLflow's rule: a param, once logged, keeps its value (logging the same text again is fine)."""
+    logged = tracker.get_run(run.id).params
+    for key, value in params.items():
+        if key in logged and mapping.param_text(logged[key]) != str(value):
+            raise MlflowException(
+                f"Changing param values is not allowed. Param with key='{key}' was already logged with value="
+                f"'{mapping.param_text(logged[key])}' for run ID='{run.id}'. Attempted logging new value '{value}'."
+            )
+    tracker.log_params({key: mapping.logged_param(value) for key, value in params.items()}, run=run)
+
+
+
 def _check_run_id(run_id: Any) -> str:
     if not isinstance(run_id, str) or not run_id:
         raise MlflowException(f"a run id must be a non-empty string, got {run_id!r}")

@@ -30,7 +30,7 @@ from ..entities import (
 from ..errors import GateFailedError, IntegrityError, NotFoundError, RegistryError, UsageError
 from ..store import RunRepository, Store
 from ..store.models import ModelRepository
-from ..values import PICKLE_MEDIA_TYPE, check_key, model_bytes, tag_value
+from ..values import PICKLE_MEDIA_TYPE, check_key, model_bytes, model_candidates, tag_value
 from .comparison import VersionComparison, compare_runs
 from .gates import GateEvaluation, evaluate, parse_requirement
 from .names import check_alias, check_model_name, check_version
@@ -142,7 +142,7 @@ class Registry:
                 raise UsageError(f"say which artifact to register: the run has {len(models)} logged models ({found})")
             return models[0], artifacts[models[0]].sha256
         if isinstance(wanted, str):
-            for candidate in (wanted, f"models/{wanted}.pkl"):
+            for candidate in model_candidates(wanted):
                 if candidate in artifacts:
                     return candidate, artifacts[candidate].sha256
             raise NotFoundError(f"the run has no artifact {wanted!r} (logged models: {', '.join(models) or 'none'}); log one with log_model(obj, name)")

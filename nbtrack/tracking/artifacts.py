@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import UsageError
-from ..values import PICKLE_MEDIA_TYPE, model_bytes  # noqa: F401  (re-exported: the tracker's payload helpers)
+from ..values import PICKLE_MEDIA_TYPE, model_bytes, model_candidates  # noqa: F401  (re-exported: the tracker's payload helpers)
 
 MAX_NAME_LENGTH = 512
 
@@ -94,11 +94,6 @@ def parse_runs_uri(uri: str) -> tuple[str, str]:
     if not run_ref or not name:
         raise UsageError(f"{uri!r} is not a run URI; write runs:/RUN_ID/ARTIFACT, e.g. runs:/3f2a1b0c/model")
     return run_ref, name
-
-
-def model_candidates(name: str) -> tuple[str, ...]:
-    """Artifact names a model reference may mean: the name itself, then what log_model(model, name) wrote."""
-    return (name, f"models/{name}.pkl") if not name.endswith((".pkl", ".pickle")) else (name,)
 
 
 def write_artifact(folder: str | Path, name: str, data: bytes) -> Path:
