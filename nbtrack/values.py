@@ -202,3 +202,12 @@ def model_bytes(model: Any) -> bytes:
         return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # pickling errors come in many types
         raise UsageError(f"cannot pickle the model ({type(exc).__name__}: {exc})") from None
+
+
+def model_candidates(name: str) -> tuple[str, ...]:
+    """Artifact names a model reference may mean: the name itself, then what log_model(model, name) wrote,
+    then the pickle inside an MLflow 2 model folder of that name (imported runs: ``runs:/ID/model``)."""
+    if name.endswith((".pkl", ".pickle")):
+        return (name,)
+    folder = name.rstrip("/")
+    return (name, f"models/{folder}.pkl", f"{folder}/model.pkl", f"{folder}/python_model.pkl")

@@ -10,10 +10,17 @@ runs already there: run it after every batch of MLflow runs until the team has s
 What changes on the way in, on purpose:
 
 - Params: MLflow keeps every param as text (``"0.1"``, ``"True"``, ``"[1, 2]"``). Text that is a
-  Python literal becomes that value, so ``params.lr > 0.01`` compares numbers as it does for
-  runs tracked by nbtrack; anything else stays text.
+  Python literal becomes that value when the value reads back as the very same text, so
+  ``params.lr > 0.01`` compares numbers as it does for runs tracked by nbtrack; anything else
+  (``"1e3"``, ``"0.10"``, ``"(1, 2)"``) stays text (:mod:`nbtrack.interop.mlflow_mapping`).
 - Metrics: MLflow stores infinities as the largest float and NaN as 0 with a flag; both come
-  back as the IEEE values. Timestamps go from milliseconds to seconds.
+  back as the IEEE values. Timestamps go from milliseconds to seconds. MLflow keeps every point
+  logged at one step; nbtrack keeps the last, and the report names each metric that had more.
+- Dataset inputs become the run's data inputs (name, digest, context, source), queryable as
+  ``datasets.name`` / ``datasets.digest`` / ``datasets.context``.
+- MLflow 3 LoggedModels become artifacts of their source run (``logged_models/<model id>/...``,
+  with their params, metrics and tags in ``logged_models/<model id>/logged_model.json``); one
+  whose files or run are missing is named in the report.
 - A run MLflow still lists as RUNNING or SCHEDULED is imported KILLED: nbtrack cannot resume it.
 - ``mlflow.runName``, ``mlflow.user``, ``mlflow.parentRunId`` and ``mlflow.note.content`` become the
   run's name, user, parent and note; every other tag is kept as it was.
@@ -22,7 +29,6 @@ What changes on the way in, on purpose:
 
 from __future__ import annotations
 
-import ast
 import json
 import sqlite3
 import time
@@ -32,17 +38,18 @@ from typing import Any
 
 from ..entities import FAILED, FINISHED, KILLED, SYSTEM_TAG_PREFIX
 from ..errors import NbtrackError, UsageError
+from ..interop import mlflow_mapping as mapping
 from ..tracking import Tracker
 from ..tracking.artifacts import check_artifact_name, media_type
 from ..values import check_key, param_value
+from .mlflow_logged import import_logged_models
 from .mlflow_registry import import_registry
 from .mlflow_source import ImportReport, MlflowDatabase, checked_tags, files_under, is_remote, local_path, outside_roots, seconds
 
 #: MLflow tags that become run columns instead of tags
-FOLDED_TAGS = ("mlflow.runName", "mlflow.user", "mlflow.parentRunId", "mlflow.note.content")
+FOLDED_TAGS = tuple(mapping.FOLDED_TAGS)
 IMPORTED_TAG = SYSTEM_TAG_PREFIX + "imported_from"
 _STATUS = {"FINISHED": FINISHED, "FAILED": FAILED, "KILLED": KILLED}
-_LITERAL_START = tuple("0123456789-+.[({") + ("True", "False", "None")
 
 
 def import_mlflow(tracker: Tracker, database: str | Path, artifacts_root: str | Path | None = None,
@@ -83,6 +90,8 @@ def import_mlflow(tracker: Tracker, database: str | Path, artifacts_root: str | 
                 f"(looked at the paths MLflow recorded and under {', '.join(map(str, roots))}); if MLflow's mlruns "
                 "folder has moved, import again into a fresh store with --artifacts-root pointing at it"
             )
+        if artifacts:
+            import_logged_models(tracker, source, roots, report)
         if models:
             import_registry(tracker, source, roots, report)
     finally:
@@ -105,14 +114,15 @@ def _import_run(tracker: Tracker, source: MlflowDatabase, row: sqlite3.Row, expe
         "experiment_id": tracker.runs.experiment_id(experiments.get(row["experiment_id"], f"mlflow-{row['experiment_id']}")),
         "name": row["name"] or tags.get("mlflow.runName"),
         "status": status,
-        "start_time": seconds(row["start_time"]) or 0.0,
-        "end_time": seconds(row["end_time"]),
-        "user": row["user_id"] or tags.get("mlflow.user"),
-        "note": tags.get("mlflow.note.content"),
-        "git_commit": tags.get("mlflow.source.git.commit"),
+        "start_time": mapping.to_seconds(row["start_time"]) or 0.0,
+        "end_time": mapping.to_seconds(row["end_time"]),
+        "user": row["user_id"] or tags.get(mapping.USER),
+        "note": tags.get(mapping.NOTE),
+        "git_commit": tags.get(mapping.GIT_COMMIT),
         "provenance": json.dumps({"kind": "import", "imported_from": {
             "tool": "mlflow", "run_id": uuid, "database": str(source.path.resolve()), "artifact_uri": row["artifact_uri"],
-            "source_name": tags.get("mlflow.source.name"), "source_type": tags.get("mlflow.source.type")}}),
+            "source_name": tags.get(mapping.SOURCE_NAME), "source_type": tags.get(mapping.SOURCE_TYPE)},
+            **_inputs(source.dataset_inputs(uuid), short, report)}),
         "deleted_time": (seconds(_column(row, "deleted_time")) or time.time()) if deleted else None,
     }
     row_id = tracker.runs.insert_run(fields)
@@ -140,22 +150,21 @@ def _params(pairs: Iterable[tuple[str, str]], short: str, report: ImportReport) 
     return typed
 
 
-def _literal(text: str) -> Any:
-    """``"0.1"`` -> 0.1, ``"True"`` -> True, ``"[1, 2]"`` -> [1, 2]; other text (and quoted strings) stays text."""
-    stripped = text.strip()
-    if not stripped.startswith(_LITERAL_START):
-        return text
-    try:
-        value = ast.literal_eval(stripped)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return text
-    if isinstance(value, (bool, int, float, list, dict, tuple)) or value is None:
-        try:
-            param_value(value)
-        except UsageError:  # a set, bytes or complex inside: keep what MLflow showed
-            return text
-        return value
-    return text
+#: ``"0.1"`` -> 0.1, ``"True"`` -> True, ``"[1, 2]"`` -> [1, 2]; text that would read back differently stays text
+_literal = mapping.param_from_text
+
+
+def _inputs(datasets: list[dict[str, Any]], short: str, report: ImportReport) -> dict[str, Any]:
+    """MLflow's dataset inputs as the run's data inputs (by name; a second input of one name gets its context added)."""
+    inputs: dict[str, dict[str, Any]] = {}
+    for dataset in datasets:
+        name = dataset.pop("name") or "dataset"
+        if name in inputs:
+            renamed = f"{name} ({dataset.get('context') or len(inputs)})"
+            report.warnings.append(f"run {short}: a second dataset named {name!r} was logged; imported as {renamed!r}")
+            name = renamed
+        inputs[name] = {"kind": "mlflow-dataset", **{k: v for k, v in dataset.items() if v is not None}}
+    return {"inputs": inputs} if inputs else {}
 
 
 def _tags(tags: dict[str, str], short: str, report: ImportReport) -> list[tuple[str, str]]:
@@ -164,9 +173,15 @@ def _tags(tags: dict[str, str], short: str, report: ImportReport) -> list[tuple[
 
 
 def _points(row_id: int, metrics: list[tuple[str, int, float, float]], short: str, report: ImportReport) -> list[tuple]:
-    """Metric rows for the store; MLflow keeps every logged point, nbtrack the last one per step."""
+    """Metric rows for the store; MLflow keeps every logged point, nbtrack the last one per step (each
+    metric that loses points this way is named in the report)."""
     rows, refused = [], set()
+    repeated: dict[str, int] = {}
+    seen: set[tuple[str, int]] = set()
     for key, step, value, ts in metrics:
+        if (key, step) in seen:
+            repeated[key] = repeated.get(key, 0) + 1
+        seen.add((key, step))
         if key in refused:
             continue
         try:
@@ -176,6 +191,10 @@ def _points(row_id: int, metrics: list[tuple[str, int, float, float]], short: st
             report.warnings.append(f"run {short}: metric {key!r} skipped: {exc}")
             continue
         rows.append((row_id, key, step, value, ts))
+    for key, count in sorted(repeated.items()):
+        if key not in refused:
+            report.warnings.append(f"run {short}: metric {key!r} had {count} more value{'s' * (count != 1)} logged at a step that "
+                                   "already had one; MLflow keeps every point, nbtrack the last value per step")
     return rows
 
 

@@ -24,8 +24,9 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..entities import ARCHIVED, PRODUCTION, STAGE_NONE, STAGES
+from ..entities import ARCHIVED, PRODUCTION, STAGE_NONE
 from ..errors import UsageError
+from ..interop import mlflow_mapping as mapping
 from ..registry import Registry
 from ..registry.names import check_alias, check_model_name
 from ..registry.service import MLFLOW_MODEL_SUFFIX
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 #: files that hold a pickled model in MLflow model directories, most specific first
 PICKLE_NAMES = ("model.pkl", "python_model.pkl")
 #: MLflow's marker for a version it deleted but keeps a row for
-MLFLOW_DELETED = "Deleted_Internal"
+MLFLOW_DELETED = mapping.MLFLOW_DELETED_STAGE
 _IMPORT = {"imported_from": "mlflow"}
 _COMMENT = "imported from MLflow"
 
@@ -84,7 +85,10 @@ def _import_model(registry: Registry, source: MlflowDatabase, model: sqlite3.Row
     stages: dict[int, str] = {}
     for version in source.rows("SELECT * FROM model_versions WHERE name = ? ORDER BY version", (name,)):
         if version["current_stage"] == MLFLOW_DELETED:
-            continue  # its number stays unused, as in MLflow
+            # its number stays unused, as in MLflow: the deletion is recorded so the next version skips it
+            models.append_event(model_id, now, who, "delete_version", version=int(version["version"]),
+                                comment=f"{_COMMENT}: deleted there before the import", details=_IMPORT)
+            continue
         label = f"model {name!r} version {version['version']}"
         run_row = registry.runs.row_id_of(str(version["run_id"])) if version["run_id"] else None
         if run_row is None:
@@ -187,4 +191,4 @@ def _zip_folder(folder: Path) -> bytes:
 
 def _stage(mlflow_stage: str | None) -> str:
     """MLflow's stage names ("None", "Staging", ...) match nbtrack's; anything unknown is None."""
-    return mlflow_stage if mlflow_stage in STAGES else STAGE_NONE
+    return mapping.stage_from_mlflow(mlflow_stage)

@@ -27,6 +27,7 @@ from .. import fingerprint as fingerprints
 from .. import provenance, redaction
 from ..entities import FAILED, FINISHED, KILLED, RUN_STATUSES, RUNNING, SYSTEM_TAG_PREFIX, Artifact, MetricPoint, PurgeReport, Run
 from ..errors import NotFoundError, RunStateError, StoreError, UsageError
+from ..interop import mlflow_mapping as mapping
 from ..store import RunRepository, Store, gc
 from ..store.models import ModelRepository
 from ..store.runs import RunNode
@@ -103,6 +104,8 @@ class Tracker:
         self.host = socket.gethostname()
         self.user = _user()
         self._stack: list[ActiveRun] = []
+        #: the id of the run this tracker ended last (MLflow's ``last_active_run``)
+        self.last_ended_id: str | None = None
         self._env_data: bytes | None = None
         #: row id -> end fields of runs whose end the store refused; retried on later writes
         self._unrecorded_ends: dict[int, dict[str, Any]] = {}
@@ -231,6 +234,7 @@ class Tracker:
             self._unrecorded_ends[run.row_id] = fields
             raise
         run.ended = True
+        self.last_ended_id = run.id
         if run in self._stack:
             self._stack.remove(run)
         self._retry_unrecorded_ends()
@@ -244,6 +248,83 @@ class Tracker:
 
     def active_run(self) -> ActiveRun | None:
         return self._stack[-1] if self._stack else None
+
+    def resume_run(self, run_ref: str | Run) -> ActiveRun:
+        """Make an existing (ended) run active again, RUNNING until it ends anew; its steps continue.
+
+        The MLflow-compatible ``start_run(run_id=...)``. A deleted run is refused.
+        """
+        for run in self._stack:
+            if run.id == getattr(run_ref, "id", run_ref):
+                return run
+        self.flush()
+        with self.store.atomic():
+            (node,) = self._live_nodes([run_ref], "resume")
+            now = time.time()
+            self.runs.update_run(node.id, {"status": RUNNING, "end_time": None, "error": None, "heartbeat": now,
+                                           "pid": os.getpid(), "host": self.host})
+        stored = self.runs.get(node.id)
+        run = ActiveRun(self, node.id, stored.id, stored.name, stored.experiment, stored.start_time)
+        run.steps = {key: summary.step + 1 for key, summary in stored.metrics.items()}
+        self._stack.append(run)
+        return run
+
+    def attach(self, run_ref: str | Run | ActiveRun) -> ActiveRun:
+        """A handle for logging to any live run by id (active or ended) without making it active;
+        steps continue after the stored ones. The MLflow client's ``log_*(run_id, ...)``."""
+        if isinstance(run_ref, ActiveRun):
+            return run_ref
+        for run in self._stack:
+            if run.id == getattr(run_ref, "id", run_ref):
+                return run
+        self.flush()
+        (node,) = self._live_nodes([run_ref], "log to")
+        stored = self.runs.get(node.id)
+        handle = ActiveRun(self, node.id, stored.id, stored.name, stored.experiment, stored.start_time, ended=stored.status != RUNNING)
+        handle.steps = {key: summary.step + 1 for key, summary in stored.metrics.items()}
+        return handle
+
+    def update_run_info(self, run_ref: str | Run | ActiveRun, **fields: Any) -> None:
+        """Change a live run's ``name``, ``user``, ``note`` or ``parent`` (a run id, or None for none).
+
+        What MLflow does through its ``mlflow.runName``/``mlflow.user``/``mlflow.note.content``/
+        ``mlflow.parentRunId`` tags.
+        """
+        unknown = set(fields) - {"name", "user", "note", "parent"}
+        if unknown:
+            raise UsageError(f"a run's {', '.join(sorted(unknown))} cannot be changed")
+        values: dict[str, Any] = {}
+        for key in ("name", "user", "note"):
+            if key in fields:
+                values[key] = None if fields[key] is None else check_text(str(fields[key]), f"run {key}")
+        with self.store.atomic():
+            (node,) = self._live_nodes([run_ref], "change")
+            if "parent" in fields:
+                parent = fields["parent"]
+                values["parent_id"] = None if parent in (None, "") else self._row_id(parent)
+                if values["parent_id"] == node.id:
+                    raise UsageError("a run cannot be its own parent")
+            if values:
+                self.runs.update_run(node.id, values)
+        for run in self._stack:
+            if run.row_id == node.id and "name" in values:
+                run.name = values["name"]
+
+    def experiments(self):
+        """Every experiment (id, name, creation time), oldest first."""
+        return self.runs.experiments()
+
+    def experiment_id(self, name: str) -> int:
+        """The id of experiment ``name``, created when it does not exist yet (the current one stays)."""
+        return self.runs.experiment_id(check_key(name, "experiment name"))
+
+    def create_run(self, name: str | None = None, *, experiment: str | None = None, tags: Mapping[str, Any] | None = None,
+                   params: Mapping[str, Any] | None = None) -> ActiveRun:
+        """A new RUNNING top-level run that is not made active (the MLflow client's ``create_run``);
+        log to it by id and end it with :meth:`end_run` (``run=``)."""
+        run = self.start_run(name, experiment=experiment, tags=tags, params=params, nested=False)
+        self._stack.remove(run)
+        return run
 
     def _require_run(self, run: ActiveRun | None) -> ActiveRun:
         run = run or self.active_run()
@@ -271,8 +352,14 @@ class Tracker:
         self.set_tags({key: value}, run=run)
 
     def set_tags(self, tags: Mapping[str, Any], run: ActiveRun | None = None) -> None:
+        """MLflow's ``mlflow.runName``/``mlflow.user``/``mlflow.note.content``/``mlflow.parentRunId`` tags
+        change the run's name, user, note and parent (nbtrack keeps those as run fields, not tags)."""
         run = self._require_run(run)
-        self._write(run.row_id, tags=tags, redact=run.redact)
+        fields, other = mapping.split_folded(tags)
+        if fields:
+            self.update_run_info(run, **{k: (None if v is None else str(v)) for k, v in fields.items()})
+        if other:
+            self._write(run.row_id, tags=other, redact=run.redact)
 
     def log_metric(self, key: str, value: Any, step: int | None = None, timestamp: float | None = None, run: ActiveRun | None = None) -> None:
         """Buffer one metric point. Without ``step``, steps count 0, 1, 2, ... per key and run."""
@@ -286,12 +373,12 @@ class Tracker:
         else:
             step = _check_step(step)
         run.steps[key] = max(step + 1, run.steps.get(key, 0))
-        self.buffer.append((run.row_id, key, step, value, time.time() if timestamp is None else float(timestamp)))
+        self.buffer.append((run.row_id, key, step, value, time.time() if timestamp is None else _seconds_timestamp(timestamp)))
 
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None, timestamp: float | None = None, run: ActiveRun | None = None) -> None:
         """Several metrics at one step and time: step and timestamp are checked once for the batch."""
         run = self._require_run(run)
-        when = time.time() if timestamp is None else float(timestamp)
+        when = time.time() if timestamp is None else _seconds_timestamp(timestamp)
         if step is not None:
             step = _check_step(step)
         steps, row_id, rows = run.steps, run.row_id, []
@@ -356,10 +443,11 @@ class Tracker:
         (see :meth:`nbtrack.store.Store.change_stamp`); buffered points count once flushed."""
         return self.store.change_stamp()
 
-    def log_input(self, data: Any, name: str, run: ActiveRun | None = None) -> dict[str, Any]:
+    def log_input(self, data: Any, name: str, run: ActiveRun | None = None, context: str | None = None) -> dict[str, Any]:
         """Record a fingerprint of ``data`` (shape, dtypes, content digest; not the data) as input ``name``.
 
-        Kept with the run and written when it ends, like the rest of its provenance.
+        Kept with the run and written when it ends, like the rest of its provenance. ``context``
+        says what the run used it for (MLflow's dataset context: ``training``, ``eval``, ...).
         """
         name = check_key(name, "input name")
         if not fingerprints.is_data(data):
@@ -368,6 +456,8 @@ class Tracker:
             print_ = fingerprints.fingerprint(data)
         except Exception as exc:  # data of an odd kind: say which input, keep the run going
             raise UsageError(f"cannot fingerprint input {name!r}: {type(exc).__name__}: {exc}") from None
+        if context is not None:
+            print_ = {**print_, "context": check_text(str(context), "input context")}
         self._require_run(run).inputs[name] = print_
         return print_
 
@@ -399,7 +489,9 @@ class Tracker:
         return self.log_bytes(str(text).encode("utf-8"), name, run=run)
 
     def log_dict(self, data: Any, name: str, run: ActiveRun | None = None) -> Artifact:
-        return self.log_bytes(payloads.dict_bytes(data), name, "application/json", run=run)
+        """JSON, or YAML when ``name`` ends in ``.yml``/``.yaml`` (the file is what its name says)."""
+        data, media = payloads.dict_payload(data, name)
+        return self.log_bytes(data, name, media, run=run)
 
     def log_figure(self, figure: Any, name: str, run: ActiveRun | None = None) -> Artifact:
         if not name.lower().endswith(".png"):
@@ -455,20 +547,27 @@ class Tracker:
         self.flush()
         return self.runs.get(self._row_id(run_ref))
 
-    def search_runs(self, filter: str | None = None, order_by: str | None = None, max_results: int | None = None,
-                    experiment: str | None = None, deleted: bool = False) -> list[Run]:
+    def search_runs(self, filter: str | None = None, order_by: str | list[str] | None = None, max_results: int | None = None,
+                    experiment: str | None = None, deleted: bool | None = False, *, experiments: Iterable[str] | None = None,
+                    dialect: str = "nbtrack") -> list[Run]:
         """Runs matching the query grammar of :mod:`nbtrack.query`, newest first by default.
 
-        Deleted runs are left out; ``deleted=True`` lists only them.
+        Deleted runs are left out; ``deleted=True`` lists only them, ``deleted=None`` both.
+        ``experiments`` names several experiments; ``dialect="mlflow"`` reads MLflow's filters.
         """
         from ..query import compile_filter, compile_order_by  # pure; imported lazily to keep import cheap
 
         self.flush()
         self.mark_dead_runs()
-        where, args = compile_filter(filter)
+        where, args = compile_filter(filter, dialect)
         if experiment is not None:
             where = f"({where}) AND e.name = ?" if where else "e.name = ?"
             args = [*args, experiment]
+        if experiments is not None:
+            names = list(experiments)
+            clause = f"e.name IN ({', '.join('?' for _ in names)})" if names else "0"
+            where = f"({where}) AND {clause}" if where else clause
+            args = [*args, *names]
         order_sql, order_args = compile_order_by(order_by)
         return self.runs.search(where, args, order_sql, order_args, max_results, deleted=deleted)
 
@@ -682,6 +781,18 @@ def _format_exception(exc_type, exc, tb) -> str:
 def _split_buffered(rows: list[tuple]) -> dict[str, list[tuple]]:
     """The buffer holds metric points (5-tuples) and params (4-tuples: run, key, type, value)."""
     return {"metrics": [r for r in rows if len(r) == 5], "run_params": [r for r in rows if len(r) == 4]}
+
+
+def _seconds_timestamp(timestamp: Any) -> float:
+    """A metric timestamp in epoch seconds; one that reads as milliseconds (MLflow's unit) is refused, never stored 1000x off."""
+    try:
+        when = float(timestamp)
+    except (TypeError, ValueError):
+        raise UsageError(f"timestamp must be epoch seconds (a number), got {timestamp!r}") from None
+    if mapping.looks_like_ms(when):
+        raise UsageError(f"timestamp {timestamp!r} looks like epoch milliseconds (MLflow's unit); nbtrack takes seconds: "
+                         f"pass {when / 1000!r}, or log through nbtrack.mlflow, which takes milliseconds")
+    return when
 
 
 def _check_step(step: Any) -> int:
