@@ -7,7 +7,7 @@ import time
 import uuid
 from pathlib import Path
 
-from . import cells, data
+from . import cells, data, session
 from .timing import cold_import, compacted_size
 
 
@@ -213,6 +213,12 @@ class NbtrackBackend:
 
     def measure_track_cell_data(self, size: dict) -> float:
         return cells.overhead(self._ipython(), "%%track --no-snapshot --quiet\nx = len(frame)", size["cells"])
+
+    def measure_track_cell_long_session(self, size: dict) -> float:
+        return session.overhead_after(size["executed"], size["cells"], self.workdir / "session")
+
+    def measure_track_cell_long_session_snapshot(self, size: dict) -> float:
+        return session.overhead_after(size["executed"], size["cells"], self.workdir / "session-snapshot", snapshot=True)
 
     def _snapshot_missing(self) -> str | None:
         """Snapshots count only if a tracked cell really stores one."""

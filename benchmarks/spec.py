@@ -102,6 +102,13 @@ WORKLOADS = (
              {"cells": 10, "rows": 1_000_000}, {"cells": 1, "rows": 100}, Target(limit=100e-3),
              "the cell reads a 1,000,000 x 12 float64 DataFrame (96 MB): its data-input fingerprint hashes an evenly "
              "spaced 200,000-row sample; no snapshot"),
+    Workload("track_cell_long_session", "`%%track` overhead, trivial cell after 5,000 executed cells", "ms", "per cell",
+             {"executed": 5000, "cells": 15}, {"executed": 20, "cells": 1}, Target(limit=5e-3),
+             "a fresh kernel session runs 5,000 distinct cells, then tracked/untracked pairs as above, with a 100-cell "
+             "notebook on disk so the hidden-state receipt checks the whole history; no snapshot (see the rows above)"),
+    Workload("track_cell_long_session_snapshot", "`%%track` overhead, 100-cell notebook snapshot after 5,000 executed cells",
+             "ms", "per cell", {"executed": 5000, "cells": 15}, {"executed": 20, "cells": 1}, Target(limit=30e-3),
+             "as above, with the snapshot (deduplicated) and the 5,000-entry execution history stored on every run"),
     Workload("dashboard", "build the dashboard over 10,000 runs", "s", "per build",
              {"runs": 10_000}, {"runs": 12}, Target(limit=1.0), "`nbtrack.dashboard()` until its widget tree exists"),
 )

@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping
 
 from .display import RunList
 from .entities import Artifact, MetricPoint, Run
-from .errors import StoreError
+from .errors import StoreError, UsageError
 from .tracking import DEFAULT_EXPERIMENT, ActiveRun, Tracker
 
 
@@ -133,9 +133,36 @@ def set_experiment(name: str) -> str:
 
 
 def _start_run(name: str | None = None, *, experiment: str | None = None, tags: Mapping[str, Any] | None = None,
-               params: Mapping[str, Any] | None = None, nested: bool = True) -> ActiveRun:
-    """Start a run; use it as a context manager to end it (FAILED with the traceback on error)."""
-    return tracker().start_run(name, experiment=experiment, tags=tags, params=params, nested=nested)
+               params: Mapping[str, Any] | None = None, nested: bool = True, run_name: str | None = None,
+               experiment_id: str | int | None = None, description: str | None = None,
+               redact: bool | None = None) -> ActiveRun:
+    """Start a run; use it as a context manager to end it (FAILED with the traceback on error).
+
+    MLflow's keywords work too: ``run_name=`` (the name), ``experiment_id=`` (an experiment's id, as
+    ``nbtrack.mlflow`` shows it), ``description=`` (the note).
+    ``redact=False`` stores secret-looking params and tags of this run as given (default: redacted).
+    """
+    current = tracker()
+    name = _one_of("name", name, "run_name", run_name)
+    if experiment_id is not None:
+        from .interop.mlflow_mapping import experiment_id as mlflow_id
+
+        by_id = {mlflow_id(e.id, e.name): e.name for e in current.experiments()}
+        if str(experiment_id) not in by_id:
+            raise UsageError(f"no experiment with id {experiment_id!r}; nbtrack names experiments: start_run(experiment='name') "
+                             f"(ids: {', '.join(f'{i}={n}' for i, n in by_id.items()) or 'none yet'})")
+        experiment = _one_of("experiment", experiment, "experiment_id", by_id[str(experiment_id)])
+    run = current.start_run(name, experiment=experiment, tags=tags, params=params, nested=nested, redact=redact)
+    if description is not None:
+        current.set_note(description, run=run)
+    return run
+
+
+def _one_of(first: str, value: Any, second: str, other: Any) -> Any:
+    """A value given under nbtrack's keyword or MLflow's, refused when the two disagree."""
+    if value is not None and other is not None and value != other:
+        raise UsageError(f"{first}={value!r} and {second}={other!r} disagree; give one of them")
+    return value if value is not None else other
 
 
 start_run = _tolerant(_start_run)
@@ -186,7 +213,18 @@ def set_note(text: str) -> None:
 
 
 @_tolerant
-def log_artifact(path: str | os.PathLike, name: str | None = None) -> Artifact:
+def log_artifact(path: str | os.PathLike, name: str | None = None, *, artifact_path: str | None = None) -> Artifact:
+    """Store a file as artifact ``name`` (default: the file's name). ``artifact_path=`` is MLflow's
+    folder: the file keeps its name inside it (``artifact_path="plots"`` -> ``plots/roc.png``)."""
+    if artifact_path is not None:
+        if name is not None:
+            raise UsageError("give the artifact's name or its folder (artifact_path=), not both")
+        name = f"{str(artifact_path).strip('/')}/{os.path.basename(os.fspath(path))}" if str(artifact_path).strip("/") else None
+    elif name is not None and "." not in os.path.basename(str(name)) and os.path.splitext(os.fspath(path))[1]:
+        import warnings
+
+        warnings.warn(f"nbtrack: {os.fspath(path)!r} is stored as artifact {name!r} (the second argument is the artifact's name); "
+                      f"to put it in a folder as MLflow does, pass artifact_path={name!r}", UserWarning, stacklevel=3)
     return tracker().log_artifact(path, name)
 
 
@@ -436,7 +474,8 @@ def diff_runs(a: str, b: str):
 
 def rerun(run_id: str, *, rtol: float = 1e-9, atol: float = 0.0, timeout: int = 600, kernel_name: str | None = None,
           as_executed: bool = False, output: str | None = None, progress=None):
-    """Re-execute a run's notebook in a fresh kernel; tags it ``nbtrack.verified`` true/false. Display the report.
+    """Re-execute a run's notebook in a fresh kernel; tags it ``nbtrack.verified`` true/false (no tag when no
+    metric or cell output could be compared: "not verifiable"). Display the report.
 
     ``progress(number, total, title)`` is called before each code cell runs.
 

@@ -18,13 +18,15 @@ import hashlib
 import os
 import traceback
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from . import api
-from .capture import CellNames, analyze_cell, data_inputs, extract
+from .capture import Before, CellNames, analyze_cell, data_inputs, extract, failure_position, snapshot
 from .entities import FAILED, FINISHED, KILLED
 from .errors import NbtrackError, RunStateError
 from .magics.parser import cell_parser, names, parse
+from .magics.summary import UNSEEDED_TAG
 from .tracking import ActiveRun
 from .values import parse_assignment
 
@@ -41,14 +43,23 @@ def strip_track_line(lines: list[str]) -> list[str]:
     index = next((i for i, line in enumerate(lines) if line.strip()), None)
     if index is None or not is_tracked(lines[index].rstrip("\n")):
         return lines
-    try:
-        parse_cell_line(lines[index].rstrip("\n"))
-    except NbtrackError:
+    if not _parses(lines[index].rstrip("\n")):
         return lines  # leave it to the cell magic, which reports the error in one line
     rest = lines[index + 1:]
     if any(line.strip() for line in rest) and next(line for line in rest if line.strip()).startswith("%%"):
         return rest  # another cell magic must stay first; line numbers shift by one here
     return lines[:index] + ["\n"] + rest
+
+
+@lru_cache(maxsize=64)
+def _parses(first_line: str) -> bool:
+    """Cached: the transformer runs for IPython and again for the capture analysis, and building
+    the argument parser costs more than the rest of a trivial cell's tracking."""
+    try:
+        parse_cell_line(first_line)
+    except NbtrackError:
+        return False
+    return True
 
 
 def parse_cell_line(first_line: str):
@@ -71,6 +82,8 @@ class _Pending:
     extra_metrics: list[str] = field(default_factory=list)
     quiet: bool = False
     snapshot: bool = True
+    #: the namespace as the cell found it: tells this execution's bindings from older ones
+    before: Before | None = None
 
 
 class CellHooks:
@@ -159,19 +172,33 @@ class CellHooks:
                 args = parse_cell_line(first)
             except NbtrackError:
                 return  # not stripped by the transformer: the cell magic reports the mistake
-            self._pending = self._start(args, body, cell_id)
+            self._pending = self._start(args, body, cell_id, compiled=raw)
         else:
-            self._pending = _Pending(self._span, False, self._analyze(raw), raw, cell_id)
+            pending = _Pending(self._span, False, self._analyze(raw), raw, cell_id)
+            pending.before = self._snapshot(pending)
+            self._pending = pending
 
-    def _start(self, args, body: str, cell_id: str | None) -> _Pending:
+    def _start(self, args, body: str, cell_id: str | None, compiled: str | None = None) -> _Pending:
+        """``compiled``: the cell as IPython compiles it (the ``%%track`` line blanked), analysed so
+        that line numbers in a traceback match; ``body`` when IPython runs the body itself."""
         tracker = self.magics.tracker
         tags = args.tags
         cell_key = cell_id or "src:" + hashlib.sha1(body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
         run = tracker.start_run(args.name, experiment=args.experiment, tags=tags, kind="cell", cell_key=cell_key)
         self.last_run = run
-        return _Pending(
-            run, True, self._analyze(body), body, cell_id, names(args.params), names(args.metrics),
+        pending = _Pending(
+            run, True, self._analyze(body if compiled is None else compiled), body, cell_id, names(args.params), names(args.metrics),
             quiet=args.quiet or self.magics.quiet, snapshot=not args.no_snapshot and self.magics.snapshot,
+        )
+        pending.before = self._snapshot(pending)
+        return pending
+
+    def _snapshot(self, pending: _Pending) -> Before | None:
+        if pending.names is None and not pending.extra_params and not pending.extra_metrics:
+            return None
+        return snapshot(
+            pending.names or CellNames(), self.shell.user_ns, (*pending.extra_params, *pending.extra_metrics),
+            inputs=pending.names is not None and self.magics.capture_inputs,
         )
 
     def _analyze(self, source: str) -> CellNames | None:
@@ -186,7 +213,7 @@ class CellHooks:
         tracker = self.magics.tracker
         run = pending.run
         try:
-            self._capture(pending)
+            self._capture(pending, result)
             tracker.record_cell(pending.source, getattr(result, "execution_count", None), pending.cell_id, run=run)
         finally:
             if pending.owns_run:
@@ -195,21 +222,29 @@ class CellHooks:
                 if not pending.quiet:
                     print(self.magics.summary(ended))
 
-    def _capture(self, pending: _Pending) -> None:
-        if pending.names is None and not pending.extra_params and not pending.extra_metrics:
+    def _capture(self, pending: _Pending, result) -> None:
+        """Only what this execution bound or read: nothing when the cell did not compile, and
+        only what ran before the failing statement when it raised (see nbtrack.capture)."""
+        if pending.before is None or getattr(result, "error_before_exec", None) is not None:
             return
+        names = pending.names or CellNames()
+        error = getattr(result, "error_in_exec", None)
+        if error is not None:
+            names = names.executed(failure_position(error, self.shell.user_global_ns))
         captured = extract(
-            pending.names or CellNames(), self.shell.user_ns, tuple(self.magics.metric_patterns),
-            extra_params=pending.extra_params, extra_metrics=pending.extra_metrics, estimators=self.magics.capture_estimators,
+            names, self.shell.user_ns, tuple(self.magics.metric_patterns), extra_params=pending.extra_params,
+            extra_metrics=pending.extra_metrics, estimators=self.magics.capture_estimators, before=pending.before,
         )
         tracker = self.magics.tracker
         if pending.names is not None and self.magics.capture_inputs:
-            inputs, _ = data_inputs(pending.names, self.shell.user_ns)
+            inputs, _ = data_inputs(names, self.shell.user_ns, pending.before)
             pending.run.inputs.update(inputs)
         if captured.params:
             tracker.log_params(captured.params, run=pending.run)
         for key, value in captured.metrics.items():
             tracker.log_metric(key, value, run=pending.run)
+        if captured.unseeded and pending.owns_run:
+            tracker.set_tag(UNSEEDED_TAG, ", ".join(dict.fromkeys(captured.unseeded)), run=pending.run)
         for name, reason in captured.skipped:
             if name in pending.extra_params or name in pending.extra_metrics:
                 _report(f"{name!r} was not recorded: {reason}")

@@ -11,7 +11,13 @@ Channel
     is never "empty". A kernel without the target closes the comm; the frontend
     silently retries on the next execution. Optionally the kernel may open a comm to
     the frontend with the same target name (e.g. right after ``%load_ext nbtrack``): the
-    frontend adopts it and answers with a ``connect`` push.
+    frontend adopts it and answers with a ``connect`` push. That answer queues behind every
+    execute request already sent (Run All after a restart sends them all at once), so while
+    its open is unconfirmed the frontend also sends the cell scheduled right after a cell
+    that mentions ``nbtrack`` as a ``notebook`` push on a NEW comm: the shell channel is
+    handled in order, so the kernel accepts it after the loading cell and before the next.
+    A kernel may thus hold several comms of one frontend; it answers on the latest it
+    accepted and the frontend listens on all of them.
 
 Frontend -> kernel
     ``{"type": "notebook", ...}``   the live notebook (cells without outputs), sent with

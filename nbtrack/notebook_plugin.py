@@ -51,7 +51,11 @@ class NotebookPlugin:
         self._tracker = None
         self._no_snapshot_seq: set[int] = set()
         self._warned: set[str] = set()
-        self._transformed: dict[str, str] = {}
+        #: the receipt of each run, folded incrementally over ``history`` (each entry analysed once)
+        self._receipts = rcpt.Receipts(self._transform)
+        self._papermill_scan = _PapermillScan()
+        #: the history chunks stored so far (see storage.put_history)
+        self._history_chunks: dict[int, tuple] = {}
         #: seconds spent in the last run-end step (for benchmarks and the report)
         self.last_run_end_seconds = 0.0
 
@@ -146,7 +150,7 @@ class NotebookPlugin:
         pushed = self.live.path
         if pushed is not None:
             pushed = nbpath.absolute_push_path(pushed, self.server.roots() if self.server else [])
-        executed = tuple(e.source for e in self.history.entries)[-20:]
+        executed = tuple(e.source for e in self.history.entries[-20:])
         return nbpath.resolve(override=self.override, pushed=pushed, user_ns=self.shell.user_ns, server=self.server,
                               executed=executed)
 
@@ -176,8 +180,8 @@ class NotebookPlugin:
         cells = None if read.notebook is None else [
             rcpt.Cell(i, c.get("id"), nbfile.cell_source(c)) for i, c in enumerate(nbfile.code_cells(read.notebook))
         ]
-        executed = [rcpt.Executed(e.seq, e.execution_count, e.cell_id, e.source) for e in entries]
-        fields["receipt"] = json.dumps(rcpt.build(executed, cells, first, stale=read.stale, transform=self._transform))
+        fields["receipt"] = json.dumps(self._receipts.build(entries, cells, first, stale=read.stale))
+        fields.update(_cell_key(run, self._receipts.cell_of_last()))
         self._papermill_params(run, read.notebook, entries, info)
         fields["provenance"] = json.dumps({**tracker.runs.provenance(run.row_id), "snapshot": info}, default=str)
         tracker.runs.update_run(run.row_id, fields)
@@ -191,7 +195,7 @@ class NotebookPlugin:
         blobs = tracker.store.blobs
         keep, limit = self.magics.snapshot_outputs, self.magics.max_output_bytes
         with tracker.store.atomic():
-            info["history_sha256"], truncated = storage.put_history(blobs, entries, keep, limit)
+            info["history_sha256"], truncated = storage.put_history(blobs, entries, keep, limit, self._history_chunks)
             info["history_cells"] = len(entries)
             if truncated:
                 info["outputs_truncated_cells"] = truncated
@@ -205,17 +209,12 @@ class NotebookPlugin:
             info.update(source=read.source, stale=read.stale, outputs_truncated=cut, notebook_mtime=read.mtime)
 
     def _transform(self, source: str) -> str:
-        """IPython's transform (magics -> calls), cached: the receipt analyses the whole history every run."""
-        done = self._transformed.get(source)
-        if done is None:
-            if len(self._transformed) > 4096:
-                self._transformed.clear()
-            done = self._transformed[source] = self.shell.transform_cell(source)
-        return done
+        """IPython's transform (magics -> calls), for the receipt's name analysis."""
+        return self.shell.transform_cell(source)
 
     # -- papermill ----------------------------------------------------------------------------------------
     def _papermill_params(self, run, notebook: dict | None, entries, info: dict) -> None:
-        source, origin = _parameters_source(notebook, entries)
+        source, origin = _parameters_source(notebook, entries, self._papermill_scan)
         if source is None:
             return
         captured = extract(analyze_cell(source), _literal_namespace(source), ())
@@ -302,13 +301,20 @@ def _since(outputs: list | None, mark: tuple[int, int]) -> list:
     return new
 
 
+def _cell_key(run, cell: rcpt.Cell | None) -> dict[str, str]:
+    """A run keyed by its cell's code (the kernel was told no cell id: nbclient, papermill, plain
+    IPython) gets the id of the notebook cell the receipt located it in, so distinct cells with the
+    same code are distinct cells (and a cell keeps its key when edited)."""
+    key = getattr(run, "cell_key", None)
+    if key and key.startswith("src:") and cell is not None and cell.cell_id:  # "src:<hash>": see hooks.CellHooks._start
+        return {"cell_key": cell.cell_id}
+    return {}
+
+
 def _first_seq(entries: list[HistoryEntry], start_time: float) -> int:
-    """The history entry the run started in (a run starts inside a cell, after its ``before_cell``)."""
-    first = 0
-    for entry in entries:
-        if entry.started <= start_time:
-            first = entry.seq
-    return first
+    """The history entry the run started in (a run starts inside a cell, after its ``before_cell``);
+    searched from the end, where the run is, so a long session costs nothing."""
+    return next((entry.seq for entry in reversed(entries) if entry.started <= start_time), 0)
 
 
 def _with_outputs(notebook: dict, entries: list[HistoryEntry]) -> dict:
@@ -322,17 +328,32 @@ def _with_outputs(notebook: dict, entries: list[HistoryEntry]) -> dict:
     return notebook
 
 
-def _parameters_source(notebook: dict | None, entries: list[HistoryEntry]) -> tuple[str | None, str | None]:
+def _parameters_source(notebook: dict | None, entries: list[HistoryEntry], scan) -> tuple[str | None, str | None]:
     for tag in _PAPERMILL_TAGS:
         for cell in nbfile.code_cells(notebook):
             if tag in ((cell.get("metadata") or {}).get("tags") or []):
                 if tag == "injected-parameters":
                     return nbfile.cell_source(cell), "notebook cell tagged injected-parameters"
                 break
-    for entry in entries:
-        if entry.source.lstrip().startswith(_PAPERMILL_MARKER + "\n"):
-            return entry.source, "executed cell starting with papermill's '# Parameters' comment"
+    entry = scan(entries)
+    if entry is not None:
+        return entry.source, "executed cell starting with papermill's '# Parameters' comment"
     return None, None
+
+
+class _PapermillScan:
+    """The first executed cell starting with papermill's marker; each entry looked at once per session."""
+
+    def __init__(self) -> None:
+        self.scanned, self.found = 0, None
+
+    def __call__(self, entries: list[HistoryEntry]) -> HistoryEntry | None:
+        for entry in entries[self.scanned:] if self.found is None else ():
+            self.scanned += 1
+            if entry.source.lstrip().startswith(_PAPERMILL_MARKER + "\n"):
+                self.found = entry
+                break
+        return self.found
 
 
 def _literal_namespace(source: str) -> dict[str, Any]:

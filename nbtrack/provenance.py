@@ -2,7 +2,8 @@
 
 Everything here is best-effort and never raises: a run must start even without git, on a
 read-only disk or in a container without a passwd entry. Secrets are kept out by an
-allowlist of environment variables *and* a secret detector applied on top of it.
+allowlist of environment variables *and* the redaction rule of :mod:`nbtrack.redaction`
+(secret names, credential shapes, random-looking tokens) applied on top of it.
 
 The git probe can run while the cell runs, hiding its latency behind the user's code::
 
@@ -18,7 +19,6 @@ tree from a dirty one; only ``git status`` (which stats the tracked files) can.
 from __future__ import annotations
 
 import getpass
-import math
 import os
 import platform
 import re
@@ -26,7 +26,6 @@ import socket
 import subprocess
 import sys
 import threading
-from collections import Counter
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import metadata
@@ -34,11 +33,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .redaction import is_secret_name, looks_like_secret
+
 __all__ = [
     "DIFF_LIMIT",
     "ENV_ALLOWED_PREFIXES",
     "ENV_ALLOWLIST",
-    "SECRET_NAME_MARKERS",
     "GitProbe",
     "git_info",
     "host_info",
@@ -70,26 +70,6 @@ ENV_ALLOWLIST = frozenset({
 })  # fmt: skip
 #: prefixes of environment variables worth recording, before secret filtering
 ENV_ALLOWED_PREFIXES = ("NBTRACK_",)
-
-#: case-insensitive substrings that make a variable name secret (PASS covers PASSWORD,
-#: PASSWD and PASSPHRASE; KEY also drops harmless names like KEYBOARD: safety first)
-SECRET_NAME_MARKERS = (
-    "KEY", "TOKEN", "SECRET", "PASS", "PWD", "CREDENTIAL", "AUTH", "PRIVATE", "COOKIE",
-    "SIGNATURE", "CERT", "DSN", "CONNECTION_STRING",
-)  # fmt: skip
-
-# Well-known credential shapes: GitHub, AWS access key ids, Slack, OpenAI/Anthropic,
-# Hugging Face, GitLab, Google API keys, PyPI and npm tokens, JWTs, PEM private keys,
-# and URLs with a password in them.
-_SECRET_VALUE = re.compile(
-    r"gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"
-    r"|xox[abprs]-[A-Za-z0-9-]{10,}|\bsk-[A-Za-z0-9_-]{20,}|\bhf_[A-Za-z0-9]{20,}"
-    r"|glpat-[A-Za-z0-9_-]{20,}|\bAIza[0-9A-Za-z_-]{30,}|pypi-[A-Za-z0-9_-]{20,}"
-    r"|npm_[A-Za-z0-9]{20,}|\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY|://[^/\s:@]*:[^/\s@]+@"
-)
-_TOKEN_WORD = re.compile(r"[A-Za-z0-9]{16,}")
-
 
 def git_info(path: str | os.PathLike[str], timeout: float = 2.0) -> dict[str, Any] | None:
     """The git state of the repository containing ``path`` (a directory or a file).
@@ -302,50 +282,3 @@ def safe_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]
         and not is_secret_name(name)
         and not looks_like_secret(value)
     }
-
-
-def is_secret_name(name: str) -> bool:
-    """True when a variable name contains a marker of :data:`SECRET_NAME_MARKERS` (any case)."""
-    upper = name.upper()
-    return any(marker in upper for marker in SECRET_NAME_MARKERS)
-
-
-def looks_like_secret(value: str) -> bool:
-    """True for values shaped like credentials or random tokens.
-
-    Known formats (GitHub, AWS, Slack, OpenAI, Hugging Face, JWT, PEM, URLs with a
-    password) are matched directly. Otherwise any run of 16+ letters and digits that
-    switches between letters and digits (or lower and upper case) on at least 30% of
-    its characters, with 3+ bits of entropy per character, is taken for a random token.
-    Path segments, run names and GPU UUIDs rarely mix that densely (and punctuation
-    splits them into short runs); a false alarm only costs one unrecorded variable.
-    This is a heuristic behind the allowlist, not a guarantee: about a third of
-    random base64 tokens under 30 characters get split by ``-``/``_``/``+``/``/``
-    into runs too short to judge.
-    """
-    if _SECRET_VALUE.search(value):
-        return True
-    return any(_is_random_token(word) for word in _TOKEN_WORD.findall(value))
-
-
-def _is_random_token(word: str) -> bool:
-    has_digit = any(ch.isdigit() for ch in word)
-    return has_digit and not word.isdigit() and _kind_changes(word) >= 0.3 and _entropy(word) >= 3.0
-
-
-def _kind_changes(word: str) -> float:
-    """Share of neighbouring characters switching between letter and digit, or lower to upper.
-
-    Random tokens switch every other character; words, CamelCase and numbered names
-    (``ResNet50``, ``Experiments2024``) seldom do.
-    """
-    changes = sum(
-        a.isdigit() != b.isdigit() or (a.islower() and b.isupper()) for a, b in zip(word, word[1:])
-    )
-    return changes / (len(word) - 1)
-
-
-def _entropy(word: str) -> float:
-    """Shannon entropy in bits per character."""
-    return -sum(n / len(word) * math.log2(n / len(word)) for n in Counter(word).values())
-

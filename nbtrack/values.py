@@ -71,9 +71,9 @@ def metric_value(value: Any, key: str = "metric") -> float:
     )
 
 
-#: a metric timestamp is seconds since the epoch, from 1970 up to the end of year 9999 (what
-#: ``datetime`` can show); a value beyond is most likely milliseconds, and NaN cannot be stored at all
-MAX_TIMESTAMP = 253_402_300_800.0
+#: a metric timestamp is seconds since the epoch, from 1970 up to this (year 2286): a larger value
+#: is most likely milliseconds (MLflow's unit), and NaN cannot be stored at all
+MAX_TIMESTAMP = 1e10
 
 
 def _real(value: Any, requirement: str) -> numbers.Real:
@@ -98,17 +98,19 @@ def metric_step(step: Any) -> int:
 
 
 def metric_timestamp(timestamp: Any) -> float:
-    """A point's time: finite seconds since the epoch (a real number, not a bool), 1970 to 9999."""
+    """A point's time: finite seconds since the epoch (a real number, not a bool), 1970 to 2286."""
     if type(timestamp) is not float:
         timestamp = _real(timestamp, "timestamp must be seconds since the epoch (a number)")
         try:
             timestamp = float(timestamp)
         except OverflowError:
             timestamp = math.inf
-    if not 0.0 <= timestamp < MAX_TIMESTAMP:  # also refuses NaN
-        hint = " (milliseconds? pass seconds, e.g. time.time())" if MAX_TIMESTAMP <= timestamp < MAX_TIMESTAMP * 1000 else ""
-        raise UsageError(f"timestamp must be finite seconds since the epoch, between 0 and {MAX_TIMESTAMP:.0f}; got {timestamp!r}{hint}")
-    return timestamp
+    if 0.0 <= timestamp < MAX_TIMESTAMP:  # NaN fails both
+        return timestamp
+    if MAX_TIMESTAMP <= timestamp < MAX_TIMESTAMP * 1000:
+        raise UsageError(f"timestamp {timestamp!r} looks like epoch milliseconds (MLflow's unit); nbtrack takes seconds: "
+                         f"pass {timestamp / 1000!r}, or log through nbtrack.mlflow, which takes milliseconds")
+    raise UsageError(f"timestamp must be finite seconds since the epoch, between 0 and {MAX_TIMESTAMP:.0f}; got {timestamp!r}")
 
 
 def is_metric_like(value: Any) -> bool:
@@ -242,3 +244,12 @@ def model_bytes(model: Any) -> bytes:
         return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # pickling errors come in many types
         raise UsageError(f"cannot pickle the model ({type(exc).__name__}: {exc})") from None
+
+
+def model_candidates(name: str) -> tuple[str, ...]:
+    """Artifact names a model reference may mean: the name itself, then what log_model(model, name) wrote,
+    then the pickle inside an MLflow 2 model folder of that name (imported runs: ``runs:/ID/model``)."""
+    if name.endswith((".pkl", ".pickle")):
+        return (name,)
+    folder = name.rstrip("/")
+    return (name, f"models/{folder}.pkl", f"{folder}/model.pkl", f"{folder}/python_model.pkl")

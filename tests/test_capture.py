@@ -1,4 +1,4 @@
-"""Params and metrics captured from cells: the rules documented in nbtrack/capture.py."""
+"""Params and metrics captured from cells: the rules documented in nbtrack/capture/__init__.py."""
 
 from __future__ import annotations
 
@@ -274,10 +274,12 @@ def test_sklearn_estimators_record_class_and_non_default_hyperparameters():
         "max_depth": 9,
         # n_estimators=100 is the default: left out, as sklearn's repr leaves it out
         "model.estimator": "GradientBoostingClassifier", "model.max_depth": 4, "model.random_state": 7,
-        "pipe.estimator": "Pipeline[StandardScaler, LogisticRegression]", "pipe.logisticregression": "LogisticRegression", "pipe.logisticregression__C": 0.5,
-        "pipe.standardscaler": "StandardScaler", "pipe.standardscaler__with_mean": False,
+        # the label names the steps once; their settings follow under their deep names
+        "pipe.estimator": "Pipeline[StandardScaler, LogisticRegression]", "pipe.logisticregression__C": 0.5,
+        "pipe.standardscaler__with_mean": False,
     }  # class_weight (a dict with int keys) cannot be a param: left out silently
     assert captured.skipped == []
+    assert captured.unseeded == ["pipe.logisticregression"]  # model has random_state=7
     assert extract(names, namespace, estimators=False).params == {"max_depth": 9}
 
 

@@ -88,3 +88,32 @@ def test_console_script_entry_point(populated):
     proc = subprocess.run([sys.executable, "-m", "nbtrack", "--store", str(populated), "runs", "ls", "name = 'gbm'"],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and "gbm" in proc.stdout
+
+
+def _commands(parser, path=()):
+    """(path, parser) of every command and sub-command."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*path, name), sub
+                yield from _commands(sub, (*path, name))
+
+
+def test_every_command_takes_store_after_it_too():
+    from nbtrack.cli import build_parser
+
+    commands = list(_commands(build_parser()))
+    assert {("demo",), ("runs", "ls"), ("models", "promote")} <= {path for path, _ in commands}
+    missing = [" ".join(path) for path, sub in commands if "--store" not in sub._option_string_actions]
+    assert missing == []
+
+
+@pytest.mark.parametrize("where", ["after", "both"])
+def test_store_after_the_command_is_the_store_used(populated, tmp_path, capsys, where):
+    before = ["--store", str(tmp_path / "elsewhere")] if where == "both" else []
+    code, out, err = run_cli([*before, "runs", "ls", "name = 'gbm'", "--store", str(populated)], capsys)
+    assert code == 0 and err == "" and "gbm" in out
+    code, out, _ = run_cli(["store", "info", "-s", str(populated)], capsys)
+    assert code == 0 and str(populated) in out

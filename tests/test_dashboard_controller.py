@@ -715,3 +715,80 @@ def test_the_deleted_listing_offers_the_columns_of_deleted_runs_and_each_listing
     assert controller.columns == ["name", "metrics.f1"]
     controller.set_show_deleted(True)
     assert controller.columns == ["name", "params.only_in_the_bin"]
+
+
+# -- the comment box and stale tabs (issue 12, point 6) ----------------------------------------------------
+def test_a_comment_is_recorded_by_one_change_only(registered):
+    """The box's draft goes into the next event and is cleared once the store accepted it."""
+    registered.set_comment("  promote for the Q3 review ")
+    assert registered.request_stage(2, "Staging") is None
+    assert registered.history()[-1].comment == "promote for the Q3 review"
+    assert registered.comment == ""
+    registered.set_alias("champion", 2)
+    registered.delete_alias("champion")
+    registered.request_stage(2, "Archived")
+    assert [(e.action, e.comment) for e in registered.history()[-3:]] == [
+        ("set_alias", None), ("delete_alias", None), ("transition", None)]
+
+
+def test_the_comment_waits_for_a_confirmation_and_survives_a_refusal(registered):
+    registered.set_comment("better recall")
+    registered.request_stage(2, "Production")
+    assert registered.comment == "better recall"  # not recorded yet
+    registered.cancel()
+    assert registered.comment == "better recall"  # a cancelled change keeps what the user typed
+    with pytest.raises(NotFoundError):
+        registered.set_alias("champion", 9)  # refused: nothing recorded, the comment stays for the retry
+    assert registered.comment == "better recall"
+    registered.request_stage(2, "Production")
+    registered.confirm()
+    assert (registered.history()[-1].to_value, registered.history()[-1].comment) == ("Production", "better recall")
+    assert registered.comment == ""
+    registered.set_comment("wrong features")
+    registered.request_delete(1)
+    registered.confirm()
+    assert (registered.history()[-1].action, registered.history()[-1].comment) == ("delete_version", "wrong features")
+    registered.set_alias("champion", 2)
+    assert registered.history()[-1].comment is None
+
+
+def test_registry_tab_reloads_when_shown_after_a_later_cell_registered(tracker, ids):
+    """Same connection (a later cell of the same kernel): data_version does not move, our counter does."""
+    controller = DashboardController(tracker)
+    assert controller.registry.models == [] and controller.show_tab("registry") is False
+    Registry(tracker.store, runs=tracker.runs).register_model(ids[0], "clf", name="churn")
+    assert controller.registry.models == []  # drawn before the registration
+    assert controller.show_tab("registry") is True
+    assert [m.name for m in controller.registry.models] == ["churn"] and controller.registry.model == "churn"
+    assert controller.show_tab("registry") is False  # nothing changed since: no reload
+
+
+def test_registry_and_runs_tabs_reload_after_another_process_wrote(tracker, store_path, ids):
+    """Another connection (another process, a CLI): its commits move the store's data_version."""
+    from nbtrack.tracking import Tracker
+
+    controller = DashboardController(tracker, page_size=3)
+    total = controller.total
+    other = Tracker.open(store_path)
+    try:
+        with other.start_run("elsewhere"):
+            other.log_metric("f1", 0.5)
+        Registry(other.store, runs=other.runs).register_model(ids[1], "clf", name="fraud")
+    finally:
+        other.close()
+    assert controller.total == total
+    assert controller.show_tab("runs") is True
+    assert controller.total == total + 1 and controller.runs[0].name == "elsewhere"
+    assert controller.show_tab("runs") is False
+    assert controller.show_tab("registry") is True and controller.registry.model == "fraud"
+    assert controller.show_tab("compare") is False
+
+
+def test_runs_tab_reloads_when_shown_after_a_run_in_the_same_kernel(tracker, ids):
+    controller = DashboardController(tracker, page_size=3)
+    total = controller.total
+    with tracker.start_run("later-cell"):
+        tracker.log_metric("f1", 0.9)
+    assert controller.total == total
+    assert controller.show_tab("runs") is True
+    assert controller.total == total + 1 and controller.runs[0].name == "later-cell"

@@ -189,11 +189,15 @@ def test_register_stage_with_confirmation_and_aliases(tracker, dash, ids):
     assert "Production" in one(dash, "nbtrack-versions-table").value
     assert "ship it" in one(dash, "nbtrack-model-history").value
 
+    assert one(dash, "nbtrack-stage-comment").value == ""  # recorded once, then the box is empty
+
     one(dash, "nbtrack-alias-name").value = "champion"
     one(dash, "nbtrack-alias-set").click()
     assert _registry(tracker).get_model("fraud").aliases == {"champion": 1}
     one(dash, "nbtrack-alias-delete").click()
     assert _registry(tracker).get_model("fraud").aliases == {}
+    # "ship it" was meant for the promotion only
+    assert [(e.action, e.comment) for e in _registry(tracker).history("fraud")[-2:]] == [("set_alias", None), ("delete_alias", None)]
 
 
 def test_registry_errors_reach_the_status_line(tracker, dash):
@@ -482,3 +486,32 @@ def test_a_failing_gate_shows_in_the_status_line_and_changes_nothing(tracker, da
     one(dash, "nbtrack-stage-require").value = "metrics.f1 >= 0"
     one(dash, "nbtrack-stage-apply").click()
     assert registry.get_model_version("m", 1).stage == "Staging" and "gate passed" in dash.status.value
+
+
+def test_a_refused_change_keeps_the_comment_for_the_retry(tracker, dash, ids):
+    registry = _registry(tracker)
+    registry.register_model(ids[0], None, "m")
+    dash.controller.refresh()
+    one(dash, "nbtrack-stage-comment").value = "ready for QA"
+    one(dash, "nbtrack-alias-name").value = "production"  # reserved: refused
+    one(dash, "nbtrack-alias-set").click()
+    assert "nbtrack-status-error" in dash.status._dom_classes
+    assert one(dash, "nbtrack-stage-comment").value == "ready for QA"
+    one(dash, "nbtrack-stage-apply").click()  # Staging applies at once
+    assert registry.history("m")[-1].comment == "ready for QA"
+    assert one(dash, "nbtrack-stage-comment").value == ""
+
+
+def test_tabs_shown_again_reload_what_later_cells_wrote(tracker, dash, ids):
+    dash.select_tab(2)
+    assert "no models registered yet" in one(dash, "nbtrack-model-history").value
+    dash.select_tab(0)
+    # cells run after the dashboard's: a registration and a new run, through the same store connection
+    _registry(tracker).register_model(ids[0], None, "late")
+    with tracker.start_run("late-run"):
+        tracker.log_metric("f1", 1.0)
+    dash.select_tab(2)
+    assert one(dash, "nbtrack-model-select").options == ("late",)
+    assert "no models registered yet" not in one(dash, "nbtrack-model-history").value
+    dash.select_tab(0)
+    assert "late-run" in first_row_text(dash)

@@ -254,3 +254,32 @@ def test_output_text_reads_streams_results_errors_and_hashes_rich_data():
     assert text.startswith("a\nb\n42\n<Figure>\n[image/png ") and text.endswith("]\nValueError: bad\n")
     other = {**png, "data": {**png["data"], "image/png": "iVBORw0KGgp="}}
     assert output_text([other]) != output_text([png]) and output_text([]) == output_text(None) == ""
+
+
+def test_output_diff_leaves_out_nbtracks_own_summary_lines(tmp_path):
+    """Two unchanged runs of a notebook with two tracked cells: the first cell's summary line
+    (its run id, its duration) differs in the second run's history, but it is not the cell's output."""
+    cells = [
+        nbformat.v4.new_code_cell("%load_ext nbtrack"),
+        nbformat.v4.new_code_cell("%%track prepare\nrows = 3\nprint('rows', rows)"),
+        nbformat.v4.new_code_cell("%%track train\nprint('trained on', rows)"),
+    ]
+    from nbtrack.tracking import Tracker
+
+    store, path = tmp_path / "store", tmp_path / "train.ipynb"
+    for _ in range(2):
+        _execute(nbformat.v4.new_notebook(metadata={"kernelspec": KERNELSPEC}, cells=cells), path, store)
+    tracker = Tracker.open(store)
+    first, second = sorted(tracker.search_runs("name = 'train'"), key=lambda r: r.start_time)
+    history = storage.history_notebook(tracker.store.blobs, second)["cells"]
+    assert "nbtrack: run" in history[1]["outputs"][0]["text"]  # it is there, and it changed
+    diff = diff_runs(tracker, first.id, second.id, outputs=True)
+    assert diff.outputs == () and diff.identical
+    tracker.close()
+
+
+def test_output_text_drops_only_nbtracks_own_lines():
+    from nbtrack.snapshot.outputs import output_text
+
+    text = "rows 3\nnbtrack: run 3f2a9c1e 'prepare' FINISHED in 0.01 s · params rows=3\nsee nbtrack: docs\n"
+    assert output_text([{"output_type": "stream", "name": "stdout", "text": text}]) == "rows 3\nsee nbtrack: docs\n"

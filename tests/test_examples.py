@@ -47,10 +47,12 @@ def test_promotion_gate_script(tracker, store_path):
 
 @pytest.mark.slow
 def test_demo_runs_the_story(tmp_path):
-    env = {**os.environ, "NBTRACK_STORE": str(tmp_path / "store")}
-    proc = subprocess.run([NBTRACK, "demo", "--output", str(tmp_path / "out")], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=600)
+    env = {**os.environ, "NBTRACK_STORE": str(tmp_path / "not-this-one")}
+    # options after the command, as the README's demo paragraph invites
+    proc = subprocess.run([NBTRACK, "demo", "--output", str(tmp_path / "out"), "--store", str(tmp_path / "store")],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "store" / "nbtrack.db").exists() and not (tmp_path / "not-this-one").exists()
     assert "[14/14]" in proc.stdout and "Churn Predictor" in proc.stdout
     assert "v2  Production" in proc.stdout and "v1  Archived" in proc.stdout
     assert (tmp_path / "out" / "churn_quickstart.ipynb").exists()

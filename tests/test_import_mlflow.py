@@ -7,6 +7,7 @@ every test here also exercises finding ``mlruns`` after it moved.
 from __future__ import annotations
 
 import io
+import json
 import math
 import shutil
 import sqlite3
@@ -53,7 +54,10 @@ def test_runs_arrive_with_their_ids_values_histories_and_artifacts(tracker, mlfl
     report = import_mlflow(tracker, mlflow_dir / "mlflow.db")
     assert (mlflow_dir / "mlflow.db").read_bytes() == before  # opened read-only
     assert len(report.imported) == 11 and report.skipped == []
-    assert report.warnings[0] == f"run {IDS['never-ended'][:8]} was RUNNING in MLflow; imported as KILLED (nbtrack cannot resume it)"
+    assert f"run {IDS['never-ended'][:8]} was RUNNING in MLflow; imported as KILLED (nbtrack cannot resume it)" in report.warnings
+    # gbm logged loss twice at step 4: MLflow keeps both points, nbtrack the last, and the report says so
+    assert f"run {GBM[:8]}: metric 'loss' had 1 more value logged at a step that already had one; MLflow keeps every point, " \
+           "nbtrack the last value per step" in report.warnings
     runs = by_name(tracker)
     assert set(runs) == LIVE
     gbm = runs["gbm"]
@@ -74,6 +78,10 @@ def test_runs_arrive_with_their_ids_values_histories_and_artifacts(tracker, mlfl
     provenance = tracker.runs.provenance(tracker.runs.resolve(gbm.id))["imported_from"]
     assert provenance["tool"] == "mlflow" and provenance["run_id"] == GBM
     assert [r.name for r in tracker.search_runs("params.lr > 0.05 and tags.team = 'churn'")] == ["gbm"]
+    # MLflow's system tags find imported runs: folded into fields (runName, user) or kept as tags (source.name)
+    assert [r.name for r in tracker.search_runs("tags.mlflow.runName = 'gbm' and tags.mlflow.user IS NOT NULL")] == ["gbm"]
+    assert GBM in {r.id for r in tracker.search_runs("tags.mlflow.source.name = 'tests/fixtures/make_mlflow_fixture.py'")}
+    assert GBM not in {r.id for r in tracker.search_runs("tags.mlflow.source.name IS NULL")}
     assert tracker.store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
@@ -125,11 +133,64 @@ def test_a_run_that_cannot_be_imported_is_reported_and_the_rest_still_arrive(tra
 
 @pytest.mark.parametrize("text, value", [
     ("0.1", 0.1), ("200", 200), ("True", True), ("None", None), ("[1, 2.5]", [1, 2.5]), ("{'a': [1]}", {"a": [1]}),
-    ("'x'", "'x'"), ("{1, 2}", "{1, 2}"), ("1.2.3", "1.2.3"), ("nan", "nan"), ("gbm", "gbm"), ("-3", -3), ("1e400", math.inf),
-    ("(1, 2)", (1, 2)), ("[" * 500 + "]" * 500, "[" * 500 + "]" * 500), (" 7 ", 7), ("", ""),
+    ("'x'", "'x'"), ("{1, 2}", "{1, 2}"), ("1.2.3", "1.2.3"), ("nan", "nan"), ("gbm", "gbm"), ("-3", -3),
+    ("[" * 500 + "]" * 500, "[" * 500 + "]" * 500), ("", ""),
+    # text whose value would read back as other text stays text: MLflow showed exactly this
+    ("1e400", "1e400"), ("1e3", "1e3"), ("0.10", "0.10"), ("(1, 2)", "(1, 2)"), (" 7 ", " 7 "), ("007", "007"), ("+5", "+5"),
+    ("1_000", "1_000"), ("-0", "-0"), ("1.0e-5", "1.0e-5"),
 ])
 def test_param_text_becomes_the_literal_it_spells(text, value):
     assert _literal(text) == value
+    assert type(_literal(text)) is type(value)
+
+
+def test_param_text_that_would_not_round_trip_reads_back_as_mlflow_showed_it(tracker, mlflow_dir):
+    conn = sqlite3.connect(mlflow_dir / "mlflow.db")
+    conn.executemany("INSERT INTO params(key, value, run_uuid) VALUES (?, ?, ?)", [("big", "1e3", GBM), ("ratio", "0.10", GBM)])
+    conn.commit()
+    conn.close()
+    import_mlflow(tracker, mlflow_dir / "mlflow.db")
+    params = tracker.get_run(GBM).params
+    assert params["big"] == "1e3" and params["ratio"] == "0.10" and params["lr"] == 0.1
+
+
+def test_dataset_inputs_become_data_inputs(tracker, mlflow_dir):
+    conn = sqlite3.connect(mlflow_dir / "mlflow.db")
+    experiment = conn.execute("SELECT experiment_id FROM runs WHERE run_uuid = ?", (GBM,)).fetchone()[0]
+    conn.executemany("INSERT INTO datasets(dataset_uuid, experiment_id, name, digest, dataset_source_type, dataset_source) "
+                     "VALUES (?, ?, ?, ?, 'local', ?)", [("d1", experiment, "train", "a1b2c3d4", "/data/train.csv"),
+                                                          ("d2", experiment, "eval", "e5f6a7b8", "/data/eval.csv")])
+    conn.executemany("INSERT INTO inputs(input_uuid, source_type, source_id, destination_type, destination_id) VALUES (?, 'DATASET', ?, 'RUN', ?)",
+                     [("i1", "d1", GBM), ("i2", "d2", GBM)])
+    conn.executemany("INSERT INTO input_tags(input_uuid, name, value) VALUES (?, 'mlflow.data.context', ?)", [("i1", "training"), ("i2", "eval")])
+    conn.commit()
+    conn.close()
+    import_mlflow(tracker, mlflow_dir / "mlflow.db")
+    inputs = tracker.get_run(GBM).inputs
+    assert inputs["train"]["digest"] == "a1b2c3d4" and inputs["train"]["context"] == "training"
+    assert inputs["eval"]["source"] == "/data/eval.csv"
+    assert [r.id for r in tracker.search_runs("datasets.context = 'training' and datasets.name = 'train'")] == [GBM]
+    assert [r.id for r in tracker.search_runs("inputs.eval = 'e5f6a7b8'")] == [GBM]
+
+
+def test_logged_models_become_artifacts_of_their_runs(tracker, mlflow_dir):
+    report = import_mlflow(tracker, mlflow_dir / "mlflow.db")
+    assert len(report.logged_models) == 3 and "kept 3 MLflow logged models" in report.summary()
+    run = tracker.get_run(IDS["logreg-C1.0"])
+    names = {a.name for a in run.artifacts}
+    (model_id,) = {n.split("/")[1] for n in names if n.startswith("logged_models/")}
+    assert {f"logged_models/{model_id}/MLmodel", f"logged_models/{model_id}/model.skops"} <= names
+    record = json.loads(tracker.artifact_bytes(run.id, f"logged_models/{model_id}/logged_model.json"))
+    assert record["name"] == "clf" and record["params"] == {"C": "1.0"} and record["metrics"][0]["key"] == "f1"
+    again = import_mlflow(tracker, mlflow_dir / "mlflow.db")
+    assert again.logged_models == []  # imported once
+
+
+def test_logged_model_without_files_is_named_in_the_report(tracker, mlflow_dir):
+    shutil.rmtree(mlflow_dir / "mlruns" / "1" / "models")
+    report = import_mlflow(tracker, mlflow_dir / "mlflow.db")
+    assert report.logged_models == []
+    assert sum(w.startswith("logged model m-") and "its files were not found" in w for w in report.warnings) == 3
 
 
 @pytest.mark.parametrize("make, message", [
@@ -169,6 +230,8 @@ def test_registered_models_keep_numbers_stages_aliases_tags_and_descriptions(tra
     assert [v.run_id for v in model.versions] == [IDS["logreg-C1.0"], IDS["logreg-C2.0"], IDS["hand-pickled"]]
     # MLflow 2 style (a pickle among the run's artifacts): loadable, and the artifact is the run's own
     assert registry.load_model("models:/Churn Predictor/4") == {"weights": [1, 2]} and model.versions[2].artifact == "model/model.pkl"
+    # ... and by the run URI MLflow used for it (the model folder's name)
+    assert tracker.load_model_artifact(IDS["hand-pickled"], "model") == {"weights": [1, 2]}
     # MLflow 3 scikit-learn models are skops files: kept whole, refused by load_model with directions
     assert model.versions[0].artifact == "models/Churn Predictor-v1.mlflow.zip"
     with pytest.raises(UsageError, match="is an MLflow model directory .* load it with mlflow.pyfunc.load_model"):
@@ -184,6 +247,26 @@ def test_registered_models_keep_numbers_stages_aliases_tags_and_descriptions(tra
     # gates and comparisons work on imported versions
     assert registry.compare_versions("Churn Predictor", "Production", "Staging").metric("f1").delta == pytest.approx(0.01)
     assert registry.models.next_version(registry.models.model_id("Churn Predictor")) == 5
+
+
+def test_a_version_deleted_in_mlflow_keeps_its_number(tracker, mlflow_dir):
+    from nbtrack.registry import Registry
+
+    conn = sqlite3.connect(mlflow_dir / "mlflow.db")
+    row = conn.execute("SELECT * FROM model_versions WHERE version = 2").fetchone()
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(model_versions)")]
+    conn.execute(f"INSERT INTO model_versions({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                 tuple(5 if c == "version" else v for c, v in zip(columns, row)))  # v5, deleted in MLflow (as v2 is)
+    conn.commit()
+    conn.close()
+    import_mlflow(tracker, mlflow_dir / "mlflow.db")
+    registry = Registry(tracker.store, runs=tracker.runs)
+    assert [v.version for v in registry.get_model("Churn Predictor").versions] == [1, 3, 4]
+    with tracker.start_run() as run:
+        tracker.log_model({"w": 1}, "next")
+    assert registry.register_model(run, "next", "Churn Predictor") == 6
+    deleted = [e for e in registry.history("Churn Predictor") if e.action == "delete_version"]
+    assert [e.version for e in deleted] == [2, 5] and all("deleted there before the import" in e.comment for e in deleted)
 
 
 def test_several_production_versions_in_mlflow_become_one(tracker, mlflow_dir):

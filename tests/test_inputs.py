@@ -177,3 +177,39 @@ def test_wide_frames_are_sampled_by_bytes_not_only_rows(monkeypatch):
     changed.iloc[-1, 5] = 1.0  # the last row is always in the sample
     assert fp.fingerprint(changed)["digest"] != print_["digest"]
     assert fp.fingerprint(pd.DataFrame(np.zeros((10, 3))))["sampled"] is False
+
+
+# -- what counts as an input (issue 16.4) -------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("source", "read"),
+    [
+        ("for img in images:\n    total = img.sum()", ("images",)),
+        ("scores = []\nfor C in Cs:\n    fold = evaluate(C)\n    scores.append(fold.mean())", ("Cs", "evaluate")),
+        ("means = [row.mean() for row in X]", ("X",)),
+        ("d = {k: v for k, v in pairs}\ng = sum(x for x in X if x > t)", ("pairs", "sum", "X", "t")),
+        ("X = X * 2\ny = X", ("X",)),
+        ("total += X.sum()", ("total", "X")),
+        ("with open(p) as fh:\n    text = fh.read()", ("open", "p")),
+        ("try:\n    f(a)\nexcept ValueError as err:\n    print(err)", ("f", "a", "ValueError", "print")),
+        ("import numpy as np\nfrom os import path\nnp.ones(3)\npath.join(a)", ("a",)),
+        ("def f(x, *rest, k=K):\n    z = x + W\n    return z\ng = lambda v: v + U\nclass C:\n    w = V", ("K", "W", "U", "V")),
+        ("if (n := len(X)) > 2:\n    m = n", ("len", "X")),
+        ("match point:\n    case (a, *others):\n        q = a\n    case {'k': b, **more}:\n        q = b", ("point",)),
+        ("print(later)\nlater = 1", ("print", "later")),
+    ],
+)
+def test_an_input_is_a_name_read_before_the_cell_binds_it(source, read):
+    assert analyze_cell(source).read == read
+
+
+def test_loop_variables_and_values_made_in_loops_are_not_inputs(shell):
+    shell.ok("import numpy as np\nimages = np.arange(24.0).reshape(3, 2, 4)\nCs = [0.1, 1.0]")
+    shell.ok("%%track -q plots\nfor img in images:\n    total = img.sum()\nscores = []\nfor C in Cs:\n    fold = np.array([C, C])\n    scores.append(fold.mean())")
+    assert set(shell.tracker.search_runs(max_results=1)[0].inputs) == {"images"}
+
+
+def test_an_input_the_cell_rebinds_is_fingerprinted_as_it_was_read(shell):
+    shell.ok("import numpy as np\nX = np.arange(6.0)")
+    original = fp.fingerprint(shell.ns["X"])
+    shell.ok("%%track -q scale\nX = (X - X.mean()) / X.std()\nacc = float(X[0])")
+    assert shell.tracker.search_runs(max_results=1)[0].inputs == {"X": original}

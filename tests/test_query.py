@@ -363,7 +363,7 @@ def test_user_text_never_becomes_sql(key, value):
         ("status is 'x'", 10, "expected 'null' or 'not null'"),
         ("name not = 'x'", 9, "expected 'like' or 'in' after 'not'"),
         ("name like 5", 10, "expected a quoted pattern"),
-        ("metric.f1 = 1", 0, "unknown field prefix 'metric' (did you mean 'metrics'?)"),
+        ("metrix.f1 = 1", 0, "unknown field prefix 'metrix' (did you mean 'metrics'?)"),
         ("status.x = 1", 0, "has no sub-fields"),
         ("metrics > 1", 0, "'metrics' needs a key"),
         ("`x` = 1", 0, "a backquoted key must follow"),

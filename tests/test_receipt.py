@@ -110,3 +110,83 @@ def test_badge_says_unchecked_when_there_is_no_notebook_to_check(shell):
     run = shell.tracker.search_runs(max_results=1)[0]
     assert run.receipt["checked"] is False
     assert receipt_badge(run) == ("unchecked", "warn")
+
+
+def test_stale_notebook_advice_never_asks_to_install_the_extension(shell, notebook):
+    """The receipt cannot know whether the lab extension is active (its pushes may have been lost
+    to a restart), so it states what happened instead of telling the user to install it."""
+    import os
+
+    _run(shell, "a", "x = 1")
+    _run(shell, "b", "y = x + 1")
+    _run(shell, "a", "x = 1")  # out of order: a problem to report
+    os.utime(notebook, (1_000_000_000, 1_000_000_000))  # saved long before these executions
+    _run(shell, "c", CELLS[2][1])
+    stale = [p for p in _receipt(shell)["problems"] if p["kind"] == "notebook_stale"]
+    assert len(stale) == 1
+    message = stale[0]["message"]
+    assert "save the notebook" in message
+    assert "use the nbtrack JupyterLab extension" not in message and "install" not in message
+
+
+def test_identical_cells_run_top_to_bottom_are_two_cells(shell, tmp_path, monkeypatch):
+    """nbclient and plain IPython send no cell ids: identical code is told apart by execution order."""
+    cells = [LOAD, ("a", "x = 1"), ("b", "print(x)"), ("c", "x = 2"), ("d", "print(x)"), ("e", "%%track -q\nz = x")]
+    path = tmp_path / "same.ipynb"
+    _write(path, cells)
+    monkeypatch.setenv("NBTRACK_NOTEBOOK", str(path))
+    for _, source in cells[1:]:
+        _run(shell, None, source)
+    assert _receipt(shell) == {"clean": True, "checked": True, "problems": []}
+    _run(shell, None, "print(x)")  # a re-run of b or d: above e either way
+    _run(shell, None, cells[-1][1])
+    assert [p["kind"] for p in _receipt(shell)["problems"] if p["kind"] != "notebook_stale"] == ["out_of_order"]
+
+
+def test_receipts_analyse_each_entry_once_and_fold_only_new_entries():
+    analysed = []
+
+    def transform(source):
+        analysed.append(source)
+        return source
+
+    cells = [rcpt.Cell(i, None, f"v{i} = {i}") for i in range(3)] + [rcpt.Cell(3, None, "w = v0 + v2")]
+    history = [rcpt.Executed(i, i + 1, None, f"v{i} = {i}") for i in range(3)]
+    receipts = rcpt.Receipts(transform)
+    for round_ in range(300):  # a long session: the same cells edited and re-run
+        history.append(rcpt.Executed(len(history), len(history) + 1, None, f"v{round_ % 3} = {round_ % 3}"))
+        incremental = receipts.build(history, cells, len(history) - 1)
+        assert incremental == rcpt.build(history, cells, len(history) - 1)
+    assert len(analysed) == len(history)  # each entry once, however many receipts
+    history.append(rcpt.Executed(len(history), None, None, "w = v0 + v2"))
+    edited = [*cells[:2], rcpt.Cell(2, None, "v2 = 'edited'"), cells[3]]  # the notebook changed: refold, analysis reused
+    assert receipts.build(history, edited, len(history) - 1) == rcpt.build(history, edited, len(history) - 1)
+    assert {p["kind"] for p in receipts.build(history, edited, len(history) - 1)["problems"]} >= {"out_of_order", "stale_dependency"}
+    assert len(analysed) == len(history)
+
+
+def test_identical_cells_under_nbclient_are_distinct_cells(tmp_path):
+    """nbclient sends no cell ids: two identical plt.show() cells and two identical tracked cells,
+    run top to bottom, give clean receipts and two runs of two cells (not "run 2 of this cell")."""
+    import os
+
+    from nbclient import NotebookClient
+
+    from nbtrack.tracking import Tracker
+
+    tracked = "%%track fit\nC = 1\nprint('fitted', C)"
+    sources = ["%load_ext nbtrack", "import matplotlib.pyplot as plt\nplt.plot([1, 2])", "plt.show()",
+               "plt.plot([2, 1])", "plt.show()", tracked, tracked]
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    path, store = tmp_path / "same.ipynb", tmp_path / "store"
+    nbformat.write(nb, path)
+    env = {**os.environ, "NBTRACK_STORE": str(store), "JPY_SESSION_NAME": str(path)}
+    NotebookClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(tmp_path)}}).execute(env=env)
+    tracker = Tracker.open(store)
+    runs = sorted(tracker.search_runs(), key=lambda r: r.start_time)
+    assert [r.cell_key for r in runs] == [nb.cells[5].id, nb.cells[6].id]
+    assert [r.receipt for r in runs] == [{"clean": True, "checked": True, "problems": []}] * 2
+    summary = "".join(o.get("text", "") for o in nb.cells[6].outputs)
+    assert "nbtrack: run" in summary and "of this cell" not in summary
+    tracker.close()

@@ -100,7 +100,7 @@ def test_a_cell_over_its_timeout_stops_the_rerun(tmp_path, store_path, tracker, 
 
 def test_rerun_from_inside_a_notebook(tmp_path, store_path, tracker):
     """``%track rerun`` in a kernel starts a second kernel; the snapshot's own rerun cell is skipped there."""
-    path, nb = _notebook(tmp_path, "%%track inner\nk = 3\nscore = k * 2", "%track rerun inner")
+    path, nb = _notebook(tmp_path, "%%track inner\nk = 3\nscore = k * 2\nprint('score', score)", "%track rerun inner")
     _execute(nb, path, store_path)
     text = "".join(o.get("text", "") + json.dumps(o.get("data", {})) for o in nb.cells[2].outputs)
     assert "[3/3] %track rerun inner" in text and "verified: every value reproduced" in text
@@ -206,3 +206,80 @@ def test_report_html_escapes_a_hostile_run_name():
         assert raw not in html
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html and "differs" in html
     assert json.loads(json.dumps(RerunReport(result)._repr_mimebundle_()[RERUN_MIME]))["differing"] == [f"metrics.{HOSTILE}"]
+
+
+# -- verified means an outcome was compared and matched -------------------------------------------------
+#: a search whose refit is chosen by measured time (here: an unseeded draw), that logs no metric
+REFIT = ("%%track search\nimport random\ngrid = {'C': [1, 10, 100]}\ntimings = {c: random.random() for c in grid['C']}\n"
+         "best = min(timings, key=timings.get)\nprint('best params:', {'C': best}, 'refit in', timings[best])")
+
+
+def test_a_nondeterministic_refit_without_metrics_is_not_verified(tmp_path, store_path, tracker, capsys):
+    from nbtrack.cli import main
+
+    path, nb = _notebook(tmp_path, REFIT)
+    _execute(nb, path, store_path)
+    original = _only_run(tracker)
+    assert original.metrics == {}
+    assert main(["--store", str(store_path), "rerun", original.id[:8]]) == 1
+    out = capsys.readouterr().out
+    assert "NOT verified: differs: outputs.In [2]" in out
+    row = next(line for line in out.splitlines() if line.startswith("output "))
+    assert row.split()[-1] == "differs" and "best params:" in row
+    tags = tracker.get_run(original.id).tags
+    assert (tags[VERIFIED_TAG], tags[DIFFERS_TAG]) == ("false", "outputs.In [2]")
+
+
+def test_a_deterministic_run_without_metrics_is_verified_by_its_printed_outputs(tmp_path, store_path, tracker):
+    cell = "%%track fit\nC = 100\nprint('best params:', {'C': C}, 'score', C / 400)\nC * 2"
+    path, nb = _notebook(tmp_path, cell)
+    _execute(nb, path, store_path)
+    original = _only_run(tracker)
+    result = rerun(tracker, original.id)
+    outputs = [c for c in result.checks if c.kind == verify.OUTPUT]
+    assert result.verified and [(c.key, c.status) for c in outputs] == [("In [2]", verify.REPRODUCED)]
+    assert outputs[0].original == "best params: {'C': 100} score 0.25"  # the summary line is not part of it
+    assert tracker.get_run(original.id).tags[VERIFIED_TAG] == "true"
+
+
+#: a real grid search on seeded data: the same best params every time
+SEARCH = ("%%track search\nfrom sklearn.datasets import make_classification\nfrom sklearn.model_selection import GridSearchCV\n"
+          "from sklearn.svm import SVC\nX, y = make_classification(n_samples=120, random_state=0)\n"
+          "search = GridSearchCV(SVC(), {'C': [0.01, 1, 100]}, cv=3).fit(X, y)\nprint(search.best_params_)")
+
+
+def test_a_seeded_grid_search_is_verified_by_what_it_printed(tmp_path, store_path, tracker):
+    path, nb = _notebook(tmp_path, SEARCH)
+    _execute(nb, path, store_path)
+    original = _only_run(tracker)
+    result = rerun(tracker, original.id)
+    (printed,) = [c for c in result.checks if c.kind == verify.OUTPUT]
+    assert printed.original.startswith("{'C': ") and printed.status == verify.REPRODUCED
+    assert result.verified and tracker.get_run(original.id).tags[VERIFIED_TAG] == "true"
+
+
+def test_nothing_to_compare_is_not_verifiable_and_untagged(tmp_path, store_path, tracker, capsys):
+    from nbtrack.cli import main
+
+    path, nb = _notebook(tmp_path, "%%track quiet\nC = 100\nfitted = C * 2")
+    _execute(nb, path, store_path)
+    original = _only_run(tracker)
+    tracker.runs.write_batch(tracker.runs.resolve(original.id), tags=[(VERIFIED_TAG, "true")])  # an older verdict
+    assert main(["--store", str(store_path), "rerun", original.id[:8]]) == 1
+    out = capsys.readouterr().out
+    assert "not verifiable: no outcomes to compare" in out and "verified: every value" not in out
+    tags = tracker.get_run(original.id).tags
+    assert VERIFIED_TAG not in tags and tags[DIFFERS_TAG] == "no outcomes to compare"
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    ("best params: {'C': 100}", "best params: {'C': 1}", False),
+    ("score 0.30000000000000004", "score 0.3", True),
+    ("score 0.25", "score 0.2500001", False),
+    ("1e-3 ok", "0.001 ok", True),
+    ("C=1 x", "C=1 y", False),
+    ("fold 1: 0.5", "fold 1: 0.5 extra 2", False),
+    ("[<matplotlib.lines.Line2D at 0x7f3a2c1d9e50>]", "[<matplotlib.lines.Line2D at 0x7f0011aa2b10>]", True),
+])
+def test_output_lines_compare_numbers_within_the_tolerance(a, b, same):
+    assert verify.same_line(a, b, Tolerance()) is same

@@ -6,6 +6,7 @@ import json
 import nbformat
 import pytest
 
+from nbtrack.errors import NbtrackError
 from nbtrack.snapshot import notebook as nbfile, storage
 
 
@@ -260,3 +261,27 @@ def test_histories_of_the_first_format_still_load(tracker):
                 "outputs_truncated": False, "started": 1.0, "duration": 0.1, "finished": True}]
     sha = tracker.store.blobs.put(canonical.dumps({"format": "nbtrack.history/1", "entries": entries}))
     assert storage.load_history(tracker.store.blobs, sha) == entries
+
+
+def test_history_chunks_are_stored_once_per_session_and_again_after_a_purge(tracker):
+    """``put_history`` with the session's chunk cache writes the same history as without it, and a
+    purge (which removes the then unreferenced chunks) makes it store them again."""
+    from nbtrack.snapshot.history import ExecutionHistory
+
+    history = ExecutionHistory()
+    for i in range(storage.CHUNK_SIZE * 3 + 5):
+        history.begin(i + 1, None, f"x{i} = {i}", 1_700_000_000.0 + i)
+        history.finish(1_700_000_000.5 + i, lambda entry: [], None)
+    blobs, chunks = tracker.store.blobs, {}
+    with tracker.store.atomic():
+        cached, _ = storage.put_history(blobs, history.entries, True, 10_000, chunks)
+    assert sorted(chunks) == [0, storage.CHUNK_SIZE, 2 * storage.CHUNK_SIZE]
+    with tracker.store.atomic():
+        assert storage.put_history(blobs, history.entries, True, 10_000, chunks)[0] == cached
+        assert storage.put_history(blobs, history.entries, True, 10_000)[0] == cached  # same as uncached
+    tracker.purge(older_than=0)  # nothing references the history: its blobs are purged
+    with pytest.raises(NbtrackError):
+        blobs.get(cached)
+    with tracker.store.atomic():
+        again, _ = storage.put_history(blobs, history.entries, True, 10_000, chunks)
+    assert again == cached and len(storage.load_history(blobs, again)) == len(history.entries)

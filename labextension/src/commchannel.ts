@@ -144,6 +144,23 @@ export class CommChannel {
   }
 
   /**
+   * Send `data` on a NEW comm (comm_open carrying it), leaving the current one
+   * to its fate. Use while the current open's outcome is unknown and nbtrack
+   * may have been loaded by a cell queued after it: a message on a comm the
+   * kernel is going to reject is lost, a new open is judged afresh when the
+   * kernel reaches it (see `NotebookPushController.onExecutionScheduled`).
+   */
+  reopen(data: object): boolean {
+    if (this._state === 'disposed' || this.kernel.isDisposed) {
+      return false;
+    }
+    if (this._comm) {
+      this._forget(this._comm);
+    }
+    return this._open(data);
+  }
+
+  /**
    * Use a comm the KERNEL opened (target `nbtrack.notebook` registered on the
    * frontend). Replaces the current comm, if any, without closing it: an
    * optimistic open the kernel rejected is closed by the kernel anyway.
@@ -154,6 +171,7 @@ export class CommChannel {
     }
     comm.onMsg = msg => this._onMsg(comm, msg);
     comm.onClose = () => this._onClose(comm);
+    this._live.add(comm);
     this._comm = comm;
     this._setState('open');
     this._adopted.emit(undefined);
@@ -164,6 +182,7 @@ export class CommChannel {
    * the connection already dropped its comms and the kernel process is new).
    */
   reset(): void {
+    this._live.clear();
     if (this._comm) {
       this._forget(this._comm);
     }
@@ -203,6 +222,7 @@ export class CommChannel {
     }
     comm.onMsg = msg => this._onMsg(comm, msg);
     comm.onClose = () => this._onClose(comm);
+    this._live.add(comm);
     this._comm = comm;
     try {
       quiet(comm.open(data), () => {
@@ -212,6 +232,7 @@ export class CommChannel {
       });
     } catch {
       this._stats.errors++;
+      this._live.delete(comm);
       this._forget(comm);
       try {
         comm.dispose();
@@ -225,8 +246,14 @@ export class CommChannel {
     return true;
   }
 
+  /**
+   * Messages are taken from every comm of this kernel process that is still
+   * open, not only the current one: after a `reopen` or an `adopt` the kernel
+   * may keep answering on the comm it accepted last (each message is sent once,
+   * on one comm, so nothing is seen twice).
+   */
   private _onMsg(comm: ICommLike, msg: any): void {
-    if (comm !== this._comm) {
+    if (this._state === 'disposed' || !this._live.has(comm)) {
       return;
     }
     const data = msg?.content?.data;
@@ -240,6 +267,7 @@ export class CommChannel {
   }
 
   private _onClose(comm: ICommLike): void {
+    this._live.delete(comm);
     if (comm !== this._comm) {
       return;
     }
@@ -265,6 +293,8 @@ export class CommChannel {
 
   private _state: ChannelState = 'closed';
   private _comm: ICommLike | null = null;
+  /** Comms opened or adopted since the last reset and not closed by the kernel. */
+  private _live = new Set<ICommLike>();
   private _stats: IChannelStats = {
     opens: 0,
     sends: 0,

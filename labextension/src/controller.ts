@@ -3,7 +3,12 @@
  * Pure (no JupyterLab runtime import); `index.ts` feeds it JupyterLab events.
  */
 import { CommChannel, CommChannelPool, IKernelLike } from './commchannel';
-import { buildNotebookPush, buildScheduled, CellCollection } from './push';
+import {
+  buildNotebookPush,
+  buildScheduled,
+  CellCollection,
+  findCell
+} from './push';
 
 /** What the controller reads from the live notebook at push time. */
 export interface INotebookSource {
@@ -26,6 +31,12 @@ export interface INotebookPushControllerOptions {
 const RESET_STATUSES = new Set(['restarting', 'autorestarting', 'dead']);
 /** Kernel statuses meaning "ready to receive messages". */
 const READY_STATUSES = new Set(['idle', 'busy']);
+
+/** Whether the cell's code may load nbtrack (`%load_ext nbtrack`, `import nbtrack`, ...). */
+function mentionsNbtrack(cells: CellCollection, cellId: string): boolean {
+  const cell = findCell(cells, cellId);
+  return !!cell && cell.sharedModel.getSource().includes('nbtrack');
+}
 
 export class NotebookPushController {
   constructor(options: INotebookPushControllerOptions) {
@@ -83,6 +94,7 @@ export class NotebookPushController {
       // comm and a fresh connect push once it is up again.
       this._channel.reset();
       this._burst = null;
+      this._afterLoad = false;
       this._needsConnect = true;
       return;
     }
@@ -120,6 +132,15 @@ export class NotebookPushController {
    * in one go) sends the whole notebook; the rest of the batch sends
    * `scheduled` messages (ids only) on the same comm if the kernel has
    * confirmed it, and nothing while it is still opening.
+   *
+   * One exception keeps a fresh kernel's first tracked cell live: while the
+   * comm is not confirmed (after a restart the kernel rejects every open made
+   * before `%load_ext nbtrack` has run), the cell scheduled right after a
+   * cell that mentions `nbtrack` sends the whole notebook again on a NEW comm.
+   * The shell channel handles messages in order, so that open reaches the
+   * kernel after the loading cell ran and before the next cell runs; the
+   * connect push answering the kernel's own comm would come only after every
+   * execute request already queued.
    */
   onExecutionScheduled(cellId: string): boolean {
     const channel = this._channel;
@@ -131,8 +152,11 @@ export class NotebookPushController {
       return false;
     }
     this._needsConnect = false;
+    const unconfirmed = channel.state !== 'open';
+    const fresh = unconfirmed && this._afterLoad;
+    this._afterLoad = unconfirmed && mentionsNbtrack(src.cells, cellId);
     const burst = this._burst;
-    if (burst && channel.comm === burst.comm && burst.path === src.path) {
+    if (!fresh && burst && channel.comm === burst.comm && burst.path === src.path) {
       if (channel.state === 'open') {
         return channel.send(buildScheduled(src.path, [cellId], this._now));
       }
@@ -142,16 +166,15 @@ export class NotebookPushController {
       // metadata (`cellId`) anyway.
       return false;
     }
-    const ok = channel.send(
-      buildNotebookPush({
-        reason: 'execute',
-        path: src.path,
-        cells: src.cells,
-        metadata: src.metadata,
-        scheduledCellIds: [cellId],
-        now: this._now
-      })
-    );
+    const push = buildNotebookPush({
+      reason: 'execute',
+      path: src.path,
+      cells: src.cells,
+      metadata: src.metadata,
+      scheduledCellIds: [cellId],
+      now: this._now
+    });
+    const ok = fresh ? channel.reopen(push) : channel.send(push);
     if (ok && channel.comm) {
       const token = { comm: channel.comm, path: src.path };
       this._burst = token;
@@ -201,5 +224,7 @@ export class NotebookPushController {
   private _channel: CommChannel | null = null;
   private _needsConnect = false;
   private _burst: { comm: unknown; path: string } | null = null;
+  /** The last cell scheduled on an unconfirmed comm mentions nbtrack. */
+  private _afterLoad = false;
   private _disposed = false;
 }

@@ -41,6 +41,19 @@ function* iterCells(cells: CellCollection): Iterable<ICellLike> {
   }
 }
 
+/** The cell with this id, or undefined. */
+export function findCell(
+  cells: CellCollection,
+  cellId: string
+): ICellLike | undefined {
+  for (const cell of iterCells(cells)) {
+    if (cell.id === cellId) {
+      return cell;
+    }
+  }
+  return undefined;
+}
+
 function asJSONObject(value: unknown): JSONObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
     ? (value as JSONObject)

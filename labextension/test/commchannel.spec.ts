@@ -136,6 +136,38 @@ describe('CommChannel', () => {
     expect(kernel.sent).toEqual([{ kind: 'msg', commId: comm.commId, data: { n: 1 } }]);
   });
 
+  it('reopen sends on a new comm, and the kernel may answer on either', async () => {
+    const ended: unknown[] = [];
+    channel.runEnded.connect((_, m) => ended.push(m));
+    channel.send({ n: 1 });
+    const first = kernel.lastComm;
+    expect(channel.reopen({ n: 2 })).toBe(true);
+    const second = kernel.lastComm;
+    expect(kernel.sent).toEqual([
+      { kind: 'open', commId: first.commId, data: { n: 1 } },
+      { kind: 'open', commId: second.commId, data: { n: 2 } }
+    ]);
+    await first.closeFromKernel(); // rejected: queued before nbtrack loaded
+    expect(channel.comm).toBe(second);
+    const kernelOpened = kernel.openFromKernel(COMM_TARGET);
+    channel.adopt(kernelOpened);
+    // the kernel accepted `second` last and announces its runs there
+    second.receive({ type: 'run_ended', run_id: 'r1', status: 'FINISHED' });
+    first.receive({ type: 'run_ended', run_id: 'stale', status: 'FINISHED' });
+    expect(ended).toEqual([{ type: 'run_ended', run_id: 'r1', status: 'FINISHED' }]);
+    expect(channel.comm).toBe(kernelOpened);
+  });
+
+  it('after a restart nothing from the old process is taken', () => {
+    const ended: unknown[] = [];
+    channel.runEnded.connect((_, m) => ended.push(m));
+    channel.send({ n: 1 });
+    const old = kernel.lastComm;
+    channel.reset();
+    old.receive({ type: 'run_ended', run_id: 'old', status: 'FINISHED' });
+    expect(ended).toEqual([]);
+  });
+
   it('dispose closes the comm politely and stops sending', () => {
     channel.send({ n: 1 });
     channel.dispose();

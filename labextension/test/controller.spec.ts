@@ -1,6 +1,7 @@
 import { CommChannelPool } from '../src/commchannel';
 import { INotebookSource, NotebookPushController } from '../src/controller';
 import { COMM_TARGET } from '../src/protocol';
+import { ICellLike } from '../src/push';
 import { fakeCell, FakeKernel } from './fakes';
 
 function setup() {
@@ -190,6 +191,86 @@ describe('NotebookPushController', () => {
       kind: 'msg',
       commId: comm.commId,
       data: { type: 'notebook', reason: 'connect' }
+    });
+  });
+
+  describe('a fresh kernel that loads nbtrack in the batch (restart + Run All)', () => {
+    function loading() {
+      const ctx = setup();
+      (ctx.nb.cells as ICellLike[]).splice(
+        0,
+        2,
+        fakeCell('load', 'code', '%load_ext nbtrack'),
+        fakeCell('track', 'code', '%%track t\nx = 1'),
+        fakeCell('more', 'code', 'y = 2')
+      );
+      return ctx;
+    }
+
+    it('the cell after the loading cell sends the notebook again on a new comm', async () => {
+      const { controller, tick } = loading();
+      const k = new FakeKernel();
+      controller.setKernel(k, 'idle');
+      await k.lastComm.closeFromKernel(); // the fresh kernel has no target yet
+      tick();
+      controller.onExecutionScheduled('load');
+      expect(controller.onExecutionScheduled('track')).toBe(true);
+      expect(controller.onExecutionScheduled('more')).toBe(false);
+      expect(kinds(k)).toEqual([
+        'open:notebook:connect',
+        'open:notebook:execute',
+        'open:notebook:execute'
+      ]);
+      // two different comms: the first is rejected (queued before the load),
+      // the second is judged after the loading cell ran
+      expect(k.sent[1].commId).not.toEqual(k.sent[2].commId);
+      expect(k.sent[2].data.scheduled_cell_ids).toEqual(['track']);
+      expect(k.sent[2].data.cells.map((c: any) => c.source)).toContain(
+        '%%track t\nx = 1'
+      );
+      // the rejection of the first open does not disturb the second
+      await k.comms[1].closeFromKernel();
+      expect(controller.channel?.comm).toBe(k.lastComm);
+      await k.lastComm.ack();
+      expect(controller.channel?.state).toBe('open');
+    });
+
+    it('also when the cells are run one by one before the first open is answered', () => {
+      const { controller, tick } = loading();
+      const k = new FakeKernel();
+      controller.setKernel(k, 'starting');
+      controller.onExecutionScheduled('load');
+      tick();
+      controller.onExecutionScheduled('track');
+      expect(kinds(k)).toEqual(['open:notebook:execute', 'open:notebook:execute']);
+      expect(k.comms).toHaveLength(2);
+    });
+
+    it('a confirmed comm is reused: no second push after a cell naming nbtrack', async () => {
+      const { controller, tick } = loading();
+      const k = new FakeKernel();
+      controller.setKernel(k, 'idle');
+      await k.lastComm.ack();
+      tick();
+      controller.onExecutionScheduled('load');
+      controller.onExecutionScheduled('track');
+      expect(kinds(k)).toEqual([
+        'open:notebook:connect',
+        'msg:notebook:execute',
+        'msg:scheduled:'
+      ]);
+    });
+
+    it('the restart forgets a loading cell scheduled before it', () => {
+      const { controller } = loading();
+      const k = new FakeKernel();
+      controller.setKernel(k, 'starting');
+      controller.onExecutionScheduled('load');
+      controller.onKernelStatus('restarting');
+      k.restart();
+      controller.onExecutionScheduled('more');
+      controller.onExecutionScheduled('track');
+      expect(kinds(k)).toEqual(['open:notebook:execute', 'open:notebook:execute']);
     });
   });
 

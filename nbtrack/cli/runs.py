@@ -28,6 +28,8 @@ def register(sub) -> None:
     export = cmds.add_parser("export", help="export runs as CSV or JSON")
     _query_args(export)
     export.add_argument("--format", "-f", choices=["csv", "json"], default="csv")
+    export.add_argument("--raw", action="store_true",
+                        help="CSV: write text cells starting with = + - @ as they are (default: a leading ' so spreadsheets show, not run, them)")
     export.set_defaults(handler=cmd_export)
 
     rm = cmds.add_parser("rm", help="delete runs (and their nested runs): hidden from listings until restored or purged")
@@ -87,11 +89,33 @@ def cmd_export(args) -> int:
     metrics = sorted({k for r in records for k in r["metrics"]})
     tags = sorted({k for r in records for k in r["tags"]})
     base = ["id", "name", "experiment", "status", "start_time", "end_time", "duration"]
+    cell = (lambda value: value) if args.raw else spreadsheet_safe
     writer = csv.writer(sys.stdout)
-    writer.writerow(base + [f"params.{k}" for k in params] + [f"metrics.{k}" for k in metrics] + [f"tags.{k}" for k in tags])
+    writer.writerow([cell(h) for h in base + [f"params.{k}" for k in params] + [f"metrics.{k}" for k in metrics] + [f"tags.{k}" for k in tags]])
     for r in records:
-        writer.writerow([r[k] for k in base] + [r["params"].get(k, "") for k in params] + [r["metrics"].get(k, "") for k in metrics] + [r["tags"].get(k, "") for k in tags])
+        row = [r[k] for k in base] + [r["params"].get(k, "") for k in params] + [r["metrics"].get(k, "") for k in metrics] + [r["tags"].get(k, "") for k in tags]
+        writer.writerow([cell(value) for value in row])
     return 0
+
+
+def spreadsheet_safe(value):
+    """A text cell a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``+``, ``-``, ``@``,
+    tab, CR first) gets a leading ``'`` (OWASP's advice). Numbers stay numbers: ``-0.5`` and
+    ``-inf`` (a metric, or a param text that is exactly a number) are written as they are."""
+    if isinstance(value, str) and value[:1] in _FORMULA_START and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cmd_rm(args) -> int:

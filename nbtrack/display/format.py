@@ -1,10 +1,36 @@
-"""Human formatting of times, durations and values, shared by text and HTML views."""
+"""Human formatting of times, durations and values, shared by text and HTML views.
+
+Text shown in a terminal goes through :func:`inert`: a run name, param, tag or note holding
+``ESC]8;;...`` (a hyperlink), ``ESC[2J`` (clear screen) or a right-to-left override must be
+shown as the characters it is, not obeyed by the terminal.
+"""
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Any
+
+# C1 controls, DEL, and the invisible direction marks and overrides that reorder what is shown
+_INVISIBLE = r"\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROLS = {
+    "line": re.compile(rf"[\x00-\x1f{_INVISIBLE}]"),  # a table cell or one line: newlines and tabs too
+    "text": re.compile(rf"[\x00-\x08\x0b-\x1f{_INVISIBLE}]"),  # multi-line text: newlines and tabs kept
+    "stream": re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f{_INVISIBLE}]|\r(?!\n)"),  # output: CRLF line ends kept (CSV)
+}
+
+
+def inert(text: str, keep: str = "text") -> str:
+    """``text`` with control characters shown escaped (``\\x1b``, ``\\u202e``) so a terminal shows
+    them instead of obeying them. ``keep``: ``"text"`` keeps newlines and tabs, ``"line"`` keeps
+    none (table cells), ``"stream"`` also keeps CR before LF (CSV line ends)."""
+    return _CONTROLS[keep].sub(_escaped, text)
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def timestamp(seconds: float | None) -> str:

@@ -6,6 +6,8 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .format import inert
+
 STYLE = """<style>
 .nbtrack-table{border-collapse:collapse;font-size:12px;font-family:var(--jp-ui-font-family,sans-serif)}
 .nbtrack-table th,.nbtrack-table td{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left;white-space:nowrap}
@@ -47,8 +49,11 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: set[in
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain-text table aligned by column, for terminals and the text/plain fallback."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    """A plain-text table aligned by column, for terminals and the text/plain fallback.
+
+    Control characters and line breaks in cells are shown escaped (:func:`~.format.inert`):
+    user text can neither drive the terminal nor break the table into lines of its own."""
+    cells = [[inert(str(h), "line") for h in headers]] + [["" if c is None else inert(str(c), "line") for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..snapshot.rerun import RerunResult
+from ..snapshot.rerun import NOT_VERIFIABLE, RerunResult
 from . import format as fmt
 from .diff import run_title
 from .html import STYLE, badge, esc, table, text_table
@@ -26,7 +26,12 @@ class RerunReport:
 
     def _headline(self) -> str:
         r = self.result
-        verdict = "verified: every value reproduced" if r.verified else "NOT verified: " + "; ".join(r.reasons)
+        if r.verified:
+            verdict = "verified: every value reproduced"
+        elif r.reasons == [NOT_VERIFIABLE]:
+            verdict = NOT_VERIFIABLE
+        else:
+            verdict = "NOT verified: " + "; ".join(r.reasons)
         return f"Rerun of {run_title(r.original)}: {verdict}"
 
     def _details(self) -> list[str]:
@@ -37,7 +42,7 @@ class RerunReport:
             lines.append(f"stopped: {ex.error}")
         if r.match is not None:
             lines.append(f"matched rerun run {run_title(r.match)} by {r.matched_by} ({r.match.status})")
-        lines.append(f"tolerance for floats: rtol={r.tolerance.rtol:g}, atol={r.tolerance.atol:g}; ints, bools and text exact")
+        lines.append(f"tolerance for floats (metrics, params, numbers in cell outputs): rtol={r.tolerance.rtol:g}, atol={r.tolerance.atol:g}; ints, bools and text exact")
         if r.notebook:
             lines.append(f"executed notebook: {r.notebook}")
         lines += [f"note: {n}" for n in r.notes]
@@ -54,7 +59,7 @@ class RerunReport:
 
     def _repr_html_(self) -> str:
         r = self.result
-        mark = badge("verified", "clean") if r.verified else badge("differs", "warn")
+        mark = badge("verified", "clean") if r.verified else badge("not verifiable" if r.reasons == [NOT_VERIFIABLE] else "differs", "warn")
         rows = []
         for check, cells in zip(r.checks, self._rows()):
             escaped = [esc(c) for c in cells]
@@ -74,7 +79,7 @@ class RerunReport:
 def rerun_record(r: RerunResult) -> dict[str, Any]:
     """The JSON payload of :data:`RERUN_MIME` (NaN/inf as strings)."""
     return {
-        "original": r.original.id, "verified": r.verified, "reasons": r.reasons, "differing": r.differing,
+        "original": r.original.id, "verified": r.verified, "verifiable": r.verifiable, "reasons": r.reasons, "differing": r.differing,
         "match": r.match.id if r.match else None, "matched_by": r.matched_by, "runs": [run.id for run in r.runs],
         "cells_run": r.execution.cells_run, "cells_total": r.execution.cells_total, "error": r.execution.error,
         "tolerance": {"rtol": r.tolerance.rtol, "atol": r.tolerance.atol}, "source": r.source, "notebook": r.notebook, "notes": list(r.notes),

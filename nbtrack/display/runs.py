@@ -209,13 +209,14 @@ class RunDetails:
         lines = []
         for title, items in self._sections():
             lines.append(f"{title}:")
-            lines += [f"  {k}: {v}" if k else f"  {v}" for k, v in items]
+            # user text is inert and its line breaks indented: it cannot pose as a section of its own
+            lines += [f"  {fmt.inert(str(k), 'line')}: {_indented(v, 4)}" if k else f"  {_indented(v, 4)}" for k, v in items]
         if self.cells:
             lines.append("Cells:")
             for cell in self.cells:
-                lines.append(f"  [{cell.execution_count or ' '}] " + cell.source.replace("\n", "\n      "))
+                lines.append(f"  [{cell.execution_count or ' '}] " + _indented(cell.source, 6))
         if self.run.error:
-            lines += ["Error:", self.run.error.rstrip()]
+            lines += ["Error:", fmt.inert(self.run.error.rstrip())]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -272,3 +273,8 @@ def _json_safe(value: Any) -> Any:
     except (TypeError, ValueError):
         return str(value)
     return value
+
+
+def _indented(value: Any, depth: int) -> str:
+    """Text for a terminal: control characters escaped, later lines indented by ``depth``."""
+    return fmt.inert(str(value)).replace("\n", "\n" + " " * depth)

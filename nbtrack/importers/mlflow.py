@@ -10,10 +10,17 @@ runs already there: run it after every batch of MLflow runs until the team has s
 What changes on the way in, on purpose:
 
 - Params: MLflow keeps every param as text (``"0.1"``, ``"True"``, ``"[1, 2]"``). Text that is a
-  Python literal becomes that value, so ``params.lr > 0.01`` compares numbers as it does for
-  runs tracked by nbtrack; anything else stays text.
+  Python literal becomes that value when the value reads back as the very same text, so
+  ``params.lr > 0.01`` compares numbers as it does for runs tracked by nbtrack; anything else
+  (``"1e3"``, ``"0.10"``, ``"(1, 2)"``) stays text (:mod:`nbtrack.interop.mlflow_mapping`).
 - Metrics: MLflow stores infinities as the largest float and NaN as 0 with a flag; both come
-  back as the IEEE values. Timestamps go from milliseconds to seconds.
+  back as the IEEE values. Timestamps go from milliseconds to seconds. MLflow keeps every point
+  logged at one step; nbtrack keeps the last, and the report names each metric that had more.
+- Dataset inputs become the run's data inputs (name, digest, context, source), queryable as
+  ``datasets.name`` / ``datasets.digest`` / ``datasets.context``.
+- MLflow 3 LoggedModels become artifacts of their source run (``logged_models/<model id>/...``,
+  with their params, metrics and tags in ``logged_models/<model id>/logged_model.json``); one
+  whose files or run are missing is named in the report.
 - A run MLflow still lists as RUNNING or SCHEDULED is imported KILLED: nbtrack cannot resume it.
 - ``mlflow.runName``, ``mlflow.user``, ``mlflow.parentRunId`` and ``mlflow.note.content`` become the
   run's name, user, parent and note; every other tag is kept as it was.
@@ -22,7 +29,6 @@ What changes on the way in, on purpose:
 
 from __future__ import annotations
 
-import ast
 import json
 import sqlite3
 import time
@@ -32,17 +38,18 @@ from typing import Any
 
 from ..entities import FAILED, FINISHED, KILLED, SYSTEM_TAG_PREFIX
 from ..errors import NbtrackError, UsageError
+from ..interop import mlflow_mapping as mapping
 from ..tracking import Tracker
 from ..tracking.artifacts import check_artifact_name, media_type
 from ..values import check_key, param_value
+from .mlflow_logged import import_logged_models
 from .mlflow_registry import import_registry
-from .mlflow_source import ImportReport, MlflowDatabase, checked_tags, is_remote, local_path, seconds
+from .mlflow_source import ImportReport, MlflowDatabase, checked_tags, files_under, is_remote, local_path, outside_roots, seconds
 
 #: MLflow tags that become run columns instead of tags
-FOLDED_TAGS = ("mlflow.runName", "mlflow.user", "mlflow.parentRunId", "mlflow.note.content")
+FOLDED_TAGS = tuple(mapping.FOLDED_TAGS)
 IMPORTED_TAG = SYSTEM_TAG_PREFIX + "imported_from"
 _STATUS = {"FINISHED": FINISHED, "FAILED": FAILED, "KILLED": KILLED}
-_LITERAL_START = tuple("0123456789-+.[({") + ("True", "False", "None")
 
 
 def import_mlflow(tracker: Tracker, database: str | Path, artifacts_root: str | Path | None = None,
@@ -83,6 +90,8 @@ def import_mlflow(tracker: Tracker, database: str | Path, artifacts_root: str | 
                 f"(looked at the paths MLflow recorded and under {', '.join(map(str, roots))}); if MLflow's mlruns "
                 "folder has moved, import again into a fresh store with --artifacts-root pointing at it"
             )
+        if artifacts:
+            import_logged_models(tracker, source, roots, report)
         if models:
             import_registry(tracker, source, roots, report)
     finally:
@@ -105,21 +114,24 @@ def _import_run(tracker: Tracker, source: MlflowDatabase, row: sqlite3.Row, expe
         "experiment_id": tracker.runs.experiment_id(experiments.get(row["experiment_id"], f"mlflow-{row['experiment_id']}")),
         "name": row["name"] or tags.get("mlflow.runName"),
         "status": status,
-        "start_time": seconds(row["start_time"]) or 0.0,
-        "end_time": seconds(row["end_time"]),
-        "user": row["user_id"] or tags.get("mlflow.user"),
-        "note": tags.get("mlflow.note.content"),
-        "git_commit": tags.get("mlflow.source.git.commit"),
+        "start_time": mapping.to_seconds(row["start_time"]) or 0.0,
+        "end_time": mapping.to_seconds(row["end_time"]),
+        "user": row["user_id"] or tags.get(mapping.USER),
+        "note": tags.get(mapping.NOTE),
+        "git_commit": tags.get(mapping.GIT_COMMIT),
         "provenance": json.dumps({"kind": "import", "imported_from": {
             "tool": "mlflow", "run_id": uuid, "database": str(source.path.resolve()), "artifact_uri": row["artifact_uri"],
-            "source_name": tags.get("mlflow.source.name"), "source_type": tags.get("mlflow.source.type")}}),
+            "source_name": tags.get(mapping.SOURCE_NAME), "source_type": tags.get(mapping.SOURCE_TYPE)},
+            **_inputs(source.dataset_inputs(uuid), short, report)}),
         "deleted_time": (seconds(_column(row, "deleted_time")) or time.time()) if deleted else None,
     }
     row_id = tracker.runs.insert_run(fields)
-    params = _params(source.params(uuid), short, report)
+    texts, tags, redacted = tracker.redact_values(dict(source.params(uuid)), tags)  # secrets stay out here too
+    params = _params(texts.items(), short, report)
     kept_tags = _tags(tags, short, report)
     points = _points(row_id, source.metrics(uuid), short, report)
     tracker.runs.write_batch(row_id, params=params, tags=kept_tags, metrics=points)
+    tracker.record_redacted(row_id, redacted)
     report.params += len(params)
     report.tags += len(kept_tags) - 1
     report.metrics += len({(key, step) for _, key, step, _, _ in points})  # a re-logged step keeps its last value
@@ -138,22 +150,21 @@ def _params(pairs: Iterable[tuple[str, str]], short: str, report: ImportReport) 
     return typed
 
 
-def _literal(text: str) -> Any:
-    """``"0.1"`` -> 0.1, ``"True"`` -> True, ``"[1, 2]"`` -> [1, 2]; other text (and quoted strings) stays text."""
-    stripped = text.strip()
-    if not stripped.startswith(_LITERAL_START):
-        return text
-    try:
-        value = ast.literal_eval(stripped)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return text
-    if isinstance(value, (bool, int, float, list, dict, tuple)) or value is None:
-        try:
-            param_value(value)
-        except UsageError:  # a set, bytes or complex inside: keep what MLflow showed
-            return text
-        return value
-    return text
+#: ``"0.1"`` -> 0.1, ``"True"`` -> True, ``"[1, 2]"`` -> [1, 2]; text that would read back differently stays text
+_literal = mapping.param_from_text
+
+
+def _inputs(datasets: list[dict[str, Any]], short: str, report: ImportReport) -> dict[str, Any]:
+    """MLflow's dataset inputs as the run's data inputs (by name; a second input of one name gets its context added)."""
+    inputs: dict[str, dict[str, Any]] = {}
+    for dataset in datasets:
+        name = dataset.pop("name") or "dataset"
+        if name in inputs:
+            renamed = f"{name} ({dataset.get('context') or len(inputs)})"
+            report.warnings.append(f"run {short}: a second dataset named {name!r} was logged; imported as {renamed!r}")
+            name = renamed
+        inputs[name] = {"kind": "mlflow-dataset", **{k: v for k, v in dataset.items() if v is not None}}
+    return {"inputs": inputs} if inputs else {}
 
 
 def _tags(tags: dict[str, str], short: str, report: ImportReport) -> list[tuple[str, str]]:
@@ -162,9 +173,15 @@ def _tags(tags: dict[str, str], short: str, report: ImportReport) -> list[tuple[
 
 
 def _points(row_id: int, metrics: list[tuple[str, int, float, float]], short: str, report: ImportReport) -> list[tuple]:
-    """Metric rows for the store; MLflow keeps every logged point, nbtrack the last one per step."""
+    """Metric rows for the store; MLflow keeps every logged point, nbtrack the last one per step (each
+    metric that loses points this way is named in the report)."""
     rows, refused = [], set()
+    repeated: dict[str, int] = {}
+    seen: set[tuple[str, int]] = set()
     for key, step, value, ts in metrics:
+        if (key, step) in seen:
+            repeated[key] = repeated.get(key, 0) + 1
+        seen.add((key, step))
         if key in refused:
             continue
         try:
@@ -174,6 +191,10 @@ def _points(row_id: int, metrics: list[tuple[str, int, float, float]], short: st
             report.warnings.append(f"run {short}: metric {key!r} skipped: {exc}")
             continue
         rows.append((row_id, key, step, value, ts))
+    for key, count in sorted(repeated.items()):
+        if key not in refused:
+            report.warnings.append(f"run {short}: metric {key!r} had {count} more value{'s' * (count != 1)} logged at a step that "
+                                   "already had one; MLflow keeps every point, nbtrack the last value per step")
     return rows
 
 
@@ -186,7 +207,14 @@ def _import_artifacts(tracker: Tracker, row_id: int, row: sqlite3.Row, roots: li
     if folder is None:  # MLflow makes the folder with the first artifact: most such runs logged none
         report.without_artifacts.append(row["run_uuid"])
         return
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+    refused = outside_roots(folder, roots)
+    if refused:
+        report.warnings.append(f"run {row['run_uuid'][:8]}: artifacts not copied: {refused}")
+        return
+    files, links = files_under(folder)
+    report.warnings += [f"run {row['run_uuid'][:8]}: artifact {p.relative_to(folder).as_posix()} not copied: "
+                        "a symbolic link (it may point anywhere)" for p in links]
+    for path in files:
         try:
             name = check_artifact_name(path.relative_to(folder).as_posix())
         except UsageError as exc:
@@ -199,11 +227,13 @@ def _import_artifacts(tracker: Tracker, row_id: int, row: sqlite3.Row, roots: li
 
 
 def _artifact_folder(uri: str | None, experiment_id: int, run_uuid: str, roots: list[Path]) -> Path | None:
-    """The run's artifact folder on this machine: the recorded local path, else ``ROOT/EXP/RUN/artifacts``."""
+    """The run's artifact folder on this machine: the recorded local path, else ``ROOT/EXP/RUN/artifacts``
+    (also when the recorded path lies outside the roots; the caller refuses a folder outside them)."""
     found = local_path(uri, roots)
-    if found is not None and found.is_dir():
+    rerooted = next((c for c in (root / str(experiment_id) / run_uuid / "artifacts" for root in roots) if c.is_dir()), None)
+    if found is not None and found.is_dir() and (rerooted is None or outside_roots(found, roots) is None):
         return found
-    return next((c for c in (root / str(experiment_id) / run_uuid / "artifacts" for root in roots) if c.is_dir()), None)
+    return rerooted
 
 
 def _link_parents(tracker: Tracker, parents: dict[str, str], report: ImportReport) -> None:

@@ -24,14 +24,15 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..entities import ARCHIVED, PRODUCTION, STAGE_NONE, STAGES
+from ..entities import ARCHIVED, PRODUCTION, STAGE_NONE
 from ..errors import UsageError
+from ..interop import mlflow_mapping as mapping
 from ..registry import Registry
 from ..registry.names import check_alias, check_model_name
 from ..registry.service import MLFLOW_MODEL_SUFFIX
 from ..tracking import Tracker
 from ..values import PICKLE_MEDIA_TYPE
-from .mlflow_source import checked_tags, local_path, seconds
+from .mlflow_source import checked_tags, files_under, local_path, outside_roots, seconds
 
 if TYPE_CHECKING:
     from .mlflow_source import ImportReport, MlflowDatabase
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 #: files that hold a pickled model in MLflow model directories, most specific first
 PICKLE_NAMES = ("model.pkl", "python_model.pkl")
 #: MLflow's marker for a version it deleted but keeps a row for
-MLFLOW_DELETED = "Deleted_Internal"
+MLFLOW_DELETED = mapping.MLFLOW_DELETED_STAGE
 _IMPORT = {"imported_from": "mlflow"}
 _COMMENT = "imported from MLflow"
 
@@ -84,7 +85,10 @@ def _import_model(registry: Registry, source: MlflowDatabase, model: sqlite3.Row
     stages: dict[int, str] = {}
     for version in source.rows("SELECT * FROM model_versions WHERE name = ? ORDER BY version", (name,)):
         if version["current_stage"] == MLFLOW_DELETED:
-            continue  # its number stays unused, as in MLflow
+            # its number stays unused, as in MLflow: the deletion is recorded so the next version skips it
+            models.append_event(model_id, now, who, "delete_version", version=int(version["version"]),
+                                comment=f"{_COMMENT}: deleted there before the import", details=_IMPORT)
+            continue
         label = f"model {name!r} version {version['version']}"
         run_row = registry.runs.row_id_of(str(version["run_id"])) if version["run_id"] else None
         if run_row is None:
@@ -156,8 +160,12 @@ def _model_artifact(registry: Registry, run_row: int, version: sqlite3.Row, root
         report.warnings.append(f"{label} skipped: its model files were not found ({version['storage_location'] or source_text}); "
                                "pass --artifacts-root with the folder that now holds MLflow's mlruns")
         return None, None
+    refused = outside_roots(folder, roots)
+    if refused:
+        report.warnings.append(f"{label} skipped: its model files were not copied: {refused}")
+        return None, None
     name = version["name"]
-    pickled = next((folder / n for n in PICKLE_NAMES if (folder / n).is_file()), None)
+    pickled = next((folder / n for n in PICKLE_NAMES if (folder / n).is_file() and not (folder / n).is_symlink()), None)
     if pickled is not None:
         data, artifact, media = pickled.read_bytes(), f"models/{name}-v{version['version']}.pkl", PICKLE_MEDIA_TYPE
     else:
@@ -174,7 +182,7 @@ def _zip_folder(folder: Path) -> bytes:
     """The folder as a zip with fixed timestamps: the same model gives the same bytes, so one blob."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        for path in files_under(folder)[0]:  # links left out, as among run artifacts
             info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
@@ -183,4 +191,4 @@ def _zip_folder(folder: Path) -> bytes:
 
 def _stage(mlflow_stage: str | None) -> str:
     """MLflow's stage names ("None", "Staging", ...) match nbtrack's; anything unknown is None."""
-    return mlflow_stage if mlflow_stage in STAGES else STAGE_NONE
+    return mapping.stage_from_mlflow(mlflow_stage)

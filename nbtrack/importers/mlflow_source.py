@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from ..errors import UsageError
+from ..interop import mlflow_mapping as mapping
 from ..values import check_key, check_text
 
 #: the tables and columns every MLflow tracking database has had since 1.x
@@ -38,6 +39,8 @@ class ImportReport:
     models: list[str] = field(default_factory=list)
     versions: int = 0
     skipped_models: list[str] = field(default_factory=list)
+    #: MLflow 3 LoggedModels kept as artifacts of their runs (model ids)
+    logged_models: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
@@ -51,6 +54,9 @@ class ImportReport:
             f"imported {len(self.models)} registered model{'s' * (len(self.models) != 1)} with {self.versions} "
             f"version{'s' * (self.versions != 1)}; skipped {len(self.skipped_models)} already in the registry",
         ]
+        if self.logged_models:
+            lines.append(f"kept {len(self.logged_models)} MLflow logged model{'s' * (len(self.logged_models) != 1)} "
+                         "as artifacts of their runs (logged_models/<model id>/)")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -116,7 +122,45 @@ class MlflowDatabase:
         rows = self.conn.execute(
             "SELECT key, step, value, timestamp, is_nan FROM metrics WHERE run_uuid = ? ORDER BY timestamp, step", (run_uuid,)
         )
-        return [(key, int(step), _metric(value, is_nan), ts / 1000.0) for key, step, value, ts, is_nan in rows]
+        return [(key, int(step), _metric(value, is_nan), seconds(ts)) for key, step, value, ts, is_nan in rows]
+
+    def dataset_inputs(self, run_uuid: str) -> list[dict]:
+        """The run's dataset inputs (MLflow 2.4+): name, digest, source, schema, profile and context."""
+        if not (self.has_table("inputs") and self.has_table("datasets")):
+            return []
+        rows = self.conn.execute(
+            "SELECT i.input_uuid, d.name, d.digest, d.dataset_source_type, d.dataset_source, d.dataset_schema, d.dataset_profile "
+            "FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id "
+            "WHERE i.destination_type = 'RUN' AND i.destination_id = ? AND i.source_type = 'DATASET' ORDER BY d.name, i.input_uuid",
+            (run_uuid,),
+        ).fetchall()
+        found = []
+        for row in rows:
+            tags = {}
+            if self.has_table("input_tags"):
+                tags = {r[0]: r[1] for r in self.conn.execute("SELECT name, value FROM input_tags WHERE input_uuid = ?", (row[0],))}
+            found.append({"name": row[1], "digest": row[2], "source_type": row[3], "source": row[4], "schema": row[5],
+                          "profile": row[6], "context": tags.pop("mlflow.data.context", None), "tags": tags or None})
+        return found
+
+    def logged_models(self) -> list[sqlite3.Row]:
+        """MLflow 3's LoggedModels (none before 3.0)."""
+        if not self.has_table("logged_models"):
+            return []
+        return self.conn.execute("SELECT * FROM logged_models ORDER BY creation_timestamp_ms, model_id").fetchall()
+
+    def logged_model_details(self, model_id: str) -> dict[str, object]:
+        """A LoggedModel's params, metrics and tags, from whichever of their tables this MLflow has."""
+        details: dict[str, object] = {}
+        for table, columns in (("logged_model_params", "param_key, param_value"), ("logged_model_tags", "tag_key, tag_value")):
+            if self.has_table(table):
+                # table and column names are constants of this method, never user text
+                details[table.rsplit("_", 1)[1]] = dict(self.conn.execute(f"SELECT {columns} FROM {table} WHERE model_id = ?", (model_id,)).fetchall())
+        if self.has_table("logged_model_metrics"):
+            rows = self.conn.execute("SELECT metric_name, metric_value, metric_step, metric_timestamp_ms, run_id FROM logged_model_metrics "
+                                     "WHERE model_id = ? ORDER BY metric_timestamp_ms", (model_id,)).fetchall()
+            details["metrics"] = [{"key": r[0], "value": r[1], "step": r[2], "timestamp": seconds(r[3]), "run_id": r[4]} for r in rows]
+        return details
 
 
 def is_remote(recorded: str | None) -> bool:
@@ -151,8 +195,8 @@ def local_path(recorded: str | None, roots: list[Path]) -> Path | None:
     return None
 
 
-def seconds(milliseconds: int | None) -> float | None:
-    return None if milliseconds is None else milliseconds / 1000.0
+#: MLflow's epoch milliseconds -> nbtrack's epoch seconds (the one mapping)
+seconds = mapping.to_seconds
 
 
 def _metric(value: float, is_nan: int) -> float:
@@ -178,4 +222,29 @@ def checked_tags(pairs: Iterable[tuple[str, str | None]], label: str, report: Im
     return kept
 
 
-__all__ = ["ImportReport", "MlflowDatabase", "checked_tags", "is_remote", "local_path", "seconds"]
+def outside_roots(path: Path, roots: list[Path]) -> str | None:
+    """None when ``path`` (resolved: ``..`` and links followed) lies under one of ``roots``, else why not.
+
+    An MLflow database is data from elsewhere: its ``artifact_uri`` or a model's ``source`` may
+    name any folder (``/home/me/.ssh``, ``mlruns/../../..``); files are copied only from under
+    the artifact roots the user gave or that sit next to the database.
+    """
+    resolved = path.resolve()
+    if any(resolved.is_relative_to(root.resolve()) for root in roots):
+        return None
+    return f"{path} is outside the artifact roots ({', '.join(map(str, roots))}); pass --artifacts-root with its folder if you trust it"
+
+
+def files_under(folder: Path) -> tuple[list[Path], list[Path]]:
+    """``(files, links)``: the regular files below ``folder``, sorted, and the paths left out because
+    they are symbolic links or reached through one (they may point anywhere)."""
+    top, files, links = folder.resolve(), [], []
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink() or not path.resolve().is_relative_to(top):
+            links.append(path)
+        elif path.is_file():
+            files.append(path)
+    return files, links
+
+
+__all__ = ["ImportReport", "MlflowDatabase", "checked_tags", "files_under", "is_remote", "local_path", "outside_roots", "seconds"]

@@ -32,7 +32,7 @@ def _rerun_args(parser: argparse.ArgumentParser) -> None:
     add_rerun_options(parser)
 
 
-@subcommand("rerun", "re-execute a run's notebook in a fresh kernel; mark it verified if every metric reproduces", _rerun_args)
+@subcommand("rerun", "re-execute a run's notebook in a fresh kernel; mark it verified if its metrics and cell outputs reproduce", _rerun_args)
 def rerun_command(ctx, args):
     if nested_rerun():
         ctx.say(f"nbtrack: {nested_rerun()}")

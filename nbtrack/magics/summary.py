@@ -5,10 +5,14 @@ from __future__ import annotations
 from ..compare import param_column_rank
 from ..display import format as fmt
 from ..display.runs import receipt_badge
-from ..entities import Run
+from ..entities import FINISHED, SYSTEM_TAG_PREFIX, Run
 from ..tracking.lost import LOST_POINTS_TAG
 
 MAX_ITEMS = 6
+#: said when a finished run has no metric, so a thin record is noticed at once
+NO_METRICS = "no metrics captured (name a result acc/score/loss/..., or use --metrics NAME or nbtrack.log_metric)"
+#: the system tag the hooks set (estimators left with random_state=None), shown as "unseeded NAMES"
+UNSEEDED_TAG = SYSTEM_TAG_PREFIX + "unseeded"
 
 
 def summary_line(run: Run, nth_of_cell: int = 1) -> str:
@@ -20,18 +24,26 @@ def summary_line(run: Run, nth_of_cell: int = 1) -> str:
         parts.append("params " + _items({key: run.params[key] for key in ranked}))
     if run.metrics:
         parts.append("metrics " + _items({k: m.last for k, m in run.metrics.items()}))
+    elif run.status == FINISHED:
+        parts.append(NO_METRICS)
     if run.inputs:  # names only: the fingerprints are in %track show
-        names = sorted(run.inputs)
-        parts.append("data " + ", ".join(names[:MAX_ITEMS]) + (f", +{len(names) - MAX_ITEMS} more" if len(names) > MAX_ITEMS else ""))
+        parts.append("data " + _names(sorted(run.inputs)))
+    unseeded = run.tags.get(UNSEEDED_TAG)
+    if unseeded:  # what makes a rerun differ
+        parts.append("unseeded " + _names(unseeded.split(", ")))
     badge = receipt_badge(run)[0]
     if badge:
         parts.append(badge)
     if LOST_POINTS_TAG in run.tags:  # never a clean FINISHED for a run that lost data
         parts.append(f"{run.tags[LOST_POINTS_TAG]} logged values NOT recorded")
-    return " · ".join(parts)
+    return fmt.inert(" · ".join(parts), "line")  # one line whatever the names and values hold
 
 
 def _items(mapping: dict) -> str:
     shown = [f"{k}={fmt.truncate(fmt.value(v), 24)}" for k, v in list(mapping.items())[:MAX_ITEMS]]
     more = len(mapping) - MAX_ITEMS
     return ", ".join(shown) + (f", +{more} more" if more > 0 else "")
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:MAX_ITEMS]) + (f", +{len(names) - MAX_ITEMS} more" if len(names) > MAX_ITEMS else "")

@@ -75,13 +75,13 @@ with the 0-based position of the offending text.
 from __future__ import annotations
 
 from ..errors import QueryError
-from .nodes import AGGREGATES, ATTRIBUTES, And, Compare, Field, InList, IsNull, Literal, Node, Not, Or, OrderItem
+from .nodes import AGGREGATES, ATTRIBUTES, MLFLOW, NBTRACK, And, Compare, Field, InList, IsNull, Literal, Node, Not, Or, OrderItem
 from .parser import MAX_DEPTH, parse, parse_order_by
 from .sql import DEFAULT_ORDER, MAX_COMPARISONS, compile_order, compile_where
 from .tokens import Part, Token, tokenize
 
 
-def compile_filter(text: str | None) -> tuple[str, list]:
+def compile_filter(text: str | None, dialect: str = NBTRACK) -> tuple[str, list]:
     """Compile a filter into a WHERE fragment over ``runs r JOIN experiments e`` and its parameters.
 
     >>> compile_filter("params.model = 'gbm'")[1]
@@ -91,16 +91,18 @@ def compile_filter(text: str | None) -> tuple[str, list]:
     """
     if text is None or (isinstance(text, str) and not text.strip()):
         return "", []
-    return compile_where(parse(text), text)
+    return compile_where(parse(text, dialect=dialect), text)
 
 
-def compile_order_by(text: str | None) -> tuple[str, list]:
+def compile_order_by(text: str | list | tuple | None) -> tuple[str, list]:
     """Compile an order such as ``"metrics.f1 desc, params.lr"`` into ORDER BY terms and parameters.
 
     The parameters belong after the WHERE parameters (ORDER BY follows WHERE in the
     statement) and before any LIMIT parameter:
     ``repo.search(where, where_params, order_sql, order_params)``.
     """
+    if isinstance(text, (list, tuple)):  # MLflow's order_by=["metrics.f1 DESC", "start_time"]
+        text = ", ".join(item for item in text if isinstance(item, str) and item.strip()) if all(isinstance(i, str) for i in text) else text
     if text is None or (isinstance(text, str) and not text.strip()):
         return DEFAULT_ORDER, []
     return compile_order(parse_order_by(text), text)
@@ -111,6 +113,8 @@ __all__ = [
     "ATTRIBUTES",
     "MAX_COMPARISONS",
     "MAX_DEPTH",
+    "MLFLOW",
+    "NBTRACK",
     "And",
     "Compare",
     "Field",

@@ -12,7 +12,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from ..errors import QueryError
-from .nodes import AGGREGATES, ATTRIBUTE, ATTRIBUTES, METRIC, PREFIXES, And, Compare, Field, InList, IsNull, Literal, Node, Not, Or, OrderItem
+from ..interop import mlflow_mapping as mapping
+from .nodes import (
+    AGGREGATES, ATTRIBUTE, ATTRIBUTE_ALIASES, ATTRIBUTE_PREFIXES, ATTRIBUTES, DATASET, DATASET_FIELDS, EITHER_TAGS, FOLDED_TAGS, METRIC, MLFLOW, NBTRACK,
+    PARAM, PREFIXES, TAG, And, Compare, Field, InList, IsNull, Literal, Node, Not, Or, OrderItem,
+)
 from .tokens import END, KEYWORD, NAME, NUMBER, OPERATOR, PUNCT, STRING, Token, tokenize
 
 #: how many levels of parentheses and ``not`` a query may nest: SQLite's parser stack
@@ -26,12 +30,15 @@ _FIELD_HELP = "a field (an attribute such as status, or metrics.<key>, params.<k
 class Parser:
     """Parses one query text; use :func:`parse` or :func:`parse_order_by`."""
 
-    def __init__(self, text: str, scopes: Iterable[str] = ()):
+    def __init__(self, text: str, scopes: Iterable[str] = (), dialect: str = NBTRACK):
+        if dialect not in (NBTRACK, MLFLOW):
+            raise QueryError(f"unknown query dialect {dialect!r}")
         self.text = text
         self.tokens = tokenize(text)
         self.index = 0
         self.depth = 0
         self.scopes = frozenset(s.lower() for s in scopes)
+        self.dialect = dialect
 
     # -- token helpers -------------------------------------------------------------------------
     @property
@@ -110,24 +117,45 @@ class Parser:
     # -- predicates ----------------------------------------------------------------------------
     def predicate(self) -> Node:
         field = self.field()
+        if field.kind == TAG and field.name in EITHER_TAGS:
+            # tags.mlflow.source.name: the notebook path of runs tracked here, the tag of imported runs
+            start = self.index
+            as_attribute = self.comparison(Field(ATTRIBUTE, EITHER_TAGS[field.name], scope=field.scope, position=field.position))
+            self.index = start
+            as_tag = self.comparison(field)
+            both_missing = isinstance(as_tag, IsNull) and not as_tag.negated
+            return And((as_attribute, as_tag)) if both_missing else Or((as_attribute, as_tag))
+        return self.comparison(field)
+
+    def comparison(self, field: Field) -> Node:
         token = self.token
         if token.kind == OPERATOR:
             self.advance()
-            return Compare(field, _NORMALIZED_OPS.get(token.value, token.value), self.operand(token), token.position)
+            op, operand = _NORMALIZED_OPS.get(token.value, token.value), self.operand(token)
+            if self.is_ms(field, operand):
+                return _millisecond(field, op, operand, token.position)
+            return Compare(field, op, self.in_units(field, operand), token.position)
         if self.accept("is"):
             negated = self.accept("not") is not None
             if not self.accept("null"):
                 raise self.fail(f"expected 'null' or 'not null' after 'is', found {self.found()}")
             return IsNull(field, negated, token.position)
         negated = self.accept("not") is not None
-        if self.accept("like"):
-            return Compare(field, "not like" if negated else "like", self.pattern(), token.position)
+        like = self.accept("like", "ilike")
+        if like is not None:
+            # MLflow's LIKE is case-sensitive (a GLOB underneath), its ILIKE and nbtrack's LIKE are not
+            op = "glob" if like.value == "like" and self.dialect == MLFLOW else "like"
+            return Compare(field, f"not {op}" if negated else op, self.pattern(), token.position)
         if self.accept("in"):
-            return InList(field, self.value_list(), negated, token.position)
+            values = self.value_list()
+            if any(self.is_ms(field, v) for v in values):
+                matched = Or(tuple(_millisecond(field, "=", v, token.position) for v in values))
+                return Not(matched) if negated else matched
+            return InList(field, tuple(self.in_units(field, v) for v in values), negated, token.position)
         if negated:
             raise self.fail(f"expected 'like' or 'in' after 'not', found {self.found()}")
         written = self.text[field.position:token.position].rstrip()
-        raise self.fail(f"expected an operator (= != < <= > >= like in is) after {written!r}, found {self.found()}")
+        raise self.fail(f"expected an operator (= != < <= > >= like ilike in is) after {written!r}, found {self.found()}")
 
     def operand(self, operator: Token) -> Literal | Field:
         if self.token.kind == NAME:
@@ -135,6 +163,23 @@ class Parser:
         if self.token.kind == KEYWORD and self.token.value == "null":
             raise self.fail(f"use 'is null' or 'is not null' instead of '{operator.text} null'")
         return self.literal(f"a value after {operator.text!r}")
+
+    def is_ms(self, field: Field, operand: Literal | Field) -> bool:
+        """In MLflow's dialect a number compared with start_time/end_time is epoch milliseconds."""
+        return (self.dialect == MLFLOW and isinstance(operand, Literal) and field.kind == ATTRIBUTE and field.name in ("start_time", "end_time")
+                and isinstance(operand.value, (int, float)) and not isinstance(operand.value, bool))
+
+    def in_units(self, field: Field, operand: Literal | Field) -> Literal | Field:
+        """A value as MLflow's dialect means it: params are text, so ``params.lr = '0.01'`` means the
+        param MLflow shows as ``0.01`` (nbtrack keeps it typed)."""
+        if self.dialect != MLFLOW or not isinstance(operand, Literal):
+            return operand
+        value = operand.value
+        if field.kind == PARAM and isinstance(value, str):
+            typed = mapping.param_from_text(value)
+            if isinstance(typed, (bool, int, float)):
+                return Literal(typed, operand.position)
+        return operand
 
     def pattern(self) -> Literal:
         if self.token.kind != STRING:
@@ -179,7 +224,9 @@ class Parser:
         parts, scope = list(token.value), None
         if len(parts) > 1 and parts[0].text.lower() in self.scopes:
             scope = parts.pop(0).text.lower()
-        head = parts[0].text.lower()
+        if len(parts) > 1 and not parts[0].quoted and parts[0].text.lower() in ATTRIBUTE_PREFIXES:
+            parts.pop(0)  # MLflow's attributes.status, attribute.run_id, run.start_time
+        head = ATTRIBUTE_ALIASES.get(parts[0].text.lower(), parts[0].text.lower())
         if head in PREFIXES:
             return self.keyed_field(token, parts, scope)
         if head not in ATTRIBUTES:
@@ -194,6 +241,13 @@ class Parser:
         if not keys:
             raise self.fail(f"{parts[0].text!r} needs a key, e.g. {parts[0].text}.loss", token)
         aggregate = None
+        key = ".".join(k.text for k in keys)
+        if kind == TAG and key in FOLDED_TAGS:  # tags.mlflow.runName is the run's name (folded on import)
+            return Field(ATTRIBUTE, FOLDED_TAGS[key], scope=scope, position=token.position)
+        if kind == DATASET:
+            if len(keys) != 1 or keys[0].text.lower() not in DATASET_FIELDS:
+                raise self.fail(f"datasets has the fields {', '.join(DATASET_FIELDS)}, e.g. datasets.name = 'train'", token)
+            return Field(DATASET, keys[0].text.lower(), scope=scope, position=token.position)
         if kind == METRIC:
             aggregate = "last"
             if len(keys) > 1 and not keys[-1].quoted and keys[-1].text.lower() in AGGREGATES:
@@ -216,9 +270,32 @@ class Parser:
         return OrderItem(field, direction is not None and direction.value == "desc")
 
 
+def _millisecond(field: Field, op: str, literal: Literal, position: int) -> Node:
+    """``start_time <op> MS`` on the millisecond MLflow shows (the time truncated): seconds ranges over
+    the stored times, so ``start_time = run.info.start_time`` matches the run."""
+    low, high = Literal(literal.value / 1000.0, literal.position), Literal((literal.value + 1) / 1000.0, literal.position)
+    within = And((Compare(field, ">=", low, position), Compare(field, "<", high, position)))
+    return {
+        ">=": Compare(field, ">=", low, position), ">": Compare(field, ">=", high, position),
+        "<": Compare(field, "<", low, position), "<=": Compare(field, "<", high, position),
+        "=": within, "!=": And((Not(within), IsNull(field, True, position))),
+    }[op]
+
+
+#: MLflow attributes nbtrack has no column for, and what to use instead
+_NOT_ATTRIBUTES = {
+    "lifecycle_stage": "deleted runs are chosen with run_view_type (nbtrack: search_runs(deleted=True)), not in the filter",
+    "artifact_uri": "artifacts are in the store; filter on the run id instead (attributes.run_id = '...')",
+    "experiment_id": "choose experiments with experiment_ids=[...] (nbtrack: experiment = 'name')",
+}
+
+
 def unknown_field_message(word: str, dotted: bool) -> str:
     """Name the closest known field, so a typo reads 'did you mean ...?'."""
-    candidates = list(PREFIXES) if dotted else [*ATTRIBUTES, *PREFIXES]
+    if word.lower() in _NOT_ATTRIBUTES:
+        return f"{word!r} cannot be filtered on: {_NOT_ATTRIBUTES[word.lower()]}"
+    plurals = [p for p in PREFIXES if p.endswith("s")]  # suggest nbtrack's spelling of the prefixes
+    candidates = plurals if dotted else [*ATTRIBUTES, *plurals]
     close = difflib.get_close_matches(word.lower(), candidates, n=1)
     if dotted:
         hint = f"did you mean {close[0]!r}?" if close else "keys are written metrics.<key>, params.<key> or tags.<key>"
@@ -231,7 +308,7 @@ def unknown_field_message(word: str, dotted: bool) -> str:
     )
 
 
-def parse(text: str, scopes: Iterable[str] = ()) -> Node:
+def parse(text: str, scopes: Iterable[str] = (), dialect: str = NBTRACK) -> Node:
     """Parse a filter into a tree of :mod:`~nbtrack.query.nodes`.
 
     ``scopes`` lists prefix words allowed before a field, as promotion gates need:
@@ -241,13 +318,15 @@ def parse(text: str, scopes: Iterable[str] = ()) -> Node:
         raise QueryError(f"a query must be a string, got {type(text).__name__}")
     if not text.strip():
         raise QueryError("the query is empty", text, 0)
-    return Parser(text, scopes).filter()
+    return Parser(text, scopes, dialect).filter()
 
 
-def parse_order_by(text: str) -> tuple[OrderItem, ...]:
-    """Parse ``"metrics.f1 desc, params.lr, start_time"`` into :class:`OrderItem` s."""
+def parse_order_by(text: str | list | tuple) -> tuple[OrderItem, ...]:
+    """Parse ``"metrics.f1 desc, params.lr, start_time"`` (or MLflow's list of such terms) into :class:`OrderItem` s."""
+    if isinstance(text, (list, tuple)) and all(isinstance(item, str) for item in text):
+        text = ", ".join(item for item in text if item.strip())
     if not isinstance(text, str):
-        raise QueryError(f"an order must be a string, got {type(text).__name__}")
+        raise QueryError(f"an order must be a string or a list of strings, got {type(text).__name__}")
     if not text.strip():
         raise QueryError("the order is empty", text, 0)
     return Parser(text).order_items()

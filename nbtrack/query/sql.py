@@ -17,7 +17,7 @@ from typing import Any
 
 from ..entities import RUN_STATUSES
 from ..errors import QueryError
-from .nodes import ATTRIBUTE, INPUT, METRIC, PARAM, TAG, And, Compare, Field, InList, IsNull, Literal, Node, Not, Or, OrderItem
+from .nodes import ATTRIBUTE, DATASET, INPUT, METRIC, PARAM, TAG, And, Compare, Field, InList, IsNull, Literal, Node, Not, Or, OrderItem
 
 #: the order when none is given: newest first
 DEFAULT_ORDER = "r.start_time DESC, r.id DESC"
@@ -42,6 +42,9 @@ _ATTRIBUTES: dict[str, tuple[str, str, bool]] = {
     "notebook": ("r.notebook_path", _TEXT, True),
     "parent": ("(SELECT pr.uuid FROM runs pr WHERE pr.id = r.parent_id)", _ID, True),
     "cell": ("r.cell_key", _TEXT, True),
+    "user": ("r.user", _TEXT, True),
+    "note": ("r.note", _TEXT, True),
+    "git_commit": ("r.git_commit", _TEXT, True),
 }
 # kind -> (table, condition selecting the key, with one ? for the key)
 _SOURCES = {
@@ -55,6 +58,10 @@ _SOURCES = {
         "key = ?",
     ),
 }
+# datasets.<field>: the run's data inputs by name, content digest and context
+_DATASETS = ("(SELECT ir.id AS run_id, ij.key AS name, json_extract(ij.value, '$.digest') AS digest, "
+             "json_extract(ij.value, '$.context') AS context FROM runs ir, json_each(ir.provenance, '$.inputs') ij "
+             "WHERE json_valid(ir.provenance))")
 _METRIC_COLUMNS = {"last": "value", "min": "min", "max": "max", "count": "count", "step": "step"}
 # params are typed: a literal only compares with params of its own kind
 _PARAM_KINDS = {
@@ -62,7 +69,7 @@ _PARAM_KINDS = {
     "bool": "type = 'bool'",
     "text": "type IN ('str', 'json')",
 }
-_NEGATIONS = {"!=": "=", "not like": "like", "not in": "in"}
+_NEGATIONS = {"!=": "=", "not like": "like", "not glob": "glob", "not in": "in"}
 _HEX = re.compile(r"[0-9a-f]{4,64}")
 
 
@@ -128,13 +135,29 @@ class _Compiler:
         literals = (node.value,) if isinstance(node, Compare) else node.values
         if node.field.kind == ATTRIBUTE:
             return self.attribute(node.field, op, literals, node.position)
+        if node.field.kind == DATASET:
+            return self.dataset(node.field, op, literals, node.position)
         return self.keyed(node.field, op, literals, node.position)
+
+    def dataset(self, field: Field, op: str, literals: tuple[Literal, ...], position: int) -> str:
+        """``datasets.name = 'train'``: some data input of the run has that name (digest, context)."""
+        if any(_kind(lit.value) != "text" for lit in literals):
+            raise self.fail(f"datasets.{field.name} is text: quote the value", position)
+        positive = _NEGATIONS.get(op, op)
+        # a digest is shown (and written by MLflow) as 8 characters: compare on those
+        column = "substr(digest, 1, 8)" if field.name == "digest" else field.name
+        condition = self.condition(column, positive, list(literals))
+        if positive != op:
+            condition = f"{column} IS NOT NULL AND NOT ({condition})"
+        return f"r.id IN (SELECT run_id FROM {_DATASETS} WHERE {condition})"
 
     def is_null(self, node: IsNull) -> str:
         field = node.field
         if field.kind == ATTRIBUTE:
             column, _, _ = _ATTRIBUTES[field.name]
             return f"{column} IS {'NOT ' if node.negated else ''}NULL"
+        if field.kind == DATASET:
+            return f"r.id {'IN' if node.negated else 'NOT IN'} (SELECT run_id FROM {_DATASETS} WHERE {field.name} IS NOT NULL)"
         table, key_condition = _SOURCES[field.kind]
         exists = f"SELECT run_id FROM {table} WHERE {key_condition} AND {_column(field)} IS NOT NULL"
         self.bind(field.name)
@@ -160,7 +183,7 @@ class _Compiler:
             parts = [f"{_PARAM_KINDS[kind]} AND {self.condition(column, op, group)}" for kind, group in groups.items()]
             return parts[0] if len(parts) == 1 else "(" + " OR ".join(f"({part})" for part in parts) + ")"
         if field.kind == METRIC:
-            if op == "like":
+            if op in ("like", "glob"):
                 raise self.fail("'like' needs text, but metrics are numbers", position)
             return self.condition(column, op, [self.metric_literal(field, literal) for literal in literals])
         if field.kind == INPUT:
@@ -188,6 +211,9 @@ class _Compiler:
         if op in ("like", "not like"):
             self.check_pattern(literals[0])
             return f"{column} {op.upper()} {self.bind(literals[0].value)} ESCAPE '\\'"
+        if op in ("glob", "not glob"):  # MLflow's case-sensitive LIKE: % and _ as GLOB's * and ?
+            self.check_pattern(literals[0])
+            return f"{column} {op.upper()} {self.bind(_glob(literals[0].value))}"
         return f"{column} {op} {self.bind(literals[0].value)}"
 
     def check_pattern(self, literal: Literal) -> None:
@@ -197,7 +223,7 @@ class _Compiler:
     # -- attributes ----------------------------------------------------------------------------
     def attribute(self, field: Field, op: str, literals: tuple[Literal, ...], position: int) -> str:
         column, value_type, nullable = _ATTRIBUTES[field.name]
-        if op in ("like", "not like") and value_type in (_TIME, _NUMBER):
+        if op in ("like", "not like", "glob", "not glob") and value_type in (_TIME, _NUMBER):
             raise self.fail(f"'like' needs text, but {field.name} is a number", position)
         converted = [Literal(self.attribute_value(field, value_type, op, lit), lit.position) for lit in literals]
         if field.name == "parent":
@@ -277,6 +303,8 @@ class _Compiler:
         """A scalar SQL expression for ``field``'s value on run ``r`` (NULL when missing)."""
         if field.kind == ATTRIBUTE:
             return _ATTRIBUTES[field.name][0]
+        if field.kind == DATASET:
+            raise self.fail("runs cannot be ordered by datasets (a run may have several)", field.position)
         table, key_condition = _SOURCES[field.kind]
         sql = f"(SELECT {_column(field)} FROM {table} WHERE run_id = r.id AND {key_condition})"
         self.bind(field.name)
@@ -305,3 +333,9 @@ def _kind(value: Any) -> str:
 def _tag_text(value: Any) -> str:
     """Tags are text; a number or bool compares as the text nbtrack stores for it (``str``)."""
     return value if isinstance(value, str) else str(value)
+
+
+def _glob(pattern: str) -> str:
+    """A LIKE pattern as a GLOB pattern: ``%`` -> ``*``, ``_`` -> ``?``, GLOB's own specials bracketed."""
+    special = {"%": "*", "_": "?", "*": "[*]", "?": "[?]", "[": "[[]"}
+    return "".join(special.get(char, char) for char in pattern)

@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import QueryError
 
 #: reserved words, matched case-insensitively; ``asc``/``desc`` only mean something in ORDER BY
-KEYWORDS = frozenset({"and", "or", "not", "in", "like", "is", "null", "true", "false", "asc", "desc"})
+KEYWORDS = frozenset({"and", "or", "not", "in", "like", "ilike", "is", "null", "true", "false", "asc", "desc"})
 #: comparison operators, longest first so ``<=`` is not read as ``<`` then ``=``
 OPERATORS = ("==", "!=", "<>", "<=", ">=", "=", "<", ">")
 #: read as operators only by ``tokenize(..., arithmetic=True)`` (promotion gates); there a
@@ -32,7 +32,7 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 @dataclass(frozen=True)
 class Part:
-    """One dot-separated piece of a name; ``quoted`` when it was written in backquotes."""
+    """One dot-separated piece of a name; ``quoted`` when it was written in backquotes (or double quotes)."""
 
     text: str
     quoted: bool = False
@@ -168,8 +168,9 @@ def _name(text: str, start: int) -> Token:
 
 
 def _segment(text: str, position: int, start: int) -> tuple[Part, int]:
-    if text.startswith("`", position):
-        body, end = _quoted(text, position, "unterminated backquoted key")
+    if text.startswith(("`", '"'), position):  # MLflow quotes keys either way: metrics."val loss"
+        kind = "backquoted" if text[position] == "`" else "double-quoted"
+        body, end = _quoted(text, position, f"unterminated {kind} key")
         if not body:
             raise QueryError("empty backquoted key", text, position)
         return Part(body, quoted=True), end

@@ -30,7 +30,7 @@ from ..entities import (
 from ..errors import GateFailedError, IntegrityError, NotFoundError, RegistryError, UsageError
 from ..store import RunRepository, Store
 from ..store.models import ModelRepository
-from ..values import PICKLE_MEDIA_TYPE, check_key, model_bytes, tag_value
+from ..values import PICKLE_MEDIA_TYPE, check_key, model_bytes, model_candidates, tag_value
 from .comparison import VersionComparison, compare_runs
 from .gates import GateEvaluation, evaluate, parse_requirement
 from .names import check_alias, check_model_name, check_version
@@ -104,6 +104,24 @@ class Registry:
             self.models.append_event(model_id, now, self.who, "register", version=version, to_value="None", details=details)
         return version
 
+    def create_model(self, name: str, description: str | None = None, tags: Mapping[str, Any] | None = None) -> RegisteredModel:
+        """A registered model with no version yet (MLflow's ``create_registered_model``); refused if the name is taken."""
+        name = check_model_name(name)
+        typed_tags = {check_key(k, "tag name"): tag_value(v, k) for k, v in (tags or {}).items()}
+        with self.store.atomic():
+            now = self.clock()
+            if self.models.model_id(name) is not None:
+                raise RegistryError(f"a registered model named {name!r} exists (deleted models keep their names)")
+            model_id = self.models.create_model(name, now)
+            self.models.append_event(model_id, now, self.who, "create_model")
+            if description is not None:
+                self.models.set_model_description(model_id, str(description), now)
+                self.models.append_event(model_id, now, self.who, "set_description", to_value=str(description))
+            for key, value in typed_tags.items():
+                self.models.set_tag(model_id, None, key, value)
+                self.models.append_event(model_id, now, self.who, "set_tag", key=key, to_value=value)
+        return self.get_model(name)
+
     def _run_row(self, run: Any) -> int:
         if isinstance(getattr(run, "row_id", None), int):
             return run.row_id
@@ -124,7 +142,7 @@ class Registry:
                 raise UsageError(f"say which artifact to register: the run has {len(models)} logged models ({found})")
             return models[0], artifacts[models[0]].sha256
         if isinstance(wanted, str):
-            for candidate in (wanted, f"models/{wanted}.pkl"):
+            for candidate in model_candidates(wanted):
                 if candidate in artifacts:
                     return candidate, artifacts[candidate].sha256
             raise NotFoundError(f"the run has no artifact {wanted!r} (logged models: {', '.join(models) or 'none'}); log one with log_model(obj, name)")
@@ -185,6 +203,11 @@ class Registry:
         """Which version held each stage and alias of ``name`` at ``when`` (epoch seconds)."""
         name = check_model_name(name)
         return state_at(name, when, self.models.events(self.models.require_model_id(name, deleted_ok=True), until=when))
+
+    def change_stamp(self) -> tuple[int, int]:
+        """Differs from an earlier stamp iff the store may have changed since, by any process
+        (see :meth:`nbtrack.store.Store.change_stamp`)."""
+        return self.store.change_stamp()
 
     def run_of(self, version: ModelVersion) -> Run:
         return self.runs.get(self.runs.resolve(version.run_id))

@@ -7,7 +7,8 @@ ids, a cell cut and pasted) are paired by content similarity, so an edited cell 
 "changed" rather than "removed + added". Cell outputs are compared only on request
 (``outputs=True``): they differ on many runs (timings, addresses) and would bury the
 edits. They come from the execution histories, which hold what each cell printed when it
-ran (a saved notebook's outputs may be older than the run).
+ran (a saved notebook's outputs may be older than the run); nbtrack's own lines (``nbtrack: run
+...`` summaries and notices) are left out, so only the cells' real changes show.
 
 >>> diff = diff_runs(tracker, "3f2a", "9bc1")   # doctest: +SKIP
 >>> [c.kind for c in diff.cells], [p.key for p in diff.params]
@@ -17,7 +18,6 @@ ran (a saved notebook's outputs may be older than the run).
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +27,7 @@ from ..errors import NbtrackError
 from ..fingerprint import paired as paired_inputs
 from . import storage
 from .notebook import cell_source
+from .outputs import output_text
 from .tolerance import EXACT
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
@@ -277,34 +278,6 @@ def _output_changes(blobs, run_a: Run, run_b: Run, notes: list[str]) -> tuple[Ou
             head = cells[1][j].source.splitlines()[0] if cells[1][j].source else ""
             changes.append(OutputChange(i, j, histories[1][j].get("execution_count"), head, lines))
     return tuple(sorted(changes, key=lambda change: change.index_b))
-
-
-def output_text(outputs: Any) -> str:
-    """Outputs as comparable text: streams, ``text/plain``, errors; rich data by type and hash.
-
-    An image that changed shows as one changed line (its sha256 prefix), not as base64.
-    """
-    lines = []
-    for output in outputs or []:
-        kind = output.get("output_type")
-        if kind == "stream":
-            lines.append(_joined(output.get("text")))
-        elif kind == "error":
-            lines.append(f"{output.get('ename', '')}: {output.get('evalue', '')}\n")
-        elif kind in ("execute_result", "display_data"):
-            data = output.get("data") or {}
-            if "text/plain" in data:
-                lines.append(_joined(data["text/plain"]) + "\n")
-            for mime in sorted(m for m in data if m != "text/plain"):
-                digest = hashlib.sha256(_joined(data[mime]).encode("utf-8", "surrogatepass")).hexdigest()[:12]
-                lines.append(f"[{mime} {digest}]\n")
-    return "".join(lines)
-
-
-def _joined(value: Any) -> str:
-    if isinstance(value, list):
-        return "".join(str(part) for part in value)
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
 
 
 # -- environment and git -----------------------------------------------------------------------------

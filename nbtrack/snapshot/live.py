@@ -1,8 +1,8 @@
 """The latest notebook the JupyterLab extension pushed to this kernel.
 
 The wire format is :mod:`nbtrack.lab_protocol` (the frontend pushes the live cells on
-kernel connect and before every execution: a running cell cannot receive a comm reply, so
-the kernel never asks). The comm plumbing lives in :mod:`nbtrack.notebook_plugin`; this
+kernel connect, before every execution and, after a restart, right after the cell that loads
+nbtrack: a running cell cannot receive a comm reply, so the kernel never asks). The comm plumbing lives in :mod:`nbtrack.notebook_plugin`; this
 class only keeps state, so tests can feed it message dicts directly::
 
     live = LivePush()

@@ -10,11 +10,15 @@ cannot change what the user sees, so nbtrack converts them only when a run ends.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 _STREAMS = {"out_stream": "stdout", "err_stream": "stderr"}
+#: a line nbtrack itself printed into a cell's stream (the run summary, notices): not the cell's output
+_OWN_LINE = re.compile(r"^nbtrack: .*(?:\n|$)", re.MULTILINE)
 TRUNCATED_NOTE = "[nbtrack: output truncated at {limit} bytes; {dropped} more bytes not recorded]\n"
 
 
@@ -77,3 +81,30 @@ def bound(outputs: list[dict], limit: int) -> tuple[list[dict], bool]:
             kept.append({"output_type": "stream", "name": "stderr", "text": TRUNCATED_NOTE.format(limit=limit, dropped=dropped)})
         return kept, True
     return kept, False
+
+
+def output_text(outputs: Any, rich: bool = True) -> str:
+    """Outputs as comparable text: streams (without nbtrack's own lines), ``text/plain``, errors;
+    with ``rich``, other data by type and hash (an image that changed shows as one changed line,
+    its sha256 prefix, not as base64)."""
+    lines = []
+    for output in outputs or []:
+        kind = output.get("output_type")
+        if kind == "stream":
+            lines.append(_OWN_LINE.sub("", _joined(output.get("text"))))
+        elif kind == "error":
+            lines.append(f"{output.get('ename', '')}: {output.get('evalue', '')}\n")
+        elif kind in ("execute_result", "display_data"):
+            data = output.get("data") or {}
+            if "text/plain" in data:
+                lines.append(_joined(data["text/plain"]) + "\n")
+            for mime in sorted(m for m in data if m != "text/plain") if rich else ():
+                digest = hashlib.sha256(_joined(data[mime]).encode("utf-8", "surrogatepass")).hexdigest()[:12]
+                lines.append(f"[{mime} {digest}]\n")
+    return "".join(lines)
+
+
+def _joined(value: Any) -> str:
+    if isinstance(value, list):
+        return "".join(str(part) for part in value)
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)

@@ -12,9 +12,14 @@ The kernel is a separate process driven by nbclient, so calling this from a note
 (``%track rerun``) does not need the calling kernel and cannot deadlock with it. A rerun
 inside a rerun (the snapshot contains the ``%track rerun`` cell) is refused.
 
-The original run gets ``nbtrack.verified`` = "true" | "false", ``nbtrack.verified_by`` (the
-matching rerun run id, empty when none) and ``nbtrack.differs`` (the differing fields,
-``metrics.acc, params.seed``, empty when verified).
+Verified means an outcome was compared and matched: the run's metrics and its cells'
+outputs (see :mod:`.verify`). A rerun whose match has neither (no metric logged, no output
+printed, or no execution history stored) is "not verifiable: no outcomes to compare", never
+verified, however many params and inputs agree.
+
+The original run gets ``nbtrack.verified`` = "true" | "false" (removed when not verifiable),
+``nbtrack.verified_by`` (the matching rerun run id, empty when none) and ``nbtrack.differs``
+(the differing fields, ``metrics.acc, params.seed, outputs.In [3]``, empty when verified).
 
 >>> result = rerun(tracker, "3f2a", progress=print)   # doctest: +SKIP
 >>> result.verified, result.differing
@@ -34,13 +39,15 @@ from ..entities import RUNNING, Run
 from ..errors import UsageError
 from ..tracking.tracker import RERUN_ENV, RERUN_TAG, SYSTEM_TAG_PREFIX
 from ..values import tag_value
-from . import storage, verify
+from . import canonical, storage, verify
+from .outputs import output_text
 from .tolerance import Tolerance
 
 VERIFIED_TAG = SYSTEM_TAG_PREFIX + "verified"
 VERIFIED_BY_TAG = SYSTEM_TAG_PREFIX + "verified_by"
 DIFFERS_TAG = SYSTEM_TAG_PREFIX + "differs"
 DEFAULT_CELL_TIMEOUT = 600
+NOT_VERIFIABLE = "not verifiable: no outcomes to compare (no metric logged and no cell output recorded)"
 #: ``progress(number, total, first line of the cell)`` before each code cell runs
 Progress = Callable[[int, int, str], Any]
 
@@ -82,7 +89,14 @@ class RerunResult:
             found.append(f"the rerun ended {self.match.status}, the original {self.original.status}")
         if self.differing:
             found.append("differs: " + ", ".join(self.differing))
+        elif not self.verifiable:
+            found.append(NOT_VERIFIABLE)
         return found
+
+    @property
+    def verifiable(self) -> bool:
+        """Whether any outcome (a metric, a cell's output) was compared."""
+        return verify.outcomes_compared(self.checks)
 
     @property
     def verified(self) -> bool:
@@ -125,7 +139,7 @@ def rerun(
             _write(node, path)
     runs = tuple(tracker.search_runs(f"tags.{RERUN_TAG} = '{original.id}' and start_time >= {started!r}", "start_time asc"))
     found, how = verify.match(original, runs, _cell_sources(tracker, (original, *runs)))
-    checks = verify.checks(original, found, tolerance) if found is not None else ()
+    checks = verify.checks(original, found, tolerance, _outputs(blobs, original, found)) if found is not None else ()
     result = RerunResult(original, found, how, checks, runs, execution, tolerance,
                          "execution history" if as_executed else "snapshot", os.path.abspath(output) if output else None,
                          _notes(original, as_executed))
@@ -205,13 +219,42 @@ def _cell_sources(tracker, runs) -> dict[str, str]:
     return found
 
 
+def _outputs(blobs, original: Run, match: Run) -> tuple[list, list] | None:
+    """The (label, text) outputs of each run's own cells; None when the original stored no history."""
+    before = run_outputs(blobs, original)
+    return None if before is None else (before, run_outputs(blobs, match) or [])
+
+
+def run_outputs(blobs, run: Run) -> list[tuple[str, str]] | None:
+    """(label, output text) of the executions from the one ``run`` started in to the one it ended in.
+
+    From the run's stored execution history (None when it has none); nbtrack's own lines and
+    rich data other than ``text/plain`` are left out (see :func:`.outputs.output_text`).
+    """
+    sha = (run.provenance.get("snapshot") or {}).get("history_sha256")
+    if not sha:
+        return None
+    rows = storage.load_history(blobs, sha)
+    # "started" is stored rounded to the millisecond; the run starts inside its cell, after it
+    first = max((i for i, row in enumerate(rows) if (row.get("started") or 0) <= run.start_time + 0.0005), default=0)
+    found = []
+    for row in rows[first:]:
+        outputs = canonical.loads(blobs.get(row["outputs_sha256"])) if row.get("outputs_sha256") else []
+        count = row.get("execution_count")
+        found.append((f"In [{count}]" if count is not None else f"execution {row['seq'] + 1}", output_text(outputs, rich=False)))
+    return found
+
+
 def _mark(tracker, result: RerunResult) -> None:
-    tags = {
-        VERIFIED_TAG: "true" if result.verified else "false",
-        VERIFIED_BY_TAG: result.match.id if result.match else "",
-        DIFFERS_TAG: ", ".join(result.differing) if result.match else "no matching run",
-    }
     row_id = tracker.runs.resolve(result.original.id)
+    differs = ", ".join(result.differing) if result.match else "no matching run"
+    if result.match is not None and not result.differing and not result.verifiable:
+        differs = "no outcomes to compare"
+    tags = {VERIFIED_BY_TAG: result.match.id if result.match else "", DIFFERS_TAG: differs}
+    if result.verified or result.match is None or result.differing or result.match.status != result.original.status:
+        tags[VERIFIED_TAG] = "true" if result.verified else "false"
+    else:  # not verifiable: neither verified nor shown to differ
+        tracker.runs.delete_tag([row_id], VERIFIED_TAG)
     tracker.runs.write_batch(row_id, tags=[(k, tag_value(v, k)) for k, v in tags.items()])
 
 

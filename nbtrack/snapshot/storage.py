@@ -31,16 +31,39 @@ def put_notebook(blobs, notebook: dict) -> str:
     return blobs.put(canonical.dumps(notebook))
 
 
-def put_history(blobs, entries: Sequence[HistoryEntry], keep_outputs: bool, max_output_bytes: int) -> tuple[str, int]:
+def put_history(blobs, entries: Sequence[HistoryEntry], keep_outputs: bool, max_output_bytes: int,
+                chunks: dict[int, tuple] | None = None) -> tuple[str, int]:
     """Store each entry's source and outputs once, then the ordered list; returns (sha, truncated cells).
 
     Complete groups of ``CHUNK_SIZE`` entries are blobs of their own, the rest is inline
     (``tail``): a session's earlier chunks do not change between runs, so a run adds one
-    small blob however long the session has been. Call it inside the transaction that
-    writes the run: the cache token is checked there, out of reach of a concurrent purge.
+    small blob however long the session has been. ``chunks`` (one dict per session, kept by
+    the caller) remembers the chunks already stored, so a run also *costs* the same however
+    long the session: a chunk of finished entries never changes, and is stored again only
+    after the store's cache token changed. Call it inside the transaction that writes the
+    run: the cache token is checked there, out of reach of a concurrent purge.
     """
-    rows, truncated = [], 0
     token = blobs.cache_token()
+    chunks = {} if chunks is None else chunks
+    full = len(entries) - len(entries) % CHUNK_SIZE
+    shas, truncated = [], 0
+    for start in range(0, full, CHUNK_SIZE):
+        known = chunks.get(start)
+        if known is None or known[0] != token:
+            group = entries[start:start + CHUNK_SIZE]
+            rows, cut = _rows(blobs, group, keep_outputs, max_output_bytes, token)
+            known = (token, blobs.put(canonical.dumps({"format": CHUNK_FORMAT, "entries": rows})), cut)
+            if all(entry.finished for entry in group):
+                chunks[start] = known
+        shas.append(known[1])
+        truncated += known[2]
+    tail, cut = _rows(blobs, entries[full:], keep_outputs, max_output_bytes, token)
+    history = {"format": HISTORY_FORMAT, "count": len(entries), "chunks": shas, "tail": tail}
+    return blobs.put(canonical.dumps(history)), truncated + cut
+
+
+def _rows(blobs, entries: Sequence[HistoryEntry], keep_outputs: bool, max_output_bytes: int, token) -> tuple[list[dict], int]:
+    rows, truncated = [], 0
     for entry in entries:
         if entry.stored is None or entry.stored_token != token:
             entry.stored, entry.stored_token = _put_entry(blobs, entry, keep_outputs, max_output_bytes), token
@@ -52,13 +75,7 @@ def put_history(blobs, entries: Sequence[HistoryEntry], keep_outputs: bool, max_
             "started": round(entry.started, 3), "duration": None if entry.duration is None else round(entry.duration, 4),
             "finished": entry.finished,
         })
-    full = len(rows) - len(rows) % CHUNK_SIZE
-    chunks = [
-        blobs.put(canonical.dumps({"format": CHUNK_FORMAT, "entries": rows[start:start + CHUNK_SIZE]}))
-        for start in range(0, full, CHUNK_SIZE)
-    ]
-    history = {"format": HISTORY_FORMAT, "count": len(rows), "chunks": chunks, "tail": rows[full:]}
-    return blobs.put(canonical.dumps(history)), truncated
+    return rows, truncated
 
 
 def _put_entry(blobs, entry: HistoryEntry, keep_outputs: bool, limit: int) -> tuple[str, str | None, bool]:

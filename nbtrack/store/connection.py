@@ -41,6 +41,8 @@ class Store:
         self.rollback_listeners: list = []
         #: transactions rolled back so far: a blob written in one may be gone (see BlobStore.cache_token)
         self.rollbacks = 0
+        #: write transactions committed through this connection (see :meth:`change_stamp`)
+        self.commits = 0
         from .blobs import BlobStore  # local: keeps the module graph acyclic
 
         self.blobs = BlobStore(self)
@@ -114,6 +116,7 @@ class Store:
             except BaseException:
                 self._rollback()
                 raise
+            self.commits += 1
 
     def _rollback(self) -> None:
         self.rollbacks += 1
@@ -132,6 +135,18 @@ class Store:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+    def change_stamp(self) -> tuple[int, int]:
+        """A value that differs from an earlier one iff something may have been written in between.
+
+        ``PRAGMA data_version`` moves with commits of OTHER connections (other processes, other
+        trackers) but not with this connection's own, which :attr:`commits` counts (every write
+        goes through :meth:`atomic`; ``total_changes`` would also count the temp tables that
+        reads fill). Cheap (no table is read): views compare stamps to know whether what they
+        drew is stale.
+        """
+        with self.lock, translate_errors(self._db_path):
+            return self.conn.execute("PRAGMA data_version").fetchone()[0], self.commits
 
     @property
     def path(self) -> Path:

@@ -51,8 +51,8 @@ def resolve_store(explicit: str | os.PathLike | None = None, cwd: str | os.PathL
 def _explicit(path: Path, how: str) -> StoreLocation:
     """Accept the store directory, a project folder holding ``.nbtrack/``, or a database file."""
     path = path.expanduser().resolve()
-    if path.is_file():
-        return StoreLocation(path.parent, how, path.name)
+    if path.is_file() or (path.suffix in (".db", ".sqlite", ".sqlite3") and path.parent.is_dir() and not path.exists()):
+        return StoreLocation(path.parent, how, path.name)  # a database file, existing or to be created
     if path.name != STORE_DIRNAME and (path / STORE_DIRNAME).is_dir():
         return StoreLocation(path / STORE_DIRNAME, how)
     return StoreLocation(path, how)

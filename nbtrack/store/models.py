@@ -87,9 +87,14 @@ class ModelRepository:
 
     # -- versions ------------------------------------------------------------------------------
     def next_version(self, model_id: int) -> int:
-        """Deleted versions count: a version number is never given twice."""
+        """Deleted versions count: a version number is never given twice (nor one whose deletion the
+        audit trail records without a row, as for versions MLflow had deleted before an import)."""
         with self.store.atomic() as conn:
-            return conn.execute("SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE model_id = ?", (model_id,)).fetchone()[0]
+            return conn.execute(
+                "SELECT max(coalesce((SELECT max(version) FROM model_versions WHERE model_id = ?), 0), "
+                "coalesce((SELECT max(version) FROM registry_events WHERE model_id = ? AND action = 'delete_version'), 0)) + 1",
+                (model_id, model_id),
+            ).fetchone()[0]
 
     def insert_version(self, model_id: int, version: int, run_row_id: int, artifact: str, sha: str,
                        description: str | None, now: float, who: str) -> None:

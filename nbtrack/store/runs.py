@@ -474,7 +474,9 @@ def _json_ids(run_ids: Iterable[int]) -> str:
     return json.dumps([int(i) for i in run_ids])
 
 
-def _with_deleted(where: str, deleted: bool) -> str:
+def _with_deleted(where: str, deleted: bool | None) -> str:
+    if deleted is None:  # live and deleted runs alike
+        return where or "1"
     state = "r.deleted_time IS NOT NULL" if deleted else "r.deleted_time IS NULL"
     return f"({where}) AND {state}" if where else state
 

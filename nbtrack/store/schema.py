@@ -1,4 +1,4 @@
-"""The store schema as numbered sqlite-utils migrations.
+"""The store schema as numbered migrations, kept in sqlite-utils' migrations table.
 
 Released migrations are never edited: add the next number (``0004_...``) instead. ``PRAGMA user_version``
 mirrors the number of applied migrations (set inside the same transaction), so a store
@@ -286,25 +286,43 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def apply_migrations(conn) -> None:
-    """Apply pending migrations through sqlite-utils' ``Migrations`` (imported only when needed)."""
-    from sqlite_utils import Database
-    from sqlite_utils.migrations import Migrations
+    """Apply pending migrations inside the caller's transaction, with plain :mod:`sqlite3`.
 
-    migrations = Migrations(MIGRATION_SET)
+    The bookkeeping is sqlite-utils' (``Migrations("nbtrack")``): the same ``_sqlite_migrations``
+    table and rows, so stores stay readable by its tools. sqlite-utils itself is not imported:
+    importing it imports pandas and numpy when installed, and a store is first opened from a
+    tracked cell's ``pre_run_cell`` hook, where pandas cannot yet see IPython and would keep
+    terminal display defaults (``display.max_columns`` 0) for the user's whole session.
+    """
+    import datetime
+
+    conn.execute(_MIGRATIONS_TABLE)
+    conn.execute(_MIGRATIONS_INDEX)
+    applied = {name for (name,) in conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?", (MIGRATION_SET,))}
     for number, (name, script) in enumerate(MIGRATIONS, start=1):
-        migrations(name=name)(_migration(script, number))
-    migrations.apply(Database(conn))
-
-
-def _migration(script: str, number: int):
-    def run(db) -> None:
+        if name in applied:
+            continue
         for statement in _statements(script):
-            db.execute(statement)
+            conn.execute(statement)
         # Inside the migration's transaction: an interrupted migration leaves the old number.
-        db.execute(f"PRAGMA user_version = {int(number)}")
-        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version = {int(number)}")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        applied_at = str(datetime.datetime.now(datetime.timezone.utc))
+        conn.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
+            (MIGRATION_SET, name, applied_at),
+        )
 
-    return run
+
+# As sqlite-utils' ``Migrations.ensure_migrations_table`` creates them.
+_MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS "_sqlite_migrations" (
+   "id" INTEGER PRIMARY KEY,
+   "migration_set" TEXT,
+   "name" TEXT,
+   "applied_at" TEXT
+)"""
+_MIGRATIONS_INDEX = """CREATE UNIQUE INDEX IF NOT EXISTS "idx__sqlite_migrations_migration_set_name"
+    ON "_sqlite_migrations" ("migration_set", "name")"""
 
 
 def _statements(script: str) -> list[str]:

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import UsageError
-from ..values import PICKLE_MEDIA_TYPE, model_bytes  # noqa: F401  (re-exported: the tracker's payload helpers)
+from ..values import PICKLE_MEDIA_TYPE, model_bytes, model_candidates  # noqa: F401  (re-exported: the tracker's payload helpers)
 
 MAX_NAME_LENGTH = 512
 
@@ -59,6 +59,20 @@ def dict_bytes(data: Any) -> bytes:
         raise UsageError("log_dict data is nested too deeply (or contains itself)") from None
 
 
+def dict_payload(data: Any, name: str) -> tuple[bytes, str]:
+    """(bytes, media type) of a dict logged as ``name``: YAML for ``.yml``/``.yaml`` (as MLflow writes them), else JSON."""
+    if name.lower().endswith((".yml", ".yaml")):
+        try:
+            import yaml
+        except ImportError:
+            raise UsageError(f"logging {name!r} as YAML needs PyYAML (pip install pyyaml); or give it a .json name") from None
+        try:
+            return yaml.safe_dump(data, indent=2, default_flow_style=False, sort_keys=False, allow_unicode=True).encode("utf-8"), "application/yaml"
+        except yaml.YAMLError as exc:
+            raise UsageError(f"cannot write {name!r} as YAML: {exc}") from None
+    return dict_bytes(data), "application/json"
+
+
 def figure_png(figure: Any, dpi: int = 100) -> bytes:
     """PNG bytes of a matplotlib Figure (duck-typed: anything with ``savefig``)."""
     if not hasattr(figure, "savefig"):
@@ -80,11 +94,6 @@ def parse_runs_uri(uri: str) -> tuple[str, str]:
     if not run_ref or not name:
         raise UsageError(f"{uri!r} is not a run URI; write runs:/RUN_ID/ARTIFACT, e.g. runs:/3f2a1b0c/model")
     return run_ref, name
-
-
-def model_candidates(name: str) -> tuple[str, ...]:
-    """Artifact names a model reference may mean: the name itself, then what log_model(model, name) wrote."""
-    return (name, f"models/{name}.pkl") if not name.endswith((".pkl", ".pickle")) else (name,)
 
 
 def write_artifact(folder: str | Path, name: str, data: bytes) -> Path:

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import fingerprint as fingerprints
-from .. import provenance
+from .. import provenance, redaction
 from ..entities import FAILED, FINISHED, KILLED, RUN_STATUSES, RUNNING, SYSTEM_TAG_PREFIX, Artifact, MetricPoint, PurgeReport, Run
 from ..errors import NotFoundError, RunStateError, StoreError, UsageError
+from ..interop import mlflow_mapping as mapping
 from ..store import RunRepository, Store, gc
 from ..store.models import ModelRepository
 from ..store.runs import RunNode
@@ -67,6 +68,8 @@ class ActiveRun:
     inputs: dict[str, dict] = field(default_factory=dict, repr=False)
     git_probe: Any = field(default=None, repr=False)
     ended: bool = False
+    #: replace secret param and tag values by "<redacted>" (:mod:`nbtrack.redaction`)
+    redact: bool = field(default=True, repr=False)
 
     def __enter__(self) -> "ActiveRun":
         return self
@@ -97,11 +100,15 @@ class Tracker:
         self.store = store
         self.runs = RunRepository(store)
         self.experiment = experiment
+        #: default for new runs: secret param/tag values stored as "<redacted>" (start_run(redact=...) overrides)
+        self.redact = True
         self.host = socket.gethostname()
         #: this process as runs record it (PID space and start time), so PID reuse is detected
         self.process = liveness.own_process()
         self.user = _user()
         self._stack: list[ActiveRun] = []
+        #: the id of the run this tracker ended last (MLflow's ``last_active_run``)
+        self.last_ended_id: str | None = None
         self._env_data: bytes | None = None
         #: row id -> end fields of runs whose end the store refused; retried on later writes
         self._unrecorded_ends: dict[int, dict[str, Any]] = {}
@@ -143,13 +150,16 @@ class Tracker:
         kind: str = "api",
         cell_key: str | None = None,
         extra: Mapping[str, Any] | None = None,
+        redact: bool | None = None,
     ) -> ActiveRun:
         """Start a new run; while another run is active the new one becomes its child.
 
         A run started implicitly by logging outside any run (``kind="auto"``) is never a
         parent: in a notebook it stays open across cells, and a later ``%%track`` cell or
         ``start_run`` nesting under a run the user never started would be a surprise.
+        ``redact`` (default: :attr:`redact`) stores secret param and tag values as "<redacted>".
         """
+        redact = self.redact if redact is None else bool(redact)
         if name is not None and not isinstance(name, str):
             raise UsageError(f"run name must be a string, got {type(name).__name__}")
         if name is not None:
@@ -187,9 +197,9 @@ class Tracker:
             # purge may have removed it since; in this transaction no purge can run meanwhile
             env_sha = None if environment is None else self.store.blobs.put(environment)
             row_id = self.runs.insert_run({**record, "env_sha256": env_sha})
-            self._write(row_id, params=params, tags=tags)
+            self._write(row_id, params=params, tags=tags, redact=redact)
         self._retry_unrecorded_ends()
-        run = ActiveRun(self, row_id, run_uuid, name, experiment, now, kind, cell_key)
+        run = ActiveRun(self, row_id, run_uuid, name, experiment, now, kind, cell_key, redact=redact)
         run.git_probe = self.git.probe(info.get("cwd") or os.getcwd())
         self._stack.append(run)
         self.buffer.start()  # its heartbeat: a run that logs nothing for minutes must not look dead
@@ -233,6 +243,7 @@ class Tracker:
             raise
         self._report_refused(refused)
         run.ended = True
+        self.last_ended_id = run.id
         if run in self._stack:
             self._stack.remove(run)
         self._retry_unrecorded_ends()
@@ -250,6 +261,83 @@ class Tracker:
     def active_run(self) -> ActiveRun | None:
         return self._stack[-1] if self._stack else None
 
+    def resume_run(self, run_ref: str | Run) -> ActiveRun:
+        """Make an existing (ended) run active again, RUNNING until it ends anew; its steps continue.
+
+        The MLflow-compatible ``start_run(run_id=...)``. A deleted run is refused.
+        """
+        for run in self._stack:
+            if run.id == getattr(run_ref, "id", run_ref):
+                return run
+        self.flush()
+        with self.store.atomic():
+            (node,) = self._live_nodes([run_ref], "resume")
+            now = time.time()
+            self.runs.update_run(node.id, {"status": RUNNING, "end_time": None, "error": None, "heartbeat": now,
+                                           "pid": os.getpid(), "host": self.host})
+        stored = self.runs.get(node.id)
+        run = ActiveRun(self, node.id, stored.id, stored.name, stored.experiment, stored.start_time)
+        run.steps = {key: summary.step + 1 for key, summary in stored.metrics.items()}
+        self._stack.append(run)
+        return run
+
+    def attach(self, run_ref: str | Run | ActiveRun) -> ActiveRun:
+        """A handle for logging to any live run by id (active or ended) without making it active;
+        steps continue after the stored ones. The MLflow client's ``log_*(run_id, ...)``."""
+        if isinstance(run_ref, ActiveRun):
+            return run_ref
+        for run in self._stack:
+            if run.id == getattr(run_ref, "id", run_ref):
+                return run
+        self.flush()
+        (node,) = self._live_nodes([run_ref], "log to")
+        stored = self.runs.get(node.id)
+        handle = ActiveRun(self, node.id, stored.id, stored.name, stored.experiment, stored.start_time, ended=stored.status != RUNNING)
+        handle.steps = {key: summary.step + 1 for key, summary in stored.metrics.items()}
+        return handle
+
+    def update_run_info(self, run_ref: str | Run | ActiveRun, **fields: Any) -> None:
+        """Change a live run's ``name``, ``user``, ``note`` or ``parent`` (a run id, or None for none).
+
+        What MLflow does through its ``mlflow.runName``/``mlflow.user``/``mlflow.note.content``/
+        ``mlflow.parentRunId`` tags.
+        """
+        unknown = set(fields) - {"name", "user", "note", "parent"}
+        if unknown:
+            raise UsageError(f"a run's {', '.join(sorted(unknown))} cannot be changed")
+        values: dict[str, Any] = {}
+        for key in ("name", "user", "note"):
+            if key in fields:
+                values[key] = None if fields[key] is None else check_text(str(fields[key]), f"run {key}")
+        with self.store.atomic():
+            (node,) = self._live_nodes([run_ref], "change")
+            if "parent" in fields:
+                parent = fields["parent"]
+                values["parent_id"] = None if parent in (None, "") else self._row_id(parent)
+                if values["parent_id"] == node.id:
+                    raise UsageError("a run cannot be its own parent")
+            if values:
+                self.runs.update_run(node.id, values)
+        for run in self._stack:
+            if run.row_id == node.id and "name" in values:
+                run.name = values["name"]
+
+    def experiments(self):
+        """Every experiment (id, name, creation time), oldest first."""
+        return self.runs.experiments()
+
+    def experiment_id(self, name: str) -> int:
+        """The id of experiment ``name``, created when it does not exist yet (the current one stays)."""
+        return self.runs.experiment_id(check_key(name, "experiment name"))
+
+    def create_run(self, name: str | None = None, *, experiment: str | None = None, tags: Mapping[str, Any] | None = None,
+                   params: Mapping[str, Any] | None = None) -> ActiveRun:
+        """A new RUNNING top-level run that is not made active (the MLflow client's ``create_run``);
+        log to it by id and end it with :meth:`end_run` (``run=``)."""
+        run = self.start_run(name, experiment=experiment, tags=tags, params=params, nested=False)
+        self._stack.remove(run)
+        return run
+
     def _require_run(self, run: ActiveRun | None) -> ActiveRun:
         run = run or self.active_run()
         if run is None:
@@ -266,16 +354,26 @@ class Tracker:
 
     def log_params(self, params: Mapping[str, Any], run: ActiveRun | None = None) -> None:
         """Checked now, written with the next flush (like metrics): a commit per param would cost ~20 us."""
-        rows = [(check_key(k, "param name"), *param_value(v, k)) for k, v in _mapping(params, "params").items()]
-        row_id = self._require_run(run).row_id
-        self.buffer.extend([(row_id, *row) for row in rows])
+        params = _mapping(params, "params")
+        run = self._require_run(run)
+        params, _, hidden = self.redact_values(params, redact=run.redact)
+        rows = [(run.row_id, check_key(k, "param name"), *param_value(v, k)) for k, v in params.items()]
+        self.record_redacted(run.row_id, hidden)
+        self.buffer.extend(rows)
 
     def set_tag(self, key: str, value: Any, run: ActiveRun | None = None) -> None:
         self.set_tags({key: value}, run=run)
 
     def set_tags(self, tags: Mapping[str, Any], run: ActiveRun | None = None) -> None:
+        """MLflow's ``mlflow.runName``/``mlflow.user``/``mlflow.note.content``/``mlflow.parentRunId`` tags
+        change the run's name, user, note and parent (nbtrack keeps those as run fields, not tags)."""
         tags = _mapping(tags, "tags")
-        self._write(self._require_run(run).row_id, tags=tags)
+        run = self._require_run(run)
+        fields, other = mapping.split_folded(tags)
+        if fields:
+            self.update_run_info(run, **{k: (None if v is None else str(v)) for k, v in fields.items()})
+        if other:
+            self._write(run.row_id, tags=other, redact=run.redact)
 
     def log_metric(self, key: str, value: Any, step: int | None = None, timestamp: float | None = None, run: ActiveRun | None = None) -> None:
         """Buffer one metric point. Without ``step``, steps count 0, 1, 2, ... per key and run.
@@ -327,11 +425,13 @@ class Tracker:
 
         >>> tracker.tag_runs(["3f2a", "9b1c"], {"stage": "prod"})   # doctest: +SKIP
         """
+        tags, _, hidden = self.redact_values(tags)
         texts = _tag_rows(tags)
         with self.store.atomic():
             nodes = self._live_nodes(run_refs, "tag")
             for node in nodes:
                 self.runs.write_batch(node.id, tags=texts)
+                self.record_redacted(node.id, hidden)
         return [n.uuid for n in nodes]
 
     def untag_runs(self, run_refs: Iterable[str | Run], key: str) -> int:
@@ -359,10 +459,16 @@ class Tracker:
     def flush(self) -> int:
         return self.buffer.flush()
 
-    def log_input(self, data: Any, name: str, run: ActiveRun | None = None) -> dict[str, Any]:
+    def change_stamp(self) -> tuple[int, int]:
+        """Differs from an earlier stamp iff the store may have changed since, by any process
+        (see :meth:`nbtrack.store.Store.change_stamp`); buffered points count once flushed."""
+        return self.store.change_stamp()
+
+    def log_input(self, data: Any, name: str, run: ActiveRun | None = None, context: str | None = None) -> dict[str, Any]:
         """Record a fingerprint of ``data`` (shape, dtypes, content digest; not the data) as input ``name``.
 
-        Kept with the run and written when it ends, like the rest of its provenance.
+        Kept with the run and written when it ends, like the rest of its provenance. ``context``
+        says what the run used it for (MLflow's dataset context: ``training``, ``eval``, ...).
         """
         name = check_key(name, "input name")
         if not fingerprints.is_data(data):
@@ -371,6 +477,8 @@ class Tracker:
             print_ = fingerprints.fingerprint(data)
         except Exception as exc:  # data of an odd kind: say which input, keep the run going
             raise UsageError(f"cannot fingerprint input {name!r}: {type(exc).__name__}: {exc}") from None
+        if context is not None:
+            print_ = {**print_, "context": check_text(str(context), "input context")}
         self._require_run(run).inputs[name] = print_
         return print_
 
@@ -402,7 +510,9 @@ class Tracker:
         return self.log_bytes(str(text).encode("utf-8"), name, run=run)
 
     def log_dict(self, data: Any, name: str, run: ActiveRun | None = None) -> Artifact:
-        return self.log_bytes(payloads.dict_bytes(data), name, "application/json", run=run)
+        """JSON, or YAML when ``name`` ends in ``.yml``/``.yaml`` (the file is what its name says)."""
+        data, media = payloads.dict_payload(data, name)
+        return self.log_bytes(data, name, media, run=run)
 
     def log_figure(self, figure: Any, name: str, run: ActiveRun | None = None) -> Artifact:
         if not name.lower().endswith(".png"):
@@ -458,20 +568,27 @@ class Tracker:
         self.flush()
         return self.runs.get(self._row_id(run_ref))
 
-    def search_runs(self, filter: str | None = None, order_by: str | None = None, max_results: int | None = None,
-                    experiment: str | None = None, deleted: bool = False) -> list[Run]:
+    def search_runs(self, filter: str | None = None, order_by: str | list[str] | None = None, max_results: int | None = None,
+                    experiment: str | None = None, deleted: bool | None = False, *, experiments: Iterable[str] | None = None,
+                    dialect: str = "nbtrack") -> list[Run]:
         """Runs matching the query grammar of :mod:`nbtrack.query`, newest first by default.
 
-        Deleted runs are left out; ``deleted=True`` lists only them.
+        Deleted runs are left out; ``deleted=True`` lists only them, ``deleted=None`` both.
+        ``experiments`` names several experiments; ``dialect="mlflow"`` reads MLflow's filters.
         """
         from ..query import compile_filter, compile_order_by  # pure; imported lazily to keep import cheap
 
         self.flush()
         self.mark_dead_runs()
-        where, args = compile_filter(filter)
+        where, args = compile_filter(filter, dialect)
         if experiment is not None:
             where = f"({where}) AND e.name = ?" if where else "e.name = ?"
             args = [*args, experiment]
+        if experiments is not None:
+            names = list(experiments)
+            clause = f"e.name IN ({', '.join('?' for _ in names)})" if names else "0"
+            where = f"({where}) AND {clause}" if where else clause
+            args = [*args, *names]
         order_sql, order_args = compile_order_by(order_by)
         return self.runs.search(where, args, order_sql, order_args, max_results, deleted=deleted)
 
@@ -565,11 +682,36 @@ class Tracker:
         self.store.close()
 
     # -- internals ------------------------------------------------------------------------------
-    def _write(self, row_id: int, params: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None) -> None:
-        typed = [(check_key(k, "param name"), *param_value(v, k)) for k, v in (params or {}).items()]
-        texts = _tag_rows(tags or {})
+    def redact_values(self, params: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None,
+                      redact: bool | None = None) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+        """``(params, tags, names)``: secret values replaced by "<redacted>" and the names replaced.
+
+        Every param and tag write passes here (captured params, the API, the magics, importers),
+        then :meth:`record_redacted` once the rows are checked. ``redact`` defaults to :attr:`redact`.
+        """
+        params, tags = dict(params or {}), dict(tags or {})
+        if not (self.redact if redact is None else redact):
+            return params, tags, []
+        params, hidden = redaction.redact(params)
+        tags, hidden_tags = redaction.redact(tags)
+        return params, tags, hidden + hidden_tags
+
+    def record_redacted(self, row_id: int, names: Iterable[str]) -> None:
+        """Add ``names`` to the run's ``nbtrack.redacted`` tag (read only when there is something to add)."""
+        names = set(names)
+        if names:
+            earlier = self.runs.get(row_id).tags.get(redaction.REDACTED_TAG, "")
+            listed = ",".join(sorted(names.union(filter(None, earlier.split(",")))))
+            self.runs.write_batch(row_id, tags=[(redaction.REDACTED_TAG, listed)])
+
+    def _write(self, row_id: int, params: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None,
+               redact: bool | None = None) -> None:
+        params, tags, hidden = self.redact_values(params, tags, redact)
+        typed = [(check_key(k, "param name"), *param_value(v, k)) for k, v in params.items()]
+        texts = _tag_rows(tags)
         if typed or texts:
             self.runs.write_batch(row_id, params=typed, tags=texts)
+        self.record_redacted(row_id, hidden)
 
     def _retry_unrecorded_ends(self) -> None:
         for row_id, fields in list(self._unrecorded_ends.items()):

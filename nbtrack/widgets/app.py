@@ -54,6 +54,7 @@ from .registry_view import RegistryView
 from .runs_view import RunsView
 
 RUNS_TAB, COMPARE_TAB, REGISTRY_TAB = 0, 1, 2
+_TABS = ("runs", "compare", "registry")
 
 
 class Dashboard:
@@ -73,6 +74,9 @@ class Dashboard:
         views = [("Runs", self.runs_view.widget), ("Compare", self.compare_view.widget), ("Registry", self.registry_view.widget)]
         self.tabs = classed(w.Tab(children=[v for _, v in views], titles=[t for t, _ in views]), "nbtrack-tabs")
         self.tabs.observe(lambda change: self.compare_view.activate(change["new"] == COMPARE_TAB), names="selected_index")
+        # a tab shown again re-reads the store if a later cell (or another process) changed it
+        self.tabs.observe(lambda change: c.attempt(c.show_tab, _TABS[change["new"]]) if change["new"] is not None else None,
+                          names="selected_index")
         self.status = classed(w.HTML(), "nbtrack-status")
         self.refresh = button("Refresh", "nbtrack-refresh", c.refresh, c, tooltip="show runs logged since the dashboard opened")
         title = w.HTML("<b>nbtrack</b>")

@@ -106,9 +106,12 @@ class DashboardController:
         self.last_traceback: str | None = None
         self._listeners: list[Callable[[set[str]], None]] = []
         self._where: tuple[str, list] = ("", [])
+        #: the store's change stamp when the runs were last read (see :meth:`show_tab`)
+        self._runs_stamp: tuple[int, int] | None = None
         self.keys: ColumnKeys = column_keys(tracker.runs)
         self.columns: list[str] = self._default_columns()
         #: the Registry tab's state and actions (over the tracker's store unless a Registry is given)
+        tracker.flush()  # buffered points written first, so they do not make the Registry tab look stale
         self.registry = RegistryController(registry or Registry(tracker.store, runs=tracker.runs), self)
         if query and query.strip():
             self.set_filter(query)
@@ -213,8 +216,23 @@ class DashboardController:
         count = _plural(self.total, "deleted run" if self.show_deleted else "run")
         return count + (" matches" if self.total == 1 else " match") if matching else count
 
+    def show_tab(self, tab: str) -> bool:
+        """The view shows ``tab`` ("runs", "compare", "registry"): re-read it if the store changed since it
+        was drawn (cells run after the dashboard's, other processes). Returns whether it reloaded."""
+        if tab not in ("runs", "registry"):
+            return False
+        self.tracker.flush()
+        if tab == "registry":
+            return self.registry.shown()
+        if self.tracker.change_stamp() == self._runs_stamp:
+            return False
+        self._reload_keys()
+        self.changed("columns")
+        return True
+
     def _load(self) -> None:
         self.tracker.flush()
+        self._runs_stamp = self.tracker.change_stamp()  # before reading: a write in between means one more reload, never a miss
         repo = self.tracker.runs
         where, args = self._where
         order_sql, order_args = compile_order_by(_order_text(self.sort_column, self.descending))

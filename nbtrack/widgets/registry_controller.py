@@ -5,6 +5,12 @@ Moving a version to Production and deleting a version are two-step actions:
 what would happen (which version would be archived, which aliases would go) and only
 :meth:`RegistryController.confirm` changes the store. Every other change applies at once.
 Errors propagate to the caller; the views route them to the status line.
+
+The comment box is state here (:attr:`RegistryController.comment`, a draft): an action that
+records an event takes it and, once the store accepted the change, clears it, so a comment
+typed for one change is never written into the next one's audit trail. :meth:`shown` re-reads
+the models when the tab is shown again and the store changed meanwhile (a later cell or
+another process registered a model).
 """
 
 from __future__ import annotations
@@ -73,16 +79,35 @@ class RegistryController:
         self.models: list[RegisteredModel] = []
         self.model: str | None = None
         self.pending: PendingTransition | PendingDeletion | None = None
+        #: the comment box's text: recorded by the next stage/alias/delete action, then cleared
+        self.comment = ""
+        self._stamp: tuple[int, int] | None = None
         self.reload(announce=False)
 
     # -- reading ---------------------------------------------------------------------------------
     def reload(self, announce: bool = True) -> None:
+        self._stamp = self.registry.change_stamp()  # before reading: a write in between means one more reload, never a miss
         self.models = self.registry.search_models()
         names = [m.name for m in self.models]
         if self.model not in names:
             self.model = names[0] if names else None
         if announce:
             self.dashboard.changed("registry")
+
+    def shown(self) -> bool:
+        """The tab is shown: reload if the store changed since it was drawn; returns whether it did."""
+        if self.registry.change_stamp() == self._stamp:
+            return False
+        self.reload()
+        return True
+
+    def set_comment(self, text: str | None) -> None:
+        """The comment box changed (no redraw: the box already shows it)."""
+        self.comment = text or ""
+
+    def _comment(self, comment: str | None) -> str | None:
+        """An explicit comment, else the box's; blank is no comment."""
+        return ((self.comment if comment is None else comment) or "").strip() or None
 
     def current(self) -> RegisteredModel | None:
         return next((m for m in self.models if m.name == self.model), None)
@@ -130,7 +155,7 @@ class RegistryController:
         with ``;``): checked when the change is applied, and nothing moves if it fails.
         """
         model, stage = self._require_model(), normalize_stage(stage)
-        comment = (comment or "").strip() or None
+        comment = self._comment(comment)
         gates = tuple(g.strip() for g in (require or "").split(";") if g.strip())
         for gate in gates:
             parse_requirement(gate)  # a typo is reported now, not after the confirmation
@@ -150,7 +175,7 @@ class RegistryController:
         found = self.registry.get_model_version(model, int(version))
         if found.stage == PRODUCTION:
             raise UsageError(f"{model} version {found.version} is in Production; move it to Archived before deleting it")
-        self.pending = PendingDeletion(model, found.version, (comment or "").strip() or None, found.aliases)
+        self.pending = PendingDeletion(model, found.version, self._comment(comment), found.aliases)
         self.dashboard.changed("registry")
         self.dashboard.set_status(self.pending.describe())
         return self.pending
@@ -173,6 +198,7 @@ class RegistryController:
     def _delete(self, pending: PendingDeletion) -> None:
         try:
             self.registry.delete_model_version(pending.model, pending.version, pending.comment)
+            self.comment = ""
         finally:
             self.reload()
         self.dashboard.set_status(f"{pending.model} version {pending.version} deleted; restore it with "
@@ -181,6 +207,7 @@ class RegistryController:
     def _transition(self, model: str, version: int, stage: str, comment: str | None, require: tuple[str, ...] = ()) -> None:
         try:
             moved = self.registry.promote(model, version, stage, require=require, archive_existing=True, comment=comment).version
+            self.comment = ""
         finally:
             self.reload()
         gate = f" (gate passed: {'; '.join(require)})" if require else ""
@@ -189,13 +216,15 @@ class RegistryController:
     # -- aliases -----------------------------------------------------------------------------------
     def set_alias(self, alias: str, version: int, comment: str | None = None) -> None:
         model = self._require_model()
-        self.registry.set_alias(model, alias.strip(), int(version), (comment or "").strip() or None)
+        self.registry.set_alias(model, alias.strip(), int(version), self._comment(comment))
+        self.comment = ""
         self.reload()
         self.dashboard.set_status(f"alias {alias.strip()} of {model} now points at version {int(version)}")
 
     def delete_alias(self, alias: str, comment: str | None = None) -> None:
         model = self._require_model()
-        self.registry.delete_alias(model, alias.strip(), (comment or "").strip() or None)
+        self.registry.delete_alias(model, alias.strip(), self._comment(comment))
+        self.comment = ""
         self.reload()
         self.dashboard.set_status(f"alias {alias.strip()} of {model} deleted")
 

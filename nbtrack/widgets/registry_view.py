@@ -39,18 +39,19 @@ class RegistryView:
         self.version = classed(w.Dropdown(description="version", layout=w.Layout(width="160px")), "nbtrack-version-select")
         self.stage = classed(w.Dropdown(options=[STAGING, PRODUCTION, ARCHIVED], value=STAGING, description="stage",
                                         layout=w.Layout(width="200px")), "nbtrack-stage-select")
-        self.comment = classed(w.Text(placeholder="comment (recorded in the audit trail)"), "nbtrack-stage-comment")
+        self.comment = classed(w.Text(placeholder="comment (recorded in the audit trail of the next change)"), "nbtrack-stage-comment")
+        on_value(self.comment, r.set_comment, c, lambda: self._writing)
         self.require = classed(w.Text(placeholder="gate (optional), e.g. metrics.f1 >= production.metrics.f1",
                                       layout=w.Layout(width="420px")), "nbtrack-stage-require")
         apply = button("Apply stage", "nbtrack-stage-apply",
-                       lambda: r.request_stage(self._version(), self.stage.value, self.comment.value, self.require.value), c)
-        delete = button("Delete version", "nbtrack-version-delete", lambda: r.request_delete(self._version(), self.comment.value), c)
+                       lambda: r.request_stage(self._version(), self.stage.value, require=self.require.value), c)
+        delete = button("Delete version", "nbtrack-version-delete", lambda: r.request_delete(self._version()), c)
         self.confirm_box, self.confirm_text = confirm_row("nbtrack-stage", r.confirm, r.cancel, c)
         self.alias = classed(w.Text(placeholder="alias, e.g. champion", layout=w.Layout(width="200px")), "nbtrack-alias-name")
         aliases = w.HBox([
             self.alias,
-            button("Set alias", "nbtrack-alias-set", lambda: r.set_alias(self.alias.value, self._version(), self.comment.value), c),
-            button("Delete alias", "nbtrack-alias-delete", lambda: r.delete_alias(self.alias.value, self.comment.value), c),
+            button("Set alias", "nbtrack-alias-set", lambda: r.set_alias(self.alias.value, self._version()), c),
+            button("Delete alias", "nbtrack-alias-delete", lambda: r.delete_alias(self.alias.value), c),
             button("Compare with Production", "nbtrack-compare-production", lambda: self._compare(show_compare), c),
         ])
         self.register_name = classed(w.Text(placeholder="model name"), "nbtrack-register-name")
@@ -91,6 +92,7 @@ class RegistryView:
             self.version.options = [(f"v{row.version.version}", row.version.version) for row in rows]
             numbers = [row.version.version for row in rows]
             self.version.value = chosen if chosen in numbers else (numbers[-1] if numbers else None)
+            self.comment.value = r.comment  # empty again once a change recorded it
         finally:
             self._writing = False
         self.versions.value = self._versions_html(rows)

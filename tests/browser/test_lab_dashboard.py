@@ -42,9 +42,14 @@ def dashboard(page, lab):
             registry.register_model(run.id, {"weights": [1, 2]}, name="churn")
     finally:
         tracker.close()
-    write_notebook(lab.root, "dashboard.ipynb", CELLS)
-    open_notebook(page, lab, "dashboard.ipynb")
-    run_all(page, len(CELLS))
+    return _run_dashboard(page, lab, "dashboard.ipynb", CELLS)
+
+
+def _run_dashboard(page, lab, name: str, cells: list[str]):
+    """Write, open and Run All a notebook showing a dashboard; return the dashboard's locator."""
+    write_notebook(lab.root, name, cells)
+    open_notebook(page, lab, name)
+    run_all(page, len(cells))
     assert cell_errors(page) == []
     app = page.locator(".nbtrack-dashboard")
     app.wait_for()
@@ -100,4 +105,28 @@ def test_stage_change_in_dashboard_reaches_the_store(page, lab, dashboard):
     confirm.click()
     wait_until(lambda: _stage(lab, "churn", 1) == "Production", what="churn v1 in Production in the store")
     registry.locator(".nbtrack-versions-table", has_text="Production").wait_for()
+    assert page.dialogs == []
+
+
+LATE_CELLS = [
+    "%load_ext nbtrack",
+    "%track dashboard",
+    "import nbtrack\n"
+    "with nbtrack.start_run('late-model') as run:\n"
+    "    nbtrack.log_model({'weights': [3]}, 'clf')\n"
+    "nbtrack.register_model(run.id, 'clf', name='late-registered')",
+]
+
+
+def test_registry_tab_shows_models_registered_after_the_dashboard_cell(page, lab):
+    """Run All: the registration runs after the dashboard was drawn; showing the tab re-reads the store."""
+    dashboard = _run_dashboard(page, lab, "late_registry.ipynb", LATE_CELLS)
+    dashboard.locator(".lm-TabBar-tab", has_text="Registry").click()
+    registry = dashboard.locator(".nbtrack-registry-tab")
+    registry.locator(".nbtrack-model-select option", has_text="late-registered").wait_for(state="attached", timeout=15_000)
+    registry.locator(".nbtrack-model-select select").select_option("late-registered")  # other tests may register others
+    registry.locator(".nbtrack-versions-table", has_text="late-model").wait_for(timeout=15_000)
+    assert "no models registered yet" not in registry.locator(".nbtrack-model-history").inner_text()
+    dashboard.locator(".lm-TabBar-tab", has_text="Runs").click()
+    dashboard.locator(".nbtrack-run-row", has_text="late-model").first.wait_for(timeout=15_000)
     assert page.dialogs == []

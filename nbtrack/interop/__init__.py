@@ -1,0 +1,1 @@
+"""How nbtrack's records correspond to other trackers' (MLflow): one mapping, shared by every bridge."""

@@ -1,0 +1,5 @@
+"""``mlflow.tracking``: ``from nbtrack.mlflow.tracking import MlflowClient``."""
+
+from .client import MlflowClient
+
+__all__ = ["MlflowClient"]
