@@ -9,6 +9,7 @@ import functools
 import json
 import math
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 RUNNING, FINISHED, FAILED, KILLED = "RUNNING", "FINISHED", "FAILED", "KILLED"
@@ -64,6 +65,14 @@ class RunCell:
     source: str
 
 
+def receipt_outline(receipt: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``{"checked": ..., "kinds": [problem kinds]}`` of a receipt: its verdict, a few bytes, kept
+    next to the run so a listing shows its badge without reading the receipt itself."""
+    if receipt is None:
+        return None
+    return {"checked": receipt.get("checked"), "kinds": [p.get("kind") for p in receipt.get("problems") or []]}
+
+
 @dataclass(frozen=True)
 class Run:
     id: str
@@ -89,15 +98,39 @@ class Run:
     provenance_json: str | None = field(default=None, repr=False, compare=False)
     #: provenance fields kept in their own columns (notebook path, git commit, ...)
     provenance_columns: dict[str, Any] = field(default_factory=dict, repr=False)
-    receipt: dict[str, Any] | None = None
+    #: the hidden-state receipt JSON as stored; decoded on first use of :attr:`receipt`
+    receipt_json: str | None = field(default=None, repr=False, compare=False)
     #: when the run was deleted (it is hidden from listings until restored or purged); None: live
     deleted_time: float | None = None
+    #: reads (provenance JSON, receipt JSON) from the store on first use, for runs of a listing:
+    #: listings leave both documents in the store (they can be tens of KB per run)
+    documents: Callable[[], tuple[str | None, str | None]] | None = field(default=None, repr=False, compare=False)
+    #: :func:`receipt_outline` of the receipt, from its own small column: what a listing's badge needs
+    outline: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def _documents(self) -> tuple[str | None, str | None]:
+        return self.documents() if self.documents is not None else (self.provenance_json, self.receipt_json)
 
     @functools.cached_property
     def provenance(self) -> dict[str, Any]:
-        decoded = json.loads(self.provenance_json) if self.provenance_json else {}
+        text = self._documents[0]
+        decoded = json.loads(text) if text else {}
         decoded.update(self.provenance_columns)
         return decoded
+
+    @functools.cached_property
+    def receipt(self) -> dict[str, Any] | None:
+        """Why the run may not reproduce top to bottom (see :mod:`nbtrack.snapshot.receipt`); None: no receipt."""
+        text = self._documents[1]
+        return json.loads(text) if text else None
+
+    @property
+    def receipt_outline(self) -> dict[str, Any] | None:
+        """The receipt's verdict without its messages (see :func:`receipt_outline`), without reading the receipt."""
+        if self.outline is not None or (self.documents is not None and "_documents" not in self.__dict__):
+            return self.outline
+        return receipt_outline(self.receipt)
 
     @property
     def inputs(self) -> dict[str, dict[str, Any]]:

@@ -26,9 +26,10 @@ def receipt_badge(run: Run) -> tuple[str, str]:
     """(text, css) of the reproducibility badge: "clean", "N warnings", "unchecked" (no notebook
     to check the history against), "verified" / "differs" after a rerun, or ""."""
     parts = []
-    if run.receipt is not None:
-        problems = run.receipt.get("problems", [])
-        if run.receipt.get("checked") is False and all(p.get("kind") == "notebook_unknown" for p in problems):
+    outline = run.receipt_outline  # not the receipt: a listing does not read every run's receipt
+    if outline is not None:
+        problems = outline["kinds"]
+        if outline["checked"] is False and all(kind == "notebook_unknown" for kind in problems):
             parts.append(("unchecked", "warn"))  # no notebook to check against (a terminal, an unknown runner)
         else:
             parts.append(("clean", "clean") if not problems else (f"{len(problems)} warning{'s' * (len(problems) != 1)}", "warn"))

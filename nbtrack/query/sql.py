@@ -50,8 +50,8 @@ _SOURCES = {
     TAG: ("tags", "key = ?"),
     # data inputs live in the provenance document: (run_id, key, value = content digest) rows
     INPUT: (
-        "(SELECT ir.id AS run_id, ij.key AS key, json_extract(ij.value, '$.digest') AS value "
-        "FROM runs ir, json_each(ir.provenance, '$.inputs') ij WHERE json_valid(ir.provenance))",
+        "(SELECT ir.run_id AS run_id, ij.key AS key, json_extract(ij.value, '$.digest') AS value "
+        "FROM run_documents ir, json_each(ir.provenance, '$.inputs') ij WHERE json_valid(ir.provenance))",
         "key = ?",
     ),
 }

@@ -6,6 +6,7 @@ hot path uses raw ``executemany`` with tuples (sqlite-utils' ``insert_all`` is ~
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sqlite3
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
-from ..entities import KILLED, RUNNING, Artifact, Experiment, MetricPoint, MetricSummary, Run, RunCell
+from ..entities import KILLED, RUNNING, Artifact, Experiment, MetricPoint, MetricSummary, Run, RunCell, receipt_outline
 from ..errors import AmbiguousIdError, NotFoundError, UsageError
 from ..values import decode_param
 from .connection import Store
@@ -25,12 +26,23 @@ _RUN_COLUMNS = (
     "r.id, r.uuid, e.name AS experiment, r.name, r.status, r.start_time, r.end_time, r.heartbeat, "
     "(SELECT p.uuid FROM runs p WHERE p.id = r.parent_id) AS parent_uuid, r.cell_key, r.pid, r.host, "
     "r.user, r.error, r.note, r.notebook_path, r.path_method, r.git_commit, r.env_sha256, "
-    "r.snapshot_sha256, r.provenance, r.receipt, r.deleted_time"
+    "r.snapshot_sha256, r.receipt_outline, r.deleted_time"
 )
 _FROM = "FROM runs r JOIN experiments e ON e.id = r.experiment_id"
+#: the large documents of a run live in their own table (migration 0005): read with one run, never for a listing
+_WITH_DOCUMENTS = ", d.provenance, d.receipt FROM runs r JOIN experiments e ON e.id = r.experiment_id LEFT JOIN run_documents d ON d.run_id = r.id"
+#: the default order of listings: newest first (served by the partial index runs_live_newest)
+DEFAULT_ORDER = "r.start_time DESC, r.id DESC"
+_OLDEST_FIRST = "r.start_time ASC, r.id ASC"
+#: a keyset paging position: (start time, row id) of a run
+Cursor = tuple[float, int]
+#: ``before=OLDEST``: the oldest runs, i.e. the last page in the default order
+OLDEST = (-math.inf, 0)
+#: run fields stored in ``run_documents`` rather than in ``runs``
+DOCUMENT_FIELDS = ("provenance", "receipt")
 #: every table with rows per run, besides ``runs`` itself (the metrics table has no foreign key to
 #: cascade from, so a purge deletes from each by name)
-RUN_TABLES = ("params", "tags", "metrics", "latest_metrics", "artifacts", "run_cells")
+RUN_TABLES = ("params", "tags", "metrics", "latest_metrics", "artifacts", "run_cells", "run_documents")
 #: the next run row id: above the live ones and above the highest ever purged (see migration 0004)
 _NEXT_RUN_ID = "SELECT max(coalesce((SELECT max(id) FROM runs), 0), coalesce((SELECT max(last_run_id) FROM purges), 0)) + 1"
 #: rows of deleted runs, for excluding them from aggregates (served by the partial index runs_deleted)
@@ -109,20 +121,26 @@ class RunRepository:
     def insert_run(self, fields: dict[str, Any]) -> int:
         """Insert a run numbered above every run the store ever held, purged ones included: a
         row id never names two runs (late writers that kept one cannot hit a newer run)."""
+        fields, documents = _split_documents(fields)
         columns = ", ".join(fields)
         marks = ", ".join("?" for _ in fields)
         with self.store.atomic() as conn:
             # column names come from our code (Tracker), never from user text
-            return conn.execute(f"INSERT INTO runs(id, {columns}) VALUES (({_NEXT_RUN_ID}), {marks})", tuple(fields.values())).lastrowid
+            run_id = conn.execute(f"INSERT INTO runs(id, {columns}) VALUES (({_NEXT_RUN_ID}), {marks})", tuple(fields.values())).lastrowid
+            _write_documents(conn, run_id, documents)
+            return run_id
 
     def update_run(self, run_id: int, fields: dict[str, Any]) -> None:
+        fields, documents = _split_documents(fields)
         assignments = ", ".join(f"{name} = ?" for name in fields)
         with self.store.atomic() as conn:
-            conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*fields.values(), run_id))
+            if fields:
+                conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*fields.values(), run_id))
+            _write_documents(conn, run_id, documents)
 
     def provenance(self, run_id: int) -> dict[str, Any]:
         """The run's stored provenance document (empty when none), for read-modify-write updates."""
-        rows = self.store.query("SELECT provenance FROM runs WHERE id = ?", (run_id,))
+        rows = self.store.query("SELECT provenance FROM run_documents WHERE run_id = ?", (run_id,))
         return json.loads(rows[0]["provenance"]) if rows and rows[0]["provenance"] else {}
 
     def heartbeat(self, run_ids: Iterable[int], when: float) -> None:
@@ -309,7 +327,7 @@ class RunRepository:
         raise UsageError(f"{name!r} is not a run id (at least 4 hex characters) or a run name")
 
     def get(self, run_id: int) -> Run:
-        runs = self.select(f"SELECT {_RUN_COLUMNS} {_FROM} WHERE r.id = ?", (run_id,))
+        runs = self.select(f"SELECT {_RUN_COLUMNS}{_WITH_DOCUMENTS} WHERE r.id = ?", (run_id,))
         if not runs:
             raise NotFoundError(f"no run with row id {run_id}")
         return runs[0]
@@ -331,18 +349,69 @@ class RunRepository:
         limit: int | None = None,
         offset: int = 0,
         deleted: bool = False,
+        after: Cursor | None = None,
+        before: Cursor | None = None,
     ) -> list[Run]:
         """Runs matching WHERE/ORDER BY fragments produced by :mod:`nbtrack.query` (always parameterized).
 
-        Live runs only, unless ``deleted``: then only the deleted ones.
+        Live runs only, unless ``deleted``: then only the deleted ones. ``after``/``before`` page
+        by keyset in the default order (see :meth:`page`).
         """
-        sql = f"SELECT {_RUN_COLUMNS} {_FROM} WHERE {_with_deleted(where, deleted)}"
-        sql += f" ORDER BY {order_by or 'r.start_time DESC, r.id DESC'}"
-        args = [*params, *order_params]
+        return self.by_ids([row_id for row_id, _ in self.page(where, params, order_by, order_params, limit, offset, deleted, after, before)])
+
+    def page(
+        self,
+        where: str = "",
+        params: Sequence[Any] = (),
+        order_by: str = "",
+        order_params: Sequence[Any] = (),
+        limit: int | None = None,
+        offset: int = 0,
+        deleted: bool = False,
+        after: Cursor | None = None,
+        before: Cursor | None = None,
+    ) -> list[Cursor]:
+        """(row id, start time) of the matching runs in order: only the narrow columns the order needs.
+
+        In the default order (newest first) ``after=(start, id)`` continues after that run and
+        ``before=(start, id)`` gives the ``limit`` runs just before it (``before=OLDEST`` the last
+        page): keyset paging, served by the ``runs_live_newest`` index whatever the page number,
+        where ``offset`` reads and skips every run before the page.
+        """
+        conditions, args = [_with_deleted(where, deleted)], [*params]
+        order = order_by or DEFAULT_ORDER
+        cursor = after if after is not None else before
+        if cursor is not None:
+            if order != DEFAULT_ORDER:
+                raise UsageError("keyset paging (after/before) follows the default order only")
+            conditions.append(f"(r.start_time, r.id) {'<' if after is not None else '>'} (?, ?)")
+            args += [float(cursor[0]), int(cursor[1])]
+            if before is not None:
+                order = _OLDEST_FIRST
+        # the experiments join only when the filter or order names the experiment (our compiler writes e.name)
+        source = _FROM if "e.name" in where or "e.name" in order else "FROM runs r"
+        sql = f"SELECT r.id, r.start_time {source} WHERE {' AND '.join(conditions)} ORDER BY {order}"
+        args += order_params
         if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
             args += [-1 if limit is None else int(limit), int(offset)]
-        return self.select(sql, args)
+        with self.store.lock:
+            rows = self.store.conn.execute(sql, args).fetchall()
+        return rows[::-1] if before is not None else rows
+
+    def by_ids(self, ids: Sequence[int]) -> list[Run]:
+        """Runs (params, metrics, tags, artifacts) for ``ids``, in that order; their provenance and
+        receipt are read from the store when first used."""
+        if not ids:
+            return []
+        # CROSS JOIN keeps the list as the outer loop (one lookup per id), ordered by its position
+        return self.select(f"SELECT {_RUN_COLUMNS} FROM json_each(?) j CROSS JOIN runs r ON r.id = j.value "
+                           f"JOIN experiments e ON e.id = r.experiment_id ORDER BY j.key", (_json_ids(ids),))
+
+    def documents(self, run_id: int) -> tuple[str | None, str | None]:
+        """(provenance JSON, receipt JSON) of one run, as stored."""
+        rows = self.store.query("SELECT provenance, receipt FROM run_documents WHERE run_id = ?", (run_id,))
+        return (rows[0]["provenance"], rows[0]["receipt"]) if rows else (None, None)
 
     def cell_runs(self, cell_key: str) -> list[tuple[str, str | None, str, float]]:
         """(id, name, status, start) of every live run of one cell, oldest first: re-runs are linked this way."""
@@ -368,16 +437,20 @@ class RunRepository:
 
     def count(self, where: str = "", params: Sequence[Any] = (), deleted: bool = False) -> int:
         """How many runs :meth:`search` would return without a limit."""
-        return self.store.query(f"SELECT count(*) {_FROM} WHERE {_with_deleted(where, deleted)}", params)[0][0]
+        source = _FROM if "e.name" in where else "FROM runs r"
+        return self.store.query(f"SELECT count(*) {source} WHERE {_with_deleted(where, deleted)}", params)[0][0]
 
     def select(self, sql: str, params: Sequence[Any] = ()) -> list[Run]:
+        """Runs of rows with the columns of ``_RUN_COLUMNS`` (and, for one run, its documents)."""
         rows = self.store.query(sql, params)
         if not rows:
             return []
         ids = [r["id"] for r in rows]
         params_by, metrics_by, tags_by, artifacts_by = self._children(ids)
+        eager = "receipt" in rows[0].keys()
         return [
-            _run(r, params_by.get(r["id"], {}), metrics_by.get(r["id"], {}), tags_by.get(r["id"], {}), artifacts_by.get(r["id"], ()))
+            _run(r, params_by.get(r["id"], {}), metrics_by.get(r["id"], {}), tags_by.get(r["id"], {}), artifacts_by.get(r["id"], ()),
+                 None if eager else functools.partial(self.documents, r["id"]))
             for r in rows
         ]
 
@@ -408,6 +481,30 @@ class RunRepository:
             for row in cursor:
                 artifacts_by.setdefault(row["run_id"], []).append(_artifact(row))
         return params_by, metrics_by, tags_by, {k: tuple(v) for k, v in artifacts_by.items()}
+
+
+def _split_documents(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(columns of ``runs``, columns of ``run_documents``) of one insert or update."""
+    documents = {k: fields[k] for k in DOCUMENT_FIELDS if k in fields}
+    return ({k: v for k, v in fields.items() if k not in documents}, documents) if documents else (fields, documents)
+
+
+def _write_documents(conn, run_id: int, documents: dict[str, Any]) -> None:
+    if not documents:
+        return
+    if "receipt" in documents:  # its verdict is kept next to the run, for listings
+        conn.execute("UPDATE runs SET receipt_outline = ? WHERE id = ?", (outline_json(documents["receipt"]), run_id))
+    # column names from DOCUMENT_FIELDS only, never user text
+    columns = ", ".join(documents)
+    updates = ", ".join(f"{k} = excluded.{k}" for k in documents)
+    conn.execute(f"INSERT INTO run_documents(run_id, {columns}) VALUES (?, {', '.join('?' * len(documents))}) "
+                 f"ON CONFLICT(run_id) DO UPDATE SET {updates}", (run_id, *documents.values()))
+
+
+def outline_json(receipt: str | None) -> str | None:
+    """The ``receipt_outline`` column for a stored receipt (see :func:`nbtrack.entities.receipt_outline`)."""
+    outline = receipt_outline(json.loads(receipt)) if receipt else None
+    return json.dumps(outline) if outline is not None else None
 
 
 def _json_ids(run_ids: Iterable[int]) -> str:
@@ -453,8 +550,9 @@ def _artifact(row) -> Artifact:
     return Artifact(row["name"], row["sha256"], row["size"], row["media_type"], row["created"])
 
 
-def _run(row, params, metrics, tags, artifacts) -> Run:
+def _run(row, params, metrics, tags, artifacts, documents) -> Run:
     columns = {k: row[k] for k in ("notebook_path", "path_method", "git_commit", "env_sha256", "snapshot_sha256") if row[k] is not None}
+    outline = row["receipt_outline"]
     return Run(
         id=row["uuid"],
         name=row["name"],
@@ -474,10 +572,12 @@ def _run(row, params, metrics, tags, artifacts) -> Run:
         metrics=metrics,
         tags=tags,
         artifacts=artifacts,
-        provenance_json=row["provenance"],
+        provenance_json=None if documents else row["provenance"],
         provenance_columns=columns,
-        receipt=json.loads(row["receipt"]) if row["receipt"] else None,
+        receipt_json=None if documents else row["receipt"],
         deleted_time=row["deleted_time"],
+        documents=documents,
+        outline=json.loads(outline) if outline else None,
     )
 
 
