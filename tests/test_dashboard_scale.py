@@ -58,7 +58,7 @@ def test_build_over_ten_thousand_runs_loads_one_page(tracker):
     assert len(c.keys.params) == PARAMS and len(c.keys.metrics) == METRICS
     wanted = [s for s in statements if "INTO temp._wanted" in s]
     assert 0 < len(wanted) <= 3 * 25, len(wanted)  # three page loads, children of 25 runs each
-    page_queries = [s for s in statements if s.startswith("SELECT r.id, r.start_time")]
+    page_queries = [s for s in statements if s.startswith("SELECT r.start_time, r.id")]
     assert page_queries and all("LIMIT" in s for s in page_queries)
     # whole rows are read for the page's ids only
     assert all("json_each" in s for s in statements if s.startswith("SELECT r.id, r.uuid"))

@@ -55,6 +55,7 @@ _SOURCES = {
         "key = ?",
     ),
 }
+_START_TIME = Field(ATTRIBUTE, "start_time")
 _METRIC_COLUMNS = {"last": "value", "min": "min", "max": "max", "count": "count", "step": "step"}
 # params are typed: a literal only compares with params of its own kind
 _PARAM_KINDS = {
@@ -75,6 +76,8 @@ def compile_where(node: Node, text: str) -> tuple[str, list]:
 
 def compile_order(items: tuple[OrderItem, ...], text: str) -> tuple[str, list]:
     """ORDER BY terms (NULLs last either way, ties newest-id first) and their parameters."""
+    if len(items) == 1 and items[0].field == _START_TIME and items[0].descending:
+        return DEFAULT_ORDER, []  # the same order (start_time is never NULL), in the words the index serves
     compiler = _Compiler(text)
     terms = [f"{compiler.value(item.field)} {'DESC' if item.descending else 'ASC'} NULLS LAST" for item in items]
     return ", ".join([*terms, "r.id DESC"]), compiler.checked_params()

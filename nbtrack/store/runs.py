@@ -34,6 +34,10 @@ _WITH_DOCUMENTS = ", d.provenance, d.receipt FROM runs r JOIN experiments e ON e
 #: the default order of listings: newest first (served by the partial index runs_live_newest)
 DEFAULT_ORDER = "r.start_time DESC, r.id DESC"
 _OLDEST_FIRST = "r.start_time ASC, r.id ASC"
+#: key tables and their key column, for :meth:`RunRepository.key_usage` (our constants, never user text)
+_KEY_SOURCES = {"params": ("params", "key"), "metrics": ("latest_metrics", "key_id"), "tags": ("tags", "key")}
+#: key use is counted over this many of the newest runs (the dashboard's column order)
+KEY_USAGE_SAMPLE = 5000
 #: a keyset paging position: (start time, row id) of a run
 Cursor = tuple[float, int]
 #: ``before=OLDEST``: the oldest runs, i.e. the last page in the default order
@@ -357,7 +361,7 @@ class RunRepository:
         Live runs only, unless ``deleted``: then only the deleted ones. ``after``/``before`` page
         by keyset in the default order (see :meth:`page`).
         """
-        return self.by_ids([row_id for row_id, _ in self.page(where, params, order_by, order_params, limit, offset, deleted, after, before)])
+        return self.by_ids([row_id for _, row_id in self.page(where, params, order_by, order_params, limit, offset, deleted, after, before)])
 
     def page(
         self,
@@ -371,7 +375,7 @@ class RunRepository:
         after: Cursor | None = None,
         before: Cursor | None = None,
     ) -> list[Cursor]:
-        """(row id, start time) of the matching runs in order: only the narrow columns the order needs.
+        """(start time, row id) of the matching runs in order: only the narrow columns paging needs.
 
         In the default order (newest first) ``after=(start, id)`` continues after that run and
         ``before=(start, id)`` gives the ``limit`` runs just before it (``before=OLDEST`` the last
@@ -390,7 +394,7 @@ class RunRepository:
                 order = _OLDEST_FIRST
         # the experiments join only when the filter or order names the experiment (our compiler writes e.name)
         source = _FROM if "e.name" in where or "e.name" in order else "FROM runs r"
-        sql = f"SELECT r.id, r.start_time {source} WHERE {' AND '.join(conditions)} ORDER BY {order}"
+        sql = f"SELECT r.start_time, r.id {source} WHERE {' AND '.join(conditions)} ORDER BY {order}"
         args += order_params
         if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
@@ -422,18 +426,44 @@ class RunRepository:
 
     def key_usage(self, deleted: bool = False) -> dict[str, tuple[str, ...]]:
         """Param, metric and tag keys of live runs (or, with ``deleted``, of deleted ones), most used
-        first (ties alphabetical).
+        first (ties alphabetical); use is counted over the newest :data:`KEY_USAGE_SAMPLE` runs, so
+        keys only older runs have come last, alphabetically.
 
-        Lets the dashboard offer columns without loading every run.
+        Lets the dashboard offer columns without loading every run, or even every key row.
         """
-        live = f"run_id {'IN' if deleted else 'NOT IN'} ({_DELETED_IDS})"
-        queries = {
-            "params": f"SELECT key FROM params WHERE {live} GROUP BY key ORDER BY count(*) DESC, key",
-            "metrics": f"SELECT k.key FROM latest_metrics l JOIN metric_keys k ON k.id = l.key_id WHERE l.{live} "
-                       "GROUP BY l.key_id ORDER BY count(*) DESC, k.key",
-            "tags": f"SELECT key FROM tags WHERE {live} GROUP BY key ORDER BY count(*) DESC, key",
-        }
-        return {kind: tuple(row[0] for row in self.store.query(sql)) for kind, sql in queries.items()}
+        state = "IS NOT NULL" if deleted else "IS NULL"  # constants of this function, never user text
+        newest = f"SELECT id FROM runs WHERE deleted_time {state} ORDER BY start_time DESC, id DESC LIMIT {int(KEY_USAGE_SAMPLE)}"
+        usage = {}
+        with self.store.lock:
+            for kind, (table, column) in _KEY_SOURCES.items():
+                present = self._present_keys(kind, f"{'' if deleted else 'NOT '}IN ({_DELETED_IDS})", ())
+                counts = dict(self.store.conn.execute(f"SELECT {column}, count(*) FROM {table} WHERE run_id IN ({newest}) GROUP BY {column}"))
+                usage[kind] = tuple(name for name, _ in sorted(present, key=lambda pair: (-counts.get(pair[1], 0), pair[0])))
+        return usage
+
+    def keys_of(self, where: str = "", params: Sequence[Any] = (), deleted: bool = False) -> dict[str, list[str]]:
+        """The param, metric and tag keys of the runs :meth:`search` would return, each sorted."""
+        source = _FROM if "e.name" in where else "FROM runs r"
+        # every live run: "not one of the (few) deleted" reads less than listing 100,000 live ones
+        matching = f"IN (SELECT r.id {source} WHERE {_with_deleted(where, deleted)})" if where or deleted else f"NOT IN ({_DELETED_IDS})"
+        with self.store.lock:
+            return {kind: sorted(name for name, _ in self._present_keys(kind, matching, params)) for kind in _KEY_SOURCES}
+
+    def _present_keys(self, kind: str, matching: str, params: Sequence[Any]) -> list[tuple[str, Any]]:
+        """(name, stored key) of each ``kind`` key that a run ``run_id <matching>`` has (``IN (...)``).
+
+        The distinct keys come from hopping along the key index (one seek per key, however many
+        rows each has), then each is checked for one matching run: no scan of every key row.
+        """
+        table, column = _KEY_SOURCES[kind]
+        sql = (f"WITH RECURSIVE k(v) AS (SELECT (SELECT min({column}) FROM {table}) UNION ALL "
+               f"SELECT (SELECT min({column}) FROM {table} WHERE {column} > k.v) FROM k WHERE k.v IS NOT NULL) "
+               f"SELECT v FROM k WHERE v IS NOT NULL AND EXISTS (SELECT 1 FROM {table} x WHERE x.{column} = k.v AND x.run_id {matching})")
+        found = [row[0] for row in self.store.conn.execute(sql, params)]
+        if kind != "metrics":
+            return [(key, key) for key in found]
+        names = dict(self.store.conn.execute("SELECT id, key FROM metric_keys WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(found),)))
+        return [(names[key_id], key_id) for key_id in found]
 
     def count(self, where: str = "", params: Sequence[Any] = (), deleted: bool = False) -> int:
         """How many runs :meth:`search` would return without a limit."""

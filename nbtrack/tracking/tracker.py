@@ -17,7 +17,7 @@ import time
 import traceback
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -43,6 +43,23 @@ AUTO = "auto"
 #: set by ``nbtrack rerun`` in the kernel it starts, so every run made there names the run it re-executes
 RERUN_ENV = "NBTRACK_RERUN_OF"
 RERUN_TAG = SYSTEM_TAG_PREFIX + "rerun_of"
+
+
+def _compiled(filter: str | None, order_by: str | None, experiment: str | None) -> tuple[str, list, str, list]:
+    """WHERE and ORDER BY fragments (with their parameters) of a search."""
+    from ..query import compile_filter, compile_order_by  # pure; imported lazily to keep import cheap
+
+    where, args = compile_filter(filter)
+    if experiment is not None:
+        where = f"({where}) AND e.name = ?" if where else "e.name = ?"
+        args = [*args, experiment]
+    order_sql, order_args = compile_order_by(order_by)
+    return where, args, order_sql, order_args
+
+
+#: runs ``search_runs`` returns unless told otherwise (``max_results=None``: all): a store of a
+#: year of runs is not loaded whole by accident
+DEFAULT_MAX_RESULTS = 1000
 
 
 @dataclass(eq=False)
@@ -437,22 +454,47 @@ class Tracker:
         self.flush()
         return self.runs.get(self._row_id(run_ref))
 
-    def search_runs(self, filter: str | None = None, order_by: str | None = None, max_results: int | None = None,
+    def search_runs(self, filter: str | None = None, order_by: str | None = None, max_results: int | None = DEFAULT_MAX_RESULTS,
                     experiment: str | None = None, deleted: bool = False) -> list[Run]:
         """Runs matching the query grammar of :mod:`nbtrack.query`, newest first by default.
 
-        Deleted runs are left out; ``deleted=True`` lists only them.
+        At most ``max_results`` (1,000 by default; ``None`` for every match). Deleted runs are
+        left out; ``deleted=True`` lists only them.
         """
-        from ..query import compile_filter, compile_order_by  # pure; imported lazily to keep import cheap
-
         self.flush()
         self.mark_dead_runs()
-        where, args = compile_filter(filter)
-        if experiment is not None:
-            where = f"({where}) AND e.name = ?" if where else "e.name = ?"
-            args = [*args, experiment]
-        order_sql, order_args = compile_order_by(order_by)
+        where, args, order_sql, order_args = _compiled(filter, order_by, experiment)
         return self.runs.search(where, args, order_sql, order_args, max_results, deleted=deleted)
+
+    def iter_runs(self, filter: str | None = None, order_by: str | None = None, max_results: int | None = None,
+                  experiment: str | None = None, deleted: bool = False, batch: int = 1000) -> Iterator[Run]:
+        """Every matching run (or the first ``max_results``), read ``batch`` runs at a time: memory
+        stays flat however many match (``nbtrack runs export``).
+
+        In the default order each batch continues after the last run of the one before (keyset);
+        another order reads the matching row ids once, then the runs batch by batch.
+        """
+        self.flush()
+        self.mark_dead_runs()
+        where, args, order_sql, order_args = _compiled(filter, order_by, experiment)
+        if order_by is not None and order_by.strip():
+            ids = [row_id for _, row_id in self.runs.page(where, args, order_sql, order_args, max_results, deleted=deleted)]
+            for first in range(0, len(ids), batch):
+                yield from self.runs.by_ids(ids[first:first + batch])
+            return
+        cursor, left = None, max_results
+        while left is None or left > 0:
+            rows = self.runs.page(where, args, limit=batch if left is None else min(batch, left), deleted=deleted, after=cursor)
+            if not rows:
+                return
+            yield from self.runs.by_ids([row_id for _, row_id in rows])
+            cursor, left = rows[-1], None if left is None else left - len(rows)
+
+    def run_keys(self, filter: str | None = None, experiment: str | None = None, deleted: bool = False) -> dict[str, list[str]]:
+        """The param, metric and tag keys of the matching runs, each sorted: an export's columns, known before its rows."""
+        self.flush()
+        where, args, _, _ = _compiled(filter, None, experiment)
+        return self.runs.keys_of(where, args, deleted=deleted)
 
     def metric_history(self, run_ref: str | Run | ActiveRun, key: str) -> list[MetricPoint]:
         self.flush()
