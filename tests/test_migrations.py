@@ -257,3 +257,26 @@ def test_process_killed_during_slow_migration_leaves_old_version(tmp_path):
     assert current.store.schema_version == SCHEMA_VERSION and len(current.search_runs()) == 5
     assert current.store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     current.close()
+
+
+def test_moving_documents_reports_progress_on_a_big_store_and_keeps_them(tmp_path, monkeypatch, capfd):
+    """0005 copies provenance and receipts in batches, a line on stderr per batch when the store is big."""
+    from nbtrack.store import schema
+
+    store_dir = _copy(4, tmp_path)
+    _give_receipt(store_dir / "nbtrack.db")
+    moved_before = _moved(store_dir / "nbtrack.db", before=True)
+    monkeypatch.setattr(schema, "PROGRESS_EVERY", 2)  # 7 runs: a big store for this test
+    Store.open(store_dir).close()
+    lines = capfd.readouterr().err.splitlines()
+    assert lines == [f"nbtrack: upgrading the store (0005): {done} of 7 runs ({100 * done // 7}%)" for done in (2, 4, 6, 7)]
+    assert _moved(store_dir / "nbtrack.db", before=False) == moved_before
+    conn = sqlite3.connect(store_dir / "nbtrack.db")
+    outlines = conn.execute("SELECT name, receipt_outline FROM runs WHERE receipt_outline IS NOT NULL").fetchall()
+    conn.close()
+    assert outlines == [("second", json.dumps({"checked": True, "kinds": ["out_of_order"]}))]
+
+
+def test_small_store_upgrades_silently(tmp_path, capfd):
+    Store.open(_copy(4, tmp_path)).close()
+    assert capfd.readouterr().err == ""

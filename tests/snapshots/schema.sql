@@ -9,8 +9,6 @@ CREATE UNIQUE INDEX model_versions_one_production ON model_versions(model_id) WH
 CREATE INDEX model_versions_run ON model_versions(run_id);
 -- index params_key_type_value
 CREATE INDEX params_key_type_value ON params(key, type, value);
--- index params_key_value
-CREATE INDEX params_key_value ON params(key, value);
 -- index runs_cell_key
 CREATE INDEX runs_cell_key ON runs(cell_key);
 -- index runs_deleted
