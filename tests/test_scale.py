@@ -195,3 +195,35 @@ def test_export_memory_does_not_grow_with_the_store(tracker, store_path, tmp_pat
     finally:
         sink.close()
     assert large < small * 1.5, (small, large)
+
+
+def test_listed_runs_equal_runs_read_one_by_one(tracker):
+    """Listings build runs from tuples by position: every field matches the one-run read (documents included)."""
+    with tracker.start_run("parent", params={"lr": 0.1, "big": 2**70, "inf": float("inf"), "deep": True, "grid": [1, "x"],
+                                             "none": None, "model": "gbm"}, tags={"team": "churn"}):
+        with tracker.start_run("child"):
+            tracker.log_metric("loss", float("nan"), step=0)
+            tracker.log_metric("loss", 0.5, step=1)
+            tracker.log_text("hi", "notes.txt")
+            tracker.set_note("a note")
+    for listed in tracker.search_runs():
+        single = tracker.get_run(listed.id)
+        assert listed == single
+        for name in ("provenance", "receipt", "receipt_outline", "notebook_path", "inputs", "artifacts", "note", "parent_id"):
+            assert getattr(listed, name) == getattr(single, name), name
+    child = tracker.search_runs("name = 'child'")[0]
+    assert child.parent_id == tracker.search_runs("name = 'parent'")[0].id
+    assert child.metrics["loss"].last == 0.5 and child.metrics["loss"].count == 2 and child.note == "a note"
+
+
+def test_filtered_search_walks_the_order_index_and_stops_at_the_limit(tracker):
+    from nbtrack.query import compile_filter
+
+    generate(tracker, 20)
+    where, args = compile_filter("params.model = 'gbm' and metrics.f1 > 0.5")
+    plan = tracker.store.conn.execute(
+        f"EXPLAIN QUERY PLAN SELECT r.start_time, r.id FROM runs r WHERE ({where}) AND r.deleted_time IS NULL ORDER BY {DEFAULT_ORDER} LIMIT 5",
+        args).fetchall()
+    details = " ".join(row[-1] for row in plan)
+    assert "SCAN r USING INDEX runs_live_newest" in details and "TEMP B-TREE" not in details, details
+    assert "params_key_type_value" in details and "latest_metrics_key_value" in details, details

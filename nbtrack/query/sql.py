@@ -3,9 +3,14 @@
 User text never becomes SQL text: keys and values are always bound ``?`` parameters;
 only names from the fixed tables below are written into the SQL.
 
-Metric, param and tag predicates become ``r.id IN (SELECT run_id FROM <table> WHERE
+Metric, param and tag predicates become ``+r.id IN (SELECT run_id FROM <table> WHERE
 key = ? AND <condition>)``: an uncorrelated subquery that SQLite runs once as a range
-scan over the ``(key, value)`` indexes, instead of one lookup per run. Every predicate
+scan over the ``(key[, type], value)`` indexes, instead of one lookup per run. The unary
+``+`` keeps SQLite from driving the query by one of those lists (a lookup into ``runs`` per
+listed run, then a sort: 70 ms for 25,000 runs of ``params.model = 'gbm'`` in a store of
+100,000): it walks the live runs in the requested order instead (the ``runs_live_newest``
+index for the default one), checks each against the lists, and stops at the LIMIT (15 ms).
+Its worst case, a filter that matches almost nothing, is one pass over that index. Every predicate
 is two-valued (true or false, never SQL NULL), so ``not`` means what it says.
 """
 
@@ -141,12 +146,12 @@ class _Compiler:
         table, key_condition = _SOURCES[field.kind]
         exists = f"SELECT run_id FROM {table} WHERE {key_condition} AND {_column(field)} IS NOT NULL"
         self.bind(field.name)
-        return f"r.id {'IN' if node.negated else 'NOT IN'} ({exists})"
+        return f"+r.id {'IN' if node.negated else 'NOT IN'} ({exists})"
 
     def keyed(self, field: Field, op: str, literals: tuple[Literal, ...], position: int) -> str:
         """A metric/param/tag predicate; negated operators mean "has the key, and not ..."."""
         table, key_condition = _SOURCES[field.kind]
-        sql = f"r.id IN (SELECT run_id FROM {table} WHERE {key_condition} AND "
+        sql = f"+r.id IN (SELECT run_id FROM {table} WHERE {key_condition} AND "
         self.bind(field.name)
         column = _column(field)
         positive = _NEGATIONS.get(op, op)

@@ -129,6 +129,12 @@ class Store:
             cursor.row_factory = sqlite3.Row
             return cursor.fetchall()
 
+    def rows(self, sql: str, params: Any = ()) -> list[tuple]:
+        """Read rows as plain tuples under the lock: for bulk reads by position, where
+        ``sqlite3.Row`` lookups by name would cost more than the query."""
+        with self.lock, translate_errors(self._db_path):
+            return self.conn.execute(sql, params).fetchall()
+
     def close(self) -> None:
         with self.lock:
             self.conn.close()

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
-from ..entities import KILLED, RUNNING, Artifact, Experiment, MetricPoint, MetricSummary, Run, RunCell, receipt_outline
+from ..entities import KILLED, RUNNING, Artifact, Experiment, MetricPoint, MetricSummary, Run, RunCell, receipt_outline, record
 from ..errors import AmbiguousIdError, NotFoundError, UsageError
 from ..values import decode_param
 from .connection import Store
@@ -28,6 +28,10 @@ _RUN_COLUMNS = (
     "r.user, r.error, r.note, r.notebook_path, r.path_method, r.git_commit, r.env_sha256, "
     "r.snapshot_sha256, r.receipt_outline, r.deleted_time"
 )
+#: how many columns ``_RUN_COLUMNS`` has (rows read by position: see RunRepository.select)
+_RUN_WIDTH = 22
+#: provenance fields kept in their own columns: (name, position in ``_RUN_COLUMNS``)
+_PROVENANCE_COLUMNS = (("notebook_path", 15), ("path_method", 16), ("git_commit", 17), ("env_sha256", 18), ("snapshot_sha256", 19))
 _FROM = "FROM runs r JOIN experiments e ON e.id = r.experiment_id"
 #: the large documents of a run live in their own table (migration 0005): read with one run, never for a listing
 _WITH_DOCUMENTS = ", d.provenance, d.receipt FROM runs r JOIN experiments e ON e.id = r.experiment_id LEFT JOIN run_documents d ON d.run_id = r.id"
@@ -471,41 +475,70 @@ class RunRepository:
         return self.store.query(f"SELECT count(*) {source} WHERE {_with_deleted(where, deleted)}", params)[0][0]
 
     def select(self, sql: str, params: Sequence[Any] = ()) -> list[Run]:
-        """Runs of rows with the columns of ``_RUN_COLUMNS`` (and, for one run, its documents)."""
-        rows = self.store.query(sql, params)
+        """Runs of rows with the columns of ``_RUN_COLUMNS`` (plus, for one run, its two documents).
+
+        Rows are plain tuples read by position (``sqlite3.Row`` lookups by name cost more than the
+        query for a 1,000-run listing), and the records are built with :func:`~nbtrack.entities.record`.
+        """
+        rows = self.store.rows(sql, params)
         if not rows:
             return []
-        ids = [r["id"] for r in rows]
-        params_by, metrics_by, tags_by, artifacts_by = self._children(ids)
-        eager = "receipt" in rows[0].keys()
-        return [
-            _run(r, params_by.get(r["id"], {}), metrics_by.get(r["id"], {}), tags_by.get(r["id"], {}), artifacts_by.get(r["id"], ()),
-                 None if eager else functools.partial(self.documents, r["id"]))
-            for r in rows
-        ]
+        params_by, metrics_by, tags_by, artifacts_by = self._children([row[0] for row in rows])
+        eager = len(rows[0]) > _RUN_WIDTH
+        documents = self.documents
+        runs = []
+        for row in rows:
+            run_id, outline = row[0], row[20]
+            runs.append(record(Run, {
+                "id": row[1], "name": row[3], "experiment": row[2], "status": row[4], "start_time": row[5],
+                "end_time": row[6], "heartbeat": row[7], "parent_id": row[8], "cell_key": row[9], "pid": row[10],
+                "host": row[11], "user": row[12], "error": row[13], "note": row[14],
+                "params": params_by.get(run_id, {}), "metrics": metrics_by.get(run_id, {}), "tags": tags_by.get(run_id, {}),
+                "artifacts": artifacts_by.get(run_id, ()),
+                "provenance_json": row[_RUN_WIDTH] if eager else None,
+                "provenance_columns": {name: row[i] for name, i in _PROVENANCE_COLUMNS if row[i] is not None},
+                "receipt_json": row[_RUN_WIDTH + 1] if eager else None,
+                "deleted_time": row[21],
+                "documents": None if eager else functools.partial(documents, run_id),
+                "outline": json.loads(outline) if outline else None,
+            }))
+        return runs
 
     def _children(self, ids: list[int]):
+        """Params, metric summaries, tags and artifacts of the runs ``ids``, by run row id."""
         params_by: dict[int, dict] = {}
         metrics_by: dict[int, dict] = {}
         tags_by: dict[int, dict] = {}
         artifacts_by: dict[int, list] = {}
+        nan, summary, decode = math.nan, MetricSummary, decode_param
         # CROSS JOIN pins temp._wanted as the outer loop: SQLite otherwise scans whole child tables.
+        # Rows come grouped by run, so each run's dict is looked up once, not once per row.
         with self.store.lock:
             conn = self.store.conn
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS _wanted(id INTEGER PRIMARY KEY)")
             conn.execute("DELETE FROM temp._wanted")
             conn.executemany("INSERT OR IGNORE INTO temp._wanted(id) VALUES (?)", [(i,) for i in ids])
+            current, into = None, {}
             for run_id, key, kind, value in conn.execute(
                 "SELECT p.run_id, p.key, p.type, p.value FROM temp._wanted w CROSS JOIN params p ON p.run_id = w.id"
             ):
-                params_by.setdefault(run_id, {})[key] = decode_param(kind, value)
+                if run_id != current:
+                    current, into = run_id, params_by.setdefault(run_id, {})
+                into[key] = value if kind == "str" else decode(kind, value)
+            current = None
             for run_id, key, step, value, ts, lo, hi, count in conn.execute(
                 "SELECT l.run_id, k.key, l.step, l.value, l.timestamp, l.min, l.max, l.count FROM temp._wanted w "
                 "CROSS JOIN latest_metrics l ON l.run_id = w.id JOIN metric_keys k ON k.id = l.key_id"
             ):
-                metrics_by.setdefault(run_id, {})[key] = MetricSummary(key, math.nan if value is None else value, step, ts, lo, hi, count)
+                if run_id != current:
+                    current, into = run_id, metrics_by.setdefault(run_id, {})
+                into[key] = record(summary, {"key": key, "last": nan if value is None else value, "step": step, "timestamp": ts,
+                                             "min": lo, "max": hi, "count": count})
+            current = None
             for run_id, key, value in conn.execute("SELECT t.run_id, t.key, t.value FROM temp._wanted w CROSS JOIN tags t ON t.run_id = w.id"):
-                tags_by.setdefault(run_id, {})[key] = value
+                if run_id != current:
+                    current, into = run_id, tags_by.setdefault(run_id, {})
+                into[key] = value
             cursor = conn.execute("SELECT a.* FROM temp._wanted w CROSS JOIN artifacts a ON a.run_id = w.id ORDER BY a.name")
             cursor.row_factory = sqlite3.Row
             for row in cursor:
@@ -578,37 +611,6 @@ def _summaries(points: list[tuple[int, int, int, float, float]]) -> list[tuple]:
 
 def _artifact(row) -> Artifact:
     return Artifact(row["name"], row["sha256"], row["size"], row["media_type"], row["created"])
-
-
-def _run(row, params, metrics, tags, artifacts, documents) -> Run:
-    columns = {k: row[k] for k in ("notebook_path", "path_method", "git_commit", "env_sha256", "snapshot_sha256") if row[k] is not None}
-    outline = row["receipt_outline"]
-    return Run(
-        id=row["uuid"],
-        name=row["name"],
-        experiment=row["experiment"],
-        status=row["status"],
-        start_time=row["start_time"],
-        end_time=row["end_time"],
-        heartbeat=row["heartbeat"],
-        parent_id=row["parent_uuid"],
-        cell_key=row["cell_key"],
-        pid=row["pid"],
-        host=row["host"],
-        user=row["user"],
-        error=row["error"],
-        note=row["note"],
-        params=params,
-        metrics=metrics,
-        tags=tags,
-        artifacts=artifacts,
-        provenance_json=None if documents else row["provenance"],
-        provenance_columns=columns,
-        receipt_json=None if documents else row["receipt"],
-        deleted_time=row["deleted_time"],
-        documents=documents,
-        outline=json.loads(outline) if outline else None,
-    )
 
 
 __all__ = ["RunRepository", "MetricRow", "RUNNING"]
