@@ -227,3 +227,29 @@ def test_filtered_search_walks_the_order_index_and_stops_at_the_limit(tracker):
     details = " ".join(row[-1] for row in plan)
     assert "SCAN r USING INDEX runs_live_newest" in details and "TEMP B-TREE" not in details, details
     assert "params_key_type_value" in details and "latest_metrics_key_value" in details, details
+
+
+def test_csv_export_equals_the_run_records_it_replaced(tracker, store_path, capsys):
+    """The CSV rows come straight from the store now: cell for cell what run_record gave before."""
+    from nbtrack.display import run_record
+
+    with tracker.start_run("typed", params={"lr": 0.1, "big": 2**70, "inf": float("inf"), "nan": float("nan"), "deep": True,
+                                            "grid": [1, "x"], "none": None, "model": "gbm", "n": 3}, tags={"team": "churn"}):
+        tracker.log_metric("loss", float("nan"))
+        tracker.log_metric("acc", float("-inf"))
+    with tracker.start_run(None, params={"lr": 0.2}):  # no name, other keys missing
+        pass
+    generate(tracker, 5)
+    tracker.flush()
+    records = [run_record(r) for r in tracker.search_runs(max_results=None)]
+    params = sorted({k for r in records for k in r["params"]})
+    metrics = sorted({k for r in records for k in r["metrics"]})
+    tags = sorted({k for r in records for k in r["tags"]})
+    base = ["id", "name", "experiment", "status", "start_time", "end_time", "duration"]
+    expected = io.StringIO()
+    writer = csv.writer(expected)
+    writer.writerow(base + [f"params.{k}" for k in params] + [f"metrics.{k}" for k in metrics] + [f"tags.{k}" for k in tags])
+    for r in records:
+        writer.writerow([r[k] for k in base] + [r["params"].get(k, "") for k in params] + [r["metrics"].get(k, "") for k in metrics]
+                        + [r["tags"].get(k, "") for k in tags])
+    assert _export(store_path, capsys, "--format", "csv") == expected.getvalue()

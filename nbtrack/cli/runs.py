@@ -9,6 +9,7 @@ import textwrap
 from datetime import timedelta
 
 from ..display import ExperimentList, RunDetails, RunList, changed_runs, purge_summary, run_record
+from ..store.runs import TABLE_COLUMNS
 from . import open_tracker
 
 #: runs ``nbtrack runs ls`` lists unless given --limit or --all
@@ -89,17 +90,16 @@ def cmd_export(args) -> int:
     """Stream the matching runs (every one unless --limit), read a batch at a time: memory stays flat."""
     tracker = open_tracker(args)
     query = " ".join(args.query) or None
-    records = (run_record(r) for r in tracker.iter_runs(query, args.order_by, args.limit, args.experiment, args.deleted))
     if args.format == "json":
-        _json_array(records, sys.stdout)
+        _json_array((run_record(r) for r in tracker.iter_runs(query, args.order_by, args.limit, args.experiment, args.deleted)), sys.stdout)
         return 0
     keys = tracker.run_keys(query, args.experiment, args.deleted)  # the header comes before the first row
-    params, metrics, tags = keys["params"], keys["metrics"], keys["tags"]
-    base = ["id", "name", "experiment", "status", "start_time", "end_time", "duration"]
     writer = csv.writer(sys.stdout)
-    writer.writerow(base + [f"params.{k}" for k in params] + [f"metrics.{k}" for k in metrics] + [f"tags.{k}" for k in tags])
-    for r in records:
-        writer.writerow([r[k] for k in base] + [r["params"].get(k, "") for k in params] + [r["metrics"].get(k, "") for k in metrics] + [r["tags"].get(k, "") for k in tags])
+    writer.writerow([*TABLE_COLUMNS, *(f"params.{k}" for k in keys["params"]), *(f"metrics.{k}" for k in keys["metrics"]),
+                     *(f"tags.{k}" for k in keys["tags"])])
+    # rows come straight from the store (no Run objects), cells as run_record gives them in CSV
+    for row in tracker.iter_table(keys, query, args.order_by, args.limit, args.experiment, args.deleted):
+        writer.writerow(row)
     return 0
 
 

@@ -11,7 +11,7 @@ import json
 import math
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from ..entities import KILLED, RUNNING, Artifact, Experiment, MetricPoint, MetricSummary, Run, RunCell, receipt_outline, record
@@ -35,6 +35,8 @@ _PROVENANCE_COLUMNS = (("notebook_path", 15), ("path_method", 16), ("git_commit"
 _FROM = "FROM runs r JOIN experiments e ON e.id = r.experiment_id"
 #: the large documents of a run live in their own table (migration 0005): read with one run, never for a listing
 _WITH_DOCUMENTS = ", d.provenance, d.receipt FROM runs r JOIN experiments e ON e.id = r.experiment_id LEFT JOIN run_documents d ON d.run_id = r.id"
+#: the leading columns of :meth:`RunRepository.table_rows` (then params.*, metrics.*, tags.*)
+TABLE_COLUMNS = ("id", "name", "experiment", "status", "start_time", "end_time", "duration")
 #: the default order of listings: newest first (served by the partial index runs_live_newest)
 DEFAULT_ORDER = "r.start_time DESC, r.id DESC"
 _OLDEST_FIRST = "r.start_time ASC, r.id ASC"
@@ -416,6 +418,51 @@ class RunRepository:
         return self.select(f"SELECT {_RUN_COLUMNS} FROM json_each(?) j CROSS JOIN runs r ON r.id = j.value "
                            f"JOIN experiments e ON e.id = r.experiment_id ORDER BY j.key", (_json_ids(ids),))
 
+    def table_rows(self, ids: Sequence[int], columns: Mapping[str, Sequence[str]]) -> list[list]:
+        """One row per run of ``ids``, in order: id, name, experiment, status, start_time, end_time,
+        duration, then each key of ``columns["params"]`` (decoded), ``["metrics"]`` (last value) and
+        ``["tags"]``, "" where the run has none. Built straight from the rows, with no Run objects."""
+        if not ids:
+            return []
+        params_at = {key: len(TABLE_COLUMNS) + i for i, key in enumerate(columns["params"])}
+        metrics_at = {key: len(TABLE_COLUMNS) + len(params_at) + i for i, key in enumerate(columns["metrics"])}
+        tags_at = {key: len(TABLE_COLUMNS) + len(params_at) + len(metrics_at) + i for i, key in enumerate(columns["tags"])}
+        width = len(TABLE_COLUMNS) + len(params_at) + len(metrics_at) + len(tags_at)
+        table, row_of = [], {}
+        with self.store.lock:
+            conn = self.store.conn
+            for run_id, uuid, name, experiment, status, start, end, heartbeat in conn.execute(
+                "SELECT r.id, r.uuid, r.name, e.name, r.status, r.start_time, r.end_time, r.heartbeat FROM json_each(?) j "
+                "CROSS JOIN runs r ON r.id = j.value JOIN experiments e ON e.id = r.experiment_id ORDER BY j.key", (_json_ids(ids),)
+            ):
+                stop = end if end is not None else heartbeat
+                row = [uuid, name, experiment, status, start, end, None if stop is None else max(0.0, stop - start)] + [""] * (width - len(TABLE_COLUMNS))
+                table.append(row)
+                row_of[run_id] = row
+            self._fill_wanted(conn, ids)
+            decode = decode_param
+            for run_id, key, kind, value in conn.execute("SELECT p.run_id, p.key, p.type, p.value FROM temp._wanted w CROSS JOIN params p ON p.run_id = w.id"):
+                at = params_at.get(key)
+                if at is not None:
+                    row_of[run_id][at] = value if kind == "str" else decode(kind, value)
+            nan = math.nan
+            for run_id, key, value in conn.execute("SELECT l.run_id, k.key, l.value FROM temp._wanted w CROSS JOIN latest_metrics l ON l.run_id = w.id "
+                                                   "JOIN metric_keys k ON k.id = l.key_id"):
+                at = metrics_at.get(key)
+                if at is not None:
+                    row_of[run_id][at] = nan if value is None else value
+            for run_id, key, value in conn.execute("SELECT t.run_id, t.key, t.value FROM temp._wanted w CROSS JOIN tags t ON t.run_id = w.id"):
+                at = tags_at.get(key)
+                if at is not None:
+                    row_of[run_id][at] = value
+        return table
+
+    def _fill_wanted(self, conn, ids: Sequence[int]) -> None:
+        """``temp._wanted`` holds exactly ``ids``: joined CROSS first, it makes SQLite read only their child rows."""
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS _wanted(id INTEGER PRIMARY KEY)")
+        conn.execute("DELETE FROM temp._wanted")
+        conn.executemany("INSERT OR IGNORE INTO temp._wanted(id) VALUES (?)", [(i,) for i in ids])
+
     def documents(self, run_id: int) -> tuple[str | None, str | None]:
         """(provenance JSON, receipt JSON) of one run, as stored."""
         rows = self.store.query("SELECT provenance, receipt FROM run_documents WHERE run_id = ?", (run_id,))
@@ -515,9 +562,7 @@ class RunRepository:
         # Rows come grouped by run, so each run's dict is looked up once, not once per row.
         with self.store.lock:
             conn = self.store.conn
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS _wanted(id INTEGER PRIMARY KEY)")
-            conn.execute("DELETE FROM temp._wanted")
-            conn.executemany("INSERT OR IGNORE INTO temp._wanted(id) VALUES (?)", [(i,) for i in ids])
+            self._fill_wanted(conn, ids)
             current, into = None, {}
             for run_id, key, kind, value in conn.execute(
                 "SELECT p.run_id, p.key, p.type, p.value FROM temp._wanted w CROSS JOIN params p ON p.run_id = w.id"
