@@ -206,6 +206,7 @@ def test_listed_runs_equal_runs_read_one_by_one(tracker):
             tracker.log_metric("loss", 0.5, step=1)
             tracker.log_text("hi", "notes.txt")
             tracker.set_note("a note")
+    tracker.git.join()  # git's answer lands after the run's end (the tests run inside a git checkout)
     for listed in tracker.search_runs():
         single = tracker.get_run(listed.id)
         assert listed == single
