@@ -84,7 +84,7 @@ WORKLOADS = (
              {"runs": 10_000}, {"runs": 12}, Target(limit=100e-3), "same filter and result type as above"),
     Workload("history", "read a 100,000-point metric history", "ms", "per read",
              {"points": 100_000}, {"points": 50}, Target(limit=150e-3),
-             "nbtrack: `metric_history()` (MetricPoint list); MLflow: `MlflowClient.get_metric_history()`; floor: SELECT + fetchall"),
+             "nbtrack: `metric_history()` (a columnar MetricHistory, a sequence of MetricPoints); MLflow: `MlflowClient.get_metric_history()`; floor: SELECT + fetchall"),
     Workload("bytes_per_point", "store bytes per metric point", "B", "per point",
              {"points": 100_000}, {"points": 50}, Target(limit=40),
              "file size growth for the 100,000-point history, after a WAL checkpoint and VACUUM; MLflow rows written with its schema"),

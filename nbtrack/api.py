@@ -20,7 +20,7 @@ import sys
 from typing import Any, Callable, Mapping
 
 from .display import RunList
-from .entities import Artifact, MetricPoint, Run
+from .entities import Artifact, MetricHistory, Run
 from .errors import StoreError
 from .tracking import DEFAULT_EXPERIMENT, DEFAULT_MAX_RESULTS, ActiveRun, Tracker
 
@@ -279,7 +279,8 @@ def restore_run(*run_ids: str) -> list[str]:
     return tracker().restore_run(*run_ids)
 
 
-def metric_history(run_id: str, key: str) -> list[MetricPoint]:
+def metric_history(run_id: str, key: str) -> MetricHistory:
+    """The metric's points by step: a sequence of ``MetricPoint`` with ``.steps``, ``.values``, ``.timestamps`` columns."""
     return tracker().metric_history(run_id, key)
 
 

@@ -9,7 +9,7 @@ import functools
 import json
 import math
 from dataclasses import dataclass, field
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 RUNNING, FINISHED, FAILED, KILLED = "RUNNING", "FINISHED", "FAILED", "KILLED"
@@ -56,6 +56,44 @@ class MetricPoint(NamedTuple):
     step: int
     value: float
     timestamp: float
+
+
+class MetricHistory(Sequence):
+    """A metric's history as three columns (steps, values, timestamps), read as a sequence of
+    :class:`MetricPoint`.
+
+    Reading 100,000 points builds three tuples in C instead of 100,000 point objects; a point is
+    made when indexed or iterated. Plot or compute with the columns directly:
+    ``plt.plot(history.steps, history.values)``. Equal to any sequence of the same points.
+    """
+
+    __slots__ = ("steps", "values", "timestamps")
+
+    def __init__(self, steps: Sequence[int] = (), values: Sequence[float] = (), timestamps: Sequence[float] = ()):
+        self.steps, self.values, self.timestamps = tuple(steps), tuple(values), tuple(timestamps)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return MetricHistory(self.steps[index], self.values[index], self.timestamps[index])
+        return MetricPoint(self.steps[index], self.values[index], self.timestamps[index])
+
+    def __iter__(self):
+        return map(MetricPoint._make, zip(self.steps, self.values, self.timestamps))
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, MetricHistory):
+            return (self.steps, self.values, self.timestamps) == (other.steps, other.values, other.timestamps)
+        if isinstance(other, (list, tuple)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # equal to lists, which are unhashable
+
+    def __repr__(self) -> str:
+        return f"MetricHistory({list(self)!r})"
 
 
 @dataclass(frozen=True)

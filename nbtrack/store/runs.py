@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from ..entities import KILLED, RUNNING, Artifact, Experiment, MetricPoint, MetricSummary, Run, RunCell, receipt_outline, record
+from ..entities import KILLED, RUNNING, Artifact, Experiment, MetricHistory, MetricSummary, Run, RunCell, receipt_outline, record
 from ..errors import AmbiguousIdError, NotFoundError, UsageError
 from ..values import decode_param
 from .connection import Store
@@ -268,10 +268,15 @@ class RunRepository:
         """Metric key ids inserted by a rolled-back transaction are gone: re-read them."""
         self._key_ids.clear()
 
-    def metric_history(self, run_id: int, key: str) -> list[MetricPoint]:
+    def metric_history(self, run_id: int, key: str) -> MetricHistory:
+        """The points of one metric by step, as columns (NaN is stored as NULL)."""
         rows = self._history_rows(run_id, key)
-        nan, point = math.nan, MetricPoint._make
-        return [point((step, nan if value is None else value, ts)) for step, value, ts in rows]
+        if not rows:
+            return MetricHistory()
+        steps, values, stamps = zip(*rows)
+        if None in values:
+            values = tuple(math.nan if value is None else value for value in values)
+        return MetricHistory(steps, values, stamps)
 
     def _history_rows(self, run_id: int, key: str) -> list[tuple]:
         with self.store.lock:

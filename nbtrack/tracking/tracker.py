@@ -25,7 +25,7 @@ from typing import Any
 
 from .. import fingerprint as fingerprints
 from .. import provenance
-from ..entities import FAILED, FINISHED, KILLED, RUN_STATUSES, RUNNING, SYSTEM_TAG_PREFIX, Artifact, MetricPoint, PurgeReport, Run
+from ..entities import FAILED, FINISHED, KILLED, RUN_STATUSES, RUNNING, SYSTEM_TAG_PREFIX, Artifact, MetricHistory, PurgeReport, Run
 from ..errors import NotFoundError, RunStateError, StoreError, UsageError
 from ..store import RunRepository, Store, gc
 from ..store.models import ModelRepository
@@ -510,7 +510,7 @@ class Tracker:
         where, args, _, _ = _compiled(filter, None, experiment)
         return self.runs.keys_of(where, args, deleted=deleted)
 
-    def metric_history(self, run_ref: str | Run | ActiveRun, key: str) -> list[MetricPoint]:
+    def metric_history(self, run_ref: str | Run | ActiveRun, key: str) -> MetricHistory:
         self.flush()
         return self.runs.metric_history(self._row_id(run_ref), key)
 
