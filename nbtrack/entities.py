@@ -58,11 +58,15 @@ class MetricPoint(NamedTuple):
     timestamp: float
 
 
+def _list(items: Sequence) -> list:
+    return items if type(items) is list else list(items)
+
+
 class MetricHistory(Sequence):
     """A metric's history as three columns (steps, values, timestamps), read as a sequence of
     :class:`MetricPoint`.
 
-    Reading 100,000 points builds three tuples in C instead of 100,000 point objects; a point is
+    Reading 100,000 points builds three lists in C instead of 100,000 point objects; a point is
     made when indexed or iterated. Plot or compute with the columns directly:
     ``plt.plot(history.steps, history.values)``. Equal to any sequence of the same points.
     """
@@ -70,7 +74,7 @@ class MetricHistory(Sequence):
     __slots__ = ("steps", "values", "timestamps")
 
     def __init__(self, steps: Sequence[int] = (), values: Sequence[float] = (), timestamps: Sequence[float] = ()):
-        self.steps, self.values, self.timestamps = tuple(steps), tuple(values), tuple(timestamps)
+        self.steps, self.values, self.timestamps = _list(steps), _list(values), _list(timestamps)
 
     def __len__(self) -> int:
         return len(self.steps)
