@@ -436,15 +436,20 @@ class RunRepository:
                 table.append(row)
                 row_of[run_id] = row
             self._fill_wanted(conn, ids)
-            decode = decode_param
+            decode, current, row = decode_param, None, None
             for run_id, key, kind, value in conn.execute("SELECT p.run_id, p.key, p.type, p.value FROM temp._wanted w CROSS JOIN params p ON p.run_id = w.id"):
                 at = params_at.get(key)
                 if at is not None:
-                    row_of[run_id][at] = value if kind == "str" else decode(kind, value)
+                    if run_id != current:
+                        current, row = run_id, row_of[run_id]
+                    # str, and numbers stored as themselves, need no decoding (big ints and non-finite floats are text)
+                    plain = kind == "str" or (kind == "float" and type(value) is float) or (kind == "int" and type(value) is int)
+                    row[at] = value if plain else decode(kind, value)
             nan = math.nan
-            for run_id, key, value in conn.execute("SELECT l.run_id, k.key, l.value FROM temp._wanted w CROSS JOIN latest_metrics l ON l.run_id = w.id "
-                                                   "JOIN metric_keys k ON k.id = l.key_id"):
-                at = metrics_at.get(key)
+            metric_at = {key_id: metrics_at[key] for key_id, key in conn.execute(
+                "SELECT id, key FROM metric_keys WHERE key IN (SELECT value FROM json_each(?))", (json.dumps(list(metrics_at)),))}
+            for run_id, key_id, value in conn.execute("SELECT l.run_id, l.key_id, l.value FROM temp._wanted w CROSS JOIN latest_metrics l ON l.run_id = w.id"):
+                at = metric_at.get(key_id)
                 if at is not None:
                     row_of[run_id][at] = nan if value is None else value
             for run_id, key, value in conn.execute("SELECT t.run_id, t.key, t.value FROM temp._wanted w CROSS JOIN tags t ON t.run_id = w.id"):
