@@ -254,3 +254,19 @@ def test_csv_export_equals_the_run_records_it_replaced(tracker, store_path, caps
         writer.writerow([r[k] for k in base] + [r["params"].get(k, "") for k in params] + [r["metrics"].get(k, "") for k in metrics]
                         + [r["tags"].get(k, "") for k in tags])
     assert _export(store_path, capsys, "--format", "csv") == expected.getvalue()
+
+
+def test_a_metric_key_written_by_another_tracker_is_named_in_listings(tracker, store_path):
+    from nbtrack.tracking import Tracker
+
+    with tracker.start_run("first"):
+        tracker.log_metric("loss", 0.5)
+    assert set(tracker.search_runs()[0].metrics) == {"loss"}  # names cached by id
+    other = Tracker.open(store_path)
+    try:
+        with other.start_run("second"):
+            other.log_metric("f1", 0.9)
+    finally:
+        other.close()
+    listed = {run.name: set(run.metrics) for run in tracker.search_runs()}
+    assert listed == {"first": {"loss"}, "second": {"f1"}}

@@ -105,6 +105,8 @@ class RunRepository:
     def __init__(self, store: Store):
         self.store = store
         self._key_ids: dict[str, int] = {}
+        #: metric key names by id, for reading summaries without a join per row (cleared with _key_ids)
+        self._key_names: dict[int, str] = {}
         store.rollback_listeners.append(self._forget_key_cache)
 
     # -- experiments -------------------------------------------------------------------------
@@ -269,6 +271,7 @@ class RunRepository:
     def _forget_key_cache(self) -> None:
         """Metric key ids inserted by a rolled-back transaction are gone: re-read them."""
         self._key_ids.clear()
+        self._key_names.clear()
 
     def metric_history(self, run_id: int, key: str) -> MetricHistory:
         """The points of one metric by step, as columns (NaN is stored as NULL)."""
@@ -462,7 +465,7 @@ class RunRepository:
         """``temp._wanted`` holds exactly ``ids``: joined CROSS first, it makes SQLite read only their child rows."""
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS _wanted(id INTEGER PRIMARY KEY)")
         conn.execute("DELETE FROM temp._wanted")
-        conn.executemany("INSERT OR IGNORE INTO temp._wanted(id) VALUES (?)", [(i,) for i in ids])
+        conn.execute("INSERT OR IGNORE INTO temp._wanted(id) SELECT value FROM json_each(?)", (_json_ids(ids),))
 
     def documents(self, run_id: int) -> tuple[str | None, str | None]:
         """(provenance JSON, receipt JSON) of one run, as stored."""
@@ -571,11 +574,15 @@ class RunRepository:
                 if run_id != current:
                     current, into = run_id, params_by.setdefault(run_id, {})
                 into[key] = value if kind == "str" else decode(kind, value)
-            current = None
-            for run_id, key, step, value, ts, lo, hi, count in conn.execute(
-                "SELECT l.run_id, k.key, l.step, l.value, l.timestamp, l.min, l.max, l.count FROM temp._wanted w "
-                "CROSS JOIN latest_metrics l ON l.run_id = w.id JOIN metric_keys k ON k.id = l.key_id"
+            current, names = None, self._key_names
+            for run_id, key_id, step, value, ts, lo, hi, count in conn.execute(
+                "SELECT l.run_id, l.key_id, l.step, l.value, l.timestamp, l.min, l.max, l.count FROM temp._wanted w "
+                "CROSS JOIN latest_metrics l ON l.run_id = w.id"
             ):
+                key = names.get(key_id)
+                if key is None:  # a key this process has not seen (or a rollback cleared them): read them all again
+                    names.update(conn.execute("SELECT id, key FROM metric_keys"))
+                    key = names[key_id]
                 if run_id != current:
                     current, into = run_id, metrics_by.setdefault(run_id, {})
                 into[key] = record(summary, {"key": key, "last": nan if value is None else value, "step": step, "timestamp": ts,
