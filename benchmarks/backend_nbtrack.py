@@ -275,3 +275,101 @@ class NbtrackBackend:
         elapsed = time.perf_counter() - start
         assert board is not None
         return elapsed
+
+    # -- a year of runs (issue 19) ----------------------------------------------------------------
+    def _scale(self, size: dict):
+        """The tracker over a copy of the cached scale store (benchmarks/scale.py), installed as the API's target."""
+        from nbtrack.tracking import Tracker
+
+        from . import scale
+
+        if getattr(self, "_scale_tracker", None) is None:
+            directory = scale.store_copy(size["runs"], self.workdir / f"scale-{size['runs']}", cache=size["runs"] >= 10_000)
+            self._scale_tracker = Tracker.open(directory)
+        self._use(self._scale_tracker)
+        return self._scale_tracker
+
+    def _timed(self, action, check=None) -> float:
+        start = time.perf_counter()
+        result = action()
+        elapsed = time.perf_counter() - start
+        if check is not None:
+            assert check(result), result
+        return elapsed
+
+    def measure_scale_first_page(self, size: dict) -> float:
+        import nbtrack
+
+        self._scale(size)
+        return self._timed(lambda: nbtrack.search_runs(max_results=50), lambda runs: len(runs) == 50)
+
+    def measure_scale_later_page(self, size: dict) -> float:
+        tracker = self._scale(size)
+        middle = size["runs"] // 2
+        cursor = tracker.runs.page(limit=1, offset=middle - 1)[0]
+        return self._timed(lambda: tracker.runs.search(limit=50, after=cursor), lambda runs: len(runs) == 50)
+
+    def measure_scale_search(self, size: dict) -> float:
+        import nbtrack
+
+        self._scale(size)
+        expected = min(1000, data.expected_matches(size["runs"]))
+        return self._timed(lambda: nbtrack.search_runs(data.FILTER), lambda runs: len(runs) == expected)
+
+    def measure_scale_search_all(self, size: dict) -> float:
+        import nbtrack
+
+        self._scale(size)
+        return self._timed(lambda: nbtrack.search_runs(data.FILTER, max_results=None),
+                           lambda runs: len(runs) == data.expected_matches(size["runs"]))
+
+    def measure_scale_list(self, size: dict) -> float:
+        import nbtrack
+
+        self._scale(size)
+        return self._timed(lambda: nbtrack.search_runs()._repr_mimebundle_(), lambda bundle: "more" in bundle["text/plain"])
+
+    def measure_scale_track_ls(self, size: dict) -> float:
+        shell = self._ipython()
+        magics = shell.magics_manager.registry["TrackMagics"]
+        saved, magics._tracker = magics._tracker, self._scale(size)
+        try:
+            return self._timed(lambda: shell.run_cell("%track ls"), lambda result: result.success)
+        finally:
+            magics._tracker = saved
+
+    def measure_scale_dashboard(self, size: dict) -> float:
+        import nbtrack
+
+        self._scale(size)
+        return self._timed(nbtrack.dashboard, lambda board: board.controller.total == size["runs"])
+
+    def _scale_board(self, size: dict):
+        import nbtrack
+
+        self._scale(size)
+        if getattr(self, "_board", None) is None:
+            self._board = nbtrack.dashboard()
+        return self._board
+
+    def measure_scale_dashboard_next(self, size: dict) -> float:
+        controller = self._scale_board(size).controller
+        controller.set_page(min(2000, controller.page_count - 2))
+        return self._timed(controller.next_page, lambda _: len(controller.runs) > 0)
+
+    def measure_scale_dashboard_last(self, size: dict) -> float:
+        controller = self._scale_board(size).controller
+        controller.set_page(0)
+        return self._timed(lambda: controller.set_page(controller.page_count - 1), lambda _: len(controller.runs) > 0)
+
+    def measure_scale_export(self, size: dict) -> float:
+        import contextlib
+        import sys
+
+        from nbtrack.cli import main
+
+        directory = self._scale(size).store.location.directory
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+            assert sys.stdout is sink
+            elapsed = self._timed(lambda: main(["--store", str(directory), "runs", "export", "--format", "csv"]), lambda code: code == 0)
+        return elapsed / size["runs"]

@@ -1,4 +1,4 @@
-"""What is measured: the workloads, their sizes per profile, and the targets from issue 8.
+"""What is measured: the workloads, their sizes per profile, and the targets from issues 8 and 19.
 
 A workload's value is seconds per unit of work (one call, one point, one listing), or bytes
 for ``bytes_per_point``. Backends read their sizes from ``Workload.size(profile)``; MLflow is
@@ -72,8 +72,9 @@ WORKLOADS = (
              "nbtrack: `log_metrics({10 keys}, step=s)` + flush; MLflow: `log_batch` of 1,000 points per call; "
              "floor: one executemany into nbtrack's metrics table"),
     Workload("list_runs", "list all 1,000 runs as a table", "ms", "per listing",
-             {"runs": 1000}, {"runs": 6}, Target(limit=50e-3),
-             "nbtrack: `search_runs()` rendered (`_repr_mimebundle_`: text, HTML, JSON); MLflow: `search_runs()` DataFrame + `_repr_html_()`"),
+             {"runs": 1000}, {"runs": 6}, Target(limit=20e-3),
+             "nbtrack: `search_runs()` (1,000 runs) rendered (`_repr_mimebundle_`: text, HTML, JSON of the 50 rows shown, "
+             "\"950 more\"); MLflow: `search_runs()` DataFrame + `_repr_html_()`"),
     Workload("list_runs_pandas", "list all 1,000 runs to a pandas DataFrame", "ms", "per listing",
              {"runs": 1000}, {"runs": 6}, None,
              "nbtrack: `search_runs().to_pandas()`; MLflow: `mlflow.search_runs()`"),
@@ -83,8 +84,8 @@ WORKLOADS = (
     Workload("search_10k", "filtered search over 10,000 runs", "ms", "per search",
              {"runs": 10_000}, {"runs": 12}, Target(limit=100e-3), "same filter and result type as above"),
     Workload("history", "read a 100,000-point metric history", "ms", "per read",
-             {"points": 100_000}, {"points": 50}, Target(limit=150e-3),
-             "nbtrack: `metric_history()` (MetricPoint list); MLflow: `MlflowClient.get_metric_history()`; floor: SELECT + fetchall"),
+             {"points": 100_000}, {"points": 50}, Target(limit=150e-3, max_ratio_to_floor=2),
+             "nbtrack: `metric_history()` (a columnar MetricHistory, a sequence of MetricPoints); MLflow: `MlflowClient.get_metric_history()`; floor: SELECT + fetchall"),
     Workload("bytes_per_point", "store bytes per metric point", "B", "per point",
              {"points": 100_000}, {"points": 50}, Target(limit=40),
              "file size growth for the 100,000-point history, after a WAL checkpoint and VACUUM; MLflow rows written with its schema"),
@@ -111,6 +112,32 @@ WORKLOADS = (
              "as above, with the snapshot (deduplicated) and the 5,000-entry execution history stored on every run"),
     Workload("dashboard", "build the dashboard over 10,000 runs", "s", "per build",
              {"runs": 10_000}, {"runs": 12}, Target(limit=1.0), "`nbtrack.dashboard()` until its widget tree exists"),
+    # issue 19: a year of runs in one store (benchmarks/scale.py: 10 params, 5 metrics x 2 steps, 3 tags,
+    # a provenance document and a receipt per run; built once with executemany and cached)
+    Workload("scale_first_page", "100k runs: first page (50, newest first)", "ms", "per page",
+             {"runs": 100_000}, {"runs": 120}, Target(limit=20e-3), "`search_runs(max_results=50)`"),
+    Workload("scale_later_page", "100k runs: a later page (runs 50,001-50,050) by keyset", "ms", "per page",
+             {"runs": 100_000}, {"runs": 120}, Target(limit=20e-3),
+             "`tracker.runs.search(limit=50, after=<start, id of run 50,000>)`, what the dashboard's next page runs"),
+    Workload("scale_search", "100k runs: filtered search on params and metrics", "ms", "per search",
+             {"runs": 100_000}, {"runs": 120}, Target(limit=100e-3),
+             "`search_runs(\"params.model = 'gbm' and metrics.f1 > 0.8\")`: 5,003 match, the default limit returns 1,000 full runs"),
+    Workload("scale_search_all", "100k runs: the same search, every match", "ms", "per search",
+             {"runs": 100_000}, {"runs": 120}, None, "`max_results=None`: 5,003 full runs"),
+    Workload("scale_list", "100k runs: `search_runs()` shown as a cell result", "ms", "per listing",
+             {"runs": 100_000}, {"runs": 120}, None,
+             "default limit (1,000 runs) + `_repr_mimebundle_()`: a 50-row table saying 950 more, and that more match"),
+    Workload("scale_track_ls", "100k runs: `%track ls`", "ms", "per command",
+             {"runs": 100_000}, {"runs": 120}, Target(limit=50e-3), "`run_cell('%track ls')` in an InteractiveShell, display included"),
+    Workload("scale_dashboard", "100k runs: build the dashboard", "ms", "per build",
+             {"runs": 100_000}, {"runs": 120}, Target(limit=300e-3), "`nbtrack.dashboard()` until its widget tree exists"),
+    Workload("scale_dashboard_next", "100k runs: dashboard next page (from page 2,000)", "ms", "per page change",
+             {"runs": 100_000}, {"runs": 120}, Target(limit=50e-3), "`controller.next_page()` with the widgets redrawn"),
+    Workload("scale_dashboard_last", "100k runs: dashboard last page", "ms", "per page change",
+             {"runs": 100_000}, {"runs": 120}, Target(limit=50e-3), "`controller.set_page(last)` from the first page, widgets redrawn"),
+    Workload("scale_export", "100k runs: `nbtrack runs export --format csv`", "us", "per run",
+             {"runs": 100_000}, {"runs": 120}, Target(limit=20e-6),
+             "the CLI in-process, output to /dev/null; <= 20 µs per run is >= 50,000 runs/s"),
 )
 
 BY_ID = {w.id: w for w in WORKLOADS}

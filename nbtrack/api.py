@@ -20,9 +20,9 @@ import sys
 from typing import Any, Callable, Mapping
 
 from .display import RunList
-from .entities import Artifact, MetricPoint, Run
+from .entities import Artifact, MetricHistory, MetricPoint, Run
 from .errors import StoreError, UsageError
-from .tracking import DEFAULT_EXPERIMENT, ActiveRun, Tracker
+from .tracking import DEFAULT_EXPERIMENT, DEFAULT_MAX_RESULTS, ActiveRun, Tracker
 
 
 class _Context:
@@ -289,11 +289,16 @@ def download_artifacts(run_id: str, name: str | None = None, dst_path: str | os.
     return str(written[0]) if name is not None else str(dst_path)
 
 
-def search_runs(filter: str | None = None, order_by: str | None = None, max_results: int | None = None,
+def search_runs(filter: str | None = None, order_by: str | None = None, max_results: int | None = DEFAULT_MAX_RESULTS,
                 experiment: str | None = None, deleted: bool = False) -> RunList:
     """Runs matching the query grammar, as a displayable list with ``.to_pandas()``; ``deleted=True``
-    lists the deleted runs instead of the live ones."""
-    return RunList(tracker().search_runs(filter, order_by, max_results, experiment, deleted))
+    lists the deleted runs instead of the live ones.
+
+    At most ``max_results`` runs (1,000 by default; ``max_results=None`` returns every match); the
+    list's ``truncated`` says whether more matched, and its table says so too.
+    """
+    fetch = None if max_results is None else max_results + 1  # one more tells whether more match
+    return RunList.limited(tracker().search_runs(filter, order_by, fetch, experiment, deleted), max_results)
 
 
 def delete_run(*run_ids: str) -> list[str]:
@@ -312,7 +317,8 @@ def restore_run(*run_ids: str) -> list[str]:
     return tracker().restore_run(*run_ids)
 
 
-def metric_history(run_id: str, key: str) -> list[MetricPoint]:
+def metric_history(run_id: str, key: str) -> MetricHistory:
+    """The metric's points by step: a sequence of ``MetricPoint`` with ``.steps``, ``.values``, ``.timestamps`` columns."""
     return tracker().metric_history(run_id, key)
 
 

@@ -7,6 +7,8 @@ released migration) and committed; a new migration must come with its fixture.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import shutil
 import signal
 import sqlite3
@@ -23,6 +25,10 @@ from nbtrack.store.schema import MIGRATIONS
 from nbtrack.tracking import Tracker
 
 FIXTURES = Path(__file__).parent / "fixtures"
+_spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURES / "make_fixtures.py")
+_make_fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_make_fixtures)
+RECEIPT = _make_fixtures.RECEIPT  # the receipt the fixtures of 0005 on hold
 
 VERSIONS = list(range(1, SCHEMA_VERSION + 1))
 
@@ -48,6 +54,15 @@ def _columns(db: Path) -> dict[str, list[str]]:
         conn.close()
 
 
+def _contents_of(contents: dict[str, list], shape: dict[str, list[str]], kept: dict[str, list[str]]) -> dict[str, list]:
+    """``contents`` (rows of ``shape``) with only the ``kept`` columns, sorted again."""
+    out = {}
+    for table, rows in contents.items():
+        positions = [shape[table].index(c) for c in kept[table]]
+        out[table] = sorted((tuple(row[i] for i in positions) for row in rows), key=repr)
+    return out
+
+
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -65,25 +80,60 @@ def _contents(db: Path, shape: dict[str, list[str]] | None = None) -> dict[str, 
         conn.close()
 
 
+#: columns a migration moved to another table: (table, column) -> (new table, its run id column, column)
+MOVED = {("runs", "provenance"): ("run_documents", "provenance"), ("runs", "receipt"): ("run_documents", "receipt")}
+
+
+def _give_receipt(db: Path) -> None:
+    """Before 0005 the fixtures have no receipt: give "second" the one later fixtures have, in its old place."""
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE runs SET receipt = ? WHERE name = 'second'", (json.dumps(RECEIPT),))
+    conn.close()
+
+
+def _moved(db: Path, before: bool) -> dict[tuple[str, str], dict]:
+    """{(table, column): {run id: value}} of the moved columns, read where they are."""
+    conn = sqlite3.connect(db)
+    try:
+        found = {}
+        for (table, column), (new_table, new_column) in MOVED.items():
+            sql = (f"SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL" if before
+                   else f"SELECT run_id, {new_column} FROM {new_table} WHERE {new_column} IS NOT NULL")
+            found[(table, column)] = dict(conn.execute(sql).fetchall())
+        return found
+    finally:
+        conn.close()
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_fixture_upgrades_without_losing_data(version, tmp_path):
     store_dir = _copy(version, tmp_path)
+    if version < 5:
+        _give_receipt(store_dir / "nbtrack.db")
     shape = _columns(store_dir / "nbtrack.db")
     before = _contents(store_dir / "nbtrack.db")
+    moved_before = _moved(store_dir / "nbtrack.db", before=version < 5)
     assert sqlite3.connect(store_dir / "nbtrack.db").execute("PRAGMA user_version").fetchone()[0] == version
     tracker = Tracker.open(store_dir)
     assert tracker.store.schema_version == SCHEMA_VERSION
     applied = [r[0] for r in tracker.store.conn.execute("SELECT name FROM _sqlite_migrations ORDER BY applied_at, name")]
     assert sorted(applied) == sorted(name for name, _ in MIGRATIONS)
-    after = _contents(store_dir / "nbtrack.db", shape)
-    for table, rows in before.items():
+    kept = {t: [c for c in columns if (t, c) not in MOVED] for t, columns in shape.items()}
+    after = _contents(store_dir / "nbtrack.db", kept)
+    for table, rows in _contents_of(before, shape, kept).items():
         assert after[table] == rows, table  # every old row, unchanged
+    assert _moved(store_dir / "nbtrack.db", before=False) == moved_before  # provenance and receipts, in their new place
+    assert moved_before[("runs", "provenance")] and moved_before[("runs", "receipt")]
     runs = {r.name: r for r in tracker.search_runs()}
     assert set(runs) == {"baseline", "child-parent", "child", "failed", "second"}
     deleted = {r.name: r for r in tracker.search_runs(deleted=True)}
     assert set(deleted) == ({"deleted", "deleted-child"} if version >= 3 else set())
     assert all(r.deleted_time is None for r in runs.values()) and all(r.deleted_time for r in deleted.values())
     base = runs["baseline"]
+    assert runs["second"].receipt == RECEIPT and base.receipt is None and base.provenance.get("python")
+    assert runs["second"].receipt_outline == {"checked": True, "kinds": ["out_of_order"]}
+    assert tracker.get_run(runs["second"].id).receipt == RECEIPT
     assert base.params["lr"] == 0.1 and base.params["grid"] == [1, 2.5, "x"] and base.params["big"] == 2**70
     assert base.params["deep"] is True and base.params["none"] is None
     assert base.tags == {"team": "churn", "unicode": "é✓"}
@@ -207,3 +257,26 @@ def test_process_killed_during_slow_migration_leaves_old_version(tmp_path):
     assert current.store.schema_version == SCHEMA_VERSION and len(current.search_runs()) == 5
     assert current.store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     current.close()
+
+
+def test_moving_documents_reports_progress_on_a_big_store_and_keeps_them(tmp_path, monkeypatch, capfd):
+    """0005 copies provenance and receipts in batches, a line on stderr per batch when the store is big."""
+    from nbtrack.store import schema
+
+    store_dir = _copy(4, tmp_path)
+    _give_receipt(store_dir / "nbtrack.db")
+    moved_before = _moved(store_dir / "nbtrack.db", before=True)
+    monkeypatch.setattr(schema, "PROGRESS_EVERY", 2)  # 7 runs: a big store for this test
+    Store.open(store_dir).close()
+    lines = capfd.readouterr().err.splitlines()
+    assert lines == [f"nbtrack: upgrading the store (0005): {done} of 7 runs ({100 * done // 7}%)" for done in (2, 4, 6, 7)]
+    assert _moved(store_dir / "nbtrack.db", before=False) == moved_before
+    conn = sqlite3.connect(store_dir / "nbtrack.db")
+    outlines = conn.execute("SELECT name, receipt_outline FROM runs WHERE receipt_outline IS NOT NULL").fetchall()
+    conn.close()
+    assert outlines == [("second", json.dumps({"checked": True, "kinds": ["out_of_order"]}))]
+
+
+def test_small_store_upgrades_silently(tmp_path, capfd):
+    Store.open(_copy(4, tmp_path)).close()
+    assert capfd.readouterr().err == ""

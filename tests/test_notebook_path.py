@@ -17,7 +17,8 @@ from nbtrack.snapshot import path as nbpath
 def _last_run(store_path):
     with sqlite3.connect(store_path / "nbtrack.db") as conn:
         conn.row_factory = sqlite3.Row
-        return dict(conn.execute("SELECT notebook_path, path_method, snapshot_sha256, provenance, receipt FROM runs ORDER BY id DESC LIMIT 1").fetchone())
+        return dict(conn.execute("SELECT notebook_path, path_method, snapshot_sha256, provenance, receipt FROM runs "
+                                 "LEFT JOIN run_documents ON run_id = id ORDER BY id DESC LIMIT 1").fetchone())
 
 
 def _tracked(shell):

@@ -98,7 +98,7 @@ def test_defined_below_and_name_analysis():
 def test_receipt_is_json_in_the_run_row(shell, notebook):
     for cell_id, source in CELLS:
         _run(shell, cell_id, source)
-    row = shell.tracker.store.query("SELECT receipt FROM runs ORDER BY id DESC LIMIT 1")[0]
+    row = shell.tracker.store.query("SELECT receipt FROM run_documents ORDER BY run_id DESC LIMIT 1")[0]
     assert json.loads(row["receipt"])["clean"] is True
 
 

@@ -249,3 +249,23 @@ class TestValues:
         with tracker.start_run():
             with pytest.raises(UsageError, match="param 'x'"):
                 tracker.log_param("x", bad)
+
+
+def test_metric_history_is_columnar_and_reads_as_points(tmp_path):
+    """A history read builds three columns, not one object per point; indexing and iterating give MetricPoints."""
+    from nbtrack.entities import MetricHistory, MetricPoint
+    from nbtrack.tracking import Tracker
+
+    tracker = Tracker.open(tmp_path / "s")
+    with tracker.start_run() as run:
+        for step, value in enumerate([1.0, float("nan"), float("inf"), 0.25]):
+            tracker.log_metric("loss", value, step=step * 10)
+    history = tracker.metric_history(run.id, "loss")
+    assert isinstance(history, MetricHistory) and len(history) == 4
+    assert history.steps == [0, 10, 20, 30] and history.values[0] == 1.0 and math.isnan(history.values[1])
+    assert history.values[2:] == [float("inf"), 0.25] and len(history.timestamps) == 4
+    points = list(history)
+    assert all(type(p) is MetricPoint for p in points) and points[3] == history[-1] == MetricPoint(30, 0.25, history.timestamps[3])
+    assert history == points and history[1:] == points[1:] and history[::2].steps == [0, 20]
+    assert tracker.metric_history(run.id, "missing") == [] and not tracker.metric_history(run.id, "missing")
+    tracker.close()

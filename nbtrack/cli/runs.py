@@ -5,10 +5,15 @@ from __future__ import annotations
 import csv
 import json
 import sys
+import textwrap
 from datetime import timedelta
 
 from ..display import ExperimentList, RunDetails, RunList, changed_runs, purge_summary, run_record
+from ..store.runs import TABLE_COLUMNS
 from . import open_tracker
+
+#: runs ``nbtrack runs ls`` lists unless given --limit or --all
+LS_LIMIT = 50
 
 
 def register(sub) -> None:
@@ -18,7 +23,8 @@ def register(sub) -> None:
     cmds = runs.add_subparsers(dest="runs_command", metavar="SUBCOMMAND")
 
     ls = cmds.add_parser("ls", help="list runs matching a query")
-    _query_args(ls)
+    _query_args(ls, limit=LS_LIMIT)
+    ls.add_argument("--all", action="store_true", help="every matching run (instead of --limit)")
     ls.set_defaults(handler=cmd_ls)
 
     show = cmds.add_parser("show", help="show one run")
@@ -48,17 +54,21 @@ def register(sub) -> None:
     gc.set_defaults(handler=cmd_gc)
 
 
-def _query_args(parser) -> None:
+def _query_args(parser, limit: int | None = None) -> None:
     parser.add_argument("query", nargs="*", help="filter, e.g. \"metrics.f1 > 0.8 and params.model = 'gbm'\"")
     parser.add_argument("--order-by", "-o", default=None, help="e.g. 'metrics.f1 desc'")
-    parser.add_argument("--limit", "-n", type=int, default=None, help="at most this many runs")
+    parser.add_argument("--limit", "-n", type=int, default=limit,
+                        help=f"at most this many runs (default {limit})" if limit else "at most this many runs (default: all)")
     parser.add_argument("--experiment", "-e", default=None, help="only this experiment")
     parser.add_argument("--deleted", action="store_true", help="the deleted runs instead of the live ones")
 
 
 def _search(args) -> RunList:
     tracker = open_tracker(args)
-    return RunList(tracker.search_runs(" ".join(args.query) or None, args.order_by, args.limit, args.experiment, args.deleted))
+    limit = None if args.all else args.limit
+    fetch = None if limit is None else limit + 1  # one more tells whether more match
+    runs = tracker.search_runs(" ".join(args.query) or None, args.order_by, fetch, args.experiment, args.deleted)
+    return RunList.limited(runs, limit, shown=None, all_hint="--all lists every one, --limit N more")
 
 
 def cmd_experiments(args) -> int:
@@ -79,23 +89,30 @@ def cmd_show(args) -> int:
 
 
 def cmd_export(args) -> int:
-    runs = _search(args)
-    records = [run_record(r) for r in runs]
+    """Stream the matching runs (every one unless --limit), read a batch at a time: memory stays flat."""
+    tracker = open_tracker(args)
+    query = " ".join(args.query) or None
     if args.format == "json":
-        json.dump(records, sys.stdout, indent=2, default=str)
-        print()
+        _json_array((run_record(r) for r in tracker.iter_runs(query, args.order_by, args.limit, args.experiment, args.deleted)), sys.stdout)
         return 0
-    params = sorted({k for r in records for k in r["params"]})
-    metrics = sorted({k for r in records for k in r["metrics"]})
-    tags = sorted({k for r in records for k in r["tags"]})
-    base = ["id", "name", "experiment", "status", "start_time", "end_time", "duration"]
-    cell = (lambda value: value) if args.raw else spreadsheet_safe
+    keys = tracker.run_keys(query, args.experiment, args.deleted)  # the header comes before the first row
     writer = csv.writer(sys.stdout)
-    writer.writerow([cell(h) for h in base + [f"params.{k}" for k in params] + [f"metrics.{k}" for k in metrics] + [f"tags.{k}" for k in tags]])
-    for r in records:
-        row = [r[k] for k in base] + [r["params"].get(k, "") for k in params] + [r["metrics"].get(k, "") for k in metrics] + [r["tags"].get(k, "") for k in tags]
+    cell = (lambda value: value) if args.raw else spreadsheet_safe
+    writer.writerow([cell(h) for h in [*TABLE_COLUMNS, *(f"params.{k}" for k in keys["params"]), *(f"metrics.{k}" for k in keys["metrics"]),
+                     *(f"tags.{k}" for k in keys["tags"])]])
+    # rows come straight from the store (no Run objects), cells as run_record gives them in CSV
+    for row in tracker.iter_table(keys, query, args.order_by, args.limit, args.experiment, args.deleted):
         writer.writerow([cell(value) for value in row])
     return 0
+
+
+def _json_array(records, out) -> None:
+    """``json.dump(list(records), out, indent=2)`` plus a newline, written record by record."""
+    first = True
+    for record in records:
+        out.write(("[\n" if first else ",\n") + textwrap.indent(json.dumps(record, indent=2, default=str), "  "))
+        first = False
+    out.write("[]\n" if first else "\n]\n")
 
 
 def spreadsheet_safe(value):

@@ -20,15 +20,18 @@ from .html import STYLE, badge, esc, table, text_table
 RUNS_MIME = "application/vnd.nbtrack.runs.v1+json"
 RUN_MIME = "application/vnd.nbtrack.run.v1+json"
 MAX_COLUMNS = 8
+#: rows a displayed run list shows; the others are counted ("950 more runs in this list")
+SHOWN_ROWS = 50
 
 
 def receipt_badge(run: Run) -> tuple[str, str]:
     """(text, css) of the reproducibility badge: "clean", "N warnings", "unchecked" (no notebook
     to check the history against), "verified" / "differs" after a rerun, or ""."""
     parts = []
-    if run.receipt is not None:
-        problems = run.receipt.get("problems", [])
-        if run.receipt.get("checked") is False and all(p.get("kind") == "notebook_unknown" for p in problems):
+    outline = run.receipt_outline  # not the receipt: a listing does not read every run's receipt
+    if outline is not None:
+        problems = outline["kinds"]
+        if outline["checked"] is False and all(kind == "notebook_unknown" for kind in problems):
             parts.append(("unchecked", "warn"))  # no notebook to check against (a terminal, an unknown runner)
         else:
             parts.append(("clean", "clean") if not problems else (f"{len(problems)} warning{'s' * (len(problems) != 1)}", "warn"))
@@ -75,8 +78,27 @@ def purge_summary(report: PurgeReport) -> str:
 class RunList(list):
     """A list of :class:`~nbtrack.entities.Run` that displays as a table.
 
-    ``search_runs`` returns one; ``.to_pandas()`` gives a DataFrame (pandas optional).
+    ``search_runs`` returns one; ``.to_pandas()`` gives a DataFrame (pandas optional). The table
+    shows the first :attr:`shown` runs and says how many more the list holds, and whether more
+    runs matched than the search returned (:attr:`truncated`): a cell result stays small however
+    many runs a store has.
     """
+
+    #: rows the table shows (None: every run of the list, as ``nbtrack runs ls`` prints them)
+    shown: int | None = SHOWN_ROWS
+    #: the search stopped at its limit: more runs match than the list holds
+    truncated = False
+    #: how to get every match, said when :attr:`truncated`
+    all_hint = "search_runs(..., max_results=None) returns every one"
+
+    @classmethod
+    def limited(cls, runs: list[Run], limit: int | None, **attributes: Any) -> RunList:
+        """The first ``limit`` of ``runs`` (fetched with ``limit + 1``, so it knows whether more matched)."""
+        listed = cls(runs if limit is None else runs[:limit])
+        listed.truncated = limit is not None and len(runs) > limit
+        for name, value in attributes.items():
+            setattr(listed, name, value)
+        return listed
 
     def to_pandas(self):
         import pandas as pd
@@ -95,17 +117,32 @@ class RunList(list):
                 frame[column] = pd.to_datetime(frame[column].astype("float64"), unit="s")
         return frame
 
-    def _columns(self) -> tuple[list[str], list[str]]:
-        params = sorted(_common_keys((r.params for r in self), None), key=param_column_rank)[:MAX_COLUMNS]
-        metrics = _common_keys((r.metrics for r in self), MAX_COLUMNS)
+    def _visible(self) -> list[Run]:
+        """The runs the table shows: nothing is formatted for the others."""
+        return self[: self.shown] if self.shown is not None else list(self)
+
+    def footer(self) -> str:
+        """``950 more runs in this list (...)`` and/or that more runs match; "" when the table shows everything."""
+        hidden = len(self) - len(self._visible())
+        parts = []
+        if hidden:
+            parts.append(f"{hidden:,} more run{'s' * (hidden != 1)} in this list of {len(self):,} "
+                         "(index or slice it, .to_pandas(), or nbtrack.dashboard() to browse)")
+        if self.truncated:
+            parts.append(f"more runs match than the {len(self):,} returned: {self.all_hint}")
+        return "; ".join(parts)
+
+    def _columns(self, runs: list[Run]) -> tuple[list[str], list[str]]:
+        params = sorted(_common_keys((r.params for r in runs), None), key=param_column_rank)[:MAX_COLUMNS]
+        metrics = _common_keys((r.metrics for r in runs), MAX_COLUMNS)
         return params, metrics
 
     # Column order: what a comparison reads first (metrics, then params), then when and how.
     _LEAD = ["run", "name", "status"]
     _STATUS, _RECEIPT = 2, -1
 
-    def _rows(self, params: list[str], metrics: list[str]) -> list[list[Any]]:
-        deleted = self._shows_deleted()
+    def _rows(self, runs: list[Run], params: list[str], metrics: list[str]) -> list[list[Any]]:
+        deleted = self._shows_deleted(runs)
         return [
             [run.short_id, run.name or "", run.status]
             + [fmt.value(run.metrics[k].last) if k in run.metrics else "" for k in metrics]
@@ -113,47 +150,54 @@ class RunList(list):
             + [fmt.timestamp(run.start_time), fmt.duration(run.duration)]
             + ([fmt.timestamp(run.deleted_time)] if deleted else [])
             + [receipt_badge(run)[0]]
-            for run in self
+            for run in runs
         ]
 
-    def _headers(self, params: list[str], metrics: list[str]) -> list[str]:
-        tail = ["start", "duration", *(["deleted"] if self._shows_deleted() else []), "receipt"]
+    def _headers(self, runs: list[Run], params: list[str], metrics: list[str]) -> list[str]:
+        tail = ["start", "duration", *(["deleted"] if self._shows_deleted(runs) else []), "receipt"]
         return [*self._LEAD, *(f"metrics.{k}" for k in metrics), *(f"params.{k}" for k in params), *tail]
 
-    def _shows_deleted(self) -> bool:
+    @staticmethod
+    def _shows_deleted(runs: list[Run]) -> bool:
         """A listing of deleted runs says when each was deleted."""
-        return any(run.deleted_time is not None for run in self)
+        return any(run.deleted_time is not None for run in runs)
 
-    def _table(self) -> tuple[list[str], list[list[Any]], list[str], list[str]]:
-        params, metrics = self._columns()
-        return self._headers(params, metrics), self._rows(params, metrics), params, metrics
+    def _table(self) -> tuple[list[Run], list[str], list[list[Any]], list[str]]:
+        runs = self._visible()
+        params, metrics = self._columns(runs)
+        return runs, self._headers(runs, params, metrics), self._rows(runs, params, metrics), metrics
 
     def __str__(self) -> str:
         return self._text(self._table()) if self else "no runs"
 
     def _text(self, parts: tuple) -> str:
-        return text_table(parts[0], parts[1])
+        footer = self.footer()
+        return text_table(parts[1], parts[2]) + (f"\n{footer}" if footer else "")
 
     def _repr_html_(self) -> str:
         return self._html(self._table()) if self else "<p>no runs</p>"
 
     def _html(self, parts: tuple) -> str:
-        headers, cell_rows, params, metrics = parts
+        runs, headers, cell_rows, metrics = parts
         rows = []
-        for run, cells in zip(self, cell_rows):
+        for run, cells in zip(runs, cell_rows):
             text, css = receipt_badge(run)
             escaped = [esc(c) for c in cells]
             escaped[self._STATUS] = badge(run.status, run.status)
             escaped[self._RECEIPT] = badge(text, css) if text else ""
             rows.append(escaped)
         numeric = set(range(len(self._LEAD), len(self._LEAD) + len(metrics)))
-        return STYLE + table(headers, rows, numeric=numeric, raw_cells=True)
+        footer = self.footer()
+        return STYLE + table(headers, rows, numeric=numeric, raw_cells=True) + (f"<p>{esc(footer)}</p>" if footer else "")
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
         if not self:
             return {"text/plain": "no runs", "text/html": "<p>no runs</p>", RUNS_MIME: {"runs": []}}
         shared = self._table()  # rows are formatted once for both renderings
-        return {"text/plain": self._text(shared), "text/html": self._html(shared), RUNS_MIME: {"runs": [run_record(r) for r in self]}}
+        data = {"runs": [run_record(r) for r in shared[0]]}
+        if len(shared[0]) < len(self) or self.truncated:
+            data.update(listed=len(self), truncated=self.truncated)
+        return {"text/plain": self._text(shared), "text/html": self._html(shared), RUNS_MIME: data}
 
     def _repr_pretty_(self, printer, cycle: bool) -> None:
         # IPython pretty-prints list subclasses itself unless told otherwise

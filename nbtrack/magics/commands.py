@@ -81,7 +81,9 @@ def _query_args(parser: argparse.ArgumentParser) -> None:
 @subcommand("ls", "list runs as a table: %track ls [QUERY] [--order-by ...] [--limit N] [--deleted]", _query_args)
 def ls(ctx, args):
     query = " ".join(args.query) or None
-    return RunList(ctx.tracker.search_runs(query, args.order_by, args.limit, args.experiment, args.deleted))
+    fetch = None if args.limit is None else args.limit + 1  # one more tells whether more match
+    return RunList.limited(ctx.tracker.search_runs(query, args.order_by, fetch, args.experiment, args.deleted), args.limit,
+                           shown=None, all_hint="%track ls --limit N shows more")
 
 
 def _run_arg(parser: argparse.ArgumentParser) -> None:

@@ -3,9 +3,14 @@
 User text never becomes SQL text: keys and values are always bound ``?`` parameters;
 only names from the fixed tables below are written into the SQL.
 
-Metric, param and tag predicates become ``r.id IN (SELECT run_id FROM <table> WHERE
+Metric, param and tag predicates become ``+r.id IN (SELECT run_id FROM <table> WHERE
 key = ? AND <condition>)``: an uncorrelated subquery that SQLite runs once as a range
-scan over the ``(key, value)`` indexes, instead of one lookup per run. Every predicate
+scan over the ``(key[, type], value)`` indexes, instead of one lookup per run. The unary
+``+`` keeps SQLite from driving the query by one of those lists (a lookup into ``runs`` per
+listed run, then a sort: 70 ms for 25,000 runs of ``params.model = 'gbm'`` in a store of
+100,000): it walks the live runs in the requested order instead (the ``runs_live_newest``
+index for the default one), checks each against the lists, and stops at the LIMIT (15 ms).
+Its worst case, a filter that matches almost nothing, is one pass over that index. Every predicate
 is two-valued (true or false, never SQL NULL), so ``not`` means what it says.
 """
 
@@ -53,15 +58,16 @@ _SOURCES = {
     TAG: ("tags", "key = ?"),
     # data inputs live in the provenance document: (run_id, key, value = content digest) rows
     INPUT: (
-        "(SELECT ir.id AS run_id, ij.key AS key, json_extract(ij.value, '$.digest') AS value "
-        "FROM runs ir, json_each(ir.provenance, '$.inputs') ij WHERE json_valid(ir.provenance))",
+        "(SELECT ir.run_id AS run_id, ij.key AS key, json_extract(ij.value, '$.digest') AS value "
+        "FROM run_documents ir, json_each(ir.provenance, '$.inputs') ij WHERE json_valid(ir.provenance))",
         "key = ?",
     ),
 }
 # datasets.<field>: the run's data inputs by name, content digest and context
-_DATASETS = ("(SELECT ir.id AS run_id, ij.key AS name, json_extract(ij.value, '$.digest') AS digest, "
-             "json_extract(ij.value, '$.context') AS context FROM runs ir, json_each(ir.provenance, '$.inputs') ij "
+_DATASETS = ("(SELECT ir.run_id AS run_id, ij.key AS name, json_extract(ij.value, '$.digest') AS digest, "
+             "json_extract(ij.value, '$.context') AS context FROM run_documents ir, json_each(ir.provenance, '$.inputs') ij "
              "WHERE json_valid(ir.provenance))")
+_START_TIME = Field(ATTRIBUTE, "start_time")
 _METRIC_COLUMNS = {"last": "value", "min": "min", "max": "max", "count": "count", "step": "step"}
 # params are typed: a literal only compares with params of its own kind
 _PARAM_KINDS = {
@@ -82,6 +88,8 @@ def compile_where(node: Node, text: str) -> tuple[str, list]:
 
 def compile_order(items: tuple[OrderItem, ...], text: str) -> tuple[str, list]:
     """ORDER BY terms (NULLs last either way, ties newest-id first) and their parameters."""
+    if len(items) == 1 and items[0].field == _START_TIME and items[0].descending:
+        return DEFAULT_ORDER, []  # the same order (start_time is never NULL), in the words the index serves
     compiler = _Compiler(text)
     terms = [f"{compiler.value(item.field)} {'DESC' if item.descending else 'ASC'} NULLS LAST" for item in items]
     return ", ".join([*terms, "r.id DESC"]), compiler.checked_params()
@@ -161,12 +169,12 @@ class _Compiler:
         table, key_condition = _SOURCES[field.kind]
         exists = f"SELECT run_id FROM {table} WHERE {key_condition} AND {_column(field)} IS NOT NULL"
         self.bind(field.name)
-        return f"r.id {'IN' if node.negated else 'NOT IN'} ({exists})"
+        return f"+r.id {'IN' if node.negated else 'NOT IN'} ({exists})"
 
     def keyed(self, field: Field, op: str, literals: tuple[Literal, ...], position: int) -> str:
         """A metric/param/tag predicate; negated operators mean "has the key, and not ..."."""
         table, key_condition = _SOURCES[field.kind]
-        sql = f"r.id IN (SELECT run_id FROM {table} WHERE {key_condition} AND "
+        sql = f"+r.id IN (SELECT run_id FROM {table} WHERE {key_condition} AND "
         self.bind(field.name)
         column = _column(field)
         positive = _NEGATIONS.get(op, op)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -35,6 +35,7 @@ class Store:
         self.location = location
         # computed once: location.db_path builds a new Path, and every transaction needs it
         self._db_path = location.db_path
+        self.closed = False
         self.lock = threading.RLock()
         self._depth = 0
         #: called after a rollback, so caches of freshly inserted ids can be dropped
@@ -132,9 +133,30 @@ class Store:
             cursor.row_factory = sqlite3.Row
             return cursor.fetchall()
 
+    def rows(self, sql: str, params: Any = ()) -> list[tuple]:
+        """Read rows as plain tuples under the lock: for bulk reads by position, where
+        ``sqlite3.Row`` lookups by name would cost more than the query."""
+        with self.lock, translate_errors(self._db_path):
+            return self.conn.execute(sql, params).fetchall()
+
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+            self.closed = True
+
+    def rows_even_if_closed(self, sql: str, params: Any = ()) -> list[tuple]:
+        """:meth:`rows`, or after :meth:`close` the same read on a short-lived read-only connection.
+
+        For what objects handed out earlier read lazily (a listed run's provenance and receipt):
+        they stay usable after the tracker that listed them was closed.
+        """
+        with self.lock:
+            if not self.closed:
+                return self.rows(sql, params)
+        with translate_errors(self._db_path), closing(
+            sqlite3.connect(f"{self._db_path.resolve().as_uri()}?mode=ro", uri=True)
+        ) as conn:
+            return conn.execute(sql, params).fetchall()
 
     def change_stamp(self) -> tuple[int, int]:
         """A value that differs from an earlier one iff something may have been written in between.

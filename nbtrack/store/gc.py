@@ -31,7 +31,7 @@ BLOB_COLUMNS = (
 #: blobs of these columns are user bytes: kept, never scanned for references
 OPAQUE_COLUMNS = {("artifacts", "sha256"), ("model_versions", "sha256")}
 #: (table, column) holding JSON text that may name blobs anywhere inside
-DOCUMENT_COLUMNS = (("runs", "provenance"), ("runs", "receipt"), ("registry_events", "details"))
+DOCUMENT_COLUMNS = (("run_documents", "provenance"), ("run_documents", "receipt"), ("registry_events", "details"))
 
 _SHA_TEXT = re.compile(r"(?=([0-9a-f]{64}))")  # overlapping: no hash hides inside a longer hex run
 _SHA_BYTES = re.compile(rb"(?=([0-9a-f]{64}))")

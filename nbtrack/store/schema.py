@@ -1,18 +1,80 @@
 """The store schema as numbered migrations, kept in sqlite-utils' migrations table.
 
-Released migrations are never edited: add the next number (``0004_...``) instead. ``PRAGMA user_version``
+Released migrations are never edited: add the next number (``0006_...``) instead. ``PRAGMA user_version``
 mirrors the number of applied migrations (set inside the same transaction), so a store
 can be checked with one cheap pragma on open, without importing sqlite-utils.
 """
 
 from __future__ import annotations
 
+import json
+import sys
+from typing import Any
+
 #: ``PRAGMA application_id`` of every nbtrack store ("nbtr"); tells our files from others'.
 APPLICATION_ID = 0x6E627472
 MIGRATION_SET = "nbtrack"
 
-# Each entry: (name, SQL script). The script runs inside the migration's transaction.
-MIGRATIONS: list[tuple[str, str]] = [
+_DOCUMENTS_0005 = """
+-- Large JSON documents (provenance, the hidden-state receipt) leave the runs table, so a
+-- listing, a count or a filtered scan reads only the small columns it shows.
+CREATE TABLE run_documents (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    provenance TEXT,
+    receipt TEXT
+) STRICT;
+-- The receipt's verdict (checked, problem kinds; a few bytes): what a listing's badge shows.
+ALTER TABLE runs ADD COLUMN receipt_outline TEXT;
+"""
+_INDEXES_0005 = """
+-- The default order (newest first) of live runs, overall and per experiment: the first page
+-- and every later page (keyset paging) read only their rows, without a sort.
+CREATE INDEX runs_live_newest ON runs(start_time DESC, id DESC) WHERE deleted_time IS NULL;
+CREATE INDEX runs_live_experiment_newest ON runs(experiment_id, start_time DESC, id DESC) WHERE deleted_time IS NULL;
+-- Typed param filters (params.lr > 0.01 only looks at numeric params) answered from the index
+-- alone; it serves everything params_key_value did, which goes (one index less per write).
+CREATE INDEX params_key_type_value ON params(key, type, value);
+DROP INDEX params_key_value;
+"""
+
+
+def migrate_0005(conn) -> None:
+    """Copy provenance and receipts into ``run_documents`` in batches (a line on stderr per
+    :data:`PROGRESS_EVERY` runs of a big store), then drop the two columns from ``runs``."""
+    for statement in _statements(_DOCUMENTS_0005):
+        conn.execute(statement)
+    total = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+    last, done = 0, 0
+    while True:
+        row = conn.execute("SELECT max(id), count(*) FROM (SELECT id FROM runs WHERE id > ? ORDER BY id LIMIT ?)", (last, PROGRESS_EVERY)).fetchone()
+        if not row[1]:
+            break
+        conn.execute("INSERT INTO run_documents(run_id, provenance, receipt) SELECT id, provenance, receipt FROM runs "
+                   "WHERE id > ? AND id <= ? AND (provenance IS NOT NULL OR receipt IS NOT NULL)", (last, row[0]))
+        outlines = [(_outline_0005(receipt), run_id) for run_id, receipt in
+                    conn.execute("SELECT id, receipt FROM runs WHERE id > ? AND id <= ? AND receipt IS NOT NULL", (last, row[0])).fetchall()]
+        conn.executemany("UPDATE runs SET receipt_outline = ? WHERE id = ?", outlines)
+        last, done = row[0], done + row[1]
+        if total > PROGRESS_EVERY:
+            print(f"nbtrack: upgrading the store (0005): {done:,} of {total:,} runs ({100 * done // total}%)", file=sys.stderr, flush=True)
+    conn.execute("ALTER TABLE runs DROP COLUMN provenance")
+    conn.execute("ALTER TABLE runs DROP COLUMN receipt")
+    for statement in _statements(_INDEXES_0005):
+        conn.execute(statement)
+
+
+def _outline_0005(receipt: str) -> str:
+    """The ``receipt_outline`` of a stored receipt as of 0005 (what ``runs.outline_json`` writes today)."""
+    document = json.loads(receipt)
+    return json.dumps({"checked": document.get("checked"), "kinds": [p.get("kind") for p in document.get("problems") or []]})
+
+
+#: a store with more runs than this reports the progress of a migration that copies them (stderr)
+PROGRESS_EVERY = 20_000
+
+# Each entry: (name, SQL script, or a function of the sqlite3 connection for a migration that
+# must report progress). It runs inside the migration's transaction.
+MIGRATIONS: list[tuple[str, Any]] = [
     (
         "0001_initial",
         """
@@ -280,6 +342,7 @@ BEGIN
 END;
 """,
     ),
+    ("0005_run_documents_listing_indexes", migrate_0005),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -302,8 +365,11 @@ def apply_migrations(conn) -> None:
     for number, (name, script) in enumerate(MIGRATIONS, start=1):
         if name in applied:
             continue
-        for statement in _statements(script):
-            conn.execute(statement)
+        if callable(script):
+            script(conn)
+        else:
+            for statement in _statements(script):
+                conn.execute(statement)
         # Inside the migration's transaction: an interrupted migration leaves the old number.
         conn.execute(f"PRAGMA user_version = {int(number)}")
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")

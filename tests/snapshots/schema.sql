@@ -7,14 +7,18 @@ CREATE INDEX latest_metrics_key_value ON latest_metrics(key_id, value);
 CREATE UNIQUE INDEX model_versions_one_production ON model_versions(model_id) WHERE stage = 'Production';
 -- index model_versions_run
 CREATE INDEX model_versions_run ON model_versions(run_id);
--- index params_key_value
-CREATE INDEX params_key_value ON params(key, value);
+-- index params_key_type_value
+CREATE INDEX params_key_type_value ON params(key, type, value);
 -- index runs_cell_key
 CREATE INDEX runs_cell_key ON runs(cell_key);
 -- index runs_deleted
 CREATE INDEX runs_deleted ON runs(deleted_time) WHERE deleted_time IS NOT NULL;
 -- index runs_experiment_start
 CREATE INDEX runs_experiment_start ON runs(experiment_id, start_time);
+-- index runs_live_experiment_newest
+CREATE INDEX runs_live_experiment_newest ON runs(experiment_id, start_time DESC, id DESC) WHERE deleted_time IS NULL;
+-- index runs_live_newest
+CREATE INDEX runs_live_newest ON runs(start_time DESC, id DESC) WHERE deleted_time IS NULL;
 -- index runs_notebook
 CREATE INDEX runs_notebook ON runs(notebook_path);
 -- index runs_parent
@@ -162,6 +166,12 @@ CREATE TABLE run_cells (
     outputs_sha256 TEXT REFERENCES blobs(sha256),
     PRIMARY KEY (run_id, seq)
 ) STRICT, WITHOUT ROWID;
+-- table run_documents
+CREATE TABLE run_documents (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    provenance TEXT,
+    receipt TEXT
+) STRICT;
 -- table runs
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY,
@@ -184,9 +194,7 @@ CREATE TABLE runs (
     git_commit TEXT,
     env_sha256 TEXT,
     snapshot_sha256 TEXT,
-    provenance TEXT,
-    receipt TEXT
-, deleted_time REAL) STRICT;
+    deleted_time REAL, receipt_outline TEXT) STRICT;
 -- table tags
 CREATE TABLE tags (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
