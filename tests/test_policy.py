@@ -1,0 +1,215 @@
+"""The team policy (nbtrack.policy): files, defaults, verdicts on runs, summaries and fixes."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+
+import pytest
+
+from IPython.utils.capture import capture_output
+
+from nbtrack import policy
+from nbtrack.errors import PolicyError
+from nbtrack.policy import POLICY_TAG, PolicyFinder
+
+PYPROJECT = textwrap.dedent('''\
+    [project]
+    name = "churn"
+
+    [tool.nbtrack.tags]
+    team = { required = true, one_of = ["churn", "fraud"], help = "the owning team" }
+    data_version = { required = true, pattern = "^v\\\\d+$" }
+    owner = { default = "git:user.name" }
+    proj = { refuse = "use `project`" }
+
+    [tool.nbtrack.model_tags]
+    validation_status = { required = true, one_of = ["passed"] }
+    ''')
+#: the same rules as .nbtrack/policy.toml writes them
+POLICY_TOML = PYPROJECT.split("[tool.nbtrack.tags]", 1)[1].replace("[tool.nbtrack.model_tags]", "[model_tags]")
+POLICY_TOML = "[tags]" + POLICY_TOML
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A git repository with user.name set and a pyproject policy; the working directory is a folder inside it."""
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "config", "user.name", "Ada Lovelace"], check=True)
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    monkeypatch.chdir(root / "notebooks")
+    return root
+
+
+# -- reading policy files ------------------------------------------------------------------------
+def test_pyproject_policy_is_found_from_a_subfolder(project):
+    found = PolicyFinder().find()
+    assert found.source == project / "pyproject.toml"
+    assert sorted(found.tags) == ["data_version", "owner", "proj", "team"]
+    assert found.model_tags["validation_status"].one_of == ("passed",)
+
+
+def test_store_policy_file_wins_over_pyproject(project, tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "policy.toml").write_text('[tags]\nstage = { required = true }\n')
+    assert sorted(PolicyFinder().find(store_dir=store).tags) == ["stage"]
+
+
+def test_dot_nbtrack_policy_toml_in_an_ancestor(tmp_path, monkeypatch):
+    (tmp_path / "repo" / ".nbtrack").mkdir(parents=True)
+    (tmp_path / "repo" / "sub").mkdir()
+    (tmp_path / "repo" / ".nbtrack" / "policy.toml").write_text(POLICY_TOML)
+    monkeypatch.chdir(tmp_path / "repo" / "sub")
+    assert sorted(PolicyFinder().find().tags) == ["data_version", "owner", "proj", "team"]
+
+
+def test_pyproject_without_nbtrack_rules_is_no_policy(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.nbtrack]\nother = 1\n')
+    monkeypatch.chdir(tmp_path)
+    assert PolicyFinder().find() is None
+
+
+def test_finder_reparses_only_when_the_file_changes(project):
+    finder = PolicyFinder()
+    first = finder.find()
+    assert finder.find() is first  # cached: same path, mtime and size
+    (project / "pyproject.toml").write_text(PYPROJECT.replace("[tool.nbtrack.model_tags]", 'extra = { required = true }\n\n[tool.nbtrack.model_tags]'))
+    assert "extra" in finder.find().tags
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('[tags]\nteam = { required = true\n', r"policy\.toml: not valid TOML: .*line 2"),
+    ('[tags]\n\nteam = { requird = true }\n', r"policy\.toml, line 3: tags\.team: unknown rule 'requird'"),
+    ('[tags]\nteam = { required = true }\ndv = { pattern = "^v(\\\\d+$" }\n', r"policy\.toml, line 3: tags\.dv: pattern .* is not a valid regular expression"),
+    ('[tags]\n[tags.dv]\nhelp = "x"\npattern = "["\n', r"policy\.toml, line 4: tags\.dv: pattern"),
+    ('[tag]\nteam = { required = true }\n', r"policy\.toml, line 1: unknown table \[tag\]"),
+    ('[tags]\nteam = { required = "yes" }\n', r"line 2: tags\.team: required must be true or false"),
+    ('[tags]\nteam = { one_of = [1, 2] }\n', r"line 2: tags\.team: one_of must be a non-empty list of strings"),
+    ('[tags]\nproj = { refuse = "use project", required = true }\n', r"line 2: tags\.proj: a refused tag takes no other rule"),
+])
+def test_broken_policy_files_name_the_file_line_and_key(tmp_path, text, expected):
+    path = tmp_path / "policy.toml"
+    path.write_text(text)
+    with pytest.raises(PolicyError, match=expected) as caught:
+        policy.load(path)
+    assert str(path) in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+def test_broken_pyproject_rule_names_the_dotted_key(tmp_path):
+    path = tmp_path / "pyproject.toml"
+    path.write_text('[project]\nname = "x"\n\n[tool.nbtrack.tags]\nteam = { one_off = ["a"] }\n')
+    with pytest.raises(PolicyError, match=r"pyproject\.toml, line 5: tool\.nbtrack\.tags\.team: unknown rule 'one_off'"):
+        policy.load(path)
+
+
+# -- checking values ------------------------------------------------------------------------------
+def test_verdict_and_fix_name_every_violation(project):
+    rules = PolicyFinder().find()
+    found = rules.check({"data_version": "x", "proj": "crm"})
+    assert policy.verdict(found) == ("violations: team missing; data_version 'x' does not match ^v\\d+$; "
+                                     "proj is refused: use `project`")
+    assert policy.fix_command(found) == "%track tag team=churn data_version=<matching ^v\\d+$>; remove tag proj"
+    assert policy.verdict(rules.check({"team": "fraud", "data_version": "v3"})) == "ok"
+    assert [v.message for v in rules.check({"team": "Churn", "data_version": "v3"})] == ["team 'Churn' not one of churn, fraud"]
+
+
+def test_defaults_from_git_env_and_literal(project, monkeypatch):
+    (project / "pyproject.toml").write_text(PYPROJECT.replace(
+        'proj = {', 'host = { default = "env:NBTRACK_TEST_HOST" }\nsite = { default = "eu" }\nproj = {'))
+    monkeypatch.setenv("NBTRACK_TEST_HOST", "gpu-7")
+    rules = PolicyFinder().find()
+    assert rules.defaults({}) == {"owner": "Ada Lovelace", "host": "gpu-7", "site": "eu"}
+    assert rules.defaults({"owner": "me", "site": "us"}) == {"host": "gpu-7"}  # only what is missing
+
+
+def test_model_description_counts_as_the_description_key(tmp_path):
+    path = tmp_path / "policy.toml"
+    path.write_text('[model_tags]\ndescription = { required = true }\n')
+    rules = policy.load(path)
+    assert [v.message for v in rules.check_model({}, None)] == ["description missing"]
+    assert rules.check_model({}, "gbm on v3 data") == []
+
+
+# -- runs: defaults at start, the verdict at end and after tag changes ---------------------------------
+def test_a_run_breaking_the_policy_is_recorded_with_its_violations(project, tracker):
+    with tracker.start_run("baseline", tags={"data_version": "7"}) as run:
+        tracker.log_metric("f1", 0.9)
+    stored = tracker.get_run(run.id)
+    assert stored.status == "FINISHED" and stored.metrics["f1"].last == 0.9  # never lose work
+    assert stored.tags["owner"] == "Ada Lovelace"  # the git default, filled at start
+    assert stored.tags[POLICY_TAG] == "violations: team missing; data_version '7' does not match ^v\\d+$"
+    assert tracker.policy.fix(stored) == "%track tag team=churn data_version=<matching ^v\\d+$>"
+
+
+def test_policy_in_the_store_folder_and_recheck_after_tagging(tracker, store_path):
+    (store_path / "policy.toml").write_text('[tags]\nteam = { required = true, one_of = ["churn"] }\n')
+    with tracker.start_run() as run:
+        pass
+    assert tracker.get_run(run.id).tags[POLICY_TAG] == "violations: team missing"
+    tracker.tag_runs([run.id], {"team": "churn"})
+    assert tracker.get_run(run.id).tags[POLICY_TAG] == "ok"
+    tracker.untag_runs([run.id], "team")
+    assert tracker.get_run(run.id).tags[POLICY_TAG] == "violations: team missing"
+    tracker.set_tag("team", "fraud", run=tracker.attach(run.id))  # set_tag on an ended run, by id
+    assert tracker.get_run(run.id).tags[POLICY_TAG] == "violations: team 'fraud' not one of churn"
+
+
+def test_no_policy_no_tag(tracker):
+    with tracker.start_run(tags={"team": "x"}) as run:
+        pass
+    assert tracker.get_run(run.id).tags == {"team": "x"}
+
+
+def test_a_broken_policy_never_stops_a_run(tracker, store_path):
+    (store_path / "policy.toml").write_text('[tags]\nteam = { requird = true }\n')
+    reported = []
+    tracker.report = reported.append
+    with tracker.start_run() as run:
+        tracker.log_metric("f1", 0.5)
+    stored = tracker.get_run(run.id)
+    assert stored.status == "FINISHED" and POLICY_TAG not in stored.tags
+    assert reported == [f"policy not checked: {store_path / 'policy.toml'}, line 2: tags.team: unknown rule 'requird' "
+                        "(rules are required, one_of, pattern, default, refuse, help)"]
+
+
+# -- in a notebook: %%track, %track start, %track tag, %track show, %track ls -----------------------
+def test_track_cell_summary_says_what_is_missing_and_how_to_fix_it(project, shell):
+    with capture_output() as captured:
+        shell.ok("%%track baseline --tag data_version=v2\nacc = 0.5")
+    line = captured.stdout.strip().splitlines()[-1]
+    assert "'baseline' FINISHED" in line and "acc=0.5" in line  # the run is recorded all the same
+    assert line.endswith(" · policy violations: team missing (fix: %track tag team=churn)")
+    with capture_output() as captured:
+        shell.ok("%track tag team=churn")
+    assert captured.stdout.strip().endswith(" policy ok")
+    run = shell.tracker.get_run(shell.tracker.last_ended_id)
+    assert run.tags[POLICY_TAG] == "ok" and run.tags["owner"] == "Ada Lovelace"
+    with capture_output() as captured:
+        shell.ok("%track show")
+    assert "policy: ok" in captured.stdout
+
+
+def test_track_start_span_gets_defaults_and_a_verdict(project, shell):
+    with capture_output() as captured:
+        shell.ok("%track start span --tag team=fraud")
+        shell.ok("x = 1")
+        shell.ok("%track end")
+    assert "policy violations: data_version missing (fix: %track tag data_version=<matching ^v\\d+$>)" in captured.stdout
+    run = shell.tracker.get_run(shell.tracker.last_ended_id)
+    assert run.tags["owner"] == "Ada Lovelace"
+    with capture_output() as captured:
+        shell.ok("%track show")
+    assert "policy: violations: data_version missing (fix: %track tag data_version=<matching ^v\\d+$>)" in captured.stdout
+
+
+def test_no_policy_summary_and_tag_output_are_unchanged(shell, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with capture_output() as captured:
+        shell.ok("%%track plain\nacc = 0.5")
+        shell.ok("%track tag team=churn")
+    lines = captured.stdout.strip().splitlines()
+    assert len(lines) == 1 and "policy" not in lines[0]
