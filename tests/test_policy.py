@@ -213,3 +213,50 @@ def test_no_policy_summary_and_tag_output_are_unchanged(shell, tmp_path, monkeyp
         shell.ok("%track tag team=churn")
     lines = captured.stdout.strip().splitlines()
     assert len(lines) == 1 and "policy" not in lines[0]
+
+
+# -- finding them: the query grammar, the system tag, %track ls, the dashboard ------------------------
+@pytest.fixture
+def judged(tracker, store_path):
+    """Three runs: one compliant, one not, one made before the policy existed (unchecked)."""
+    with tracker.start_run("unchecked") as unchecked:
+        pass
+    (store_path / "policy.toml").write_text('[tags]\nteam = { required = true, one_of = ["churn"] }\n')
+    with tracker.start_run("good", tags={"team": "churn"}) as good:
+        pass
+    with tracker.start_run("bad") as bad:
+        pass
+    return {"good": good.id, "bad": bad.id, "unchecked": unchecked.id}
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("policy = 'violations'", ["bad"]),
+    ("policy = 'OK'", ["good"]),
+    ("policy != 'ok'", ["bad"]),
+    ("policy in ('ok', 'violations')", ["good", "bad"]),
+    ("policy is null", ["unchecked"]),
+    ("not policy = 'violations'", ["good", "unchecked"]),
+    # the system tag itself is the other way in, for any query language that knows tags
+    ("tags.`nbtrack.policy` like 'violations%'", ["bad"]),
+    ("tags.`nbtrack.policy` = 'ok'", ["good"]),
+])
+def test_query_filter_on_the_policy_verdict(tracker, judged, query, expected):
+    assert sorted(r.name for r in tracker.search_runs(query)) == sorted(expected)
+
+
+def test_policy_filter_refuses_other_values(tracker):
+    from nbtrack.errors import QueryError
+
+    with pytest.raises(QueryError, match="policy is 'ok' or 'violations'"):
+        tracker.search_runs("policy = 'bad'")
+
+
+def test_track_ls_and_dashboard_filter_the_violations(judged, shell, store_path):
+    with capture_output() as captured:
+        shell.ok("%track ls policy = 'violations'")
+    assert judged["bad"][:8] in captured.stdout and judged["good"][:8] not in captured.stdout
+    from nbtrack.widgets.controller import DashboardController
+
+    controller = DashboardController(shell.tracker)
+    controller.set_filter("policy = 'violations'")
+    assert [r.id for r in controller.runs] == [judged["bad"]]
