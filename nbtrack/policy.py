@@ -130,11 +130,11 @@ def verdict(violations: list[Violation]) -> str:
     return OK if not violations else f"{VIOLATIONS}: " + "; ".join(v.message for v in violations)
 
 
-def fix_command(violations: list[Violation]) -> str:
+def fix_command(violations: list[Violation], command: str = "%track tag") -> str:
     """How to comply, as the user would type it: ``%track tag team=churn data_version=<...>``."""
     sets = [f"{v.key}={v.suggestion}" for v in violations if v.suggestion is not None]
     drops = [v.key for v in violations if v.suggestion is None]
-    parts = ([f"%track tag {' '.join(sets)}"] if sets else []) + ([f"remove tag {', '.join(drops)}"] if drops else [])
+    parts = ([f"{command} {' '.join(sets)}"] if sets else []) + ([f"remove tag {', '.join(drops)}"] if drops else [])
     return "; ".join(parts)
 
 

@@ -260,3 +260,99 @@ def test_track_ls_and_dashboard_filter_the_violations(judged, shell, store_path)
     controller = DashboardController(shell.tracker)
     controller.set_filter("policy = 'violations'")
     assert [r.id for r in controller.runs] == [judged["bad"]]
+
+
+# -- promotion gates -----------------------------------------------------------------------------------
+@pytest.fixture
+def churn_model(tracker, store_path, clock):
+    """Model 'churn': v1 from a compliant run, v2 from a run missing ``team``; v1 tagged validation_status=passed.
+    The policy lives in the store folder."""
+    from nbtrack.registry import Registry
+
+    (store_path / "policy.toml").write_text(
+        '[tags]\nteam = { required = true, one_of = ["churn"] }\n\n[model_tags]\nvalidation_status = { required = true, one_of = ["passed"] }\n')
+    registry = Registry(tracker.store, runs=tracker.runs, clock=clock)
+    for tags in ({"team": "churn"}, {}):
+        with tracker.start_run(tags=tags) as run:
+            tracker.log_metric("f1", 0.8)
+            tracker.log_model({"f1": 0.8}, "clf")
+        registry.register_model(run, "clf", "churn")
+    registry.set_tag("churn", "validation_status", "passed", version=1)
+    return registry
+
+
+def _state(registry):
+    return [(v.version, v.stage) for v in registry.get_model("churn").versions], len(registry.history("churn"))
+
+
+def test_production_requires_the_policy_by_default_and_refuses_changing_nothing(churn_model, store_path, capsys):
+    from nbtrack.cli import main
+
+    before = _state(churn_model)
+    code = main(["--store", str(store_path), "models", "promote", "churn", "2", "--to", "Production"])
+    err = capsys.readouterr().err
+    assert code == 1
+    run = churn_model.run_of(churn_model.get_model_version("churn", 2))
+    assert (f"FAIL  policy   [policy = '{store_path / 'policy.toml'}'; run {run.short_id} violations: team missing "
+            "(fix: tag the run team=churn); version 2 violations: validation_status missing "
+            "(fix: tag the version validation_status=passed)]") in err
+    assert "version 2 stays None; nothing was changed" in err
+    assert _state(churn_model) == before  # nothing changed, the audit trail untouched
+
+
+def test_compliant_version_is_promoted_and_the_event_records_the_check(churn_model, store_path, capsys):
+    from nbtrack.cli import main
+
+    assert main(["--store", str(store_path), "models", "promote", "churn", "1", "--to", "Production"]) == 0
+    event = churn_model.history("churn")[-1]
+    assert event.details["policy"] == {"required": True, "source": str(store_path / "policy.toml")}
+    assert [(g["requirement"], g["passed"]) for g in event.details["gate"]] == [("policy", True)]
+
+
+def test_no_policy_flag_skips_the_check_and_is_recorded(churn_model, store_path):
+    from nbtrack.cli import main
+
+    assert main(["--store", str(store_path), "models", "promote", "churn", "2", "--to", "Production", "--no-policy"]) == 0
+    event = churn_model.history("churn")[-1]
+    assert (event.to_value, event.details["policy"]) == ("Production", {"required": False, "source": str(store_path / "policy.toml"),
+                                                                        "disabled_explicitly": True})
+    assert "gate" not in event.details
+
+
+def test_staging_checks_the_policy_only_when_asked(churn_model):
+    from nbtrack.errors import GateFailedError
+
+    assert churn_model.promote("churn", 2, "Staging").version.stage == "Staging"
+    assert "policy" not in churn_model.history("churn")[-1].details
+    churn_model.set_tag("churn", "validation_status", "failed", version=1)
+    with pytest.raises(GateFailedError, match="version 1 violations: validation_status 'failed' not one of passed"):
+        churn_model.promote("churn", 1, "Staging", require=["policy"])
+
+
+def test_requiring_a_policy_that_does_not_exist_is_refused(tracker, clock):
+    from nbtrack.errors import RegistryError
+    from nbtrack.registry import Registry
+
+    registry = Registry(tracker.store, runs=tracker.runs, clock=clock)
+    with tracker.start_run() as run:
+        tracker.log_model({}, "clf")
+    registry.register_model(run, "clf", "m")
+    assert registry.promote("m", 1, "Production").version.stage == "Production"  # no policy: as before
+    assert "policy" not in registry.history("m")[-1].details
+    with pytest.raises(RegistryError, match="requires the team policy, but none was found"):
+        registry.promote("m", 1, "Archived", require="policy")
+
+
+def test_dashboard_promotion_shows_the_policy_refusal(churn_model, tracker):
+    from nbtrack.widgets.controller import DashboardController
+
+    controller = DashboardController(tracker, registry=churn_model)
+    controller.registry.select_model("churn")
+    controller.attempt(controller.registry.request_stage, 2, "Production")
+    controller.attempt(controller.registry.confirm)
+    assert controller.status.kind == "error"
+    assert "gate failed for 'churn' version 2 -> Production, nothing was changed: FAIL  policy" in controller.status.text
+    assert "team missing" in controller.status.text
+    assert churn_model.get_model_version("churn", 2).stage == "None"
+    controller.attempt(controller.registry.request_stage, 2, "Staging", None, "policy")  # typed in the gate box
+    assert "validation_status missing" in controller.status.text
