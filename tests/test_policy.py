@@ -356,3 +356,62 @@ def test_dashboard_promotion_shows_the_policy_refusal(churn_model, tracker):
     assert churn_model.get_model_version("churn", 2).stage == "None"
     controller.attempt(controller.registry.request_stage, 2, "Staging", None, "policy")  # typed in the gate box
     assert "validation_status missing" in controller.status.text
+
+
+# -- nbtrack check, as CI runs it ---------------------------------------------------------------------
+CI_SCRIPT = """\
+set -u
+nbtrack() { "$PYTHON" -c 'import sys; from nbtrack.cli import main; sys.exit(main(sys.argv[1:]))' "$@"; }
+nbtrack check "$@"
+echo "exit=$?"
+"""
+
+
+def _ci(cwd, *query: str, store=None) -> tuple[int, str]:
+    import os
+    import sys
+
+    env = {**os.environ, "PYTHON": sys.executable, "PYTHONPATH": os.pathsep.join(sys.path)}
+    if store is not None:
+        env["NBTRACK_STORE"] = str(store)
+    done = subprocess.run(["bash", "-c", CI_SCRIPT, "ci", *query], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return int(done.stdout.rsplit("exit=", 1)[1].strip()), done.stdout + done.stderr
+
+
+def test_nbtrack_check_in_a_ci_script(project, tracker, store_path):
+    from nbtrack.registry import Registry
+
+    with tracker.start_run("good", tags={"team": "churn", "data_version": "v1"}):
+        tracker.log_model({}, "clf")
+    with tracker.start_run("bad", tags={"data_version": "7"}) as bad:
+        pass
+    registry = Registry(tracker.store, runs=tracker.runs)
+    registry.register_model(tracker.search_runs("name = 'good'")[0], "clf", "churn")
+    registry.promote("churn", 1, "Staging")  # Staging: the default gate does not check; nbtrack check does
+    tracker.flush()
+    code, out = _ci(project)
+    assert code == 1, out
+    assert f"run {bad.id[:8]} 'bad': violations: team missing; data_version '7' does not match ^v\\d+$" in out
+    assert "model 'churn' version 1 (Staging): violations: validation_status missing" in out
+    assert "good" not in out.split("nbtrack check:")[0]
+    assert f"1 run(s) and 1 model version(s) break the policy in {project / 'pyproject.toml'}" in out
+
+    code, out = _ci(project, "name = 'good'")  # a query narrows the runs
+    assert code == 1 and "run " not in out.split("nbtrack check:")[0]
+    tracker.tag_runs([bad.id], {"team": "fraud", "data_version": "v7"})
+    registry.set_tag("churn", "validation_status", "passed", version=1)
+    code, out = _ci(project)
+    assert code == 0, out
+    assert "every run and model version complies" in out
+
+
+def test_nbtrack_check_exit_codes_without_policy_broken_policy_and_unreadable_store(tmp_path, tracker, store_path):
+    with tracker.start_run():
+        pass
+    code, out = _ci(tmp_path)
+    assert code == 0 and "no team policy found" in out
+    (store_path / "policy.toml").write_text('[tags]\nteam = { pattern = "(" }\n')
+    code, out = _ci(tmp_path)
+    assert code == 2 and "policy.toml, line 2: tags.team: pattern '(' is not a valid regular expression" in out
+    code, out = _ci(tmp_path, store=tmp_path / "nowhere")
+    assert code == 2 and "no nbtrack store" in out

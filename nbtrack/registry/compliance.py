@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..entities import PRODUCTION, ModelVersion, Run
+from ..entities import PRODUCTION, STAGING, ModelVersion, Run
 from ..errors import RegistryError
 from ..policy import POLICY_TAG, Policy, fix_command, verdict
 from .gates import GateEvaluation
@@ -61,3 +61,16 @@ def policy_details(policy: Policy | None, required: bool, asked: bool | None) ->
         return None
     return {"required": required, "source": str(policy.source) if policy is not None else None,
             **({"disabled_explicitly": True} if asked is False else {})}
+
+
+def audit_versions(registry, policy: Policy) -> list[tuple[ModelVersion, list]]:
+    """``(version, violations)`` of every live version in Staging or Production that breaks ``[model_tags]``
+    (versions in None or Archived are not held to it: the rules apply before those stages)."""
+    found = []
+    for model in registry.search_models():
+        for version in model.versions:
+            if version.stage in (STAGING, PRODUCTION):
+                problems = policy.check_model(version.tags, version.description)
+                if problems:
+                    found.append((version, problems))
+    return found

@@ -9,13 +9,13 @@ A run that breaks the policy is recorded all the same: the tag says what is wron
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..entities import Run
 from ..errors import PolicyError
-from ..policy import POLICY_TAG, Policy, PolicyFinder, fix_command, verdict
+from ..policy import POLICY_TAG, Policy, PolicyFinder, Violation, fix_command, verdict
 from ..store import RunRepository
 
 
@@ -60,3 +60,18 @@ class RunPolicy:
         if policy is None or not run.tags.get(POLICY_TAG, "").startswith("violations"):
             return None
         return fix_command(policy.check({k: v for k, v in run.tags.items() if k != POLICY_TAG})) or None
+
+
+def audit_runs(tracker, policy: Policy, filter: str | None = None) -> Iterator[tuple[str, str | None, list[Violation]]]:
+    """``(run id, name, violations)`` of every live run matching ``filter`` that breaks ``policy`` now.
+
+    Read-only (``nbtrack check`` in CI, and a team push before sending): the runs' tags are
+    judged as they stand, whatever verdict they carry, read as table rows (no Run objects).
+    A tag set to the empty text counts as missing.
+    """
+    keys = sorted(policy.tags)
+    for row in tracker.iter_table({"params": [], "metrics": [], "tags": keys}, filter):
+        tags = {key: value for key, value in zip(keys, row[len(row) - len(keys):]) if value != ""}
+        found = policy.check(tags)
+        if found:
+            yield row[0], row[1], found
