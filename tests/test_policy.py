@@ -293,7 +293,7 @@ def test_production_requires_the_policy_by_default_and_refuses_changing_nothing(
     err = capsys.readouterr().err
     assert code == 1
     run = churn_model.run_of(churn_model.get_model_version("churn", 2))
-    assert (f"FAIL  policy   [policy = '{store_path / 'policy.toml'}'; run {run.short_id} violations: team missing "
+    assert (f"FAIL  policy   [run {run.short_id} violations: team missing "
             "(fix: tag the run team=churn); version 2 violations: validation_status missing "
             "(fix: tag the version validation_status=passed)]") in err
     assert "version 2 stays None; nothing was changed" in err
