@@ -415,3 +415,34 @@ def test_nbtrack_check_exit_codes_without_policy_broken_policy_and_unreadable_st
     assert code == 2 and "policy.toml, line 2: tags.team: pattern '(' is not a valid regular expression" in out
     code, out = _ci(tmp_path, store=tmp_path / "nowhere")
     assert code == 2 and "no nbtrack store" in out
+
+
+# -- other ways runs are made: the API, the MLflow importer -------------------------------------------
+def test_the_plain_api_applies_the_policy(project, monkeypatch, store_path):
+    import nbtrack
+    from nbtrack import api
+
+    api.use(None)
+    try:
+        with nbtrack.start_run("script", tags={"team": "fraud", "data_version": "v9"}) as run:
+            nbtrack.log_metric("auc", 0.7)
+        stored = nbtrack.get_run(run.id)
+        assert (stored.tags["owner"], stored.tags[POLICY_TAG]) == ("Ada Lovelace", "ok")
+    finally:
+        api.use(None)
+
+
+def test_imported_mlflow_runs_are_checked_but_not_defaulted(project, tracker, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from nbtrack.importers import import_mlflow
+
+    source = tmp_path / "mlflow-project"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "mlflow", source)
+    report = import_mlflow(tracker, source / "mlflow.db")
+    runs = {r.name: r for r in tracker.search_runs()}
+    assert len(runs) >= 10 and len(report.imported) == 11
+    # the fixture's gbm run carries team=churn but no data_version; nobody's git name is put on it
+    assert runs["gbm"].tags[POLICY_TAG] == "violations: data_version missing"
+    assert all("owner" not in r.tags and POLICY_TAG in r.tags for r in runs.values())

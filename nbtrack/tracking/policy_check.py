@@ -15,7 +15,7 @@ from typing import Any
 
 from ..entities import Run
 from ..errors import PolicyError
-from ..policy import POLICY_TAG, Policy, PolicyFinder, Violation, fix_command, verdict
+from ..policy import POLICY_TAG, VIOLATIONS, Policy, PolicyFinder, Violation, fix_command, verdict
 from ..store import RunRepository
 
 
@@ -56,8 +56,10 @@ class RunPolicy:
 
     def fix(self, run: Run) -> str | None:
         """How to make ``run`` comply (``%track tag team=churn``), or None when it does (or there is no policy)."""
+        if not run.tags.get(POLICY_TAG, "").startswith(VIOLATIONS):
+            return None
         policy = self.current()
-        if policy is None or not run.tags.get(POLICY_TAG, "").startswith("violations"):
+        if policy is None:
             return None
         return fix_command(policy.check({k: v for k, v in run.tags.items() if k != POLICY_TAG})) or None
 
