@@ -46,7 +46,12 @@ class RunPolicy:
         return {**filled, **tags} if filled and tags else filled or tags
 
     def stamp(self, row_ids: Iterable[int]) -> None:
-        """Write the verdict on runs ``row_ids`` (in the caller's transaction, if any)."""
+        """Write the verdict on runs ``row_ids`` (in the caller's transaction, if any).
+
+        Called at run end, after tag changes, and by ``nbtrack import mlflow`` for each run it
+        writes; a pull from a tracking server (``nbtrack/remote``, not built yet) calls it the same
+        way for the runs it brings in, without :meth:`with_defaults` (this machine did not make them).
+        """
         policy = self.current()
         if policy is None:
             return
