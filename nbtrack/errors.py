@@ -79,3 +79,11 @@ class GateFailedError(RegistryError):
     def __init__(self, message: str, evaluations: list | None = None):
         super().__init__(message)
         self.evaluations = evaluations or []
+
+
+class PolicyError(UsageError):
+    """The team policy file (``pyproject.toml`` or ``.nbtrack/policy.toml``) cannot be read:
+    the message names the file, the line and the key. Like an unreadable store, a check that
+    cannot run exits 2 (``nbtrack check``)."""
+
+    exit_code = 2

@@ -53,6 +53,15 @@ def test_demo_runs_the_story(tmp_path):
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "store" / "nbtrack.db").exists() and not (tmp_path / "not-this-one").exists()
-    assert "[14/14]" in proc.stdout and "Churn Predictor" in proc.stdout
+    assert "[15/15]" in proc.stdout and "Churn Predictor" in proc.stdout
     assert "v2  Production" in proc.stdout and "v1  Archived" in proc.stdout
     assert (tmp_path / "out" / "churn_quickstart.ipynb").exists()
+    # the team policy travelled with the notebook and every run of the story complies with it
+    assert (tmp_path / "out" / "pyproject.toml").read_text() == (EXAMPLES / "pyproject.toml").read_text()
+    from nbtrack.tracking import Tracker
+
+    tracker = Tracker.open(tmp_path / "store")
+    try:
+        assert len(tracker.search_runs("policy = 'ok'")) == 4 and tracker.search_runs("policy != 'ok' or policy is null") == []
+    finally:
+        tracker.close()

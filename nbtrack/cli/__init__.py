@@ -15,7 +15,7 @@ import sys
 from ..errors import NbtrackError
 
 #: modules with a ``register(subparsers)`` function, in help order
-COMMAND_MODULES = ["runs", "artifacts", "store_info", "models", "snapshot", "repro", "importers", "demo"]
+COMMAND_MODULES = ["runs", "artifacts", "store_info", "models", "snapshot", "repro", "importers", "check", "demo"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 DEMO_NOTEBOOK = "churn_quickstart.ipynb"
+#: the example's team policy (nbtrack.policy), found by the kernel from the notebook's folder
+DEMO_POLICY = "pyproject.toml"
 
 
 def register(sub) -> None:
@@ -49,6 +51,8 @@ def cmd_demo(args) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / DEMO_NOTEBOOK
     shutil.copyfile(example_path(), target)
+    if not (out_dir / DEMO_POLICY).exists():  # the policy travels with the notebook; a folder's own is kept
+        shutil.copyfile(example_path(DEMO_POLICY), out_dir / DEMO_POLICY)
     notebook = nbformat.read(target, as_version=4)
     env = {**os.environ, "NBTRACK_STORE": str(location.directory), "JPY_SESSION_NAME": str(target)}
     print(f"nbtrack demo: executing {target.name} into the store {location.directory}")

@@ -44,9 +44,11 @@ def register(sub) -> None:
     promote.add_argument("version", help="version number")
     promote.add_argument("--to", required=True, help="None, Staging, Production or Archived")
     promote.add_argument("--require", "-r", action="append", default=[], metavar="EXPR",
-                         help="gate, e.g. 'metrics.f1 >= production.metrics.f1' or 'metrics.auc > 0.9'; repeatable (all must pass)")
+                         help="gate, e.g. 'metrics.f1 >= production.metrics.f1' or 'metrics.auc > 0.9', or 'policy' (the team policy); repeatable (all must pass)")
     promote.add_argument("--strict", action="store_true", help="a gate naming a missing holder (no Production yet, unset alias) fails instead of passing")
     promote.add_argument("--no-archive", action="store_true", help="refuse instead of archiving the current Production version")
+    promote.add_argument("--no-policy", action="store_true",
+                         help="skip the team policy check (on by default for Production when a policy exists); recorded in the audit trail")
     promote.add_argument("--comment", "-c", default=None, help="why (kept in the audit trail)")
     promote.set_defaults(handler=cmd_promote)
 
@@ -128,7 +130,7 @@ def cmd_promote(args) -> int:
     registry = open_registry(args)
     try:
         result = registry.promote(args.name, args.version, args.to, require=args.require, archive_existing=not args.no_archive,
-                                  comment=args.comment, strict=args.strict)
+                                  comment=args.comment, strict=args.strict, require_policy=False if args.no_policy else None)
     except GateFailedError as exc:
         print(gate_report(exc.evaluations), file=sys.stderr)
         print(f"nbtrack: gate failed: {args.name!r} version {args.version} stays {registry.get_model_version(args.name, args.version).stage}; nothing was changed", file=sys.stderr)

@@ -14,6 +14,7 @@ from typing import Any
 from ..compare import param_column_rank
 from ..entities import PurgeReport, Run
 from ..fingerprint import describe as describe_input
+from ..policy import POLICY_TAG
 from . import format as fmt
 from .html import STYLE, badge, esc, table, text_table
 
@@ -210,8 +211,10 @@ class RunList(list):
 class RunDetails:
     """Everything about one run: the ``%track show`` view."""
 
-    def __init__(self, run: Run, cells: list | None = None, cell_runs: list | None = None):
+    def __init__(self, run: Run, cells: list | None = None, cell_runs: list | None = None, policy_fix: str | None = None):
         self.run = run
+        #: how to make the run comply with the team policy, shown beside its verdict
+        self.policy_fix = policy_fix
         self.cells = cells or []
         #: (id, name, status, start) of every run of the same cell, this one included
         self.cell_runs = cell_runs or []
@@ -226,6 +229,7 @@ class RunDetails:
             ("notebook", run.provenance.get("notebook_path") or "unknown"),
             ("found by", run.provenance.get("path_method") or ""), ("git commit", run.provenance.get("git_commit") or ""),
             ("receipt", receipt_badge(run)[0] or "n/a"),
+            *([("policy", run.tags[POLICY_TAG] + (f" (fix: {self.policy_fix})" if self.policy_fix else ""))] if POLICY_TAG in run.tags else []),
         ]
         sections = [("Run", overview)]
         if run.params:

@@ -132,6 +132,7 @@ def _import_run(tracker: Tracker, source: MlflowDatabase, row: sqlite3.Row, expe
     points = _points(row_id, source.metrics(uuid), short, report)
     tracker.runs.write_batch(row_id, params=params, tags=kept_tags, metrics=points)
     tracker.record_redacted(row_id, redacted)
+    tracker.policy.stamp([row_id])  # checked, not defaulted: the importing machine did not make the run
     report.params += len(params)
     report.tags += len(kept_tags) - 1
     report.metrics += len({(key, step) for _, key, step, _, _ in points})  # a re-logged step keeps its last value

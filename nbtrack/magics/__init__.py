@@ -13,6 +13,7 @@ from traitlets import Bool, Int, List, Unicode, observe
 
 from ..capture import DEFAULT_METRIC_PATTERNS
 from ..errors import NbtrackError, NotFoundError, UsageError
+from ..policy import POLICY_TAG
 from ..tracking import DEFAULT_EXPERIMENT, Tracker
 from . import commands  # noqa: F401  (registers the core subcommands)
 from . import snapshot_commands  # noqa: F401  (notebook, receipt, restore)
@@ -20,7 +21,7 @@ from . import registry_commands  # noqa: F401  (registers %track register / stag
 from . import dashboard_commands  # noqa: F401  (registers %track dashboard)
 from . import repro_commands  # noqa: F401  (registers %track diff / rerun)
 from .parser import help_text, line_parser, parse, subcommands
-from .summary import summary_line
+from .summary import policy_note, summary_line
 
 
 @magics_class
@@ -93,7 +94,15 @@ class TrackMagics(Magics):
 
     def summary(self, run) -> str:
         nth = len(self.tracker.runs.cell_runs(run.cell_key)) if run.cell_key else 1
-        return summary_line(run, nth)
+        return summary_line(run, nth, self.tracker.policy.fix(run))
+
+    def policy_status(self, run) -> str | None:
+        """``nbtrack: run 3f2a1b0c policy ok`` (or its violations and the fix); None without a policy."""
+        stored = self.tracker.get_run(run.id)
+        if POLICY_TAG not in stored.tags:
+            return None
+        note = policy_note(stored, self.tracker.policy.fix(stored)) or f"policy {stored.tags[POLICY_TAG]}"
+        return f"nbtrack: run {stored.short_id} {note}"
 
     def target_run(self):
         """The run ``%track tag | log | note`` write to: the active run, else the last run this

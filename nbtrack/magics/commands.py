@@ -54,7 +54,11 @@ def _pairs_arg(parser: argparse.ArgumentParser) -> None:
 @subcommand("tag", "set tags on the active run (or the last run of this session)", _pairs_arg)
 def tag(ctx, args):
     pairs = dict(parse_assignment(p) for p in args.pairs)
-    ctx.tracker.set_tags(pairs, run=ctx.target_run())
+    run = ctx.target_run()
+    ctx.tracker.set_tags(pairs, run=run)
+    status = ctx.policy_status(run) if run.ended else None  # its verdict was checked again
+    if status:
+        ctx.say(status)
 
 
 @subcommand("log", "log metrics (numbers) or params (anything else) on the active run: %track log f1=0.9 model='gbm'", _pairs_arg)
@@ -95,7 +99,7 @@ def show(ctx, args):
     ref = args.run or ctx.last_run_id()
     run = ctx.tracker.get_run(ref)
     cells = ctx.tracker.runs.cells(ctx.tracker.runs.resolve(run.id))
-    return RunDetails(run, cells, ctx.tracker.runs.cell_runs(run.cell_key) if run.cell_key else None)
+    return RunDetails(run, cells, ctx.tracker.runs.cell_runs(run.cell_key) if run.cell_key else None, ctx.tracker.policy.fix(run))
 
 
 def _runs_arg(parser: argparse.ArgumentParser) -> None:

@@ -36,14 +36,16 @@ def _stage_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("stage", help="None, Staging, Production or Archived")
     parser.add_argument("--comment", "-c", default=None, help="why (kept in the audit trail)")
     parser.add_argument("--require", "-r", action="append", default=[], metavar="EXPR",
-                        help="gate, e.g. 'metrics.f1 >= production.metrics.f1'; repeatable (all must pass)")
+                        help="gate, e.g. 'metrics.f1 >= production.metrics.f1', or 'policy'; repeatable (all must pass)")
     parser.add_argument("--no-archive", action="store_true", help="refuse instead of archiving the current Production version")
+    parser.add_argument("--no-policy", action="store_true", help="skip the team policy check (recorded in the audit trail)")
 
 
 @subcommand("stage", "move a version to a stage: %track stage NAME VERSION STAGE [--comment ...] [--require EXPR]", _stage_args)
 def stage(ctx, args):
     result = _registry(ctx).promote(args.name, args.version, args.stage, require=args.require,
-                                    archive_existing=not args.no_archive, comment=args.comment)
+                                    archive_existing=not args.no_archive, comment=args.comment,
+                                    require_policy=False if args.no_policy else None)
     ctx.say("nbtrack: " + str(PromotionView(result)))
 
 

@@ -6,6 +6,7 @@ from ..compare import param_column_rank
 from ..display import format as fmt
 from ..display.runs import receipt_badge
 from ..entities import FINISHED, SYSTEM_TAG_PREFIX, Run
+from ..policy import POLICY_TAG, VIOLATIONS
 from ..tracking.lost import LOST_POINTS_TAG
 
 MAX_ITEMS = 6
@@ -15,8 +16,9 @@ NO_METRICS = "no metrics captured (name a result acc/score/loss/..., or use --me
 UNSEEDED_TAG = SYSTEM_TAG_PREFIX + "unseeded"
 
 
-def summary_line(run: Run, nth_of_cell: int = 1) -> str:
-    """``nth_of_cell`` > 1 says this cell has been run (and tracked) before: a re-run, not a new experiment."""
+def summary_line(run: Run, nth_of_cell: int = 1, policy_fix: str | None = None) -> str:
+    """``nth_of_cell`` > 1 says this cell has been run (and tracked) before: a re-run, not a new experiment.
+    ``policy_fix`` is how to make a run that breaks the team policy comply (``%track tag team=churn``)."""
     again = f" (run {nth_of_cell} of this cell)" if nth_of_cell > 1 else ""
     parts = [f"nbtrack: run {run.short_id}" + (f" '{run.name}'" if run.name else "") + f" {run.status} in {fmt.duration(run.duration)}{again}"]
     if run.params:
@@ -36,7 +38,18 @@ def summary_line(run: Run, nth_of_cell: int = 1) -> str:
         parts.append(badge)
     if LOST_POINTS_TAG in run.tags:  # never a clean FINISHED for a run that lost data
         parts.append(f"{run.tags[LOST_POINTS_TAG]} logged values NOT recorded")
+    note = policy_note(run, policy_fix)
+    if note:
+        parts.append(note)
     return fmt.inert(" · ".join(parts), "line")  # one line whatever the names and values hold
+
+
+def policy_note(run: Run, fix: str | None) -> str:
+    """``policy: team missing (fix: %track tag team=churn)`` for a run the policy check found wanting, else ""."""
+    verdict = run.tags.get(POLICY_TAG, "")
+    if not verdict.startswith(VIOLATIONS):
+        return ""
+    return "policy " + verdict + (f" (fix: {fix})" if fix else "")
 
 
 def _items(mapping: dict) -> str:

@@ -11,7 +11,7 @@ from typing import Union
 
 #: run attributes a query may name, besides metrics.<key>, params.<key>, tags.<key> and inputs.<name>
 ATTRIBUTES = ("id", "name", "status", "start_time", "end_time", "duration", "experiment", "notebook", "parent", "cell", "user", "note",
-              "git_commit")
+              "git_commit", "policy")
 #: MLflow's attribute names (``attributes.run_id``, ``run_name``, ...) and the nbtrack attribute each means
 ATTRIBUTE_ALIASES = {"run_id": "id", "run_name": "name", "run name": "name", "user_id": "user", "created": "start_time",
                      "experiment_name": "experiment"}

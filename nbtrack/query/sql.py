@@ -22,6 +22,7 @@ from typing import Any
 
 from ..entities import RUN_STATUSES
 from ..errors import QueryError
+from ..policy import OK, POLICY_TAG, VIOLATIONS
 from .nodes import ATTRIBUTE, DATASET, INPUT, METRIC, PARAM, TAG, And, Compare, Field, InList, IsNull, Literal, Node, Not, Or, OrderItem
 
 #: the order when none is given: newest first
@@ -34,7 +35,7 @@ MAX_COMPARISONS = 500
 #: SQLite refuses LIKE patterns longer than this many bytes at execution time
 MAX_LIKE_BYTES = 50_000
 
-_TEXT, _STATUS, _ID, _TIME, _NUMBER = "text", "status", "id", "time", "number"
+_TEXT, _STATUS, _ID, _TIME, _NUMBER, _POLICY = "text", "status", "id", "time", "number", "policy"
 # attribute -> (SQL expression, value type, nullable)
 _ATTRIBUTES: dict[str, tuple[str, str, bool]] = {
     "id": ("r.uuid", _ID, False),
@@ -50,6 +51,9 @@ _ATTRIBUTES: dict[str, tuple[str, str, bool]] = {
     "user": ("r.user", _TEXT, True),
     "note": ("r.note", _TEXT, True),
     "git_commit": ("r.git_commit", _TEXT, True),
+    # the team policy's verdict tag, read as 'ok' or 'violations' (NULL: not checked)
+    "policy": (f"(SELECT CASE WHEN pt.value = '{OK}' THEN '{OK}' ELSE '{VIOLATIONS}' END FROM tags pt "
+               f"WHERE pt.run_id = r.id AND pt.key = '{POLICY_TAG}')", _POLICY, True),
 }
 # kind -> (table, condition selecting the key, with one ? for the key)
 _SOURCES = {
@@ -257,6 +261,11 @@ class _Compiler:
             raise self.fail(f"{field.name} is text: quote the value, e.g. {field.name} = '{value}'", literal.position)
         if value_type == _STATUS:
             return self.status(value, op, literal.position)
+        if value_type == _POLICY and op in ("=", "!=", "in", "not in") and value.lower() not in (OK, VIOLATIONS):
+            raise self.fail(f"policy is '{OK}' or '{VIOLATIONS}' (runs not checked against a policy: policy is null), not {value!r}",
+                            literal.position)
+        if value_type == _POLICY:
+            return value.lower()
         if value_type == _ID:
             return self.run_id(value, literal.position)
         return value

@@ -27,11 +27,13 @@ from typing import Any
 from ..entities import (
     ARCHIVED, PRODUCTION, STAGING, ModelVersion, RegisteredModel, RegistryEvent, RegistryState, Run,
 )
-from ..errors import GateFailedError, IntegrityError, NotFoundError, RegistryError, UsageError
+from ..errors import GateFailedError, IntegrityError, NotFoundError, PolicyError, RegistryError, UsageError
 from ..store import RunRepository, Store
 from ..store.models import ModelRepository
 from ..values import PICKLE_MEDIA_TYPE, check_key, model_bytes, model_candidates, tag_value
+from ..policy import PolicyFinder
 from .comparison import VersionComparison, compare_runs
+from .compliance import evaluate_policy, policy_details, policy_required, split_requirements
 from .gates import GateEvaluation, evaluate, parse_requirement
 from .names import check_alias, check_model_name, check_version
 from .replay import state_at
@@ -67,6 +69,8 @@ class Registry:
         self.who = who or _default_who()
         self.clock = clock
         self.models = ModelRepository(store)
+        #: finds the team policy (nbtrack.policy) promotions check; parsed once per file change
+        self.policy_finder = PolicyFinder()
 
     # -- registering ----------------------------------------------------------------------------
     def register_model(
@@ -219,20 +223,27 @@ class Registry:
         return self.promote(name, version, stage, archive_existing=archive_existing, comment=comment).version
 
     def promote(self, name: str, version: int, to: str, require: Iterable[str] = (), archive_existing: bool = True,
-                comment: str | None = None, strict: bool = False) -> Promotion:
+                comment: str | None = None, strict: bool = False, require_policy: bool | None = None) -> Promotion:
         """Transition after checking every ``require`` gate (combined with and).
 
         Raises :class:`GateFailedError` (with ``.evaluations``) and changes nothing when a
         gate fails; a passing gate is recorded with its values in the promotion event.
+        ``"policy"`` among ``require`` (or ``require_policy=True``) checks the team policy
+        (:mod:`nbtrack.registry.compliance`): on by default for Production when a policy
+        exists, off with ``require_policy=False`` (recorded in the event).
         """
         name, version, target = check_model_name(name), check_version(version), normalize_stage(to)
-        requirements = [parse_requirement(r) for r in ([require] if isinstance(require, str) else require)]
+        expressions, asked = split_requirements(require)
+        asked = True if asked else require_policy
+        requirements = [parse_requirement(r) for r in expressions]
+        policy = self._policy(needed=asked or (asked is None and target == PRODUCTION))
+        with_policy = policy_required(policy, asked, target)
         with self.store.atomic():
             now = self.clock()
             model_id = self.models.require_model_id(name)
             current = self.resolve(VersionRef(name, version=version))
             check_transition(name, version, current.stage, target)
-            evaluations = self._check_gates(model_id, current, target, requirements, strict)
+            evaluations = self._check_gates(model_id, current, target, requirements, strict, policy if with_policy else None)
             archived = self._make_room(model_id, name, version, target, archive_existing, now)
             try:
                 self.models.set_stage(model_id, version, target, now)
@@ -243,6 +254,9 @@ class Registry:
                 details["gate"] = [e.to_dict() for e in evaluations]
             if archived:
                 details["archived"] = list(archived)
+            recorded = policy_details(policy, with_policy, asked)
+            if recorded is not None:
+                details["policy"] = recorded
             self.models.touch_model(model_id, now)
             self.models.append_event(model_id, now, self.who, "transition", version=version, from_value=current.stage,
                                      to_value=target, comment=comment, details=details)
@@ -251,12 +265,29 @@ class Registry:
     def check_gates(self, name: str, version: int, require: Iterable[str], strict: bool = False) -> list[GateEvaluation]:
         """Evaluate gates without promoting (a dry run for CI logs)."""
         name, version = check_model_name(name), check_version(version)
-        requirements = [parse_requirement(r) for r in ([require] if isinstance(require, str) else require)]
+        expressions, asked = split_requirements(require)
+        requirements = [parse_requirement(r) for r in expressions]
         candidate = self.resolve(VersionRef(name, version=version))
-        return self._evaluate(self.models.require_model_id(name), candidate, requirements, strict)
+        evaluations = self._evaluate(self.models.require_model_id(name), candidate, requirements, strict)
+        policy = self._policy(needed=asked)
+        if policy_required(policy, asked, candidate.stage) and asked:
+            evaluations.append(evaluate_policy(policy, self.run_of(candidate), candidate))
+        return evaluations
 
-    def _check_gates(self, model_id: int, candidate: ModelVersion, target: str, requirements, strict: bool) -> list[GateEvaluation]:
+    def _policy(self, needed: bool):
+        """The team policy; a broken file stops only a promotion that would check it."""
+        try:
+            return self.policy_finder.find(store_dir=self.store.location.directory)
+        except PolicyError:
+            if needed:
+                raise
+            return None
+
+    def _check_gates(self, model_id: int, candidate: ModelVersion, target: str, requirements, strict: bool,
+                     policy=None) -> list[GateEvaluation]:
         evaluations = self._evaluate(model_id, candidate, requirements, strict)
+        if policy is not None:
+            evaluations.append(evaluate_policy(policy, self.run_of(candidate), candidate))
         failed = [e for e in evaluations if not e.passed]
         if failed:
             listing = "; ".join(e.describe() for e in failed)

@@ -301,6 +301,15 @@ class RunRepository:
                 [(run_id, key, str(n)) for run_id, n in counts.items()],
             )
 
+    def tags_of(self, run_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+        """The tags of each run named (every run named is a key, tagged or not)."""
+        ids = list(run_ids)
+        found: dict[int, dict[str, str]] = {run_id: {} for run_id in ids}
+        for run_id, key, value in self.store.rows(
+                "SELECT run_id, key, value FROM tags WHERE run_id IN (SELECT value FROM json_each(?))", (_json_ids(ids),)):
+            found[run_id][key] = value
+        return found
+
     def delete_tag(self, run_ids: Iterable[int], key: str) -> int:
         """Remove tag ``key`` from the runs ``run_ids`` in one statement; returns how many had it."""
         with self.store.atomic() as conn:

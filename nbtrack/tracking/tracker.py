@@ -37,6 +37,7 @@ from .buffer import MetricBuffer
 from .git_recorder import GitRecorder
 from . import liveness
 from .lost import LOST_POINTS_TAG, LostPoints, refusal_lines
+from .policy_check import RunPolicy
 
 DEFAULT_EXPERIMENT = "Default"
 #: the kind of a run started implicitly by logging outside any run
@@ -147,6 +148,8 @@ class Tracker:
         self.run_end_listeners: list[Callable[[ActiveRun, str], None]] = []
         #: called with the ended Run (e.g. to notify the JupyterLab side panel)
         self.run_ended_listeners: list[Callable[[Run], None]] = []
+        #: the team policy (nbtrack.policy): defaults at start, the verdict tag at end and on tag changes
+        self.policy = RunPolicy(self.runs, store.location.directory)
         self.mark_dead_runs()
         _open_trackers.add(self)
 
@@ -193,6 +196,7 @@ class Tracker:
         rerun_of = os.environ.get(RERUN_ENV)
         if rerun_of:
             tags = {**(tags or {}), RERUN_TAG: rerun_of}
+        tags = self.policy.with_defaults(tags)
         now = time.time()
         run_uuid = uuid.uuid4().hex
         info = provenance.host_info()
@@ -252,6 +256,7 @@ class Tracker:
                 git_fields = self.git.fields_now(run.row_id, run.git_probe)
                 refused = self._write_rows(rows, lost)
                 self.runs.update_run(run.row_id, {**fields, **git_fields, **self._inputs_field(run)})
+                self.policy.stamp([run.row_id])
         except Exception:
             # The store refused the end (locked, read-only, full; or anything unforeseen). The run
             # is over all the same: it leaves the stack (later runs must not nest under it), its
@@ -274,6 +279,8 @@ class Tracker:
             self.git.write_later(run.row_id, run.id, run.git_probe)
         ended = self.runs.get(run.row_id)
         self._notify(self.run_ended_listeners, ended)
+        if self.policy.problem:  # the run is recorded all the same; the user learns why it is unchecked
+            warnings.append(f"policy not checked: {self.policy.problem}")
         for message in warnings:
             self.report(message)
         if LOST_POINTS_TAG in ended.tags:
@@ -397,6 +404,8 @@ class Tracker:
             self.update_run_info(run, **{k: (None if v is None else str(v)) for k, v in fields.items()})
         if other:
             self._write(run.row_id, tags=other, redact=run.redact)
+            if run.ended:  # an ended run's verdict follows its tags; a running one is judged at its end
+                self.policy.stamp([run.row_id])
 
     def log_metric(self, key: str, value: Any, step: int | None = None, timestamp: float | None = None, run: ActiveRun | None = None) -> None:
         """Buffer one metric point. Without ``step``, steps count 0, 1, 2, ... per key and run.
@@ -455,13 +464,17 @@ class Tracker:
             for node in nodes:
                 self.runs.write_batch(node.id, tags=texts)
                 self.record_redacted(node.id, hidden)
+            self.policy.stamp(n.id for n in nodes if n.status != RUNNING)
         return [n.uuid for n in nodes]
 
     def untag_runs(self, run_refs: Iterable[str | Run], key: str) -> int:
         """Delete tag ``key`` from every run named, in one transaction; returns how many had it."""
         key = check_key(key, "tag name")
         with self.store.atomic():
-            return self.runs.delete_tag((n.id for n in self._live_nodes(run_refs, "untag")), key)
+            nodes = self._live_nodes(run_refs, "untag")
+            removed = self.runs.delete_tag((n.id for n in nodes), key)
+            self.policy.stamp(n.id for n in nodes if n.status != RUNNING)
+            return removed
 
     def note_run(self, run_ref: str | Run, text: str) -> None:
         """Replace the note of any live run, by id (``set_note`` writes to the active run)."""

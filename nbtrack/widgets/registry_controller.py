@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from ..entities import PRODUCTION, ModelVersion, RegisteredModel, RegistryEvent, Run
 from ..errors import UsageError
-from ..registry import Registry, normalize_stage, parse_requirement
+from ..registry import POLICY_REQUIREMENT, Registry, normalize_stage, parse_requirement
 
 if TYPE_CHECKING:
     from .controller import DashboardController
@@ -158,7 +158,8 @@ class RegistryController:
         comment = self._comment(comment)
         gates = tuple(g.strip() for g in (require or "").split(";") if g.strip())
         for gate in gates:
-            parse_requirement(gate)  # a typo is reported now, not after the confirmation
+            if gate.lower() != POLICY_REQUIREMENT:
+                parse_requirement(gate)  # a typo is reported now, not after the confirmation
         if stage == PRODUCTION:
             current = self.current()
             holders = tuple(v.version for v in current.in_stage(PRODUCTION) if v.version != version) if current else ()
