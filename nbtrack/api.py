@@ -351,7 +351,7 @@ def registry():
 
     current = tracker()
     current.flush()  # gates and comparisons read metrics: buffered points must count
-    return Registry(current.store, runs=current.runs)
+    return Registry.of(current)
 
 
 def register_model(run: Any, artifact_or_object: Any = None, name: str | None = None, description: str | None = None,

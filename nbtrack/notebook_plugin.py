@@ -183,8 +183,8 @@ class NotebookPlugin:
         fields["receipt"] = json.dumps(self._receipts.build(entries, cells, first, stale=read.stale))
         fields.update(_cell_key(run, self._receipts.cell_of_last()))
         self._papermill_params(run, read.notebook, entries, info)
-        fields["provenance"] = json.dumps({**tracker.runs.provenance(run.row_id), "snapshot": info}, default=str)
-        tracker.runs.update_run(run.row_id, fields)
+        fields["provenance"] = json.dumps({**tracker.run_provenance(run), "snapshot": info}, default=str)
+        tracker.record_run_fields(run, fields)
 
     def _read_notebook(self, where: nbpath.NotebookPath, entries: list[HistoryEntry]) -> nbfile.NotebookRead:
         if self.live.latest is not None and where.method == nbpath.LAB:
@@ -192,9 +192,9 @@ class NotebookPlugin:
         return nbfile.read_disk(where.path, entries[-1].started if entries else None)
 
     def _store(self, tracker, read: nbfile.NotebookRead, entries, fields: dict, info: dict) -> None:
-        blobs = tracker.store.blobs
+        blobs = tracker.blobs
         keep, limit = self.magics.snapshot_outputs, self.magics.max_output_bytes
-        with tracker.store.atomic():
+        with tracker.transaction():
             info["history_sha256"], truncated = storage.put_history(blobs, entries, keep, limit, self._history_chunks)
             info["history_cells"] = len(entries)
             if truncated:
@@ -218,7 +218,7 @@ class NotebookPlugin:
         if source is None:
             return
         captured = extract(analyze_cell(source), _literal_namespace(source), ())
-        existing = set(run.tracker.runs.get(run.row_id).params)
+        existing = set(run.tracker.stored_run(run).params)
         params = {k: v for k, v in captured.params.items() if k not in existing}
         if params:
             run.tracker.log_params(params, run=run)

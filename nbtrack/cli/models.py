@@ -81,9 +81,8 @@ def register(sub) -> None:
 def open_registry(args):
     """A registry over the store of ``--store`` (never creates a store as a side effect)."""
     from ..registry import Registry
-    from ..store import Store
 
-    return Registry(Store.open(args.store, create=False))
+    return Registry.open(args.store, create=False)
 
 
 def cmd_ls(args) -> int:

@@ -92,7 +92,7 @@ class TrackMagics(Magics):
         print(text, file=sys.stdout)
 
     def summary(self, run) -> str:
-        nth = len(self.tracker.runs.cell_runs(run.cell_key)) if run.cell_key else 1
+        nth = len(self.tracker.cell_runs(run.cell_key)) if run.cell_key else 1
         return summary_line(run, nth)
 
     def target_run(self):

@@ -12,7 +12,7 @@ from .parser import subcommand
 def _registry(ctx) -> Registry:
     tracker = ctx.tracker
     tracker.flush()  # gates read metrics; buffered points must count
-    return Registry(tracker.store, runs=tracker.runs)
+    return Registry.of(tracker)
 
 
 def _register_args(parser: argparse.ArgumentParser) -> None:

@@ -49,7 +49,7 @@ class MlflowClient:
 
         tracker = self.tracker
         tracker.flush()
-        return Registry(tracker.store, runs=tracker.runs)
+        return Registry.of(tracker)
 
     def _handle(self, run_id: str) -> ActiveRun:
         return self.tracker.attach(_check_run_id(run_id))

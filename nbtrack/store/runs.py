@@ -604,6 +604,16 @@ class RunRepository:
         names = dict(self.store.conn.execute("SELECT id, key FROM metric_keys WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(found),)))
         return [(names[key_id], key_id) for key_id in found]
 
+    def totals(self) -> dict[str, int]:
+        """What the store holds: experiments, live and deleted runs, metric points, blobs and their bytes."""
+        row = self.store.query(
+            "SELECT (SELECT count(*) FROM experiments) AS experiments, (SELECT count(*) FROM runs WHERE deleted_time IS NULL) AS runs, "
+            "(SELECT count(*) FROM runs WHERE deleted_time IS NOT NULL) AS deleted_runs, "
+            "(SELECT count(*) FROM metrics) AS metric_points, (SELECT count(*) FROM blobs) AS blobs, "
+            "(SELECT coalesce(sum(size), 0) FROM blobs) AS blob_bytes"
+        )[0]
+        return {key: row[key] for key in row.keys()}
+
     def count(self, where: str = "", params: Sequence[Any] = (), deleted: bool = False) -> int:
         """How many runs :meth:`search` would return without a limit."""
         source = _FROM if "e.name" in where else "FROM runs r"

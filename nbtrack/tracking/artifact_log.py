@@ -12,12 +12,18 @@ from typing import Any
 from ..entities import Artifact, Run
 from ..errors import NotFoundError, UsageError
 from . import artifacts as payloads
+from ..store.blobs import BlobStore
 from .active import ActiveRun
 from .parts import TrackerPart
 
 
 class ArtifactLog(TrackerPart):
     """Logging, listing and reading artifacts; recording executed cells."""
+
+    @property
+    def blobs(self) -> "BlobStore":
+        """The store's content-addressed blobs (notebook snapshots are read from here)."""
+        return self.store.blobs
 
     def log_bytes(self, data: bytes, name: str, media_type: str | None = None, run: ActiveRun | None = None) -> Artifact:
         run = self._require_run(run)

@@ -4,8 +4,13 @@ histories of runs, experiments."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
 
-from ..entities import MetricHistory, Run
+from ..entities import MetricHistory, Run, RunCell
+from ..store.location import StoreLocation
+from ..store.runs import DEFAULT_ORDER, OLDEST, TABLE_COLUMNS, Cursor
 from ..values import check_key
 from .active import ActiveRun
 from .parts import TrackerPart
@@ -15,8 +20,84 @@ from .parts import TrackerPart
 DEFAULT_MAX_RESULTS = 1000
 
 
+class RunPage(NamedTuple):
+    """One page of a listing, and where the next (``after=last``) or previous (``before=first``) page continues."""
+
+    runs: list[Run]
+    first: Cursor | None
+    last: Cursor | None
+
+
+@dataclass(frozen=True)
+class StoreSummary:
+    """Where the store is and what it holds (``%track store``, ``nbtrack store info``)."""
+
+    location: StoreLocation
+    path: Path
+    schema_version: int
+    #: experiments, runs (live), deleted_runs, metric_points, blobs, blob_bytes, in that order
+    counts: dict[str, int]
+
+
 class Reading(TrackerPart):
-    """Queries over the store (each flushes buffered points first, so a run reads as logged)."""
+    """Queries over the store (each flushes buffered points first, so a run reads as logged).
+
+    The faces (magics, widgets, CLI, server, API) read through these methods only: no face
+    imports :mod:`nbtrack.store` or :mod:`nbtrack.query` (an import-linter contract says so).
+    """
+
+    @property
+    def location(self) -> StoreLocation:
+        """Where the store is and how it was found."""
+        return self.store.location
+
+    def store_summary(self) -> StoreSummary:
+        return StoreSummary(self.store.location, self.store.path, self.store.schema_version, self.runs.totals())
+
+    def experiment_summaries(self) -> list[tuple[str, int, float | None]]:
+        """(name, number of live runs, start of the latest) per experiment, most recently used first."""
+        return self.runs.experiment_summaries()
+
+    def cells(self, run_ref: str | Run | ActiveRun) -> list[RunCell]:
+        """The cells recorded with a run, in the order they ran."""
+        return self.runs.cells(self._row_id(run_ref))
+
+    def cell_runs(self, cell_key: str) -> list[tuple[str, str | None, str, float]]:
+        """(id, name, status, start) of every live run of one cell, oldest first."""
+        return self.runs.cell_runs(cell_key)
+
+    def key_usage(self, deleted: bool = False) -> dict[str, tuple[str, ...]]:
+        """Param, metric and tag keys of the live (or deleted) runs, most used first (the column chooser)."""
+        return self.runs.key_usage(deleted)
+
+    @staticmethod
+    def check_filter(filter: str | None) -> None:
+        """Raise :class:`~nbtrack.errors.QueryError` (positions in ``filter`` as typed) if the query is invalid."""
+        _compiled(filter, None, None)
+
+    def count_runs(self, filter: str | None = None, deleted: bool = False, started_after: float | None = None) -> int:
+        """How many runs match (live ones, or with ``deleted`` the deleted ones), started after
+        ``started_after`` when given. Reads what is committed: call :meth:`flush` first if needed."""
+        where, args, _, _ = _compiled(filter, None, None)
+        if started_after is not None:
+            since, since_args, _, _ = _compiled(f"start_time > {float(started_after)!r}", None, None)
+            where, args = (f"({where}) AND {since}" if where else since), [*args, *since_args]
+        return self.runs.count(where, args, deleted=deleted)
+
+    @staticmethod
+    def pages_by_keyset(order_by: str | None) -> bool:
+        """Whether pages in this order can continue from a neighbour page (``after``/``before``)."""
+        return _compiled(None, order_by, None)[2] == DEFAULT_ORDER
+
+    def runs_page(self, filter: str | None, order_by: str | None, limit: int, offset: int = 0, deleted: bool = False,
+                  after: Cursor | None = None, before: Cursor | None = None, from_oldest: bool = False) -> RunPage:
+        """One page of the matching runs: ``limit`` runs after ``offset``, or (keyset paging, in
+        the default order only, see :meth:`pages_by_keyset`) those after or before a neighbour
+        page's edge; ``from_oldest`` reads the oldest runs (the last page)."""
+        where, args, order_sql, order_args = _compiled(filter, order_by, None)
+        keyset: dict[str, Any] = {"before": OLDEST} if from_oldest else {"after": after} if after is not None else {"before": before} if before is not None else {}
+        rows = self.runs.page(where, args, order_sql, order_args, limit=limit, offset=offset, deleted=deleted, **keyset)
+        return RunPage(self.runs.by_ids([row_id for _, row_id in rows]), rows[0] if rows else None, rows[-1] if rows else None)
 
     def experiments(self):
         """Every experiment (id, name, creation time), oldest first."""
@@ -30,6 +111,15 @@ class Reading(TrackerPart):
         """Any run, deleted ones too (their ``deleted_time`` says so)."""
         self.flush()
         return self.runs.get(self._row_id(run_ref))
+
+    def stored_run(self, run_ref: str | Run | ActiveRun) -> Run:
+        """The run as stored now, without flushing buffered points first: for run-end listeners,
+        which run inside the end's transaction while the buffer's last rows wait to be written with it."""
+        return self.runs.get(self._row_id(run_ref))
+
+    def run_provenance(self, run_ref: str | Run | ActiveRun) -> dict[str, Any]:
+        """The run's stored provenance document."""
+        return self.runs.provenance(self._row_id(run_ref))
 
     def search_runs(self, filter: str | None = None, order_by: str | list[str] | None = None,
                     max_results: int | None = DEFAULT_MAX_RESULTS, experiment: str | None = None, deleted: bool | None = False,

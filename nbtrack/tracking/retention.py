@@ -37,6 +37,12 @@ class Retention(TrackerPart):
             self.runs.set_deleted((n.id for n in live), time.time())
         return [n.uuid for n in live]
 
+    def deletion_of(self, *run_refs: str | Run | ActiveRun) -> list[str]:
+        """The ids :meth:`delete_run` would delete now (the runs named and the live runs nested
+        under them), changing nothing: what a confirmation names."""
+        tree = self.runs.nodes((self._row_id(ref) for ref in run_refs), nested=True)
+        return [n.uuid for n in tree if n.deleted_time is None]
+
     def restore_run(self, *run_refs: str | Run) -> list[str]:
         """Bring deleted runs back, with the nested runs deleted together with them; returns their ids."""
         with self.store.atomic():

@@ -89,8 +89,10 @@ class Tracker(Annotation, ArtifactLog, Retention, Reading, TrackerPart):
         _open_trackers.add(self)
 
     @classmethod
-    def open(cls, path: str | os.PathLike | None = None, experiment: str = DEFAULT_EXPERIMENT) -> "Tracker":
-        return cls(Store.open(path), experiment)
+    def open(cls, path: str | os.PathLike | None = None, experiment: str = DEFAULT_EXPERIMENT, *, create: bool = True) -> "Tracker":
+        """A tracker on the store at ``path`` (found as :func:`~nbtrack.store.resolve_store` finds it);
+        ``create=False`` refuses, with a StoreError, to create a store that does not exist."""
+        return cls(Store.open(path, create=create), experiment)
 
     # -- experiments ---------------------------------------------------------------------------
     def set_experiment(self, name: str) -> str:
@@ -324,6 +326,14 @@ class Tracker(Annotation, ArtifactLog, Retention, Reading, TrackerPart):
             run = self._require_run(None)
         steps, row_id = run.steps, run.row_id
         self.buffer.extend([(row_id, key, _next_step(steps, key, step), value, when) for key, value in checked])
+
+    def transaction(self):
+        """One transaction for several writes (nested ones join it): ``with tracker.transaction(): ...``."""
+        return self.store.atomic()
+
+    def record_run_fields(self, run: ActiveRun, fields: Mapping[str, Any]) -> None:
+        """Write what the run-end listeners found (notebook path, snapshot, receipt, provenance, cell key)."""
+        self.runs.update_run(run.row_id, dict(fields))
 
     def change_stamp(self) -> tuple[int, int]:
         """Differs from an earlier stamp iff the store may have changed since, by any process
