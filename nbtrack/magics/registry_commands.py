@@ -10,9 +10,7 @@ from .parser import subcommand
 
 
 def _registry(ctx) -> Registry:
-    tracker = ctx.tracker
-    tracker.flush()  # gates read metrics; buffered points must count
-    return Registry.of(tracker)
+    return ctx.session.registry  # flushed first: gates read metrics, buffered points must count
 
 
 def _register_args(parser: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ from .parser import subcommand
 
 
 def _session(ctx):
-    session = getattr(ctx, "notebook_session", None)
+    session = ctx.session.notebook if ctx.session is not None else None
     if session is None:
         raise UsageError("notebook snapshots are not active; load the extension with %load_ext nbtrack")
     return session
