@@ -22,7 +22,7 @@ from . import snapshot_commands  # noqa: F401  (notebook, receipt, restore)
 from . import registry_commands  # noqa: F401  (registers %track register / stage / models)
 from . import dashboard_commands  # noqa: F401  (registers %track dashboard)
 from . import repro_commands  # noqa: F401  (registers %track diff / rerun)
-from .parser import help_text, line_parser, parse, subcommands
+from .parser import find, help_text, line_parser, parse
 from .summary import run_summary
 
 
@@ -115,7 +115,7 @@ class TrackMagics(Magics):
             if not args.subcommand:
                 self.say(help_text())
                 return None
-            return subcommands()[args.subcommand].handler(self, args)
+            return find(args.subcommand).handler(self, args)
         except NbtrackError as exc:
             # one line, no traceback: user mistakes and store trouble are not bugs in their code
             print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
