@@ -445,6 +445,10 @@ class RunRepository:
     def uuid_of(self, run_id: int) -> str:
         return self.store.query("SELECT uuid FROM runs WHERE id = ?", (run_id,))[0]["uuid"]
 
+    def is_row_of(self, run_id: int, run_uuid: str) -> bool:
+        """Whether row ``run_id`` still holds run ``run_uuid`` (a purged run's row id is reused)."""
+        return bool(self.store.query("SELECT 1 FROM runs WHERE id = ? AND uuid = ?", (run_id, run_uuid)))
+
     def search(self, *args: Any, **kwargs: Any) -> list[Run]:
         """Whole runs (params, metrics, tags) of the page :meth:`page` selects, with the same arguments:
         WHERE/ORDER BY fragments produced by :mod:`nbtrack.query` (always parameterized), a limit,
