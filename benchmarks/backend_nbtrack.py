@@ -227,8 +227,8 @@ class NbtrackBackend:
         shell = self._ipython()
         self._new_notebook(5)
         shell.run_cell("%%track --quiet\n" + cells.TRIVIAL_CELL)
-        hooks = current(shell).hooks
-        run = hooks.magics.tracker.runs.get(hooks.last_run.row_id)
+        session = current(shell).session
+        run = session.tracker.get_run(session.hooks.last_run.id)
         if not (run.provenance.get("snapshot_sha256")):
             return "not available yet: `%%track` stores no notebook snapshot in this checkout (nbtrack/snapshot/ has not landed)"
         return None
@@ -331,12 +331,12 @@ class NbtrackBackend:
 
     def measure_scale_track_ls(self, size: dict) -> float:
         shell = self._ipython()
-        magics = shell.magics_manager.registry["TrackMagics"]
-        saved, magics._tracker = magics._tracker, self._scale(size)
+        session = shell.magics_manager.registry["TrackMagics"].session
+        saved, session._tracker = session._tracker, self._scale(size)
         try:
             return self._timed(lambda: shell.run_cell("%track ls"), lambda result: result.success)
         finally:
-            magics._tracker = saved
+            session._tracker = saved
 
     def measure_scale_dashboard(self, size: dict) -> float:
         import nbtrack

@@ -25,19 +25,49 @@ from .errors import StoreError, UsageError
 from .tracking import DEFAULT_EXPERIMENT, DEFAULT_MAX_RESULTS, ActiveRun, Tracker
 
 
+class ProblemPolicy:
+    """How tracking problems that cannot be raised reach the user: ``nbtrack: ...`` on stderr.
+
+    A script's policy is strict: store errors raise, every problem is printed. A notebook
+    session's (``lenient``, see :class:`nbtrack.session.Session`) never raises store errors
+    into a cell: a refused write pauses logging until the next cell, and only the first
+    problem of a cell is printed (it is the one that matters).
+    """
+
+    def __init__(self, lenient: bool = False) -> None:
+        self.lenient = lenient
+        #: why logging is off until the next cell, after the store refused a write in this one
+        self.paused: str | None = None
+        self.reported = False
+
+    def begin_cell(self) -> None:
+        """A new cell starts: logging resumes and problems may be reported again."""
+        self.paused, self.reported = None, False
+
+    def pause(self, reason: str) -> None:
+        """Stop logging until the next cell, reporting ``reason`` (once per cell)."""
+        self.paused = reason
+        self.report(reason)
+
+    def report(self, message: str) -> None:
+        if self.lenient and self.reported:
+            return
+        self.reported = True
+        print(f"nbtrack: {message}", file=sys.stderr, flush=True)
+
+
 class _Context:
     """The one default context of the plain API (the only process-wide state nbtrack keeps)."""
 
     def __init__(self) -> None:
         self.tracker: Tracker | None = None
         self.owned = False
-        #: in a notebook (the extension loaded) logging calls never raise store errors into cells
-        self.lenient = False
-        #: why logging is off until the next cell, after the store refused a write in this one
-        self.paused: str | None = None
-        self.reported = False
+        #: the error policy: a loaded extension installs its session's (lenient) one
+        self.problems = ProblemPolicy()
         #: opens the tracker on first use (the extension points this at its configured store)
         self.factory: Callable[[], Tracker] | None = None
+        #: the loaded extension's registry for a tracker (None when the tracker is not its session's)
+        self.session_registry: Callable[[Tracker], Any] | None = None
 
 
 _context = _Context()
@@ -63,43 +93,34 @@ def _tolerant(function: Callable) -> Callable:
 
     @functools.wraps(function)
     def call(*args, **kwargs):
-        if _context.paused:
+        problems = _context.problems
+        if problems.paused:
             return _NullRun() if function is _start_run else None
         try:
             return function(*args, **kwargs)
         except StoreError as exc:
-            if not _context.lenient:
+            if not problems.lenient:
                 raise
-            pause(f"logging is off for the rest of this cell: {exc}")
+            problems.pause(f"logging is off for the rest of this cell: {exc}")
             return _NullRun() if function is _start_run else None
 
     return call
 
 
-def install(factory: Callable[[], Tracker] | None) -> None:
-    """Called by the IPython extension on load (``factory`` opens its configured tracker) and on
-    unload (``None``). While installed, logging calls never raise store errors: see :func:`_tolerant`."""
-    _context.factory = factory
-    _context.lenient, _context.paused, _context.reported = factory is not None, None, False
-
-
-def begin_cell() -> None:
-    """A new cell starts: logging resumes and problems may be reported again."""
-    _context.paused, _context.reported = None, False
-
-
-def pause(reason: str) -> None:
-    """Stop logging until the next cell, reporting ``reason`` (once per cell)."""
-    _context.paused = reason
-    report_problem(reason)
+def install(factory: Callable[[], Tracker] | None, problems: ProblemPolicy | None = None,
+            registry: Callable[[Tracker], Any] | None = None) -> None:
+    """Called by the IPython extension's session on load (``factory`` opens its configured tracker,
+    ``problems`` is its lenient error policy, ``registry`` gives its one registry) and on unload
+    (``None``: a strict policy again). While a lenient policy is installed, logging calls never
+    raise store errors: see :func:`_tolerant`."""
+    _context.factory, _context.session_registry = factory, registry
+    _context.problems = problems if problems is not None else ProblemPolicy(lenient=factory is not None)
+    _context.problems.begin_cell()
 
 
 def report_problem(message: str) -> None:
-    """One ``nbtrack: ...`` line on stderr per cell: the first problem is the one that matters."""
-    if _context.lenient and _context.reported:
-        return
-    _context.reported = True
-    print(f"nbtrack: {message}", file=sys.stderr, flush=True)
+    """Report a problem through the installed policy (one ``nbtrack: ...`` line on stderr)."""
+    _context.problems.report(message)
 
 
 def use(tracker: Tracker | None) -> None:
@@ -346,12 +367,14 @@ def flush() -> int:
 
 # -- model registry ---------------------------------------------------------------------------------
 def registry():
-    """A :class:`~nbtrack.registry.Registry` over the default tracker's store (cheap; holds no state)."""
+    """A :class:`~nbtrack.registry.Registry` over the default tracker's store: in a notebook, the
+    session's one registry (unless ``set_store`` chose another store); elsewhere a new one (cheap)."""
     from .registry import Registry
 
     current = tracker()
     current.flush()  # gates and comparisons read metrics: buffered points must count
-    return Registry(current.store, runs=current.runs)
+    shared = _context.session_registry(current) if _context.session_registry is not None else None
+    return shared if shared is not None else Registry.of(current)
 
 
 def register_model(run: Any, artifact_or_object: Any = None, name: str | None = None, description: str | None = None,
@@ -463,7 +486,7 @@ def dashboard(query: str | None = None, page_size: int = 25):
     """
     from .widgets import Dashboard  # ipywidgets only when a dashboard is opened
 
-    return Dashboard(tracker(), query, page_size=page_size)
+    return Dashboard(tracker(), query, page_size=page_size, registry=registry())
 
 
 # -- diff and re-execution --------------------------------------------------------------------------

@@ -1,14 +1,15 @@
 """Loading and unloading the IPython extension.
 
-``load`` builds one :class:`TrackMagics` + :class:`CellHooks` per load and remembers them
-on the shell, so ``%reload_ext nbtrack`` (unload, then load) registers nothing twice.
+``load`` builds one :class:`~nbtrack.session.Session` per load (with its :class:`TrackMagics`
+configuration and :class:`CellHooks`) and remembers it on the shell, so ``%reload_ext nbtrack``
+(unload, then load) registers nothing twice.
 """
 
 from __future__ import annotations
 
-from . import api
 from .hooks import CellHooks
 from .magics import TrackMagics
+from .session import Session
 
 _ATTR = "_nbtrack_extension"
 
@@ -18,31 +19,36 @@ class Extension:
 
     def __init__(self, shell):
         self.shell = shell
+        #: the configuration (traits) and the ``%track`` dispatch
         self.magics = TrackMagics(shell=shell)
-        self.hooks = CellHooks(shell, self.magics)
-        self.magics.hooks = self.hooks
-        #: called with the extension after load; later features (snapshots, lab comm) plug in here
-        self.plugins: list = []
+        self.session = Session(shell, self.magics)
+        self.magics.session = self.session
+        self.hooks = self.session.hooks = CellHooks(shell, self.session)
+
+    @property
+    def plugins(self) -> list:
+        return self.session.plugins
 
     def load(self) -> None:
         self.shell.register_magics(self.magics)
         self.hooks.register()
-        api.install(lambda: self.magics.tracker)
+        self.session.install()
         for plugin in _plugins():
-            plugin.attach(self)
-            self.plugins.append(plugin)
+            plugin.attach(self.session)
+            self.session.plugins.append(plugin)
 
     def unload(self) -> None:
-        for plugin in reversed(self.plugins):
-            plugin.detach(self)
-        self.plugins.clear()
+        session = self.session
+        for plugin in reversed(session.plugins):
+            plugin.detach(session)
+        session.plugins.clear()
         self.hooks.unregister()
-        api.install(None)
+        session.uninstall()
         for kind in ("line", "cell"):
             self.shell.magics_manager.magics[kind].pop("track", None)
         registry = self.shell.magics_manager.registry
         registry.pop(type(self.magics).__name__, None)
-        self.magics.close()
+        session.close()
 
 
 def _plugins() -> list:

@@ -19,14 +19,12 @@ import os
 import traceback
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
 
-from . import api
 from .capture import Before, CellNames, analyze_cell, data_inputs, extract, failure_position, snapshot
 from .entities import FAILED, FINISHED, KILLED
 from .errors import NbtrackError, RunStateError
 from .magics.parser import cell_parser, names, parse
-from .magics.summary import UNSEEDED_TAG
+from .magics.summary import UNSEEDED_TAG, run_summary
 from .tracking import ActiveRun
 from .values import parse_assignment
 
@@ -87,17 +85,20 @@ class _Pending:
 
 
 class CellHooks:
-    """Registers the transformer and the pre/post_run_cell callbacks for one extension load."""
+    """Registers the transformer and the pre/post_run_cell callbacks for one extension load.
 
-    def __init__(self, shell, magics):
+    Holds the session's per-cell state (the pending cell, the ``%track start`` span, the last run);
+    reads configuration, the tracker, the error policy and the cell listeners from ``session``.
+    """
+
+    def __init__(self, shell, session):
         self.shell = shell
-        self.magics = magics
+        self.session = session
+        self.config = session.config
         self._pending: _Pending | None = None
         self._depth = 0
         self._span: ActiveRun | None = None
         self.last_run: ActiveRun | None = None
-        #: objects with optional ``before_cell(info)`` / ``after_cell(result, pending_run)`` (snapshot history, lab push)
-        self.cell_listeners: list[Any] = []
 
     # -- registration -----------------------------------------------------------------------------
     def register(self) -> None:
@@ -125,7 +126,7 @@ class CellHooks:
         if not self.span_active():
             raise RunStateError("no run started with %track start is active")
         run, self._span = self._span, None
-        return self.magics.tracker.end_run(status, run=run)
+        return self.session.tracker.end_run(status, run=run)
 
     # -- events ------------------------------------------------------------------------------------
     def pre_run_cell(self, info) -> None:
@@ -133,8 +134,8 @@ class CellHooks:
         if self._depth > 1:
             return  # a nested run_cell (e.g. from user code) belongs to the outer cell
         raw = info.raw_cell or ""
-        api.begin_cell()
-        for listener in self.cell_listeners:
+        self.session.problems.begin_cell()
+        for listener in self.session.cell_listeners:
             self._guard(getattr(listener, "before_cell", None), info)
         tracked = is_tracked(raw)
         if not tracked and not self.span_active():
@@ -148,7 +149,7 @@ class CellHooks:
         pending, self._pending = self._pending, None
         if pending is not None:
             self._guard(self._finish, pending, result)
-        for listener in self.cell_listeners:
+        for listener in self.session.cell_listeners:
             self._guard(getattr(listener, "after_cell", None), result, pending.run if pending else None)
 
     # -- the cell magic fallback ------------------------------------------------------------------------
@@ -181,14 +182,14 @@ class CellHooks:
     def _start(self, args, body: str, cell_id: str | None, compiled: str | None = None) -> _Pending:
         """``compiled``: the cell as IPython compiles it (the ``%%track`` line blanked), analysed so
         that line numbers in a traceback match; ``body`` when IPython runs the body itself."""
-        tracker = self.magics.tracker
+        tracker = self.session.tracker
         tags = args.tags
         cell_key = cell_id or "src:" + hashlib.sha1(body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
         run = tracker.start_run(args.name, experiment=args.experiment, tags=tags, kind="cell", cell_key=cell_key)
         self.last_run = run
         pending = _Pending(
             run, True, self._analyze(body if compiled is None else compiled), body, cell_id, names(args.params), names(args.metrics),
-            quiet=args.quiet or self.magics.quiet, snapshot=not args.no_snapshot and self.magics.snapshot,
+            quiet=args.quiet or self.config.quiet, snapshot=not args.no_snapshot and self.config.snapshot,
         )
         pending.before = self._snapshot(pending)
         return pending
@@ -198,11 +199,11 @@ class CellHooks:
             return None
         return snapshot(
             pending.names or CellNames(), self.shell.user_ns, (*pending.extra_params, *pending.extra_metrics),
-            inputs=pending.names is not None and self.magics.capture_inputs,
+            inputs=pending.names is not None and self.config.capture_inputs,
         )
 
     def _analyze(self, source: str) -> CellNames | None:
-        if not self.magics.capture_params:
+        if not self.config.capture_params:
             return None
         try:
             return analyze_cell(self.shell.transform_cell(source))
@@ -210,7 +211,7 @@ class CellHooks:
             return None
 
     def _finish(self, pending: _Pending, result) -> None:
-        tracker = self.magics.tracker
+        tracker = self.session.tracker
         run = pending.run
         try:
             self._capture(pending, result)
@@ -220,7 +221,7 @@ class CellHooks:
                 status, error = _outcome(result)
                 ended = tracker.end_run(status, error=error, run=run)
                 if not pending.quiet:
-                    print(self.magics.summary(ended))
+                    print(run_summary(tracker, ended))
 
     def _capture(self, pending: _Pending, result) -> None:
         """Only what this execution bound or read: nothing when the cell did not compile, and
@@ -232,11 +233,11 @@ class CellHooks:
         if error is not None:
             names = names.executed(failure_position(error, self.shell.user_global_ns))
         captured = extract(
-            names, self.shell.user_ns, tuple(self.magics.metric_patterns), extra_params=pending.extra_params,
-            extra_metrics=pending.extra_metrics, estimators=self.magics.capture_estimators, before=pending.before,
+            names, self.shell.user_ns, tuple(self.config.metric_patterns), extra_params=pending.extra_params,
+            extra_metrics=pending.extra_metrics, estimators=self.config.capture_estimators, before=pending.before,
         )
-        tracker = self.magics.tracker
-        if pending.names is not None and self.magics.capture_inputs:
+        tracker = self.session.tracker
+        if pending.names is not None and self.config.capture_inputs:
             inputs, _ = data_inputs(names, self.shell.user_ns, pending.before)
             pending.run.inputs.update(inputs)
         if captured.params:
@@ -247,7 +248,7 @@ class CellHooks:
             tracker.set_tag(UNSEEDED_TAG, ", ".join(dict.fromkeys(captured.unseeded)), run=pending.run)
         for name, reason in captured.skipped:
             if name in pending.extra_params or name in pending.extra_metrics:
-                _report(f"{name!r} was not recorded: {reason}")
+                self.session.problems.report(f"{name!r} was not recorded: {reason}")
 
     def _guard(self, step, *args) -> None:
         """Run a tracking step; a failure prints one line and never reaches the user's cell."""
@@ -257,9 +258,9 @@ class CellHooks:
             step(*args)
         except NbtrackError as exc:
             # pausing also keeps nbtrack.log_metric & co. in this cell from retrying a refusing store
-            api.pause(f"this cell was not fully recorded: {exc}")
+            self.session.problems.pause(f"this cell was not fully recorded: {exc}")
         except Exception as exc:  # a bug in nbtrack must not break the notebook either
-            api.pause(f"internal error, this cell was not fully recorded: {type(exc).__name__}: {exc}")
+            self.session.problems.pause(f"internal error, this cell was not fully recorded: {type(exc).__name__}: {exc}")
             if "NBTRACK_DEBUG" in os.environ:
                 traceback.print_exc()
 
@@ -275,10 +276,6 @@ def _outcome(result) -> tuple[str, str | None]:
     if isinstance(error, KeyboardInterrupt):
         return KILLED, text
     return FAILED, text
-
-
-def _report(message: str) -> None:
-    api.report_problem(message)
 
 
 __all__ = ["CellHooks", "is_tracked", "strip_track_line"]

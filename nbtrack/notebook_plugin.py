@@ -44,11 +44,13 @@ class NotebookPlugin:
         #: set by ``%track notebook PATH``; beats every other way of finding the path
         self.override: str | None = None
         self.shell = None
-        self.magics = None
+        #: the session's configuration (the TrackMagics traits snapshot, snapshot_outputs, max_output_bytes)
+        self.config = None
         self.server: nbpath.ServerLookup | None = None
         self._comm = None
         self._comm_manager = None
-        self._tracker = None
+        #: the tracker whose run-end listeners hold this plugin's callbacks
+        self._wired = None
         self._no_snapshot_seq: set[int] = set()
         self._warned: set[str] = set()
         #: the receipt of each run, folded incrementally over ``history`` (each entry analysed once)
@@ -60,15 +62,15 @@ class NotebookPlugin:
         self.last_run_end_seconds = 0.0
 
     # -- attach / detach --------------------------------------------------------------------------
-    def attach(self, ext) -> None:
-        self.shell, self.magics = ext.shell, ext.magics
+    def attach(self, session) -> None:
+        self.shell, self.config = session.shell, session.config
         self.server = nbpath.ServerLookup(_kernel_id(self.shell))
         self._seed()
-        ext.hooks.cell_listeners.append(self)
-        ext.magics.tracker_listeners.append(self._wire)
-        ext.magics.notebook_session = self
-        if ext.magics._tracker is not None:
-            self._wire(ext.magics._tracker)
+        session.cell_listeners.append(self)
+        session.tracker_listeners.append(self._wire)
+        session.notebook = self
+        if session.open_tracker is not None:
+            self._wire(session.open_tracker)
         self._register_comm_target()
 
     def _seed(self) -> None:
@@ -87,13 +89,13 @@ class NotebookPlugin:
         if not running:
             self.history.current = None
 
-    def detach(self, ext) -> None:
-        if self in ext.hooks.cell_listeners:
-            ext.hooks.cell_listeners.remove(self)
-        if self._wire in ext.magics.tracker_listeners:
-            ext.magics.tracker_listeners.remove(self._wire)
-        if getattr(ext.magics, "notebook_session", None) is self:
-            del ext.magics.notebook_session
+    def detach(self, session) -> None:
+        if self in session.cell_listeners:
+            session.cell_listeners.remove(self)
+        if self._wire in session.tracker_listeners:
+            session.tracker_listeners.remove(self._wire)
+        if session.notebook is self:
+            session.notebook = None
         self._unwire()
         if self._comm_manager is not None:
             self._comm_manager.unregister_target(COMM_TARGET, self._on_comm_open)
@@ -101,12 +103,12 @@ class NotebookPlugin:
 
     def _wire(self, tracker) -> None:
         self._unwire()
-        self._tracker = tracker
+        self._wired = tracker
         tracker.run_end_listeners.append(self.on_run_end)
         tracker.run_ended_listeners.append(self.on_run_ended)
 
     def _unwire(self) -> None:
-        tracker, self._tracker = self._tracker, None
+        tracker, self._wired = self._wired, None
         if tracker is not None:
             for listeners, callback in ((tracker.run_end_listeners, self.on_run_end), (tracker.run_ended_listeners, self.on_run_ended)):
                 if callback in listeners:
@@ -173,7 +175,7 @@ class NotebookPlugin:
         fields: dict[str, Any] = {"notebook_path": where.path, "path_method": where.method}
         info: dict[str, Any] = {"format": SNAPSHOT_FORMAT, "path_method": where.method}
         read = self._read_notebook(where, entries)
-        if self.magics.snapshot and not any(e.seq in self._no_snapshot_seq for e in entries[first:]):
+        if self.config.snapshot and not any(e.seq in self._no_snapshot_seq for e in entries[first:]):
             self._store(tracker, read, entries, fields, info)
         else:
             info["skipped"] = "disabled (--no-snapshot or TrackMagics.snapshot = False)"
@@ -183,8 +185,8 @@ class NotebookPlugin:
         fields["receipt"] = json.dumps(self._receipts.build(entries, cells, first, stale=read.stale))
         fields.update(_cell_key(run, self._receipts.cell_of_last()))
         self._papermill_params(run, read.notebook, entries, info)
-        fields["provenance"] = json.dumps({**tracker.runs.provenance(run.row_id), "snapshot": info}, default=str)
-        tracker.runs.update_run(run.row_id, fields)
+        fields["provenance"] = json.dumps({**tracker.run_provenance(run), "snapshot": info}, default=str)
+        tracker.record_run_fields(run, fields)
 
     def _read_notebook(self, where: nbpath.NotebookPath, entries: list[HistoryEntry]) -> nbfile.NotebookRead:
         if self.live.latest is not None and where.method == nbpath.LAB:
@@ -192,9 +194,9 @@ class NotebookPlugin:
         return nbfile.read_disk(where.path, entries[-1].started if entries else None)
 
     def _store(self, tracker, read: nbfile.NotebookRead, entries, fields: dict, info: dict) -> None:
-        blobs = tracker.store.blobs
-        keep, limit = self.magics.snapshot_outputs, self.magics.max_output_bytes
-        with tracker.store.atomic():
+        blobs = tracker.blobs
+        keep, limit = self.config.snapshot_outputs, self.config.max_output_bytes
+        with tracker.transaction():
             info["history_sha256"], truncated = storage.put_history(blobs, entries, keep, limit, self._history_chunks)
             info["history_cells"] = len(entries)
             if truncated:
@@ -218,7 +220,7 @@ class NotebookPlugin:
         if source is None:
             return
         captured = extract(analyze_cell(source), _literal_namespace(source), ())
-        existing = set(run.tracker.runs.get(run.row_id).params)
+        existing = set(run.tracker.stored_run(run).params)
         params = {k: v for k, v in captured.params.items() if k not in existing}
         if params:
             run.tracker.log_params(params, run=run)

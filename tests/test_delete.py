@@ -65,7 +65,7 @@ def test_a_deleted_run_vanishes_from_every_listing_and_count(tracker, tmp_path):
     assert _ids(tracker.search_runs("experiment = 'other'")) == set()
     assert _ids(tracker.search_runs(deleted=True)) == {gone.id} and tracker.runs.count(deleted=True) == 1
     assert dict((name, count) for name, count, _ in tracker.runs.experiment_summaries()) == {"Default": 1, "other": 0}
-    keys = column_keys(tracker.runs)
+    keys = column_keys(tracker)
     assert (keys.params, keys.metrics, keys.tags) == (("shared",), ("loss",), ("team",))
     assert tracker.runs.cell_runs("cell-1") == []
     assert DashboardController(tracker).total == 1

@@ -65,7 +65,7 @@ def test_lab_push_beats_vscode_and_session(shell, monkeypatch, tmp_path):
     nb = tmp_path / "pushed.ipynb"
     nb.write_text("{}")
     shell.ns["__vsc_ipynb_file__"] = str(tmp_path / "v.ipynb")
-    plugin = shell.ip._nbtrack_extension.magics.notebook_session
+    plugin = shell.ip._nbtrack_extension.session.notebook
     plugin.receive(_push("pushed.ipynb", [("c1", "lr = 0.1")]))
     found = _tracked(shell)
     assert (found["notebook_path"], found["path_method"]) == (str(nb), nbpath.LAB)

@@ -193,7 +193,7 @@ def test_notebook_rewritten_in_place_while_read_is_never_mixed(tmp_path):
 
 
 def test_lab_push_snapshot_has_live_cells_with_outputs_and_run_ended_message(shell):
-    plugin = shell.ip._nbtrack_extension.magics.notebook_session
+    plugin = shell.ip._nbtrack_extension.session.notebook
     sent = []
 
     class Comm:  # stands in for the frontend's end of the comm (not an nbtrack component)

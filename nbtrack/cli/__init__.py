@@ -93,7 +93,6 @@ class InertStream:
 
 def open_tracker(args):
     """The tracker for CLI commands (never creates a store as a side effect of reading)."""
-    from ..store import Store
     from ..tracking import Tracker
 
-    return Tracker(Store.open(args.store, create=getattr(args, "create", False)))
+    return Tracker.open(args.store, create=getattr(args, "create", False))

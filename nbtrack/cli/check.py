@@ -22,7 +22,7 @@ def cmd_check(args) -> int:
     from ..tracking.policy_check import audit_runs
 
     tracker = open_tracker(args)
-    policy = PolicyFinder().find(store_dir=tracker.store.location.directory)
+    policy = PolicyFinder().find(store_dir=tracker.location.directory)
     if policy is None:
         print("nbtrack check: no team policy found ([tool.nbtrack.tags] in pyproject.toml or .nbtrack/policy.toml); nothing to check")
         return 0
@@ -30,7 +30,7 @@ def cmd_check(args) -> int:
     for run_id, name, problems in audit_runs(tracker, policy, " ".join(args.query) or None):
         runs += 1
         print(f"run {run_id[:8]}{f' {name!r}' if name else ''}: {verdict(problems)}")
-    versions = audit_versions(Registry(tracker.store, runs=tracker.runs), policy)
+    versions = audit_versions(Registry.of(tracker), policy)
     for version, problems in versions:
         print(f"model {version.name!r} version {version.version} ({version.stage}): {verdict(problems)}")
     if runs or versions:

@@ -44,7 +44,7 @@ def cmd_demo(args) -> int:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    from ..store import resolve_store
+    from ..tracking import resolve_store
 
     location = resolve_store(args.store)
     out_dir = Path(args.output).resolve()
@@ -98,7 +98,7 @@ def _print_results(store_dir: Path) -> None:
         runs = RunList(tracker.search_runs("experiment = 'churn'", "metrics.f1 desc", 10))
         print("Runs of experiment 'churn', best F1 first:")
         print(str(runs))
-        registry = Registry(tracker.store)
+        registry = Registry.of(tracker)
         print("\nModel registry:")
         for model in registry.search_models():
             print(f"  {model.name}")

@@ -29,5 +29,5 @@ def cmd_import_mlflow(args) -> int:
     finally:
         tracker.close()
     print(report.summary())
-    print(f"into {tracker.store.location.directory}: see the runs with `nbtrack runs ls`")
+    print(f"into {tracker.location.directory}: see the runs with `nbtrack runs ls`")
     return 0

@@ -11,6 +11,8 @@ import json
 import shlex
 import sys
 
+from ..commands import COMMENT
+from ..commands.registry import PROMOTE, target_stage
 from ..display.models import ModelDetails, ModelHistory, ModelList, ModelState, PromotionView, gate_report
 from ..errors import GateFailedError, UsageError
 
@@ -39,43 +41,32 @@ def register(sub) -> None:
     at.add_argument("--time", "-t", required=True, help="ISO time (local unless it has an offset, e.g. 2026-05-01T12:00) or epoch seconds")
     at.set_defaults(handler=cmd_at)
 
-    promote = cmds.add_parser("promote", help="move a version to a stage, optionally behind gates")
-    promote.add_argument("name")
-    promote.add_argument("version", help="version number")
-    promote.add_argument("--to", required=True, help="None, Staging, Production or Archived")
-    promote.add_argument("--require", "-r", action="append", default=[], metavar="EXPR",
-                         help="gate, e.g. 'metrics.f1 >= production.metrics.f1' or 'metrics.auc > 0.9', or 'policy' (the team policy); repeatable (all must pass)")
-    promote.add_argument("--strict", action="store_true", help="a gate naming a missing holder (no Production yet, unset alias) fails instead of passing")
-    promote.add_argument("--no-archive", action="store_true", help="refuse instead of archiving the current Production version")
-    promote.add_argument("--no-policy", action="store_true",
-                         help="skip the team policy check (on by default for Production when a policy exists); recorded in the audit trail")
-    promote.add_argument("--comment", "-c", default=None, help="why (kept in the audit trail)")
-    promote.set_defaults(handler=cmd_promote)
+    PROMOTE.add_to(cmds).set_defaults(handler=cmd_promote)
 
     alias = cmds.add_parser("alias", help="point an alias (champion, challenger, ...) at a version, or delete it")
     alias.add_argument("name")
     alias.add_argument("alias")
     alias.add_argument("version", nargs="?", help="version number (omit with --delete)")
     alias.add_argument("--delete", action="store_true", help="remove the alias")
-    alias.add_argument("--comment", "-c", default=None, help="why (kept in the audit trail)")
+    COMMENT.add_to(alias)
     alias.set_defaults(handler=cmd_alias)
 
     rename = cmds.add_parser("rename", help="give a model a new name (versions, aliases and history follow it)")
     rename.add_argument("name")
     rename.add_argument("new_name")
-    rename.add_argument("--comment", "-c", default=None, help="why (kept in the audit trail)")
+    COMMENT.add_to(rename)
     rename.set_defaults(handler=cmd_rename)
 
     rm = cmds.add_parser("rm", help="delete a version, or the whole model (soft: restorable, kept in the audit trail)")
     rm.add_argument("name")
     rm.add_argument("version", nargs="?", help="version number (omit to delete the model)")
-    rm.add_argument("--comment", "-c", default=None, help="why (kept in the audit trail)")
+    COMMENT.add_to(rm)
     rm.set_defaults(handler=cmd_lifecycle)
 
     restore = cmds.add_parser("restore", help="bring back a deleted version, or a deleted model")
     restore.add_argument("name")
     restore.add_argument("version", nargs="?", help="version number (omit to restore the model)")
-    restore.add_argument("--comment", "-c", default=None, help="why (kept in the audit trail)")
+    COMMENT.add_to(restore)
     restore.set_defaults(handler=cmd_lifecycle)
     models.set_defaults(handler=lambda args: models.print_help() or 1)
 
@@ -83,9 +74,8 @@ def register(sub) -> None:
 def open_registry(args):
     """A registry over the store of ``--store`` (never creates a store as a side effect)."""
     from ..registry import Registry
-    from ..store import Store
 
-    return Registry(Store.open(args.store, create=False))
+    return Registry.open(args.store, create=False)
 
 
 def cmd_ls(args) -> int:
@@ -128,9 +118,11 @@ def cmd_at(args) -> int:
 
 def cmd_promote(args) -> int:
     registry = open_registry(args)
+    stage = target_stage(args, "nbtrack models promote NAME VERSION --to STAGE")
     try:
-        result = registry.promote(args.name, args.version, args.to, require=args.require, archive_existing=not args.no_archive,
-                                  comment=args.comment, strict=args.strict, require_policy=False if args.no_policy else None)
+        result = registry.promote(args.name, args.version, stage, require=args.require, archive_existing=not args.no_archive,
+                                  comment=args.comment, strict=args.strict,
+                                  require_policy=False if args.no_policy else None)
     except GateFailedError as exc:
         print(gate_report(exc.evaluations), file=sys.stderr)
         print(f"nbtrack: gate failed: {args.name!r} version {args.version} stays {registry.get_model_version(args.name, args.version).stage}; nothing was changed", file=sys.stderr)

@@ -9,7 +9,7 @@ import textwrap
 from datetime import timedelta
 
 from ..display import ExperimentList, RunDetails, RunList, changed_runs, purge_summary, run_record
-from ..store.runs import TABLE_COLUMNS
+from ..tracking.reading import TABLE_COLUMNS
 from . import open_tracker
 
 #: runs ``nbtrack runs ls`` lists unless given --limit or --all
@@ -72,7 +72,7 @@ def _search(args) -> RunList:
 
 
 def cmd_experiments(args) -> int:
-    print(str(ExperimentList(open_tracker(args).runs.experiment_summaries())))
+    print(str(ExperimentList(open_tracker(args).experiment_summaries())))
     return 0
 
 
@@ -84,7 +84,7 @@ def cmd_ls(args) -> int:
 def cmd_show(args) -> int:
     tracker = open_tracker(args)
     run = tracker.get_run(args.run)
-    print(str(RunDetails(run, tracker.runs.cells(tracker.runs.resolve(run.id)))))
+    print(str(RunDetails(run, tracker.cells(run))))
     return 0
 
 

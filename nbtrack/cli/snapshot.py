@@ -21,5 +21,5 @@ def cmd_restore(args) -> int:
     from ..snapshot.storage import write_notebook
 
     tracker = open_tracker(args)
-    print(write_notebook(tracker.store.blobs, tracker.get_run(args.run), args.output, args.as_executed, args.force))
+    print(write_notebook(tracker.blobs, tracker.get_run(args.run), args.output, args.as_executed, args.force))
     return 0

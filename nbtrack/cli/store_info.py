@@ -16,16 +16,10 @@ def register(sub) -> None:
 
 def cmd_info(args) -> int:
     tracker = open_tracker(args)
-    store = tracker.store
-    counts = store.query(
-        "SELECT (SELECT count(*) FROM experiments) AS experiments, (SELECT count(*) FROM runs WHERE deleted_time IS NULL) AS runs, "
-        "(SELECT count(*) FROM runs WHERE deleted_time IS NOT NULL) AS deleted_runs, "
-        "(SELECT count(*) FROM metrics) AS metric_points, (SELECT count(*) FROM blobs) AS blobs, "
-        "(SELECT coalesce(sum(size), 0) FROM blobs) AS blob_bytes"
-    )[0]
-    print(f"store:          {store.location.directory} (found by {store.location.how})")
-    print(f"database:       {store.path} ({store.path.stat().st_size} bytes)")
-    print(f"schema version: {store.schema_version}")
-    for key in counts.keys():
-        print(f"{key + ':':<16}{counts[key]}")
+    summary = tracker.store_summary()
+    print(f"store:          {summary.location.directory} (found by {summary.location.how})")
+    print(f"database:       {summary.path} ({summary.path.stat().st_size} bytes)")
+    print(f"schema version: {summary.schema_version}")
+    for key, count in summary.counts.items():
+        print(f"{key + ':':<16}{count}")
     return 0

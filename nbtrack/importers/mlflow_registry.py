@@ -49,7 +49,7 @@ def import_registry(tracker: Tracker, source: MlflowDatabase, roots: list[Path],
     """Import every registered model of ``source`` not yet in the registry (one transaction each)."""
     if not source.has_table("registered_models"):
         return
-    registry = Registry(tracker.store, runs=tracker.runs)
+    registry = Registry.of(tracker)
     for model in source.rows("SELECT * FROM registered_models ORDER BY name"):
         name = model["name"]
         try:

@@ -1,7 +1,9 @@
 """``%track`` / ``%%track``: thin magics that parse arguments, call a service, return a display.
 
-Configuration (``%config TrackMagics.<trait> = ...`` or ``c.TrackMagics.<trait>`` in
-ipython_config.py) is read from traits on :class:`TrackMagics`.
+:class:`TrackMagics` is configuration (traits: ``%config TrackMagics.<trait> = ...`` or
+``c.TrackMagics.<trait>`` in ipython_config.py) plus dispatch to the subcommands. The runtime
+state (tracker, registry, hooks, listeners) lives in the :class:`~nbtrack.session.Session` the
+extension builds; the subcommands reach it through the few helpers below.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from ..capture import DEFAULT_METRIC_PATTERNS
 from ..errors import NbtrackError, NotFoundError, UsageError
 from ..policy import POLICY_TAG
 from ..tracking import DEFAULT_EXPERIMENT, Tracker
+from ..session import Session
 from . import commands  # noqa: F401  (registers the core subcommands)
 from . import snapshot_commands  # noqa: F401  (notebook, receipt, restore)
 from . import registry_commands  # noqa: F401  (registers %track register / stage / models)
 from . import dashboard_commands  # noqa: F401  (registers %track dashboard)
 from . import repro_commands  # noqa: F401  (registers %track diff / rerun)
-from .parser import help_text, line_parser, parse, subcommands
-from .summary import policy_note, summary_line
+from .parser import find, help_text, line_parser, parse
+from .summary import policy_note, run_summary
 
 
 @magics_class
@@ -40,61 +43,43 @@ class TrackMagics(Magics):
 
     def __init__(self, shell=None, **kwargs):
         # set before traitlets applies config values from ipython_config.py: their observers read it
-        self._tracker: Tracker | None = None
+        self.session: Session | None = None
         super().__init__(shell=shell, **kwargs)
-        self.hooks = None  # set by the extension
-        #: callables(tracker) run when a tracker is opened (the extension wires listeners here)
-        self.tracker_listeners: list = []
 
-    # -- services ---------------------------------------------------------------------------
+    # -- the session's services, for the subcommands --------------------------------------------
     @property
     def tracker(self) -> Tracker:
-        """The tracker, opened on first use so ``%config TrackMagics.store`` can come first."""
-        if self._tracker is None:
-            from .. import api
+        return self.session.tracker
 
-            self._tracker = Tracker.open(self.store or None, self.experiment)
-            self._tracker.redact = self.redact
-            self._tracker.report = api.report_problem
-            api.use(self._tracker)
-            for callback in self.tracker_listeners:
-                callback(self._tracker)
-        return self._tracker
+    @property
+    def hooks(self):
+        return self.session.hooks
 
     def switch_store(self, path: str) -> None:
-        self.close()
-        self.store = path  # observer below resets nothing else
+        self.session.close()
+        self.store = path
 
     @observe("store")
     def _store_changed(self, change) -> None:
-        if self._tracker is not None and change["old"] != change["new"]:
-            self.close()
+        if self.session is not None and change["old"] != change["new"]:
+            self.session.store_changed()
 
     @observe("experiment")
     def _experiment_changed(self, change) -> None:
-        if self._tracker is not None:
-            self._tracker.set_experiment(change["new"])
+        if self.session is not None:
+            self.session.experiment_changed(change["new"])
 
     @observe("redact")
     def _redact_changed(self, change) -> None:
-        if self._tracker is not None:
-            self._tracker.redact = change["new"]
-
-    def close(self) -> None:
-        if self._tracker is not None:
-            from .. import api
-
-            api.use(None)
-            self._tracker.close()
-            self._tracker = None
+        if self.session is not None:
+            self.session.redact_changed(change["new"])
 
     # -- helpers for subcommands ----------------------------------------------------------------
     def say(self, text: str) -> None:
         print(text, file=sys.stdout)
 
     def summary(self, run) -> str:
-        nth = len(self.tracker.runs.cell_runs(run.cell_key)) if run.cell_key else 1
-        return summary_line(run, nth, self.tracker.policy.fix(run))
+        return run_summary(self.tracker, run)
 
     def policy_status(self, run) -> str | None:
         """``nbtrack: run 3f2a1b0c policy ok`` (or its violations and the fix); None without a policy."""
@@ -139,7 +124,7 @@ class TrackMagics(Magics):
             if not args.subcommand:
                 self.say(help_text())
                 return None
-            return subcommands()[args.subcommand].handler(self, args)
+            return find(args.subcommand).handler(self, args)
         except NbtrackError as exc:
             # one line, no traceback: user mistakes and store trouble are not bugs in their code
             print(f"{type(exc).__name__}: {exc}", file=sys.stderr)

@@ -41,7 +41,7 @@ def _name_arg(parser: argparse.ArgumentParser) -> None:
 @subcommand("experiment", "set the experiment new runs go into; without a name, list experiments (* marks the current one)", _name_arg)
 def experiment(ctx, args):
     if not args.name:
-        return ExperimentList(ctx.tracker.runs.experiment_summaries(), ctx.tracker.experiment)
+        return ExperimentList(ctx.tracker.experiment_summaries(), ctx.tracker.experiment)
     ctx.tracker.set_experiment(args.name)
     ctx.say(f"nbtrack: experiment {ctx.tracker.experiment!r}")
     return None
@@ -98,8 +98,8 @@ def _run_arg(parser: argparse.ArgumentParser) -> None:
 def show(ctx, args):
     ref = args.run or ctx.last_run_id()
     run = ctx.tracker.get_run(ref)
-    cells = ctx.tracker.runs.cells(ctx.tracker.runs.resolve(run.id))
-    return RunDetails(run, cells, ctx.tracker.runs.cell_runs(run.cell_key) if run.cell_key else None, ctx.tracker.policy.fix(run))
+    cells = ctx.tracker.cells(run)
+    return RunDetails(run, cells, ctx.tracker.cell_runs(run.cell_key) if run.cell_key else None, ctx.tracker.policy.fix(run))
 
 
 def _runs_arg(parser: argparse.ArgumentParser) -> None:
@@ -137,10 +137,11 @@ def store(ctx, args):
         if ctx.hooks.span_active():
             raise UsageError("end the active run (%track end) before switching stores")
         ctx.switch_store(args.path)
-    tracker = ctx.tracker
-    runs, deleted, experiments = tracker.runs.count(), tracker.runs.count(deleted=True), len(tracker.runs.experiments())
+    summary = ctx.tracker.store_summary()
+    counts = summary.counts
+    runs, deleted, experiments = counts["runs"], counts["deleted_runs"], counts["experiments"]
     ctx.say(
-        f"nbtrack store: {tracker.store.location.directory} (found by {tracker.store.location.how}; "
-        f"schema {tracker.store.schema_version}; {runs} runs in {experiments} experiments"
+        f"nbtrack store: {summary.location.directory} (found by {summary.location.how}; "
+        f"schema {summary.schema_version}; {runs} runs in {experiments} experiments"
         + (f", {deleted} deleted" if deleted else "") + ")"
     )

@@ -16,4 +16,4 @@ def _dashboard_args(parser: argparse.ArgumentParser) -> None:
 def dashboard(ctx, args):
     from ..widgets import Dashboard  # ipywidgets only when a dashboard is opened
 
-    return Dashboard(ctx.tracker, " ".join(args.query) or None, page_size=args.page_size)
+    return Dashboard(ctx.tracker, " ".join(args.query) or None, page_size=args.page_size, registry=ctx.session.registry)

@@ -1,7 +1,9 @@
 """Argument parsing for ``%track`` subcommands and the ``%%track`` cell magic.
 
 Subcommands register themselves with :func:`subcommand`; the registry feeds both the
-parser and the ``%track?`` help, so help can never drift from what is accepted.
+parser and the ``%track?`` help, so help can never drift from what is accepted. An operation the
+CLI offers too is declared once in :mod:`nbtrack.commands` and registered from there
+(``subcommand(*PROMOTE.magic())``-style: name, help, configure, aliases).
 """
 
 from __future__ import annotations
@@ -23,23 +25,40 @@ class Subcommand:
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
     handler: Handler
+    aliases: tuple[str, ...] = ()
 
 
 _SUBCOMMANDS: dict[str, Subcommand] = {}
 
 
-def subcommand(name: str, help: str, configure: Callable[[argparse.ArgumentParser], None] | None = None):
-    """Decorator registering ``handler(context, args)`` as ``%track NAME``."""
+def subcommand(name: str, help: str, configure: Callable[[argparse.ArgumentParser], None] | None = None,
+               aliases: tuple[str, ...] = ()):
+    """Decorator registering ``handler(context, args)`` as ``%track NAME`` (and ``%track ALIAS``)."""
 
     def register(handler: Handler) -> Handler:
-        _SUBCOMMANDS[name] = Subcommand(name, help, configure or (lambda parser: None), handler)
+        _SUBCOMMANDS[name] = Subcommand(name, help, configure or (lambda parser: None), handler, tuple(aliases))
         return handler
 
     return register
 
 
+def command(spec, usage: str):
+    """Decorator registering a shared :class:`nbtrack.commands.Command` as a subcommand; ``usage``
+    is the one-line form shown in ``%track?``."""
+    return subcommand(spec.name, f"{spec.help}: {usage}", spec.configure, spec.aliases)
+
+
 def subcommands() -> dict[str, Subcommand]:
+    """Every subcommand by its name (aliases not repeated)."""
     return dict(_SUBCOMMANDS)
+
+
+def find(name: str) -> Subcommand:
+    """The subcommand called ``name`` or answering to it as an alias."""
+    found = _SUBCOMMANDS.get(name) or next((s for s in _SUBCOMMANDS.values() if name in s.aliases), None)
+    if found is None:
+        raise UsageError(f"%track: unknown subcommand {name!r}")
+    return found
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,7 +75,7 @@ def line_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="%track", add_help=False, description="Track experiments from the notebook.")
     sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=_Parser)
     for item in _SUBCOMMANDS.values():
-        child = sub.add_parser(item.name, help=item.help, description=item.help, add_help=False)
+        child = sub.add_parser(item.name, aliases=list(item.aliases), help=item.help, description=item.help, add_help=False)
         item.configure(child)
     return parser
 
@@ -116,5 +135,8 @@ def help_text() -> str:
     parser = line_parser()
     actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     for name, child in (actions[0].choices.items() if actions else []):
-        parts += ["", child.format_help().strip().replace("usage: %track", "%track", 1)]
+        if name not in _SUBCOMMANDS:
+            continue  # an alias: shown with its command
+        also = "".join(f"\n(also: %track {alias})" for alias in _SUBCOMMANDS[name].aliases)
+        parts += ["", child.format_help().strip().replace("usage: %track", "%track", 1) + also]
     return "\n".join(parts)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from ..commands.registry import PROMOTE, target_stage
 from ..display.models import ModelDetails, ModelList, PromotionView
 from ..registry import Registry
-from .parser import subcommand
+from .parser import command, subcommand
 
 
 def _registry(ctx) -> Registry:
-    tracker = ctx.tracker
-    tracker.flush()  # gates read metrics; buffered points must count
-    return Registry(tracker.store, runs=tracker.runs)
+    return ctx.session.registry  # flushed first: gates read metrics, buffered points must count
 
 
 def _register_args(parser: argparse.ArgumentParser) -> None:
@@ -30,21 +29,13 @@ def register(ctx, args):
     ctx.say(f"nbtrack: registered {args.name!r} version {version} (models:/{args.name}/{version})")
 
 
-def _stage_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", help="registered model name")
-    parser.add_argument("version", type=int, help="version number")
-    parser.add_argument("stage", help="None, Staging, Production or Archived")
-    parser.add_argument("--comment", "-c", default=None, help="why (kept in the audit trail)")
-    parser.add_argument("--require", "-r", action="append", default=[], metavar="EXPR",
-                        help="gate, e.g. 'metrics.f1 >= production.metrics.f1', or 'policy'; repeatable (all must pass)")
-    parser.add_argument("--no-archive", action="store_true", help="refuse instead of archiving the current Production version")
-    parser.add_argument("--no-policy", action="store_true", help="skip the team policy check (recorded in the audit trail)")
+_PROMOTE_USAGE = "%track promote NAME VERSION STAGE [--comment ...] [--require EXPR] [--strict]"
 
 
-@subcommand("stage", "move a version to a stage: %track stage NAME VERSION STAGE [--comment ...] [--require EXPR]", _stage_args)
-def stage(ctx, args):
-    result = _registry(ctx).promote(args.name, args.version, args.stage, require=args.require,
-                                    archive_existing=not args.no_archive, comment=args.comment,
+@command(PROMOTE, _PROMOTE_USAGE)
+def promote(ctx, args):
+    result = _registry(ctx).promote(args.name, args.version, target_stage(args, _PROMOTE_USAGE), require=args.require,
+                                    archive_existing=not args.no_archive, comment=args.comment, strict=args.strict,
                                     require_policy=False if args.no_policy else None)
     ctx.say("nbtrack: " + str(PromotionView(result)))
 

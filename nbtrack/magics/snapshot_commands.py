@@ -11,7 +11,7 @@ from .parser import subcommand
 
 
 def _session(ctx):
-    session = getattr(ctx, "notebook_session", None)
+    session = ctx.session.notebook if ctx.session is not None else None
     if session is None:
         raise UsageError("notebook snapshots are not active; load the extension with %load_ext nbtrack")
     return session
@@ -61,5 +61,5 @@ def restore(ctx, args):
     tracker = ctx.tracker
     run = tracker.get_run(args.run)
     target = args.to or f"{run.short_id}{'-executed' if args.as_executed else ''}.ipynb"
-    written = storage.write_notebook(tracker.store.blobs, run, target, args.as_executed, args.force)
+    written = storage.write_notebook(tracker.blobs, run, target, args.as_executed, args.force)
     ctx.say(f"nbtrack: wrote {written}")

@@ -60,3 +60,9 @@ def _items(mapping: dict) -> str:
 
 def _names(names: list[str]) -> str:
     return ", ".join(names[:MAX_ITEMS]) + (f", +{len(names) - MAX_ITEMS} more" if len(names) > MAX_ITEMS else "")
+
+
+def run_summary(tracker, run) -> str:
+    """The line printed after a tracked cell: :func:`summary_line` with the run's number among its cell's runs."""
+    nth = len(tracker.cell_runs(run.cell_key)) if run.cell_key else 1
+    return summary_line(run, nth, tracker.policy.fix(run))

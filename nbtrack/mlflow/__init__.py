@@ -91,7 +91,7 @@ def set_tracking_uri(uri: str | os.PathLike) -> None:
 
 def get_tracking_uri() -> str:
     """The store's database as a ``sqlite:///`` URI (absolute path)."""
-    return f"sqlite:///{_tracker().store.location.db_path}"
+    return f"sqlite:///{_tracker().location.db_path}"
 
 
 def get_registry_uri() -> str:

@@ -45,11 +45,12 @@ class MlflowClient:
         return self._own if self._own is not None else api.tracker()
 
     def _registry(self):
+        if self._own is None:
+            return api.registry()  # the notebook session's registry when the extension is loaded
         from ..registry import Registry
 
-        tracker = self.tracker
-        tracker.flush()
-        return Registry(tracker.store, runs=tracker.runs)
+        self._own.flush()
+        return Registry.of(self._own)
 
     def _handle(self, run_id: str) -> ActiveRun:
         return self.tracker.attach(_check_run_id(run_id))

@@ -15,6 +15,7 @@ so the Production holder a gate compared against is still the holder when it is 
 from __future__ import annotations
 
 import getpass
+import os
 import pickle
 import shlex
 import socket
@@ -71,6 +72,20 @@ class Registry:
         self.models = ModelRepository(store)
         #: finds the team policy (nbtrack.policy) promotions check; parsed once per file change
         self.policy_finder = PolicyFinder()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike | None = None, *, create: bool = True) -> "Registry":
+        """A registry over the store at ``path`` (found as :func:`~nbtrack.store.resolve_store` finds it)."""
+        return cls(Store.open(path, create=create))
+
+    @classmethod
+    def of(cls, tracker: Any, who: str | None = None) -> "Registry":
+        """A registry over a :class:`~nbtrack.tracking.Tracker`'s store, sharing its connection and runs."""
+        return cls(tracker.store, runs=tracker.runs, who=who)
+
+    def versions_from_runs(self, run_ids: Iterable[str]) -> dict[str, list[tuple[str, int, str]]]:
+        """Run id -> (model, version, stage) of the live versions registered from it."""
+        return self.models.live_versions_of(run_ids)
 
     # -- registering ----------------------------------------------------------------------------
     def register_model(

@@ -20,10 +20,8 @@ from ..display.runs import receipt_badge, run_record
 from ..entities import Run
 from ..fingerprint import describe as describe_input
 from ..errors import UsageError
-from ..store import Store
-from ..store.location import StoreLocation, resolve_store
-from ..store.models import ModelRepository
-from ..tracking import Tracker
+from ..registry import Registry
+from ..tracking import StoreLocation, Tracker, resolve_store
 from ..tracking.tracker import RERUN_TAG
 
 DEFAULT_LIMIT = 200
@@ -65,7 +63,7 @@ def _tracker(where: NotebookScope) -> Iterator[Tracker | None]:
     if not where.store.db_path.exists():
         yield None
         return
-    tracker = Tracker(Store.open(where.store.db_path, create=False))
+    tracker = Tracker.open(where.store.db_path, create=False)
     try:
         yield tracker
     finally:
@@ -92,7 +90,7 @@ def record(run: Run, versions: Sequence[tuple[str, int, str]] = ()) -> dict[str,
 
 
 def _records(tracker: Tracker, runs: Sequence[Run]) -> list[dict[str, Any]]:
-    versions = ModelRepository(tracker.store).live_versions_of(r.id for r in runs)
+    versions = Registry.of(tracker).versions_from_runs(r.id for r in runs)
     return [record(r, versions.get(r.id, ())) for r in runs]
 
 

@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Callable
 
 from ..errors import StoreError
-from ..store.runs import MetricRow
+from ..store.runs import BufferedRow
 
 FLUSH_INTERVAL = 1.0
 HEARTBEAT_INTERVAL = 5.0
@@ -32,14 +32,14 @@ class MetricBuffer:
     """Collects metric rows and writes them through ``write(rows)`` (one transaction; returns how
     many it wrote)."""
 
-    def __init__(self, write: Callable[[list[MetricRow]], int], heartbeat: Callable[[], None],
+    def __init__(self, write: Callable[[list[BufferedRow]], int], heartbeat: Callable[[], None],
                  lost: Callable[[list, str], None]):
         self._write = write
         self._heartbeat = heartbeat
         #: told of rows given up on, with the reason (it counts them and reports)
         self._lost = lost
         # deque: append/popleft are atomic, so the notebook thread never takes the lock
-        self._rows: deque[MetricRow] = deque()
+        self._rows: deque[BufferedRow] = deque()
         self._lock = threading.Lock()
         self._failures = 0
         self._wake = threading.Event()
@@ -48,7 +48,7 @@ class MetricBuffer:
         self._last_heartbeat = 0.0
         _live_buffers.add(self)
 
-    def append(self, row: MetricRow) -> None:
+    def append(self, row: BufferedRow) -> None:
         rows = self._rows
         rows.append(row)
         if len(rows) >= MAX_BUFFERED:
@@ -56,24 +56,24 @@ class MetricBuffer:
         elif self._thread is None:
             self._start_thread()
 
-    def extend(self, new_rows: list[MetricRow]) -> None:
+    def extend(self, new_rows: list[BufferedRow]) -> None:
         self._rows.extend(new_rows)
         if len(self._rows) >= MAX_BUFFERED:
             self.flush()
         elif self._thread is None:
             self._start_thread()
 
-    def take(self) -> list[MetricRow]:
+    def take(self) -> list[BufferedRow]:
         """Remove and return everything buffered (for callers that write it in their own transaction)."""
         with self._lock:
             return self._drain()
 
-    def restore(self, rows: list[MetricRow]) -> None:
+    def restore(self, rows: list[BufferedRow]) -> None:
         """Put back rows taken with :meth:`take` whose transaction failed, ahead of newer ones."""
         with self._lock:
             self._rows.extendleft(reversed(rows))
 
-    def _drain(self) -> list[MetricRow]:
+    def _drain(self) -> list[BufferedRow]:
         popleft = self._rows.popleft
         return [popleft() for _ in range(len(self._rows))]
 

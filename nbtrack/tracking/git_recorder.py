@@ -64,7 +64,7 @@ class GitRecorder:
             # is still this run: a run purged meanwhile frees its row id for the next run, whose
             # document (snapshot, inputs) must not be overwritten with this one's.
             with self.runs.store.atomic():
-                if self.runs.store.query("SELECT 1 FROM runs WHERE id = ? AND uuid = ?", (row_id, run_uuid)):
+                if self.runs.is_row_of(row_id, run_uuid):
                     self.runs.update_run(row_id, self._fields(row_id, git))
         except Exception as exc:  # background thread: never raise
             self.report(f"git provenance was not recorded: {exc}")

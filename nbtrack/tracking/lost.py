@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable
 
 from ..entities import SYSTEM_TAG_PREFIX
+from ..store.runs import BufferedRow, ParamRow
 
 LOST_POINTS_TAG = SYSTEM_TAG_PREFIX + "lost_points"
 #: refused values named one per line; beyond this, one more line gives the count
@@ -26,7 +27,7 @@ class LostPoints:
         self._lock = threading.Lock()
         self._pending: dict[int, int] = {}
 
-    def add(self, rows: Iterable[tuple]) -> None:
+    def add(self, rows: Iterable[BufferedRow]) -> None:
         with self._lock:
             for row in rows:
                 self._pending[row[0]] = self._pending.get(row[0], 0) + 1
@@ -44,11 +45,11 @@ class LostPoints:
                 self._pending[run_id] = self._pending.get(run_id, 0) + n
 
 
-def refusal_lines(refused: list[tuple[tuple, str]], run_name: Callable[[int], str]) -> list[str]:
+def refusal_lines(refused: list[tuple[BufferedRow, str]], run_name: Callable[[int], str]) -> list[str]:
     """One line per refused row (run, key, step or param, the database's reason), at most MAX_NAMED."""
     lines = []
     for row, reason in refused[:MAX_NAMED]:
-        what = f"metric {row[1]!r} step {row[2]}" if len(row) == 5 else f"param {row[1]!r}"
+        what = f"param {row[1]!r}" if isinstance(row, ParamRow) else f"metric {row[1]!r} step {row[2]}"
         lines.append(f"{what} of run {run_name(row[0])} was not recorded: the store refused it ({reason})")
     if len(refused) > MAX_NAMED:
         lines.append(f"{len(refused) - MAX_NAMED} more logged values were not recorded (tag {LOST_POINTS_TAG} counts them)")

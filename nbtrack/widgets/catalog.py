@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..store import RunRepository
+if TYPE_CHECKING:
+    from ..tracking import Tracker
 
 
 @dataclass(frozen=True)
@@ -16,8 +18,8 @@ class ColumnKeys:
     tags: tuple[str, ...]
 
 
-def column_keys(runs: RunRepository, system_tag_prefix: str = "nbtrack.", deleted: bool = False) -> ColumnKeys:
+def column_keys(tracker: "Tracker", system_tag_prefix: str = "nbtrack.", deleted: bool = False) -> ColumnKeys:
     """Keys for the column chooser of the live (or deleted) runs; nbtrack's own tags are left out."""
-    usage = runs.key_usage(deleted)
+    usage = tracker.key_usage(deleted)
     tags = tuple(key for key in usage["tags"] if not key.startswith(system_tag_prefix))
     return ColumnKeys(usage["params"], usage["metrics"], tags)

@@ -36,9 +36,8 @@ from ..display.dashboard import FIXED_COLUMNS, DashboardView
 from ..display.format import truncate
 from ..entities import MetricPoint, Run
 from ..errors import NbtrackError, QueryError, UsageError
-from ..query import compile_filter, compile_order_by
 from ..registry import Registry
-from ..store.runs import DEFAULT_ORDER, OLDEST, Cursor
+from ..tracking.reading import Cursor
 from ..tracking import Tracker
 from ..tracking.tracker import SYSTEM_TAG_PREFIX
 from ..values import parse_assignment, tag_value
@@ -107,16 +106,15 @@ class DashboardController:
         self.status = Status()
         self.last_traceback: str | None = None
         self._listeners: list[Callable[[set[str]], None]] = []
-        self._where: tuple[str, list] = ("", [])
         #: the store's change stamp when the runs were last read (see :meth:`show_tab`)
         self._runs_stamp: tuple[int, int] | None = None
         #: (page index, listing, first, last) of the loaded page, where the next or previous page continues
         self._edges: tuple[int, tuple, Cursor, Cursor] | None = None
-        self.keys: ColumnKeys = column_keys(tracker.runs)
+        self.keys: ColumnKeys = column_keys(tracker)
         self.columns: list[str] = self._default_columns()
         #: the Registry tab's state and actions (over the tracker's store unless a Registry is given)
         tracker.flush()  # buffered points written first, so they do not make the Registry tab look stale
-        self.registry = RegistryController(registry or Registry(tracker.store, runs=tracker.runs), self)
+        self.registry = RegistryController(registry or Registry.of(tracker), self)
         if query and query.strip():
             self.set_filter(query)
         else:
@@ -152,13 +150,13 @@ class DashboardController:
         """Apply a query in the core grammar (see :mod:`nbtrack.query`); a QueryError leaves the old filter."""
         text = text or ""
         try:
-            where = compile_filter(text)  # as typed: error positions point into the user's text
+            self.tracker.check_filter(text)  # as typed: error positions point into the user's text
         except QueryError as exc:
             self.filter_error = exc
             self.changed("filter")
             raise
         self.filter_error = None
-        self.query, self._where, self.page_index = text.strip(), where, 0
+        self.query, self.page_index = text.strip(), 0
         self._load()
         self._announce_total()
 
@@ -197,7 +195,7 @@ class DashboardController:
 
     def _reload_keys(self) -> None:
         """Re-read the column keys and the page: keys may have come or gone since they were read."""
-        self.keys = column_keys(self.tracker.runs, deleted=self.show_deleted)
+        self.keys = column_keys(self.tracker, deleted=self.show_deleted)
         # a column whose every run was deleted (or untagged) is gone from the chooser, so it leaves the table too
         self.columns = self._fitting(self.columns)
         self._load()
@@ -237,37 +235,34 @@ class DashboardController:
     def _load(self) -> None:
         self.tracker.flush()
         self._runs_stamp = self.tracker.change_stamp()  # before reading: a write in between means one more reload, never a miss
-        repo = self.tracker.runs
-        where, args = self._where
-        order_sql, order_args = compile_order_by(_order_text(self.sort_column, self.descending))
-        self.total = repo.count(where, args, deleted=self.show_deleted)
+        tracker, query = self.tracker, self.query
+        self.total = tracker.count_runs(query, deleted=self.show_deleted)
         self.page_index = min(self.page_index, self.page_count - 1)
-        self.runs = repo.by_ids([row_id for _, row_id in self._page(where, args, order_sql, order_args)])
-        since_sql, since_args = compile_filter(f"start_time > {self.opened_at!r}")
+        self.runs = self._page(query, _order_text(self.sort_column, self.descending))
         # new runs are live ones in either listing: Refresh tells a user browsing deleted runs what was logged meanwhile
-        self.new_since_open = repo.count(f"({where}) AND {since_sql}" if where else since_sql, [*args, *since_args])
+        self.new_since_open = tracker.count_runs(query, started_after=self.opened_at)
         self.changed("runs")
 
-    def _page(self, where: str, args: list, order_sql: str, order_args: list) -> list[Cursor]:
-        """(start, row id) of the page's runs. In the default order the next and previous page
-        continue from the loaded one's first or last run, and the last page reads from the oldest
-        end (keyset paging, as fast on page 4,000 as on page 1); other moves and orders use OFFSET.
+    def _page(self, query: str, order_by: str) -> list[Run]:
+        """The page's runs. In the default order the next and previous page continue from the
+        loaded one's first or last run, and the last page reads from the oldest end (keyset
+        paging, as fast on page 4,000 as on page 1); other moves and orders use OFFSET.
         """
-        repo, index, size = self.tracker.runs, self.page_index, self.page_size
-        listing = (where, list(args), order_sql, self.show_deleted)
+        tracker, index, size = self.tracker, self.page_index, self.page_size
+        listing = (query, order_by, self.show_deleted)
         keyset: dict[str, Any] = {}
-        if order_sql == DEFAULT_ORDER and index > 0:
+        if index > 0 and tracker.pages_by_keyset(order_by):
             edges = self._edges if self._edges is not None and self._edges[1] == listing else None
             if index == self.page_count - 1:
-                keyset, size = {"before": OLDEST}, self.total - index * size
+                keyset, size = {"from_oldest": True}, self.total - index * size
             elif edges is not None and edges[0] == index - 1:
                 keyset = {"after": edges[3]}
             elif edges is not None and edges[0] == index + 1:
                 keyset = {"before": edges[2]}
-        rows = repo.page(where, args, order_sql, order_args, limit=size, offset=0 if keyset else index * self.page_size,
-                         deleted=self.show_deleted, **keyset)
-        self._edges = (index, listing, rows[0], rows[-1]) if rows else None
-        return rows
+        page = tracker.runs_page(query, order_by, limit=size, offset=0 if keyset else index * self.page_size,
+                                 deleted=self.show_deleted, **keyset)
+        self._edges = (index, listing, page.first, page.last) if page.runs else None
+        return page.runs
 
     # -- columns ------------------------------------------------------------------------------------
     def available_columns(self) -> list[str]:
@@ -335,9 +330,7 @@ class DashboardController:
         Any change of the selection drops the question, so a confirmation always deletes the runs it named.
         """
         run_ids = tuple(self._selection_for("delete", deleted=False))
-        repo = self.tracker.runs
-        tree = repo.nodes((repo.resolve(run_id) for run_id in run_ids), nested=True)
-        self.pending_delete = PendingDelete(run_ids, sum(node.deleted_time is None for node in tree) - len(run_ids))
+        self.pending_delete = PendingDelete(run_ids, len(self.tracker.deletion_of(*run_ids)) - len(run_ids))
         self.changed("delete")
         return self.pending_delete
 
@@ -381,7 +374,7 @@ class DashboardController:
         (self._selected, self.baseline), self._other_selection = self._other_selection, (self._selected, self.baseline)
         self.show_deleted, self.pending_delete, self.page_index = bool(show), None, 0
         # each listing has its own keys (deleted runs may have params no live run has) and columns
-        self.keys = column_keys(self.tracker.runs, deleted=self.show_deleted)
+        self.keys = column_keys(self.tracker, deleted=self.show_deleted)
         self.columns, self._other_columns = self._fitting(self._other_columns), self.columns
         self._load()
         self.changed("selection", "compare", "delete", "columns")
