@@ -10,7 +10,7 @@ import pytest
 
 from nbtrack.display.diff import DIFF_MIME, RunDiffView, diff_record
 from nbtrack.snapshot import storage
-from nbtrack.snapshot.diff import ADDED, CHANGED, REMOVED, _Cell, diff_cells, diff_runs, value_changes
+from nbtrack.repro.diff import ADDED, CHANGED, REMOVED, _Cell, diff_cells, diff_runs, value_changes
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 TRAIN = "%%track train\nlr = {lr}\nepochs = 3\nacc = round(1 - lr / epochs, 6)"
@@ -241,7 +241,7 @@ def test_output_diff_views_escape_and_serialise(printed_notebook, capsys):
 
 
 def test_output_text_reads_streams_results_errors_and_hashes_rich_data():
-    from nbtrack.snapshot.diff import output_text
+    from nbtrack.repro.diff import output_text
 
     png = {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo=", "text/plain": ["<Figure>"]}, "metadata": {}}
     outputs = [

@@ -13,9 +13,9 @@ import nbtrack
 from nbtrack.display.rerun import RERUN_MIME, RerunReport
 from nbtrack.entities import FINISHED, MetricSummary, Run
 from nbtrack.errors import NotFoundError, UsageError
-from nbtrack.snapshot import verify
-from nbtrack.snapshot.rerun import DIFFERS_TAG, VERIFIED_BY_TAG, VERIFIED_TAG, Execution, RerunResult, rerun
-from nbtrack.snapshot.tolerance import EXACT, Tolerance
+from nbtrack.repro import verify
+from nbtrack.repro.rerun import DIFFERS_TAG, VERIFIED_BY_TAG, VERIFIED_TAG, Execution, RerunResult, rerun
+from nbtrack.repro.tolerance import EXACT, Tolerance
 from nbtrack.tracking.tracker import RERUN_ENV, RERUN_TAG
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}

@@ -1,4 +1,4 @@
-"""The ``%track diff`` view: a :class:`~nbtrack.snapshot.diff.RunDiff` as text, escaped HTML and JSON.
+"""The ``%track diff`` view: a :class:`~nbtrack.repro.diff.RunDiff` as text, escaped HTML and JSON.
 
 Unified cell diffs render in ``<pre class="nbtrack-diff">`` with one escaped ``<span>`` per
 line (classes ``nbtrack-add``, ``nbtrack-del``, ``nbtrack-hunk``), so a saved notebook shows
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from ..snapshot.diff import CellChange, OutputChange, RunDiff
+from ..repro.diff import CellChange, OutputChange, RunDiff
 from . import format as fmt
 from .html import STYLE, esc, table, text_table
 from .runs import _json_safe

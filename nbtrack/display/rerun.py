@@ -1,6 +1,6 @@
 """The ``%track rerun`` report: each metric and param, original vs rerun, reproduced or differs.
 
-Renders a :class:`~nbtrack.snapshot.rerun.RerunResult` as text, escaped HTML (the
+Renders a :class:`~nbtrack.repro.rerun.RerunResult` as text, escaped HTML (the
 "verified"/"differs" badge is the one run tables show) and versioned JSON.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..snapshot.rerun import NOT_VERIFIABLE, RerunResult
+from ..repro.rerun import NOT_VERIFIABLE, RerunResult
 from . import format as fmt
 from .diff import run_title
 from .html import STYLE, badge, esc, table, text_table

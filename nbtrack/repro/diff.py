@@ -25,9 +25,9 @@ from typing import Any
 from ..entities import Run
 from ..errors import NbtrackError
 from ..fingerprint import paired as paired_inputs
-from . import storage
-from .notebook import cell_source
-from .outputs import output_text
+from ..snapshot import storage
+from ..snapshot.notebook import cell_source
+from ..snapshot.outputs import output_text
 from .tolerance import EXACT
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
