@@ -109,10 +109,6 @@ class Comparison:
                 return row
         raise KeyError(key)
 
-    def numeric_params(self) -> list[str]:
-        """Params whose present values are all numbers (bools excluded): plottable on an axis."""
-        return [row.key for row in self.params if _all_numbers(v for v, p in zip(row.values, row.present) if p)]
-
 
 def param_column_rank(key: str) -> int:
     """Which params deserve a column first (a stable sort keeps frequency order within a rank):
@@ -187,11 +183,6 @@ def _metric_row(key: str, runs: Sequence[Run], direction: str, has_baseline: boo
 
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _all_numbers(values) -> bool:
-    items = list(values)
-    return bool(items) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in items)
 
 
 def _comparable(value: Any) -> Any:

@@ -8,10 +8,8 @@ value left in the namespace by an earlier cell.
 from __future__ import annotations
 
 import os
-import textwrap
 
 import nbformat
-import pytest
 
 
 FOREST = """\

@@ -248,13 +248,6 @@ class Registry:
                                      to_value=target, comment=comment, details=details)
         return Promotion(self.resolve(VersionRef(name, version=version)), tuple(evaluations), archived)
 
-    def check_gates(self, name: str, version: int, require: Iterable[str], strict: bool = False) -> list[GateEvaluation]:
-        """Evaluate gates without promoting (a dry run for CI logs)."""
-        name, version = check_model_name(name), check_version(version)
-        requirements = [parse_requirement(r) for r in ([require] if isinstance(require, str) else require)]
-        candidate = self.resolve(VersionRef(name, version=version))
-        return self._evaluate(self.models.require_model_id(name), candidate, requirements, strict)
-
     def _check_gates(self, model_id: int, candidate: ModelVersion, target: str, requirements, strict: bool) -> list[GateEvaluation]:
         evaluations = self._evaluate(model_id, candidate, requirements, strict)
         failed = [e for e in evaluations if not e.passed]
