@@ -248,6 +248,7 @@ def test_default_patterns_cover_common_metric_names():
 UI_MODULES = ("IPython", "ipywidgets", "matplotlib")
 
 
+@pytest.mark.slow
 def test_capture_imports_no_ui_or_ipython():
     code = f"import sys, nbtrack.capture; print([m for m in {UI_MODULES!r} if m in sys.modules])"
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

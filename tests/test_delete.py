@@ -326,6 +326,7 @@ def test_a_session_keeps_recording_after_all_its_runs_are_purged(shell, nb_path)
     _healthy(tracker)
 
 
+@pytest.mark.slow
 def test_a_live_run_still_reruns_after_a_purge(tmp_path, store_path, tracker):
     from nbclient import NotebookClient
 

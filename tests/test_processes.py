@@ -9,8 +9,12 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 from nbtrack.entities import KILLED
 from nbtrack.tracking import Tracker
+
+pytestmark = pytest.mark.slow  # spawns tracking processes
 
 LOGGER = textwrap.dedent(
     """

@@ -173,6 +173,7 @@ def test_git_probe_runs_in_the_background(repo):
     assert probe.done()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="shell script as fake git")
 def test_git_probe_result_gives_up_after_its_timeout(slow_git, tmp_path):
     probe = start_git_probe(tmp_path, timeout=1.0)

@@ -170,6 +170,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_script_background_flusher_survives_a_bad_value(store_path, python, tmp_path):
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)

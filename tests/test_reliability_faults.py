@@ -114,6 +114,7 @@ def _make_read_only(store: Path) -> None:
         path.chmod(0o555 if path.is_dir() else 0o444)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses prctl to drop root's permission override")
 def test_read_only_store(store_path):
     """The store's files and folder are read-only: the cell runs, one line explains, nothing changes."""
@@ -191,6 +192,7 @@ def test_a_rolled_back_end_leaves_no_dangling_history_reference(shell, store_pat
 # -- locked store ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @CELLS
 def test_store_locked_for_the_whole_cell(store_path, cell):
     Tracker.open(store_path).close()
@@ -226,6 +228,7 @@ LOCK_DURING_CELL = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_store_locked_while_the_cell_runs(store_path):
     """The lock arrives after the run started: ending it fails. The next cell must be clean:
     no ghost parent, no run left RUNNING, and the points logged in the locked cell are
@@ -257,6 +260,7 @@ def test_store_locked_while_the_cell_runs(store_path):
 # -- full disk ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_disk_full(store_path):
     """RLIMIT_FSIZE caps every file the child writes: the WAL cannot grow for 200,000 points."""
     tracker = Tracker.open(store_path)

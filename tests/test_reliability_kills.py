@@ -182,6 +182,7 @@ def test_sigkill_at_random_moments(tmp_path):
           f"{totals['points']} points reported flushed, all present, integrity ok, {time.monotonic() - started:.1f} s")
 
 
+@pytest.mark.slow
 def test_kill_during_store_creation_leaves_a_usable_store(tmp_path):
     """A process killed while it creates and migrates a new store leaves nothing half-made."""
     # the child says when it is about to open the store, so each delay is measured from Store.open's start
