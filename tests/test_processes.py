@@ -72,6 +72,14 @@ def test_import_nbtrack_is_cheap():
     assert out == "[]"
 
 
+@pytest.mark.parametrize("module", ["nbtrack.capture", "nbtrack.provenance"])
+def test_pure_modules_import_no_ui_or_ipython(module):
+    """At run time too (import-linter checks the static imports): loading them loads no UI."""
+    code = f"import sys, {module}; print([m for m in ('IPython', 'ipywidgets', 'matplotlib') if m in sys.modules])"
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "[]"
+
+
 def test_api_usable_without_ipython_imported(store_path):
     code = f"import sys, nbtrack; nbtrack.set_store({str(store_path)!r}); nbtrack.log_metric('m', 1); nbtrack.end_run(); print('IPython' in sys.modules, 'matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()

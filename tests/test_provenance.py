@@ -315,13 +315,3 @@ def test_secret_looking_values(value):
 )
 def test_ordinary_values(value):
     assert not looks_like_secret(value)
-
-
-UI_MODULES = ("IPython", "ipywidgets", "matplotlib")
-
-
-@pytest.mark.slow
-def test_provenance_imports_no_ui_or_ipython():
-    code = f"import sys, nbtrack.provenance; print([m for m in {UI_MODULES!r} if m in sys.modules])"
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert output.strip() == "[]"
