@@ -20,7 +20,7 @@ import sys
 from typing import Any, Callable, Mapping
 
 from .display import RunList
-from .entities import Artifact, MetricHistory, MetricPoint, Run
+from .entities import Artifact, MetricHistory, Run
 from .errors import StoreError, UsageError
 from .tracking import DEFAULT_EXPERIMENT, DEFAULT_MAX_RESULTS, ActiveRun, Tracker
 
@@ -496,7 +496,7 @@ def diff_runs(a: str, b: str):
     >>> nbtrack.diff_runs("3f2a", "9bc1").diff.cells   # doctest: +SKIP
     """
     from .display.diff import RunDiffView
-    from .snapshot.diff import diff_runs as compute
+    from .repro.diff import diff_runs as compute
 
     return RunDiffView(compute(tracker(), a, b))
 
@@ -512,8 +512,8 @@ def rerun(run_id: str, *, rtol: float = 1e-9, atol: float = 0.0, timeout: int = 
     True
     """
     from .display.rerun import RerunReport
-    from .snapshot.rerun import nested_rerun, rerun as execute
-    from .snapshot.tolerance import Tolerance
+    from .repro.rerun import nested_rerun, rerun as execute
+    from .repro.tolerance import Tolerance
 
     if nested_rerun():  # the restored notebook's own rerun cell, inside the re-execution
         print(f"nbtrack: {nested_rerun()}")

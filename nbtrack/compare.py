@@ -1,7 +1,10 @@
-"""A renderer-neutral comparison of runs: which params differ and which run is best per metric.
+"""The one model comparing runs: which params, metrics and data inputs differ, and which run is best per metric.
 
-The dashboard's Compare tab (widgets) and the static HTML fallback (display) both render
-one :class:`Comparison`, so the two views can never disagree about what is "best".
+Every view that compares runs is built on one :class:`Comparison`: the dashboard's Compare tab
+(widgets) and its static HTML fallback (display), ``%track diff`` (:class:`nbtrack.repro.diff.RunDiff`
+takes its param, metric and input changes from :meth:`Comparison.changes`) and the registry's
+champion/challenger (:class:`nbtrack.registry.VersionComparison` wraps one). So they can never
+disagree about what "changed" (:func:`same`) or what is "best".
 
 Metric direction: a metric is *lower is better* when one of the words of its name
 (split on anything but letters and digits, case-insensitive) is in :data:`LOWER_IS_BETTER`
@@ -47,6 +50,30 @@ def metric_direction(name: str, directions: Mapping[str, str] | None = None) -> 
     return HIGHER
 
 
+def same(x: Any, y: Any) -> bool:
+    """The one rule for "unchanged": numbers by value (1 equals 1.0; NaN equals NaN, an infinity
+    itself), a bool only equals the same bool, everything else by type and content."""
+    if isinstance(x, bool) or isinstance(y, bool) or not (_number(x) and _number(y)):
+        return type(x) is type(y) and x == y
+    if isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y):
+        return True
+    return x == y
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    """A param, metric (latest value) or data input that differs between two runs; ``before``/``after``
+    are None when absent (``kind``: ``added``, ``removed`` or ``changed``)."""
+
+    key: str
+    kind: str
+    before: Any = None
+    after: Any = None
+
+
+ADDED, REMOVED, CHANGED = "added", "removed", "changed"
+
+
 @dataclass(frozen=True)
 class Column:
     """One compared run. ``is_baseline`` marks the run the others are measured against."""
@@ -73,6 +100,8 @@ class MetricRow:
     best: frozenset[int]
     #: value minus the baseline's value, per column (None without a baseline or a value)
     deltas: tuple[float | None, ...]
+    present: tuple[bool, ...] = ()
+    differs: bool = False
 
     def improved(self, index: int) -> bool | None:
         """Whether column ``index`` beats the baseline on this metric (None if not comparable)."""
@@ -109,9 +138,13 @@ class Comparison:
                 return row
         raise KeyError(key)
 
-    def numeric_params(self) -> list[str]:
-        """Params whose present values are all numbers (bools excluded): plottable on an axis."""
-        return [row.key for row in self.params if _all_numbers(v for v, p in zip(row.values, row.present) if p)]
+    def changes(self, section: str) -> tuple[ValueChange, ...]:
+        """What differs from the first run to the second in ``section`` (``"params"``, ``"metrics"``,
+        ``"inputs"``: inputs by content digest, shown by description), sorted by key."""
+        if len(self.columns) != 2:
+            raise ValueError(f"changes compare two runs, not {len(self.columns)}")
+        rows: Sequence[ParamRow | MetricRow] = getattr(self, section)
+        return tuple(_change(row) for row in sorted(rows, key=lambda r: r.key) if row.differs)
 
 
 def param_column_rank(key: str) -> int:
@@ -159,11 +192,22 @@ def _labels(runs: Sequence[Run]) -> list[str]:
     return [run.label if counts[run.label] == 1 else f"{run.label} ({run.short_id})" for run in runs]
 
 
+def _change(row: ParamRow | MetricRow) -> ValueChange:
+    (before, after), (had, has) = row.values, row.present
+    return ValueChange(row.key, CHANGED if had and has else ADDED if has else REMOVED, before, after)
+
+
+def _differs(values: Sequence[Any], present: Sequence[bool]) -> bool:
+    if len(set(present)) > 1:
+        return True
+    shown = [v for v, p in zip(values, present) if p]
+    return any(not same(shown[0], v) for v in shown[1:])
+
+
 def _param_row(key: str, runs: Sequence[Run]) -> ParamRow:
     present = tuple(key in r.params for r in runs)
     values = tuple(r.params.get(key) for r in runs)
-    distinct = {(p, _comparable(v)) for v, p in zip(values, present)}
-    return ParamRow(key, values, present, len(distinct) > 1)
+    return ParamRow(key, values, present, _differs(values, present))
 
 
 def _input_row(key: str, runs: Sequence[Run]) -> ParamRow:
@@ -174,6 +218,7 @@ def _input_row(key: str, runs: Sequence[Run]) -> ParamRow:
 
 
 def _metric_row(key: str, runs: Sequence[Run], direction: str, has_baseline: bool) -> MetricRow:
+    present = tuple(key in r.metrics for r in runs)
     values = tuple(r.metrics[key].last if key in r.metrics else None for r in runs)
     finite = [(i, v) for i, v in enumerate(values) if _finite(v)]
     best: frozenset[int] = frozenset()
@@ -182,28 +227,16 @@ def _metric_row(key: str, runs: Sequence[Run], direction: str, has_baseline: boo
         best = frozenset(i for i, v in finite if v == target)
     base = values[0] if has_baseline else None
     deltas = tuple(v - base if _finite(v) and _finite(base) else None for v in values) if has_baseline else (None,) * len(values)
-    return MetricRow(key, direction, values, best, deltas)
+    return MetricRow(key, direction, values, best, deltas, present, _differs(values, present))
 
 
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _all_numbers(values) -> bool:
-    items = list(values)
-    return bool(items) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in items)
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _comparable(value: Any) -> Any:
-    """A hashable stand-in so 1 == 1.0 and lists/dicts compare by content."""
-    if isinstance(value, bool):
-        return ("bool", value)
-    if isinstance(value, float) and math.isnan(value):
-        return ("nan",)
-    if isinstance(value, (list, dict, tuple)):
-        return ("json", repr(value))
-    return value
-
-
-__all__ = ["Column", "Comparison", "HIGHER", "LOWER", "LOWER_IS_BETTER", "MetricRow", "ParamRow", "compare_runs", "metric_direction",
-           "param_column_rank"]
+__all__ = ["ADDED", "CHANGED", "Column", "Comparison", "HIGHER", "LOWER", "LOWER_IS_BETTER", "MetricRow", "ParamRow", "REMOVED",
+           "ValueChange", "compare_runs", "metric_direction", "param_column_rank", "same"]

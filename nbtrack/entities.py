@@ -94,7 +94,7 @@ class MetricHistory(Sequence):
             return list(self) == list(other)
         return NotImplemented
 
-    __hash__ = None  # equal to lists, which are unhashable
+    __hash__ = None  # type: ignore[assignment]  # equal to lists, which are unhashable
 
     def __repr__(self) -> str:
         return f"MetricHistory({list(self)!r})"

@@ -62,7 +62,7 @@ def _array(array: Any) -> dict[str, Any]:
         for item in sample.reshape(-1):
             digest.update(repr(item).encode("utf-8", "backslashreplace") + b"\x00")
     else:  # raw bytes via a uint8 view: no copy when contiguous; datetimes and empty arrays too
-        digest.update(np.ascontiguousarray(sample).reshape(-1).view(np.uint8))
+        digest.update(np.ascontiguousarray(sample).reshape(-1).view(np.uint8))  # type: ignore[arg-type]  # ndarray is a buffer
     return {"kind": "ndarray", "shape": list(array.shape), "dtype": str(array.dtype), "digest": digest.hexdigest(),
             "algorithm": DIGEST, "sampled": sampled}
 

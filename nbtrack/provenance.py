@@ -115,7 +115,7 @@ def _git(folder: Path, timeout: float, limit: int, *args: str) -> tuple[bytes, b
     except OSError:
         return None
     timed_out = threading.Event()
-    timer = threading.Timer(timeout, lambda: (timed_out.set(), proc.kill()))
+    timer = threading.Timer(timeout, lambda: (timed_out.set(), proc.kill()))  # type: ignore[func-returns-value]
     timer.start()
     try:
         assert proc.stdout is not None

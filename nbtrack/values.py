@@ -15,9 +15,6 @@ from typing import Any
 
 from .errors import UsageError
 
-#: param type tags stored beside each value
-PARAM_TYPES = ("int", "float", "bool", "str", "json", "null")
-
 MAX_KEY_LENGTH = 250
 MAX_PARAM_BYTES = 64 * 1024
 MAX_TAG_BYTES = 64 * 1024
@@ -91,7 +88,7 @@ def metric_step(step: Any) -> int:
         integral = isinstance(real, numbers.Integral) or (math.isfinite(real) and float(real).is_integer())
         if not integral:  # 2.5, NaN, +-inf
             raise UsageError(f"step must be an integer, got {_short(real)}")
-        step = int(real)
+        step = int(real)  # type: ignore[call-overload]  # numbers.Real declares no __int__
     if not _INT64_MIN <= step <= _INT64_MAX:
         raise UsageError(f"step {step} is outside the 64-bit range SQLite stores")
     return step

@@ -15,6 +15,8 @@ from benchmarks import machine, report, runner
 from benchmarks.__main__ import main
 from benchmarks.spec import BACKENDS, WORKLOADS
 
+pytestmark = pytest.mark.slow  # runs the benchmark workloads
+
 MLFLOW = importlib.util.find_spec("mlflow") is not None
 
 

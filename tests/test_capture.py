@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from typing import Any
 
@@ -243,15 +241,6 @@ def test_default_patterns_cover_common_metric_names():
     names = analyze_cell("\n".join(f"{name} = 0.5" for name in metric_names))
     out = extract(names, dict.fromkeys(names.bound, 0.5), DEFAULT_METRIC_PATTERNS)
     assert set(out.metrics) == set(names.bound)
-
-
-UI_MODULES = ("IPython", "ipywidgets", "matplotlib")
-
-
-def test_capture_imports_no_ui_or_ipython():
-    code = f"import sys, nbtrack.capture; print([m for m in {UI_MODULES!r} if m in sys.modules])"
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert output.strip() == "[]"
 
 
 # -- estimators ---------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ value left in the namespace by an earlier cell.
 from __future__ import annotations
 
 import os
-import textwrap
 
 import nbformat
 import pytest
@@ -37,6 +36,7 @@ def _runs(store):
         tracker.close()
 
 
+@pytest.mark.slow
 def test_failed_and_unparsable_cells_inherit_nothing_in_a_real_kernel(tmp_path, store_path):
     """The issue's repro: succeed, edit so fit() raises before the metric line, then an IndentationError."""
     from nbclient import NotebookClient

@@ -84,6 +84,7 @@ def test_missing_store_is_exit_2(tmp_path, capsys):
     assert code == 2 and "no nbtrack store" in err
 
 
+@pytest.mark.slow
 def test_console_script_entry_point(populated):
     proc = subprocess.run([sys.executable, "-m", "nbtrack", "--store", str(populated), "runs", "ls", "name = 'gbm'"],
                           capture_output=True, text=True)

@@ -63,6 +63,7 @@ def test_promote_with_a_failing_gate_exits_1_and_changes_nothing(registry, store
     assert (stages(registry), len(registry.history("fraud"))) == before
 
 
+@pytest.mark.slow
 def test_a_failing_gate_in_a_real_subprocess(registry, store_path):
     script = "import sys; from nbtrack.cli import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.run(

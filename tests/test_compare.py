@@ -99,3 +99,28 @@ def test_params_list_the_users_own_names_before_estimator_settings(tracker):
     runs = _runs(tracker, [("a", params, {}), ("b", {**params, "alpha": 2}, {})])
     keys = [r.key for r in compare_runs(runs).param_rows(show_all=True)]
     assert keys == ["alpha", "n_estimators", "model.estimator", "model.max_depth"]
+
+
+def test_diff_compare_and_version_comparison_agree_on_what_changed(tracker):
+    """Issue 15.4: one comparison model. The three views used to disagree: the registry's said
+    True == 1 is unchanged and NaN != NaN changed; the diff and the Compare tab said the opposite."""
+    from nbtrack.registry import Registry
+    from nbtrack.repro.diff import diff_runs
+
+    registry = Registry(tracker.store, runs=tracker.runs, who="alice@lab")
+    runs = []
+    for params, f1 in (({"flag": True, "score": math.nan, "lr": 1, "gone": "x"}, 0.8),
+                       ({"flag": 1, "score": math.nan, "lr": 1.0, "new": "y"}, 0.8)):
+        with tracker.start_run() as run:
+            tracker.log_params(params)
+            tracker.log_metric("f1", f1)
+            tracker.log_model({"w": f1}, "clf")
+        registry.register_model(run, "clf", "fraud")
+        runs.append(tracker.get_run(run.id))
+    expected = ["flag", "gone", "new"]
+    assert [row.key for row in compare_runs(runs).param_rows()] == expected
+    assert [(c.key, c.kind) for c in diff_runs(tracker, *runs).params] == [("flag", "changed"), ("gone", "removed"), ("new", "added")]
+    versions = registry.compare_versions("fraud", 1, 2)
+    assert [p.key for p in versions.changed_params] == expected
+    assert versions.runs is not None and versions.runs.labels == [r.label for r in runs]
+    assert diff_runs(tracker, *runs).metrics == () and versions.metric("f1").delta == 0

@@ -326,10 +326,11 @@ def test_a_session_keeps_recording_after_all_its_runs_are_purged(shell, nb_path)
     _healthy(tracker)
 
 
+@pytest.mark.slow
 def test_a_live_run_still_reruns_after_a_purge(tmp_path, store_path, tracker):
     from nbclient import NotebookClient
 
-    from nbtrack.snapshot.rerun import rerun
+    from nbtrack.repro.rerun import rerun
 
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     nb.cells = [nbformat.v4.new_code_cell(s) for s in ["%load_ext nbtrack", "%%track first\na = 1", "%%track second\nacc = 0.5\nn = 3"]]

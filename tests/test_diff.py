@@ -10,7 +10,7 @@ import pytest
 
 from nbtrack.display.diff import DIFF_MIME, RunDiffView, diff_record
 from nbtrack.snapshot import storage
-from nbtrack.snapshot.diff import ADDED, CHANGED, REMOVED, _Cell, diff_cells, diff_runs, value_changes
+from nbtrack.repro.diff import ADDED, CHANGED, REMOVED, _Cell, diff_cells, diff_runs, value_changes
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 TRAIN = "%%track train\nlr = {lr}\nepochs = 3\nacc = round(1 - lr / epochs, 6)"
@@ -53,6 +53,7 @@ def edited_notebook(tmp_path_factory):
     yield from _executed_twice(tmp_path_factory.mktemp("diffnb"), cells, edit=lambda nb: setattr(nb.cells[3], "source", TRAIN.format(lr=0.2)))
 
 
+@pytest.mark.slow
 def test_real_notebook_diff_names_exactly_the_edited_cell_and_param(edited_notebook):
     tracker, first, second, nb = edited_notebook
     diff = diff_runs(tracker, first.id, second.id)
@@ -63,12 +64,14 @@ def test_real_notebook_diff_names_exactly_the_edited_cell_and_param(edited_noteb
     assert diff.packages == () and diff.git is None and diff.notes == ()
 
 
+@pytest.mark.slow
 def test_same_run_is_identical(edited_notebook):
     tracker, first, _, _ = edited_notebook
     diff = diff_runs(tracker, first.id, first.id)
     assert diff.identical and "no differences" in str(RunDiffView(diff))
 
 
+@pytest.mark.slow
 def test_cli_diff_json(edited_notebook, capsys):
     from nbtrack.cli import main
 
@@ -216,6 +219,7 @@ def printed_notebook(tmp_path_factory):
         yield tracker, first, second
 
 
+@pytest.mark.slow
 def test_outputs_are_compared_only_on_request_and_name_the_changed_execution(printed_notebook):
     tracker, first, second = printed_notebook
     plain = diff_runs(tracker, first.id, second.id)
@@ -229,6 +233,7 @@ def test_outputs_are_compared_only_on_request_and_name_the_changed_execution(pri
     assert "Outputs:" in text and "execution 3 -> 3" in text and "+lr is 0.2" in text
 
 
+@pytest.mark.slow
 def test_output_diff_views_escape_and_serialise(printed_notebook, capsys):
     from nbtrack.cli import main
 
@@ -241,7 +246,7 @@ def test_output_diff_views_escape_and_serialise(printed_notebook, capsys):
 
 
 def test_output_text_reads_streams_results_errors_and_hashes_rich_data():
-    from nbtrack.snapshot.diff import output_text
+    from nbtrack.repro.diff import output_text
 
     png = {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo=", "text/plain": ["<Figure>"]}, "metadata": {}}
     outputs = [
@@ -256,6 +261,7 @@ def test_output_text_reads_streams_results_errors_and_hashes_rich_data():
     assert output_text([other]) != output_text([png]) and output_text([]) == output_text(None) == ""
 
 
+@pytest.mark.slow
 def test_output_diff_leaves_out_nbtracks_own_summary_lines(tmp_path):
     """Two unchanged runs of a notebook with two tracked cells: the first cell's summary line
     (its run id, its duration) differs in the second run's history, but it is not the cell's output."""

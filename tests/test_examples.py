@@ -32,6 +32,7 @@ def _gate(store_path, version):
                           capture_output=True, text=True, env=env, timeout=120)
 
 
+@pytest.mark.slow
 def test_promotion_gate_script(tracker, store_path):
     registry, (v1, v2, v3) = _registered_versions(tracker, [0.80, 0.85, 0.70])
     first = _gate(store_path, v1)

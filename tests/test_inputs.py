@@ -9,8 +9,8 @@ import pytest
 from nbtrack import fingerprint as fp
 from nbtrack.capture import MAX_INPUTS, analyze_cell, data_inputs
 from nbtrack.errors import UsageError
-from nbtrack.snapshot import verify
-from nbtrack.snapshot.diff import diff_runs
+from nbtrack.repro import verify
+from nbtrack.repro.diff import diff_runs
 
 
 def digest(value):
@@ -134,7 +134,7 @@ def test_diff_and_rerun_checks_compare_inputs_by_digest(tracker):
     changes = {c.key: (c.kind, c.before is not None, c.after is not None) for c in diff_runs(tracker, same, shifted).inputs}
     assert changes == {"X": ("changed", True, True), "y": ("removed", True, False), "z": ("added", False, True)}
 
-    from nbtrack.snapshot.tolerance import Tolerance
+    from nbtrack.repro.tolerance import Tolerance
 
     statuses = {(c.kind, c.key): c.status for c in verify.checks(same, again, Tolerance())}
     assert statuses[("input", "X")] == statuses[("input", "y")] == "reproduced"

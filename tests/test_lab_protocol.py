@@ -205,6 +205,7 @@ def test_run_ended_message():
         lp.run_ended("r", "")
 
 
+@pytest.mark.slow
 def test_module_is_pure():
     code = (
         "import sys, nbtrack.lab_protocol\n"

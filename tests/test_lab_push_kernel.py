@@ -23,6 +23,8 @@ from nbtrack.lab_protocol import COMM_TARGET
 from nbtrack.snapshot.storage import snapshot_notebook
 from nbtrack.tracking import Tracker
 
+pytestmark = pytest.mark.slow  # starts real kernels
+
 pytest.importorskip("ipykernel")
 manager = pytest.importorskip("jupyter_client.manager")
 

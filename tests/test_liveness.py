@@ -78,6 +78,7 @@ def test_a_listing_finds_a_run_that_went_stale_while_the_store_was_open(monkeypa
     assert {r.id: r.status for r in tracker.search_runs()}[run.id] == KILLED
 
 
+@pytest.mark.slow
 def test_a_container_with_the_same_hostname_is_judged_by_heartbeat(monkeypatch, store_path):
     """Same hostname, another PID namespace: its PID says nothing here (here it is dead)."""
     dead_here = _dead_pid()
@@ -89,6 +90,7 @@ def test_a_container_with_the_same_hostname_is_judged_by_heartbeat(monkeypatch, 
     assert _status(store_path, stale).status == KILLED
 
 
+@pytest.mark.slow
 def test_a_reused_pid_does_not_keep_a_dead_run_running(monkeypatch, store_path):
     with subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE) as child:
         try:
@@ -121,6 +123,7 @@ LIVE_CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_live_run_on_this_host_is_never_killed_even_without_heartbeats(store_path, tmp_path):
     """A cell that holds the GIL for an hour writes no heartbeat; its process is alive, so the run is."""
     script = tmp_path / "long.py"

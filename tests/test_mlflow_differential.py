@@ -21,6 +21,8 @@ import mlflow  # noqa: F401  (the test extra installs it: this test must run, ne
 from mlflow_scripts import SCRIPTS  # noqa: E402
 from test_mlflow_filters import CASES, ROWS  # noqa: E402
 
+pytestmark = pytest.mark.slow  # runs scripts under MLflow and nbtrack in subprocesses
+
 ROOT = Path(__file__).resolve().parents[1]
 _ALIAS = """
 import importlib, sys

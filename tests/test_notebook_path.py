@@ -110,6 +110,7 @@ def _execute(nb, cwd, env=None):
     client.execute(**({"env": env} if env else {}))  # starts and always shuts down its own kernel
 
 
+@pytest.mark.slow
 def test_nbclient_kernel_in_the_notebooks_folder_finds_it_by_content(tmp_path, store_path):
     """`jupyter execute` / nbconvert / nbclient tell the kernel nothing, but start it in the
     notebook's folder: the one notebook there holding every executed cell is taken."""
@@ -121,6 +122,7 @@ def test_nbclient_kernel_in_the_notebooks_folder_finds_it_by_content(tmp_path, s
     assert row["snapshot_sha256"] and json.loads(row["receipt"])["clean"] is True
 
 
+@pytest.mark.slow
 def test_nbclient_kernel_elsewhere_without_path_is_unknown(tmp_path, store_path):
     path, nb = _notebook(tmp_path)
     elsewhere = tmp_path / "elsewhere"
@@ -140,6 +142,7 @@ def test_content_match_needs_exactly_one_notebook_with_every_executed_cell(tmp_p
     assert nbpath.content_match(str(tmp_path), ("w = 0",)) is None
 
 
+@pytest.mark.slow
 def test_nbclient_kernel_with_session_name(tmp_path, store_path):
     path, nb = _notebook(tmp_path)
     _execute(nb, tmp_path, env={**os.environ, "JPY_SESSION_NAME": str(path)})
@@ -149,6 +152,7 @@ def test_nbclient_kernel_with_session_name(tmp_path, store_path):
     assert json.loads(row["receipt"])["clean"] is True
 
 
+@pytest.mark.slow
 def test_nbval(tmp_path, store_path):
     path, _ = _notebook(tmp_path)
     done = subprocess.run(

@@ -9,8 +9,12 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 from nbtrack.entities import KILLED
 from nbtrack.tracking import Tracker
+
+pytestmark = pytest.mark.slow  # spawns tracking processes
 
 LOGGER = textwrap.dedent(
     """
@@ -66,6 +70,14 @@ def test_import_nbtrack_is_cheap():
     code = "import sys, nbtrack; heavy = [m for m in ('IPython', 'ipywidgets', 'matplotlib', 'sqlite_utils', 'pandas', 'numpy') if m in sys.modules]; print(heavy)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+@pytest.mark.parametrize("module", ["nbtrack.capture", "nbtrack.provenance"])
+def test_pure_modules_import_no_ui_or_ipython(module):
+    """At run time too (import-linter checks the static imports): loading them loads no UI."""
+    code = f"import sys, {module}; print([m for m in ('IPython', 'ipywidgets', 'matplotlib') if m in sys.modules])"
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "[]"
 
 
 def test_api_usable_without_ipython_imported(store_path):

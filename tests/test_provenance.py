@@ -173,6 +173,7 @@ def test_git_probe_runs_in_the_background(repo):
     assert probe.done()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="shell script as fake git")
 def test_git_probe_result_gives_up_after_its_timeout(slow_git, tmp_path):
     probe = start_git_probe(tmp_path, timeout=1.0)
@@ -314,12 +315,3 @@ def test_secret_looking_values(value):
 )
 def test_ordinary_values(value):
     assert not looks_like_secret(value)
-
-
-UI_MODULES = ("IPython", "ipywidgets", "matplotlib")
-
-
-def test_provenance_imports_no_ui_or_ipython():
-    code = f"import sys, nbtrack.provenance; print([m for m in {UI_MODULES!r} if m in sys.modules])"
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert output.strip() == "[]"

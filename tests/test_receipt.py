@@ -129,6 +129,7 @@ def test_stale_notebook_advice_never_asks_to_install_the_extension(shell, notebo
     assert "use the nbtrack JupyterLab extension" not in message and "install" not in message
 
 
+@pytest.mark.slow
 def test_identical_cells_run_top_to_bottom_are_two_cells(shell, tmp_path, monkeypatch):
     """nbclient and plain IPython send no cell ids: identical code is told apart by execution order."""
     cells = [LOAD, ("a", "x = 1"), ("b", "print(x)"), ("c", "x = 2"), ("d", "print(x)"), ("e", "%%track -q\nz = x")]
@@ -143,6 +144,7 @@ def test_identical_cells_run_top_to_bottom_are_two_cells(shell, tmp_path, monkey
     assert [p["kind"] for p in _receipt(shell)["problems"] if p["kind"] != "notebook_stale"] == ["out_of_order"]
 
 
+@pytest.mark.slow
 def test_receipts_analyse_each_entry_once_and_fold_only_new_entries():
     analysed = []
 
@@ -165,6 +167,7 @@ def test_receipts_analyse_each_entry_once_and_fold_only_new_entries():
     assert len(analysed) == len(history)
 
 
+@pytest.mark.slow
 def test_identical_cells_under_nbclient_are_distinct_cells(tmp_path):
     """nbclient sends no cell ids: two identical plt.show() cells and two identical tracked cells,
     run top to bottom, give clean receipts and two runs of two cells (not "run 2 of this cell")."""

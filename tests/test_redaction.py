@@ -181,6 +181,7 @@ def test_import_mlflow_redacts_params_and_tags(tracker, tmp_path):
     _assert_clean(_record_text(tracker))
 
 
+@pytest.mark.slow
 def test_a_real_kernels_saved_notebook_outputs_hold_no_secret(tmp_path, store_path):
     """The one-line summary is a cell output, so the .ipynb saves it: it must print <redacted>."""
     import nbformat

@@ -17,6 +17,8 @@ import pytest
 from nbtrack.entities import ARCHIVED, PRODUCTION, STAGE_NONE
 from nbtrack.registry import Registry
 
+pytestmark = pytest.mark.slow  # races promoter processes
+
 PROMOTER = r"""
 import json, os, sys, time
 from nbtrack.errors import RegistryError

@@ -119,7 +119,7 @@ def test_points_given_up_on_are_counted_on_the_run(tracker, monkeypatch):
 
     said: list[str] = []
     tracker.report = said.append
-    run = tracker.start_run("r")
+    tracker.start_run("r")
     tracker.log_metric("loss", 0.5)
     tracker.log_metric("loss", 0.25)
     real = tracker.runs.write_buffered
@@ -170,6 +170,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_script_background_flusher_survives_a_bad_value(store_path, python, tmp_path):
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)

@@ -182,15 +182,20 @@ def test_sigkill_at_random_moments(tmp_path):
           f"{totals['points']} points reported flushed, all present, integrity ok, {time.monotonic() - started:.1f} s")
 
 
+@pytest.mark.slow
 def test_kill_during_store_creation_leaves_a_usable_store(tmp_path):
     """A process killed while it creates and migrates a new store leaves nothing half-made."""
-    code = "import sys, nbtrack; nbtrack.set_store(sys.argv[1]); print('x', flush=True)"
+    # the child says when it is about to open the store, so each delay is measured from Store.open's start
+    code = "import sys, nbtrack; print('opening', flush=True); nbtrack.set_store(sys.argv[1]); print('x', flush=True)"
     for attempt, delay in enumerate((0.0, 0.02, 0.05, 0.1, 0.2)):
         store_path = tmp_path / f"s{attempt}"
-        proc = subprocess.Popen([sys.executable, "-c", code, str(store_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.12 + delay)  # roughly the interpreter start, then into Store.open
+        proc = subprocess.Popen([sys.executable, "-c", code, str(store_path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                text=True)
+        assert proc.stdout.readline() == "opening\n"  # blocks until the child reached Store.open (or died: "")
+        time.sleep(delay)  # the moment of the kill inside store creation, not a wait for the child
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        proc.stdout.close()
         tracker = Tracker.open(store_path)
         assert tracker.store.schema_version == tracker.store.conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
         with tracker.start_run("after"):

@@ -13,9 +13,9 @@ import nbtrack
 from nbtrack.display.rerun import RERUN_MIME, RerunReport
 from nbtrack.entities import FINISHED, MetricSummary, Run
 from nbtrack.errors import NotFoundError, UsageError
-from nbtrack.snapshot import verify
-from nbtrack.snapshot.rerun import DIFFERS_TAG, VERIFIED_BY_TAG, VERIFIED_TAG, Execution, RerunResult, rerun
-from nbtrack.snapshot.tolerance import EXACT, Tolerance
+from nbtrack.repro import verify
+from nbtrack.repro.rerun import DIFFERS_TAG, VERIFIED_BY_TAG, VERIFIED_TAG, Execution, RerunResult, rerun
+from nbtrack.repro.tolerance import EXACT, Tolerance
 from nbtrack.tracking.tracker import RERUN_ENV, RERUN_TAG
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -42,6 +42,7 @@ def _only_run(tracker):
     return run
 
 
+@pytest.mark.slow
 def test_deterministic_notebook_reproduces_and_is_marked_verified(tmp_path, store_path, tracker, capsys):
     from nbtrack.cli import main
 
@@ -67,6 +68,7 @@ def test_deterministic_notebook_reproduces_and_is_marked_verified(tmp_path, stor
     ]
 
 
+@pytest.mark.slow
 def test_unseeded_randomness_names_the_differing_metric(tmp_path, store_path, tracker):
     path, nb = _notebook(tmp_path, "%%track noisy\nimport random\nepochs = 2\nacc = random.random()\nloss = epochs / 8")
     _execute(nb, path, store_path)
@@ -85,6 +87,7 @@ def test_unseeded_randomness_names_the_differing_metric(tmp_path, store_path, tr
     assert loose.verified and tracker.get_run(original.id).tags[VERIFIED_TAG] == "true"
 
 
+@pytest.mark.slow
 def test_a_cell_over_its_timeout_stops_the_rerun(tmp_path, store_path, tracker, monkeypatch):
     nap = "import os, time\ntime.sleep(float(os.environ.get('NBTRACK_TEST_NAP', '0')))"
     path, nb = _notebook(tmp_path, nap, "%%track after-nap\nacc = 0.5")
@@ -98,6 +101,7 @@ def test_a_cell_over_its_timeout_stops_the_rerun(tmp_path, store_path, tracker, 
     assert (tags[VERIFIED_TAG], tags[DIFFERS_TAG], tags[VERIFIED_BY_TAG]) == ("false", "no matching run", "")
 
 
+@pytest.mark.slow
 def test_rerun_from_inside_a_notebook(tmp_path, store_path, tracker):
     """``%track rerun`` in a kernel starts a second kernel; the snapshot's own rerun cell is skipped there."""
     path, nb = _notebook(tmp_path, "%%track inner\nk = 3\nscore = k * 2\nprint('score', score)", "%track rerun inner")
@@ -108,6 +112,7 @@ def test_rerun_from_inside_a_notebook(tmp_path, store_path, tracker):
     assert original.tags[VERIFIED_TAG] == "true" and copy.tags[RERUN_TAG] == original.id
 
 
+@pytest.mark.slow
 def test_a_snapshot_that_is_not_what_ran_is_noted_and_nothing_recorded_is_not_verified(tracker):
     from nbtrack.snapshot.storage import put_notebook
 
@@ -122,6 +127,7 @@ def test_a_snapshot_that_is_not_what_ran_is_noted_and_nothing_recorded_is_not_ve
     assert "see %track receipt" in report.notes[0] and "note: the run's receipt" in str(RerunReport(report))
 
 
+@pytest.mark.slow
 def test_refusals(tracker, monkeypatch, tmp_path):
     with tracker.start_run("no-notebook") as run:
         pass
@@ -214,6 +220,7 @@ REFIT = ("%%track search\nimport random\ngrid = {'C': [1, 10, 100]}\ntimings = {
          "best = min(timings, key=timings.get)\nprint('best params:', {'C': best}, 'refit in', timings[best])")
 
 
+@pytest.mark.slow
 def test_a_nondeterministic_refit_without_metrics_is_not_verified(tmp_path, store_path, tracker, capsys):
     from nbtrack.cli import main
 
@@ -230,6 +237,7 @@ def test_a_nondeterministic_refit_without_metrics_is_not_verified(tmp_path, stor
     assert (tags[VERIFIED_TAG], tags[DIFFERS_TAG]) == ("false", "outputs.In [2]")
 
 
+@pytest.mark.slow
 def test_a_deterministic_run_without_metrics_is_verified_by_its_printed_outputs(tmp_path, store_path, tracker):
     cell = "%%track fit\nC = 100\nprint('best params:', {'C': C}, 'score', C / 400)\nC * 2"
     path, nb = _notebook(tmp_path, cell)
@@ -248,6 +256,7 @@ SEARCH = ("%%track search\nfrom sklearn.datasets import make_classification\nfro
           "search = GridSearchCV(SVC(), {'C': [0.01, 1, 100]}, cv=3).fit(X, y)\nprint(search.best_params_)")
 
 
+@pytest.mark.slow
 def test_a_seeded_grid_search_is_verified_by_what_it_printed(tmp_path, store_path, tracker):
     path, nb = _notebook(tmp_path, SEARCH)
     _execute(nb, path, store_path)
@@ -258,6 +267,7 @@ def test_a_seeded_grid_search_is_verified_by_what_it_printed(tmp_path, store_pat
     assert result.verified and tracker.get_run(original.id).tags[VERIFIED_TAG] == "true"
 
 
+@pytest.mark.slow
 def test_nothing_to_compare_is_not_verifiable_and_untagged(tmp_path, store_path, tracker, capsys):
     from nbtrack.cli import main
 

@@ -253,6 +253,7 @@ def _all_store_bytes(store_path) -> bytes:
     return raw + b"".join(inflated)
 
 
+@pytest.mark.slow
 def test_secret_environment_never_stored(store_path, tmp_path):
     script = textwrap.dedent(
         """

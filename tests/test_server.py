@@ -9,6 +9,8 @@ import pytest
 from browser.jupyterproc import JupyterProcess
 from nbtrack.tracking import Tracker
 
+pytestmark = pytest.mark.slow  # a real `jupyter server` subprocess
+
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 

@@ -70,6 +70,7 @@ NUMPY = ("import numpy as np\nX = np.arange(12.0).reshape(3, 4)", "score = float
 
 @pytest.mark.parametrize(("existing", "cells"), [(False, PLAIN), (True, PLAIN), (False, NUMPY)],
                          ids=["new-store", "existing-store", "numpy-data"])
+@pytest.mark.slow
 def test_a_tracked_cell_changes_nothing_else_in_the_session(tmp_path, existing, cells):
     store = tmp_path / "store"
     if existing:

@@ -217,6 +217,7 @@ def test_lab_push_snapshot_has_live_cells_with_outputs_and_run_ended_message(she
     assert plugin.live.receive({"type": "notebook", "cells": "nope"}) is None and plugin.live.latest.path == "/w/live.ipynb"
 
 
+@pytest.mark.slow
 def test_papermill_injected_parameters_become_params(tmp_path, store_path):
     import papermill
 

@@ -130,6 +130,7 @@ class TestRefusal:
         with pytest.raises(SchemaTooNewError, match=r"pip install -U nbtrack"):
             Store.open(tmp_path / "s")
 
+    @pytest.mark.slow
     def test_refusal_message_is_one_line_in_cli(self, tmp_path):
         (tmp_path / "s").mkdir()
         (tmp_path / "s" / "nbtrack.db").write_bytes(b"garbage" * 100)

@@ -190,6 +190,7 @@ def test_search_runs_returns_dataframe(tracker):
     assert RunList().to_pandas().empty
 
 
+@pytest.mark.slow
 def test_secrets_never_stored(store_path, tmp_path):
     """Secret-looking environment variables never reach the database file."""
     script = textwrap.dedent(

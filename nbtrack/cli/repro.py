@@ -20,7 +20,7 @@ def register(sub) -> None:
     diff.add_argument("--outputs", action="store_true", help="also compare what each executed cell printed, displayed or raised")
     diff.set_defaults(handler=cmd_diff)
 
-    from ..snapshot.rerun import add_rerun_options
+    from ..repro.rerun import add_rerun_options
 
     rerun = sub.add_parser("rerun", help="re-execute a run's notebook in a fresh kernel; mark it verified if it reproduces")
     rerun.add_argument("run", help="run id (unique prefix of 4+ characters) or name")
@@ -31,7 +31,7 @@ def register(sub) -> None:
 
 def cmd_diff(args) -> int:
     from ..display.diff import RunDiffView, diff_record
-    from ..snapshot.diff import diff_runs
+    from ..repro.diff import diff_runs
 
     tracker = open_tracker(args)
     try:
@@ -44,8 +44,8 @@ def cmd_diff(args) -> int:
 
 def cmd_rerun(args) -> int:
     from ..display.rerun import RerunReport, rerun_record
-    from ..snapshot.rerun import rerun
-    from ..snapshot.tolerance import Tolerance
+    from ..repro.rerun import rerun
+    from ..repro.tolerance import Tolerance
 
     def progress(number: int, total: int, title: str) -> None:
         print(f"  [{number}/{total}] {title}", file=sys.stderr if args.json else sys.stdout, flush=True)

@@ -18,6 +18,7 @@ from ..compare import Comparison
 from ..entities import MetricPoint
 from . import format as fmt
 from .html import STYLE, esc, text_table
+from .view import View
 
 COMPARE_MIME = "application/vnd.nbtrack.compare.v1+json"
 #: at most this many per-metric bar charts in a static view
@@ -89,11 +90,13 @@ def comparison_text(comparison: Comparison, show_all: bool = False) -> str:
     return "\n\n".join(parts)
 
 
-class ComparisonView:
+class ComparisonView(View):
     """Params (differing only, unless ``show_all``), metrics with the best highlighted, and charts.
 
     >>> ComparisonView(compare_runs(runs), histories={"loss": {...}})   # doctest: +SKIP
     """
+
+    mime = COMPARE_MIME
 
     def __init__(self, comparison: Comparison, histories: Mapping[str, Mapping[str, Sequence[MetricPoint]]] | None = None,
                  show_all: bool = False, charts: bool = True):
@@ -126,8 +129,8 @@ class ComparisonView:
     def __str__(self) -> str:
         return comparison_text(self.comparison, self.show_all)
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        return {"text/plain": str(self), "text/html": self._repr_html_(), COMPARE_MIME: comparison_record(self.comparison)}
+    def record(self) -> dict[str, Any]:
+        return comparison_record(self.comparison)
 
 
 def comparison_record(comparison: Comparison) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from ..entities import SYSTEM_TAG_PREFIX, Run
 from . import format as fmt
 from .html import STYLE, badge, esc, text_table
 from .runs import receipt_badge
+from .view import View
 
 FIXED_COLUMNS = ("name", "status", "start", "duration", "tags", "receipt")
 DASHBOARD_MIME = "application/vnd.nbtrack.dashboard.v1+json"
@@ -66,12 +67,14 @@ def runs_table_html(runs: Sequence[Run], columns: Sequence[str]) -> str:
     return f'<table class="nbtrack-table nbtrack-runs-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-class DashboardView:
+class DashboardView(View):
     """What the dashboard showed, as plain HTML: the current page of runs and the comparison.
 
     ``comparison`` is a :class:`~nbtrack.display.compare.ComparisonView` or None. ``deleted``
     says the runs are deleted ones, so a snapshot taken while browsing them is not read as live runs.
     """
+
+    mime = DASHBOARD_MIME
 
     def __init__(self, runs: Sequence[Run], columns: Sequence[str], total: int, query: str = "", comparison: Any = None,
                  deleted: bool = False):
@@ -104,10 +107,6 @@ class DashboardView:
             lines += ["", str(self.comparison)]
         return "\n".join(lines)
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        return {
-            "text/plain": str(self),
-            "text/html": self._repr_html_(),
-            DASHBOARD_MIME: {"query": self.query, "total": self.total, "columns": self.columns, "runs": [r.id for r in self.runs],
-                             "deleted": self.deleted},
-        }
+    def record(self) -> dict[str, Any]:
+        return {"query": self.query, "total": self.total, "columns": self.columns, "runs": [r.id for r in self.runs],
+                "deleted": self.deleted}

@@ -1,4 +1,4 @@
-"""The ``%track diff`` view: a :class:`~nbtrack.snapshot.diff.RunDiff` as text, escaped HTML and JSON.
+"""The ``%track diff`` view: a :class:`~nbtrack.repro.diff.RunDiff` as text, escaped HTML and JSON.
 
 Unified cell diffs render in ``<pre class="nbtrack-diff">`` with one escaped ``<span>`` per
 line (classes ``nbtrack-add``, ``nbtrack-del``, ``nbtrack-hunk``), so a saved notebook shows
@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from ..snapshot.diff import CellChange, OutputChange, RunDiff
+from ..repro.diff import CellChange, OutputChange, RunDiff
 from . import format as fmt
-from .html import STYLE, esc, table, text_table
+from .html import STYLE, esc
 from .runs import _json_safe
+from .view import Section, View, sections_html, sections_text
 
 DIFF_MIME = "application/vnd.nbtrack.diff.v1+json"
 DIFF_STYLE = (
@@ -23,53 +24,54 @@ DIFF_STYLE = (
 )
 
 
-class RunDiffView:
+class RunDiffView(View):
     """Show what changed between two runs; ``.diff`` holds the renderer-neutral model."""
+
+    mime = DIFF_MIME
 
     def __init__(self, diff: RunDiff):
         self.diff = diff
 
-    # -- text ----------------------------------------------------------------------------------------
+    def _sections(self) -> list[Section]:
+        """What differs, in display order; the text and HTML renderings both walk this list."""
+        d = self.diff
+        sections = [
+            Section(title, ["key", "change", d.a.label, d.b.label], _value_rows(changes))
+            for title, changes in (("Params", d.params), ("Metrics", d.metrics), ("Inputs", d.inputs)) if changes
+        ]
+        if d.cells:
+            sections.append(Section("Cells", text="\n".join(_cell_text(c) for c in d.cells), html="".join(_cell_html(c) for c in d.cells)))
+        if d.outputs:
+            sections.append(Section(
+                "Outputs", text="\n".join(_lines_text(_output_heading(o), o.diff) for o in d.outputs),
+                html="".join(_lines_html("nbtrack-output-change", _output_heading(o), o.diff) for o in d.outputs),
+            ))
+        if d.packages:
+            sections.append(Section("Packages", ["package", "change", d.a.label, d.b.label],
+                                    [[p.name, p.kind, p.before or "", p.after or ""] for p in d.packages]))
+        if d.git:
+            sections.append(Section("Git", ["", d.a.label, d.b.label], _git_rows(d)))
+        return sections
+
     def __str__(self) -> str:
         d = self.diff
         parts = [f"Diff {run_title(d.a)} -> {run_title(d.b)}" + (": no differences" if d.identical else "")]
-        for title, changes in (("Params", d.params), ("Metrics", d.metrics), ("Inputs", d.inputs)):
-            if changes:
-                parts.append(f"{title}:\n" + text_table(["key", "change", d.a.label, d.b.label], _value_rows(changes)))
-        if d.cells:
-            parts.append("Cells:\n" + "\n".join(_cell_text(c) for c in d.cells))
-        if d.outputs:
-            parts.append("Outputs:\n" + "\n".join(_lines_text(_output_heading(o), o.diff) for o in d.outputs))
-        if d.packages:
-            parts.append("Packages:\n" + text_table(["package", "change", d.a.label, d.b.label], [[p.name, p.kind, p.before or "", p.after or ""] for p in d.packages]))
-        if d.git:
-            parts.append("Git:\n" + text_table(["", d.a.label, d.b.label], _git_rows(d)))
+        parts += sections_text(self._sections())
         if d.notes:
             parts.append("\n".join(f"note: {n}" for n in d.notes))
         return "\n\n".join(parts)
 
-    # -- HTML ----------------------------------------------------------------------------------------
     def _repr_html_(self) -> str:
         d = self.diff
         parts = [STYLE, DIFF_STYLE, f'<div class="nbtrack-rundiff"><h4>Diff {esc(run_title(d.a))} &rarr; {esc(run_title(d.b))}</h4>']
         if d.identical:
             parts.append("<p>no differences</p>")
-        for title, changes in (("Params", d.params), ("Metrics", d.metrics), ("Inputs", d.inputs)):
-            if changes:
-                parts.append(f"<b>{title}</b>" + table(["key", "change", d.a.label, d.b.label], _value_rows(changes)))
-        if d.cells:
-            parts.append("<b>Cells</b>" + "".join(_cell_html(c) for c in d.cells))
-        if d.outputs:
-            parts.append("<b>Outputs</b>" + "".join(_lines_html("nbtrack-output-change", _output_heading(o), o.diff) for o in d.outputs))
-        if d.packages:
-            parts.append("<b>Packages</b>" + table(["package", "change", d.a.label, d.b.label], [[p.name, p.kind, p.before or "", p.after or ""] for p in d.packages]))
-        if d.git:
-            parts.append("<b>Git</b>" + table(["", d.a.label, d.b.label], _git_rows(d)))
+        parts += sections_html(self._sections())
         parts += [f'<p class="nbtrack-note">{esc(n)}</p>' for n in d.notes]
         return "".join(parts) + "</div>"
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        return {"text/plain": str(self), "text/html": self._repr_html_(), DIFF_MIME: diff_record(self.diff)}
+    def record(self) -> dict[str, Any]:
+        return diff_record(self.diff)
 
     def __repr__(self) -> str:
         return f"<RunDiffView {self.diff.a.short_id}..{self.diff.b.short_id}>"

@@ -15,6 +15,7 @@ from ..entities import ModelVersion, RegisteredModel, RegistryEvent, RegistrySta
 from ..registry import GateEvaluation, Promotion, VersionComparison
 from . import format as fmt
 from .html import STYLE, badge, esc, table, text_table
+from .view import View as _View
 
 MODELS_MIME = "application/vnd.nbtrack.models.v1+json"
 MODEL_MIME = "application/vnd.nbtrack.model.v1+json"
@@ -38,19 +39,6 @@ def _model_record(m: RegisteredModel) -> dict[str, Any]:
     return {"name": m.name, "description": m.description, "tags": m.tags, "aliases": m.aliases,
             "versions": [_version_record(v) for v in m.versions], "created": m.created, "updated": m.updated,
             "deleted_time": m.deleted_time, "deleted_versions": list(m.deleted_versions)}
-
-
-class _View:
-    mime = ""
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        return {"text/plain": str(self), "text/html": self._repr_html_(), self.mime: self.record()}
-
-    def record(self) -> Any:
-        raise NotImplementedError
-
-    def _repr_html_(self) -> str:
-        raise NotImplementedError
 
 
 class ModelList(list, _View):

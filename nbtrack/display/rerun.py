@@ -1,6 +1,6 @@
 """The ``%track rerun`` report: each metric and param, original vs rerun, reproduced or differs.
 
-Renders a :class:`~nbtrack.snapshot.rerun.RerunResult` as text, escaped HTML (the
+Renders a :class:`~nbtrack.repro.rerun.RerunResult` as text, escaped HTML (the
 "verified"/"differs" badge is the one run tables show) and versioned JSON.
 """
 
@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..snapshot.rerun import NOT_VERIFIABLE, RerunResult
+from ..repro.rerun import NOT_VERIFIABLE, RerunResult
 from . import format as fmt
 from .diff import run_title
 from .html import STYLE, badge, esc, table, text_table
 from .runs import _json_safe
+from .view import View
 
 RERUN_MIME = "application/vnd.nbtrack.rerun.v1+json"
 HEADERS = ["", "key", "original", "rerun", "result"]
 
 
-class RerunReport:
+class RerunReport(View):
     """What a re-execution showed; ``.result`` holds the renderer-neutral outcome."""
+
+    mime = RERUN_MIME
 
     def __init__(self, result: RerunResult):
         self.result = result
@@ -69,8 +72,8 @@ class RerunReport:
         details = "".join(f"<li>{esc(line)}</li>" for line in self._details())
         return f'{STYLE}<div class="nbtrack-rerun"><h4>{esc(self._headline())} {mark}</h4><ul>{details}</ul>{body}</div>'
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        return {"text/plain": str(self), "text/html": self._repr_html_(), RERUN_MIME: rerun_record(self.result)}
+    def record(self) -> dict[str, Any]:
+        return rerun_record(self.result)
 
     def __repr__(self) -> str:
         return f"<RerunReport {self.result.original.short_id} verified={self.result.verified}>"

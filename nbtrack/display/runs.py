@@ -17,6 +17,7 @@ from ..fingerprint import describe as describe_input
 from ..policy import POLICY_TAG
 from . import format as fmt
 from .html import STYLE, badge, esc, table, text_table
+from .view import View
 
 RUNS_MIME = "application/vnd.nbtrack.runs.v1+json"
 RUN_MIME = "application/vnd.nbtrack.run.v1+json"
@@ -208,8 +209,10 @@ class RunList(list):
         return f"<RunList of {len(self)} runs>"
 
 
-class RunDetails:
+class RunDetails(View):
     """Everything about one run: the ``%track show`` view."""
+
+    mime = RUN_MIME
 
     def __init__(self, run: Run, cells: list | None = None, cell_runs: list | None = None, policy_fix: str | None = None):
         self.run = run
@@ -278,12 +281,14 @@ class RunDetails:
             parts.append(f"<b>Error</b><pre>{esc(self.run.error)}</pre>")
         return "".join(parts)
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        return {"text/plain": str(self), "text/html": self._repr_html_(), RUN_MIME: run_record(self.run)}
+    def record(self) -> dict[str, Any]:
+        return run_record(self.run)
 
 
-class ExperimentList:
+class ExperimentList(View):
     """Experiments with their run counts: ``%track experiment`` and ``nbtrack experiments``."""
+
+    mime = "application/vnd.nbtrack.experiments.v1+json"
 
     def __init__(self, rows: list[tuple[str, int, float | None]], current: str | None = None):
         self.rows, self.current = rows, current
@@ -297,9 +302,8 @@ class ExperimentList:
     def _repr_html_(self) -> str:
         return STYLE + table(["experiment", "runs", "latest run"], self._cells(), numeric={1})
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        records = [{"name": n, "runs": c, "latest": l, "current": n == self.current} for n, c, l in self.rows]
-        return {"text/plain": str(self), "text/html": self._repr_html_(), "application/vnd.nbtrack.experiments.v1+json": records}
+    def record(self) -> list[dict[str, Any]]:
+        return [{"name": n, "runs": c, "latest": latest, "current": n == self.current} for n, c, latest in self.rows]
 
 
 def _common_keys(mappings: Iterable[dict], limit: int | None) -> list[str]:

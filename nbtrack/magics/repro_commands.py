@@ -10,9 +10,9 @@ import argparse
 
 from ..display.diff import RunDiffView
 from ..display.rerun import RerunReport
-from ..snapshot.diff import diff_runs
-from ..snapshot.rerun import add_rerun_options, nested_rerun, rerun
-from ..snapshot.tolerance import Tolerance
+from ..repro.diff import diff_runs
+from ..repro.rerun import add_rerun_options, nested_rerun, rerun
+from ..repro.tolerance import Tolerance
 from .parser import subcommand
 
 

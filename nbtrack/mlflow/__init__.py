@@ -32,7 +32,7 @@ from ..tracking import ActiveRun as _NbActiveRun
 from ..tracking.tracker import AUTO
 from . import entities
 from .client import (
-    MlflowClient, _check_run_id, _seconds, dict_payload, download, figure_payload, log_dataset, log_folder, log_image as _log_image,
+    MlflowClient, _check_run_id, _seconds, dict_payload, figure_payload, log_dataset, log_folder, log_image as _log_image,
     log_params as _log_params, log_path, table_payload,
 )
 from .entities import Experiment, Run, ViewType

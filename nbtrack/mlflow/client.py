@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import api
 from ..entities import FINISHED, PRODUCTION, STAGE_NONE, STAGES
-from ..errors import NotFoundError, UsageError
+from ..errors import NotFoundError
 from ..interop import mlflow_mapping as mapping
 from ..tracking import DEFAULT_EXPERIMENT, ActiveRun, Tracker
 from ..tracking.artifacts import check_artifact_name, dict_payload

@@ -1,13 +1,18 @@
-"""Champion / challenger: metric and param deltas between the runs behind two versions."""
+"""Champion / challenger: metric and param deltas between the runs behind two versions.
+
+A view of the one run-comparison model, :class:`nbtrack.compare.Comparison` (``runs``): the
+deltas below are read from its rows, so "changed" means what it means in ``%track diff`` and
+the dashboard's Compare tab.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from ..compare import Comparison, compare_runs as compare_run_list
 from ..entities import ModelVersion, Run
-from ..fingerprint import paired as paired_inputs
 
 
 @dataclass(frozen=True)
@@ -31,10 +36,8 @@ class ParamDelta:
     b: Any
     a_missing: bool = False
     b_missing: bool = False
-
-    @property
-    def changed(self) -> bool:
-        return self.a_missing != self.b_missing or self.a != self.b
+    #: the comparison model's verdict (:func:`nbtrack.compare.same`: 1 equals 1.0, True is not 1)
+    changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class VersionComparison:
     params: tuple[ParamDelta, ...]
     #: were the two versions trained on the same data? (see :mod:`nbtrack.fingerprint`)
     inputs: tuple[InputDelta, ...] = ()
+    #: the runs behind ``a`` and ``b`` in the one comparison model (``a``'s run is the baseline)
+    runs: Comparison | None = field(default=None, compare=False, repr=False)
 
     @property
     def changed_params(self) -> tuple[ParamDelta, ...]:
@@ -70,14 +75,11 @@ class VersionComparison:
 
 
 def compare_runs(a: ModelVersion, run_a: Run, b: ModelVersion, run_b: Run) -> VersionComparison:
-    keys = sorted(set(run_a.metrics) | set(run_b.metrics))
-    metrics = tuple(
-        MetricDelta(k, run_a.metrics[k].last if k in run_a.metrics else None, run_b.metrics[k].last if k in run_b.metrics else None)
-        for k in keys
-    )
-    names = sorted(set(run_a.params) | set(run_b.params))
+    runs = compare_run_list([run_a, run_b])
+    metrics = tuple(MetricDelta(row.key, row.values[0], row.values[1]) for row in runs.metrics)
     params = tuple(
-        ParamDelta(k, run_a.params.get(k), run_b.params.get(k), k not in run_a.params, k not in run_b.params) for k in names
+        ParamDelta(row.key, row.values[0], row.values[1], not row.present[0], not row.present[1], row.differs)
+        for row in sorted(runs.params, key=lambda r: r.key)
     )
-    inputs = tuple(InputDelta(*row) for row in paired_inputs(run_a.inputs, run_b.inputs))
-    return VersionComparison(a, b, metrics, params, inputs)
+    inputs = tuple(InputDelta(row.key, row.values[0], row.values[1], not row.differs) for row in runs.inputs)
+    return VersionComparison(a, b, metrics, params, inputs, runs)

@@ -277,18 +277,6 @@ class Registry:
                                      to_value=target, comment=comment, details=details)
         return Promotion(self.resolve(VersionRef(name, version=version)), tuple(evaluations), archived)
 
-    def check_gates(self, name: str, version: int, require: Iterable[str], strict: bool = False) -> list[GateEvaluation]:
-        """Evaluate gates without promoting (a dry run for CI logs)."""
-        name, version = check_model_name(name), check_version(version)
-        expressions, asked = split_requirements(require)
-        requirements = [parse_requirement(r) for r in expressions]
-        candidate = self.resolve(VersionRef(name, version=version))
-        evaluations = self._evaluate(self.models.require_model_id(name), candidate, requirements, strict)
-        policy = self._policy(needed=asked)
-        if policy_required(policy, asked, candidate.stage) and asked:
-            evaluations.append(evaluate_policy(policy, self.run_of(candidate), candidate))
-        return evaluations
-
     def _policy(self, needed: bool):
         """The team policy; a broken file stops only a promotion that would check it."""
         try:

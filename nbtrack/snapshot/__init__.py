@@ -38,7 +38,7 @@ so identical content is stored once however many runs refer to it.
     JSON from :func:`receipt.build`: ``{"clean", "checked", "problems": [{"kind", "message",
     "cell_id"?, "execution_count"?, "names"?}]}``.
 
-Diffing two runs: compare the two notebook blobs cell by cell (ids are stable under
+Diffing and re-running (:mod:`nbtrack.repro`) read this format: compare the two notebook blobs cell by cell (ids are stable under
 JupyterLab), or the two history lists by ``source_sha256``/``outputs_sha256`` without
 loading any content. Re-running: ``storage.writable(storage.snapshot_notebook(...))`` (or
 ``history_notebook`` for the cells exactly as executed) is a valid notebook for nbclient.

@@ -56,6 +56,3 @@ class ExecutionHistory:
         entry.duration = max(0.0, ended - entry.started)
         entry.finished = True
         entry.stored = None  # outputs may have grown since a run ended inside this cell
-
-    def last_started(self) -> float | None:
-        return self.entries[-1].started if self.entries else None

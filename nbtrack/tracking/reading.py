@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from ..entities import MetricHistory, Run, RunCell
 from ..store.location import StoreLocation
-from ..store.runs import DEFAULT_ORDER, OLDEST, TABLE_COLUMNS, Cursor
+from ..store.runs import DEFAULT_ORDER, OLDEST, TABLE_COLUMNS, Cursor  # noqa: F401  (TABLE_COLUMNS: the CLI export header)
 from ..values import check_key
 from .active import ActiveRun
 from .parts import TrackerPart

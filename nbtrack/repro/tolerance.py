@@ -2,7 +2,8 @@
 
 A re-execution of deterministic code gives bit-identical floats on the same machine, but
 summing in another order (threads, a BLAS build) moves the last few bits; ``rtol=1e-9``
-absorbs that without hiding a real change. The diff uses :data:`EXACT`.
+absorbs that without hiding a real change. :data:`EXACT` is the exact rule the diff and every
+comparison use (:func:`nbtrack.compare.same`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..compare import same
 from ..errors import UsageError
 
 
@@ -33,10 +35,8 @@ class Tolerance:
 
     def same(self, x: Any, y: Any) -> bool:
         """NaN equals NaN and an infinity equals itself (a run that logged NaN reproduced it)."""
-        if isinstance(x, bool) or isinstance(y, bool) or not (_number(x) and _number(y)):
-            return type(x) is type(y) and x == y
-        if isinstance(x, int) and isinstance(y, int):
-            return x == y
+        if not (_number(x) and _number(y)) or (isinstance(x, int) and isinstance(y, int)):
+            return same(x, y)  # the comparison model's exact rule (bools, text, containers, ints)
         fx, fy = float(x), float(y)
         if math.isnan(fx) or math.isnan(fy):
             return math.isnan(fx) and math.isnan(fy)
@@ -49,4 +49,4 @@ EXACT = Tolerance(0.0, 0.0)
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float))
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

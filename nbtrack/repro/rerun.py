@@ -39,8 +39,9 @@ from ..entities import RUNNING, Run
 from ..errors import UsageError
 from ..tracking.tracker import RERUN_ENV, RERUN_TAG, SYSTEM_TAG_PREFIX
 from ..values import tag_value
-from . import canonical, storage, verify
-from .outputs import output_text
+from ..snapshot import canonical, storage
+from . import verify
+from ..snapshot.outputs import output_text
 from .tolerance import Tolerance
 
 VERIFIED_TAG = SYSTEM_TAG_PREFIX + "verified"

@@ -10,7 +10,7 @@ Matching (first rule that finds a run wins; among several, the earliest started)
 3. the same run name.
 
 Every metric (its latest value) and every param of the original is checked against the
-match with a :class:`~nbtrack.snapshot.tolerance.Tolerance`; a key only one side has
+match with a :class:`~nbtrack.repro.tolerance.Tolerance`; a key only one side has
 "differs" too (status ``missing`` / ``new``). When the original recorded data inputs
 (:mod:`nbtrack.fingerprint`), each is checked too, by its exact content digest: a rerun
 that trained on different data did not reproduce the run, whatever its metrics say.

@@ -22,29 +22,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..compare import ADDED, CHANGED, REMOVED, ValueChange, compare_runs, same
 from ..entities import Run
 from ..errors import NbtrackError
-from ..fingerprint import paired as paired_inputs
-from . import storage
-from .notebook import cell_source
-from .outputs import output_text
-from .tolerance import EXACT
+from ..snapshot import storage
+from ..snapshot.notebook import cell_source
+from ..snapshot.outputs import output_text
 
-ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 #: cells without a common id pair up when difflib's ratio of their sources reaches this
 SIMILARITY = 0.6
 #: unified diff context lines
 CONTEXT = 3
-
-
-@dataclass(frozen=True)
-class ValueChange:
-    """A param or metric (latest value) that differs; ``before``/``after`` are None when absent."""
-
-    key: str
-    kind: str
-    before: Any = None
-    after: Any = None
 
 
 @dataclass(frozen=True)
@@ -118,35 +106,29 @@ def diff_runs(tracker, a: str | Run, b: str | Run, outputs: bool = False) -> Run
     blobs = tracker.store.blobs
     notes: list[str] = []
     cells = _cell_changes(blobs, run_a, run_b, notes)
+    values = compare_runs([run_a, run_b])  # the one comparison model (nbtrack.compare)
     return RunDiff(
         run_a, run_b,
-        params=value_changes(run_a.params, run_b.params),
-        metrics=value_changes({k: m.last for k, m in run_a.metrics.items()}, {k: m.last for k, m in run_b.metrics.items()}),
+        params=values.changes("params"),
+        metrics=values.changes("metrics"),
         cells=cells,
         packages=_package_changes(blobs, run_a, run_b, notes),
         git=_git_change(run_a, run_b),
         notes=tuple(notes),
         outputs=_output_changes(blobs, run_a, run_b, notes) if outputs else (),
-        inputs=input_changes(run_a.inputs, run_b.inputs),
-    )
-
-
-def input_changes(before: dict[str, dict], after: dict[str, dict]) -> tuple[ValueChange, ...]:
-    """Inputs whose content differs, shown by their descriptions."""
-    return tuple(
-        ValueChange(name, ADDED if a is None else REMOVED if b is None else CHANGED, a, b)
-        for name, a, b, same in paired_inputs(before, after) if not same
+        inputs=values.changes("inputs"),
     )
 
 
 def value_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[ValueChange, ...]:
+    """Keys added, removed or changed (:func:`nbtrack.compare.same`) between two mappings (packages)."""
     changes = []
     for key in sorted(set(before) | set(after)):
         if key not in after:
             changes.append(ValueChange(key, REMOVED, before[key], None))
         elif key not in before:
             changes.append(ValueChange(key, ADDED, None, after[key]))
-        elif not EXACT.same(before[key], after[key]):
+        elif not same(before[key], after[key]):
             changes.append(ValueChange(key, CHANGED, before[key], after[key]))
     return tuple(changes)
 
