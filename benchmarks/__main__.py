@@ -26,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     workloads = [BY_ID[i.strip()] for i in args.only.split(",") if i.strip()] if args.only else list(WORKLOADS)
     workdir = Path(tempfile.mkdtemp(prefix="nbtrack-bench-"))
     try:
-        results = runner.run(workloads, args.profile, max(1, args.repeat), workdir, progress=lambda m: print(m, file=sys.stderr))
+        results = runner.run(
+            workloads, args.profile, max(1, args.repeat), workdir, progress=lambda m: print(m, file=sys.stderr)
+        )
     finally:
         if args.keep:
             print(f"stores kept in {workdir}", file=sys.stderr)

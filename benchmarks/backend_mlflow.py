@@ -48,7 +48,9 @@ class MlflowBackend:
         shutil.copyfile(self._template, path)
         uri = f"sqlite:///{path}"
         self._use(uri)
-        experiment_id = self.mlflow.create_experiment("bench", artifact_location=(self.workdir / "artifacts" / name).as_uri())
+        experiment_id = self.mlflow.create_experiment(
+            "bench", artifact_location=(self.workdir / "artifacts" / name).as_uri()
+        )
         self._fixtures[name] = (uri, experiment_id)
         return uri, experiment_id
 
@@ -69,20 +71,42 @@ class MlflowBackend:
         runs, params, tags, metrics, latest = [], [], [], [], []
         for i in range(n):
             run_id = uuid.uuid4().hex
-            runs.append((run_id, f"run-{i}", "LOCAL", "benchmark", "", "bench", "FINISHED", now + i, now + i + 5, "",
-                         "active", f"{self.workdir}/artifacts/{run_id}", int(experiment_id)))
+            runs.append(
+                (
+                    run_id,
+                    f"run-{i}",
+                    "LOCAL",
+                    "benchmark",
+                    "",
+                    "bench",
+                    "FINISHED",
+                    now + i,
+                    now + i + 5,
+                    "",
+                    "active",
+                    f"{self.workdir}/artifacts/{run_id}",
+                    int(experiment_id),
+                )
+            )
             run_tags = {**_SYSTEM_TAGS, "mlflow.runName": f"run-{i}", **data.tags(i)}
             tags += [(k, str(v), run_id) for k, v in run_tags.items()]
             params += [(k, str(v), run_id) for k, v in data.params(i).items()]
             metrics += [(key, value, now + i, run_id, step, 0) for step, key, value in data.history(i)]
             latest += [(key, value, now + i, data.STEPS - 1, 0, run_id) for key, value in data.metrics(i).items()]
         conn.execute("BEGIN")
-        conn.executemany("INSERT INTO runs(run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time, "
-                         "end_time, source_version, lifecycle_stage, artifact_uri, experiment_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", runs)
+        conn.executemany(
+            "INSERT INTO runs(run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time, "
+            "end_time, source_version, lifecycle_stage, artifact_uri, experiment_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            runs,
+        )
         conn.executemany("INSERT INTO tags(key, value, run_uuid) VALUES (?,?,?)", tags)
         conn.executemany("INSERT INTO params(key, value, run_uuid) VALUES (?,?,?)", params)
-        conn.executemany("INSERT INTO metrics(key, value, timestamp, run_uuid, step, is_nan) VALUES (?,?,?,?,?,?)", metrics)
-        conn.executemany("INSERT INTO latest_metrics(key, value, timestamp, step, is_nan, run_uuid) VALUES (?,?,?,?,?,?)", latest)
+        conn.executemany(
+            "INSERT INTO metrics(key, value, timestamp, run_uuid, step, is_nan) VALUES (?,?,?,?,?,?)", metrics
+        )
+        conn.executemany(
+            "INSERT INTO latest_metrics(key, value, timestamp, step, is_nan, run_uuid) VALUES (?,?,?,?,?,?)", latest
+        )
         conn.execute("COMMIT")
         conn.close()
 
@@ -92,10 +116,14 @@ class MlflowBackend:
         conn = sqlite3.connect(uri.removeprefix("sqlite:///"), isolation_level=None)
         now = int(time.time() * 1000)
         conn.execute("BEGIN")
-        conn.executemany("INSERT INTO metrics(key, value, timestamp, run_uuid, step, is_nan) VALUES (?,?,?,?,?,?)",
-                         [("loss", 1.0 / (s + 1), now + s, run_id, s, 0) for s in range(points)])
-        conn.execute("INSERT INTO latest_metrics(key, value, timestamp, step, is_nan, run_uuid) VALUES (?,?,?,?,?,?)",
-                     ("loss", 1.0 / points, now + points - 1, points - 1, 0, run_id))
+        conn.executemany(
+            "INSERT INTO metrics(key, value, timestamp, run_uuid, step, is_nan) VALUES (?,?,?,?,?,?)",
+            [("loss", 1.0 / (s + 1), now + s, run_id, s, 0) for s in range(points)],
+        )
+        conn.execute(
+            "INSERT INTO latest_metrics(key, value, timestamp, step, is_nan, run_uuid) VALUES (?,?,?,?,?,?)",
+            ("loss", 1.0 / points, now + points - 1, points - 1, 0, run_id),
+        )
         conn.execute("COMMIT")
         conn.close()
 
@@ -146,7 +174,9 @@ class MlflowBackend:
         self._database("metric")
 
     def measure_log_metric(self, size: dict) -> float:
-        return self._timed_calls("metric", size["mlflow_calls"], lambda i: self.mlflow.log_metric("loss", 1.0 / (i + 1), step=i))
+        return self._timed_calls(
+            "metric", size["mlflow_calls"], lambda i: self.mlflow.log_metric("loss", 1.0 / (i + 1), step=i)
+        )
 
     def prepare_batch_points(self, size: dict) -> None:
         self._database("batch")
@@ -162,7 +192,9 @@ class MlflowBackend:
         start = time.perf_counter()
         for offset in range(0, len(points), 1000):  # MLflow's limit per log_batch
             now = int(time.time() * 1000)
-            client.log_batch(run_id, metrics=[Metric(key, step * 1e-3, now, step) for step, key in points[offset:offset + 1000]])
+            client.log_batch(
+                run_id, metrics=[Metric(key, step * 1e-3, now, step) for step, key in points[offset : offset + 1000]]
+            )
         elapsed = time.perf_counter() - start
         self.mlflow.end_run()
         return elapsed / len(points)

@@ -245,8 +245,12 @@ class NbtrackBackend:
     available_track_cell_snapshot_dedup = available_track_cell_snapshot_first
 
     def measure_track_cell_snapshot_first(self, size: dict) -> float:
-        return cells.overhead(self._ipython(), "%%track\n" + cells.TRIVIAL_CELL, size["cells"],
-                              before_tracked=lambda: self._new_notebook(size["notebook_cells"]))
+        return cells.overhead(
+            self._ipython(),
+            "%%track\n" + cells.TRIVIAL_CELL,
+            size["cells"],
+            before_tracked=lambda: self._new_notebook(size["notebook_cells"]),
+        )
 
     def prepare_track_cell_snapshot_dedup(self, size: dict) -> None:
         self._new_notebook(size["notebook_cells"])
@@ -284,7 +288,9 @@ class NbtrackBackend:
         from . import scale
 
         if getattr(self, "_scale_tracker", None) is None:
-            directory = scale.store_copy(size["runs"], self.workdir / f"scale-{size['runs']}", cache=size["runs"] >= 10_000)
+            directory = scale.store_copy(
+                size["runs"], self.workdir / f"scale-{size['runs']}", cache=size["runs"] >= 10_000
+            )
             self._scale_tracker = Tracker.open(directory)
         self._use(self._scale_tracker)
         return self._scale_tracker
@@ -320,14 +326,18 @@ class NbtrackBackend:
         import nbtrack
 
         self._scale(size)
-        return self._timed(lambda: nbtrack.search_runs(data.FILTER, max_results=None),
-                           lambda runs: len(runs) == data.expected_matches(size["runs"]))
+        return self._timed(
+            lambda: nbtrack.search_runs(data.FILTER, max_results=None),
+            lambda runs: len(runs) == data.expected_matches(size["runs"]),
+        )
 
     def measure_scale_list(self, size: dict) -> float:
         import nbtrack
 
         self._scale(size)
-        return self._timed(lambda: nbtrack.search_runs()._repr_mimebundle_(), lambda bundle: "more" in bundle["text/plain"])
+        return self._timed(
+            lambda: nbtrack.search_runs()._repr_mimebundle_(), lambda bundle: "more" in bundle["text/plain"]
+        )
 
     def measure_scale_track_ls(self, size: dict) -> float:
         shell = self._ipython()
@@ -371,5 +381,7 @@ class NbtrackBackend:
         directory = self._scale(size).store.location.directory
         with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
             assert sys.stdout is sink
-            elapsed = self._timed(lambda: main(["--store", str(directory), "runs", "export", "--format", "csv"]), lambda code: code == 0)
+            elapsed = self._timed(
+                lambda: main(["--store", str(directory), "runs", "export", "--format", "csv"]), lambda code: code == 0
+            )
         return elapsed / size["runs"]

@@ -75,7 +75,9 @@ class SqliteBackend:
     def measure_history(self, size: dict) -> float:
         conn, points = self._history
         start = time.perf_counter()
-        rows = conn.execute("SELECT step, value, timestamp FROM metrics WHERE run_id = ? AND key_id = ? ORDER BY step", (1, 1)).fetchall()
+        rows = conn.execute(
+            "SELECT step, value, timestamp FROM metrics WHERE run_id = ? AND key_id = ? ORDER BY step", (1, 1)
+        ).fetchall()
         elapsed = time.perf_counter() - start
         assert len(rows) == points
         return elapsed

@@ -49,11 +49,18 @@ def write_notebook(path: Path, cells: int, token: str) -> None:
     """A ``cells``-cell notebook whose sources contain ``token`` (a new token makes a new snapshot)."""
     sources = [f"# cell {i} of run {token}\nvalue_{i} = {i} * 2\nprint(value_{i})\n" for i in range(cells)]
     notebook = {
-        "nbformat": 4, "nbformat_minor": 5,
+        "nbformat": 4,
+        "nbformat_minor": 5,
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
         "cells": [
-            {"cell_type": "code", "id": f"c{token[:8]}{i:04d}", "metadata": {}, "execution_count": i + 1,
-             "source": source, "outputs": [{"output_type": "stream", "name": "stdout", "text": f"{i * 2}\n"}]}
+            {
+                "cell_type": "code",
+                "id": f"c{token[:8]}{i:04d}",
+                "metadata": {},
+                "execution_count": i + 1,
+                "source": source,
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": f"{i * 2}\n"}],
+            }
             for i, source in enumerate(sources)
         ],
     }

@@ -13,8 +13,13 @@ STEPS = 3
 
 
 def params(i: int) -> dict:
-    return {"model": MODELS[i % 4], "lr": round(0.001 * (1 + i % 50), 4), "depth": 2 + i % 8,
-            "n_estimators": 100 + 10 * (i % 20), "seed": i}
+    return {
+        "model": MODELS[i % 4],
+        "lr": round(0.001 * (1 + i % 50), 4),
+        "depth": 2 + i % 8,
+        "n_estimators": 100 + 10 * (i % 20),
+        "seed": i,
+    }
 
 
 def tags(i: int) -> dict:

@@ -8,12 +8,19 @@ from .runner import Cell
 from .spec import Workload
 from .stats import Summary, format_ratio, format_summary
 
-HEADER = ("| Workload | nbtrack | MLflow | sqlite3 floor | nbtrack/MLflow | target | met? |\n"
-          "|---|---|---|---|---|---|---|")
+HEADER = (
+    "| Workload | nbtrack | MLflow | sqlite3 floor | nbtrack/MLflow | target | met? |\n|---|---|---|---|---|---|---|"
+)
 
 
-def render(workloads: list[Workload], results: dict[str, dict[str, Cell]], machine: dict[str, str],
-           profile: str, repeats: int, command: str) -> str:
+def render(
+    workloads: list[Workload],
+    results: dict[str, dict[str, Cell]],
+    machine: dict[str, str],
+    profile: str,
+    repeats: int,
+    command: str,
+) -> str:
     lines = [
         "# nbtrack benchmark results",
         "",
@@ -36,7 +43,7 @@ def render(workloads: list[Workload], results: dict[str, dict[str, Cell]], machi
 
 
 def verdict(workload: Workload, cells: dict[str, Cell]) -> str:
-    """"yes", "no (...)" saying by how much, or "n/a"."""
+    """ "yes", "no (...)" saying by how much, or "n/a"."""
     target, ours = workload.target, _summary(cells["nbtrack"])
     if target is None:
         return ""
@@ -70,8 +77,15 @@ def _row(workload: Workload, cells: dict[str, Cell]) -> str:
         value = ours.median / mlflow.median
         ratio = f"{value:.2g}" + (f" ({format_ratio(1 / value)} faster)" if 0 < value < 1 else "")
     target = workload.target.describe(workload.unit) if workload.target else ""
-    cells_text = [f"{workload.title} ({workload.per})", _cell_text(cells["nbtrack"], workload.unit),
-                  _cell_text(cells["mlflow"], workload.unit), floor_text, ratio, target, verdict(workload, cells)]
+    cells_text = [
+        f"{workload.title} ({workload.per})",
+        _cell_text(cells["nbtrack"], workload.unit),
+        _cell_text(cells["mlflow"], workload.unit),
+        floor_text,
+        ratio,
+        target,
+        verdict(workload, cells),
+    ]
     return "| " + " | ".join(cells_text) + " |"
 
 

@@ -32,13 +32,23 @@ class Worker:
     def __init__(self, backend: str, workdir: Path):
         self.backend = backend
         self.log = workdir / f"{backend}-worker.log"
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1",
-               "MPLBACKEND": "Agg"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "1",
+            "MPLBACKEND": "Agg",
+        }
         env.pop("NBTRACK_STORE", None)
         env.pop("NBTRACK_NOTEBOOK", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.worker", backend, str(workdir / backend)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(self.log, "w"), text=True, env=env, cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=open(self.log, "w"),
+            text=True,
+            env=env,
+            cwd=ROOT,
         )
         self._read()  # "ready"
 

@@ -54,7 +54,9 @@ def _schema_digest() -> str:
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(Path(tmp))
-        schema = "\n".join(row[0] for row in store.conn.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name"))
+        schema = "\n".join(
+            row[0] for row in store.conn.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+        )
         store.close()
     return hashlib.sha256(schema.encode()).hexdigest()[:10]
 
@@ -69,37 +71,78 @@ def build(directory: Path, runs: int, documents_in_runs: bool = False) -> None:
     conn = sqlite3.connect(directory / "nbtrack.db", isolation_level=None)
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("BEGIN")
-    conn.executemany("INSERT INTO experiments(id, name, created) VALUES (?, ?, ?)",
-                     [(i + 1, name, T0) for i, name in enumerate(EXPERIMENTS)])
+    conn.executemany(
+        "INSERT INTO experiments(id, name, created) VALUES (?, ?, ?)",
+        [(i + 1, name, T0) for i, name in enumerate(EXPERIMENTS)],
+    )
     conn.executemany("INSERT INTO metric_keys(id, key) VALUES (?, ?)", [(i + 1, k) for i, k in enumerate(METRICS)])
     rng = random.Random(19)
     run_rows, doc_rows, param_rows, tag_rows, point_rows, latest_rows = [], [], [], [], [], []
     for i in range(runs):
         row_id, start = i + 1, T0 + 30.0 * i
-        provenance = json.dumps({"python": "3.11.6", "host": "bench", "packages": {"numpy": "1.26", "sklearn": "1.4"},
-                                 "inputs": {"train": {"digest": f"{rng.getrandbits(128):032x}", "rows": 1000 + i}}})
-        receipt = json.dumps({"checked": True, "problems": [] if i % 7 else [
-            {"kind": "out_of_order", "message": "cell 3 ran before cell 2 " + "x" * 300}]})
-        run = (row_id, f"{rng.getrandbits(128):032x}", 1 + i % len(EXPERIMENTS), f"run-{i}", "FINISHED", start, start + 12.5,
-               start + 12.5, f"cell-{i % 40}", 4242, "bench", "bench", f"nb/exp{i % 20}.ipynb", "session")
+        provenance = json.dumps(
+            {
+                "python": "3.11.6",
+                "host": "bench",
+                "packages": {"numpy": "1.26", "sklearn": "1.4"},
+                "inputs": {"train": {"digest": f"{rng.getrandbits(128):032x}", "rows": 1000 + i}},
+            }
+        )
+        receipt = json.dumps(
+            {
+                "checked": True,
+                "problems": []
+                if i % 7
+                else [{"kind": "out_of_order", "message": "cell 3 ran before cell 2 " + "x" * 300}],
+            }
+        )
+        run = (
+            row_id,
+            f"{rng.getrandbits(128):032x}",
+            1 + i % len(EXPERIMENTS),
+            f"run-{i}",
+            "FINISHED",
+            start,
+            start + 12.5,
+            start + 12.5,
+            f"cell-{i % 40}",
+            4242,
+            "bench",
+            "bench",
+            f"nb/exp{i % 20}.ipynb",
+            "session",
+        )
         run_rows.append((*run, provenance, receipt) if documents_in_runs else run)
         doc_rows.append((row_id, provenance, receipt))
         p = data.params(i)
-        param_rows += [(row_id, "model", "str", p["model"]), (row_id, "lr", "float", p["lr"]), (row_id, "depth", "int", p["depth"]),
-                       (row_id, "n_estimators", "int", p["n_estimators"]), (row_id, "seed", "int", p["seed"]),
-                       (row_id, "optimizer", "str", ("adam", "sgd")[i % 2]), (row_id, "dropout", "float", 0.05 * (i % 10)),
-                       (row_id, "batch", "int", 32 << (i % 4)), (row_id, "augment", "bool", i % 3 == 0),
-                       (row_id, "layers", "json", json.dumps([64, 32, i % 5]))]
+        param_rows += [
+            (row_id, "model", "str", p["model"]),
+            (row_id, "lr", "float", p["lr"]),
+            (row_id, "depth", "int", p["depth"]),
+            (row_id, "n_estimators", "int", p["n_estimators"]),
+            (row_id, "seed", "int", p["seed"]),
+            (row_id, "optimizer", "str", ("adam", "sgd")[i % 2]),
+            (row_id, "dropout", "float", 0.05 * (i % 10)),
+            (row_id, "batch", "int", 32 << (i % 4)),
+            (row_id, "augment", "bool", i % 3 == 0),
+            (row_id, "layers", "json", json.dumps([64, 32, i % 5])),
+        ]
         t = data.tags(i)
-        tag_rows += [(row_id, "team", t["team"]), (row_id, "dataset", t["dataset"]), (row_id, "stage", ("dev", "prod")[i % 5 == 0])]
+        tag_rows += [
+            (row_id, "team", t["team"]),
+            (row_id, "dataset", t["dataset"]),
+            (row_id, "stage", ("dev", "prod")[i % 5 == 0]),
+        ]
         finals = data.metrics(i)
         finals.update(precision=(finals["f1"] + 0.11) % 1.0, recall=(finals["f1"] + 0.23) % 1.0)
         for key_id, key in enumerate(METRICS, start=1):
             value = finals[key]
             point_rows += [(row_id, key_id, 0, value / 2, start + 1), (row_id, key_id, 1, value, start + 2)]
             latest_rows.append((row_id, key_id, 1, value, start + 2, min(value / 2, value), max(value / 2, value), 2))
-    columns = ("id, uuid, experiment_id, name, status, start_time, end_time, heartbeat, cell_key, pid, host, user, "
-               "notebook_path, path_method")
+    columns = (
+        "id, uuid, experiment_id, name, status, start_time, end_time, heartbeat, cell_key, pid, host, user, "
+        "notebook_path, path_method"
+    )
     if documents_in_runs:
         conn.executemany(f"INSERT INTO runs({columns}, provenance, receipt) VALUES ({', '.join('?' * 16)})", run_rows)
     else:
@@ -108,8 +151,10 @@ def build(directory: Path, runs: int, documents_in_runs: bool = False) -> None:
     conn.executemany("INSERT INTO params(run_id, key, type, value) VALUES (?, ?, ?, ?)", param_rows)
     conn.executemany("INSERT INTO tags(run_id, key, value) VALUES (?, ?, ?)", tag_rows)
     conn.executemany("INSERT INTO metrics(run_id, key_id, step, value, timestamp) VALUES (?, ?, ?, ?, ?)", point_rows)
-    conn.executemany("INSERT INTO latest_metrics(run_id, key_id, step, value, timestamp, min, max, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     latest_rows)
+    conn.executemany(
+        "INSERT INTO latest_metrics(run_id, key_id, step, value, timestamp, min, max, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        latest_rows,
+    )
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()

@@ -25,8 +25,14 @@ def overhead_after(executed: int, pairs: int, workdir: Path, snapshot: bool = Fa
     workdir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in ("NBTRACK_STORE", "NBTRACK_NOTEBOOK")}
     args = [str(executed), str(pairs), str(workdir), "snapshot" if snapshot else "no-snapshot"]
-    out = subprocess.run([sys.executable, "-m", "benchmarks.session", *args],
-                         capture_output=True, text=True, check=True, env=env, cwd=Path(__file__).resolve().parent.parent)
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.session", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 

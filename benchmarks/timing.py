@@ -32,7 +32,11 @@ def cold_import(statement: str, cwd: Path) -> float:
 def _probe(statement: str, cwd: Path, env: dict[str, str]) -> float:
     out = subprocess.run(
         [sys.executable, "-c", _IMPORT_PROBE.format(statement=statement)],
-        cwd=cwd, capture_output=True, text=True, check=True, env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
     )
     return float(out.stdout.strip().splitlines()[-1])
 

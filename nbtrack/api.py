@@ -107,8 +107,11 @@ def _tolerant(function: Callable) -> Callable:
     return call
 
 
-def install(factory: Callable[[], Tracker] | None, problems: ProblemPolicy | None = None,
-            registry: Callable[[Tracker], Any] | None = None) -> None:
+def install(
+    factory: Callable[[], Tracker] | None,
+    problems: ProblemPolicy | None = None,
+    registry: Callable[[Tracker], Any] | None = None,
+) -> None:
     """Called by the IPython extension's session on load (``factory`` opens its configured tracker,
     ``problems`` is its lenient error policy, ``registry`` gives its one registry) and on unload
     (``None``: a strict policy again). While a lenient policy is installed, logging calls never
@@ -153,10 +156,18 @@ def set_experiment(name: str) -> str:
     return tracker().set_experiment(name)
 
 
-def _start_run(name: str | None = None, *, experiment: str | None = None, tags: Mapping[str, Any] | None = None,
-               params: Mapping[str, Any] | None = None, nested: bool = True, run_name: str | None = None,
-               experiment_id: str | int | None = None, description: str | None = None,
-               redact: bool | None = None) -> ActiveRun:
+def _start_run(
+    name: str | None = None,
+    *,
+    experiment: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    nested: bool = True,
+    run_name: str | None = None,
+    experiment_id: str | int | None = None,
+    description: str | None = None,
+    redact: bool | None = None,
+) -> ActiveRun:
     """Start a run; use it as a context manager to end it (FAILED with the traceback on error).
 
     MLflow's keywords work too: ``run_name=`` (the name), ``experiment_id=`` (an experiment's id, as
@@ -170,8 +181,10 @@ def _start_run(name: str | None = None, *, experiment: str | None = None, tags: 
 
         by_id = {mlflow_id(e.id, e.name): e.name for e in current.experiments()}
         if str(experiment_id) not in by_id:
-            raise UsageError(f"no experiment with id {experiment_id!r}; nbtrack names experiments: start_run(experiment='name') "
-                             f"(ids: {', '.join(f'{i}={n}' for i, n in by_id.items()) or 'none yet'})")
+            raise UsageError(
+                f"no experiment with id {experiment_id!r}; nbtrack names experiments: start_run(experiment='name') "
+                f"(ids: {', '.join(f'{i}={n}' for i, n in by_id.items()) or 'none yet'})"
+            )
         experiment = _one_of("experiment", experiment, "experiment_id", by_id[str(experiment_id)])
     run = current.start_run(name, experiment=experiment, tags=tags, params=params, nested=nested, redact=redact)
     if description is not None:
@@ -240,12 +253,20 @@ def log_artifact(path: str | os.PathLike, name: str | None = None, *, artifact_p
     if artifact_path is not None:
         if name is not None:
             raise UsageError("give the artifact's name or its folder (artifact_path=), not both")
-        name = f"{str(artifact_path).strip('/')}/{os.path.basename(os.fspath(path))}" if str(artifact_path).strip("/") else None
+        name = (
+            f"{str(artifact_path).strip('/')}/{os.path.basename(os.fspath(path))}"
+            if str(artifact_path).strip("/")
+            else None
+        )
     elif name is not None and "." not in os.path.basename(str(name)) and os.path.splitext(os.fspath(path))[1]:
         import warnings
 
-        warnings.warn(f"nbtrack: {os.fspath(path)!r} is stored as artifact {name!r} (the second argument is the artifact's name); "
-                      f"to put it in a folder as MLflow does, pass artifact_path={name!r}", UserWarning, stacklevel=3)
+        warnings.warn(
+            f"nbtrack: {os.fspath(path)!r} is stored as artifact {name!r} (the second argument is the artifact's name); "
+            f"to put it in a folder as MLflow does, pass artifact_path={name!r}",
+            UserWarning,
+            stacklevel=3,
+        )
     return tracker().log_artifact(path, name)
 
 
@@ -310,8 +331,13 @@ def download_artifacts(run_id: str, name: str | None = None, dst_path: str | os.
     return str(written[0]) if name is not None else str(dst_path)
 
 
-def search_runs(filter: str | None = None, order_by: str | None = None, max_results: int | None = DEFAULT_MAX_RESULTS,
-                experiment: str | None = None, deleted: bool = False) -> RunList:
+def search_runs(
+    filter: str | None = None,
+    order_by: str | None = None,
+    max_results: int | None = DEFAULT_MAX_RESULTS,
+    experiment: str | None = None,
+    deleted: bool = False,
+) -> RunList:
     """Runs matching the query grammar, as a displayable list with ``.to_pandas()``; ``deleted=True``
     lists the deleted runs instead of the live ones.
 
@@ -377,8 +403,13 @@ def registry():
     return shared if shared is not None else Registry.of(current)
 
 
-def register_model(run: Any, artifact_or_object: Any = None, name: str | None = None, description: str | None = None,
-                   tags: Mapping[str, Any] | None = None) -> int:
+def register_model(
+    run: Any,
+    artifact_or_object: Any = None,
+    name: str | None = None,
+    description: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+) -> int:
     """Register a run's logged model (artifact name) or any object as the next version of ``name``; returns it."""
     return registry().register_model(run, artifact_or_object, name, description, tags)
 
@@ -387,8 +418,15 @@ def transition_stage(name: str, version: int, stage: str, archive_existing: bool
     return registry().transition_stage(name, version, stage, archive_existing, comment)
 
 
-def promote(name: str, version: int, to: str, require: Any = (), archive_existing: bool = True, comment: str | None = None,
-            strict: bool = False):
+def promote(
+    name: str,
+    version: int,
+    to: str,
+    require: Any = (),
+    archive_existing: bool = True,
+    comment: str | None = None,
+    strict: bool = False,
+):
     """Transition after checking the ``require`` gates; raises GateFailedError and changes nothing if one fails.
     Displays what happened: the new stage, who was archived, each gate with its evaluated values."""
     from .display.models import PromotionView
@@ -404,7 +442,9 @@ def delete_alias(name: str, alias: str, comment: str | None = None) -> None:
     registry().delete_alias(name, alias, comment)
 
 
-def get_model_version(name_or_uri: str, version: int | str | None = None, *, stage: str | None = None, alias: str | None = None):
+def get_model_version(
+    name_or_uri: str, version: int | str | None = None, *, stage: str | None = None, alias: str | None = None
+):
     return registry().get_model_version(name_or_uri, version, stage=stage, alias=alias)
 
 
@@ -438,7 +478,9 @@ def restore_model(name: str, comment: str | None = None):
     return registry().restore_model(name, comment)
 
 
-def load_model(name_or_uri: str, version: int | str | None = None, *, stage: str | None = None, alias: str | None = None) -> Any:
+def load_model(
+    name_or_uri: str, version: int | str | None = None, *, stage: str | None = None, alias: str | None = None
+) -> Any:
     """``load_model("models:/fraud/Production")``, ``load_model("fraud", alias="champion")``, or a
     run's logged model, registered or not: ``load_model("runs:/3f2a1b0c/churn")``. The bytes are
     checked against their recorded sha256 before unpickling."""
@@ -501,8 +543,17 @@ def diff_runs(a: str, b: str):
     return RunDiffView(compute(tracker(), a, b))
 
 
-def rerun(run_id: str, *, rtol: float = 1e-9, atol: float = 0.0, timeout: int = 600, kernel_name: str | None = None,
-          as_executed: bool = False, output: str | None = None, progress=None):
+def rerun(
+    run_id: str,
+    *,
+    rtol: float = 1e-9,
+    atol: float = 0.0,
+    timeout: int = 600,
+    kernel_name: str | None = None,
+    as_executed: bool = False,
+    output: str | None = None,
+    progress=None,
+):
     """Re-execute a run's notebook in a fresh kernel; tags it ``nbtrack.verified`` true/false (no tag when no
     metric or cell output could be compared: "not verifiable"). Display the report.
 
@@ -518,6 +569,14 @@ def rerun(run_id: str, *, rtol: float = 1e-9, atol: float = 0.0, timeout: int = 
     if nested_rerun():  # the restored notebook's own rerun cell, inside the re-execution
         print(f"nbtrack: {nested_rerun()}")
         return None
-    result = execute(tracker(), run_id, tolerance=Tolerance(rtol, atol), timeout=timeout, kernel_name=kernel_name,
-                     as_executed=as_executed, output=output, progress=progress)
+    result = execute(
+        tracker(),
+        run_id,
+        tolerance=Tolerance(rtol, atol),
+        timeout=timeout,
+        kernel_name=kernel_name,
+        as_executed=as_executed,
+        output=output,
+        progress=progress,
+    )
     return RerunReport(result)

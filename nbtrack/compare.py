@@ -30,10 +30,34 @@ from .fingerprint import describe as describe_input
 
 LOWER, HIGHER = "lower", "higher"
 #: name words meaning "lower is better"
-LOWER_IS_BETTER = frozenset({
-    "loss", "error", "err", "rmse", "mse", "mae", "mape", "smape", "rmsle", "msle", "nll", "logloss",
-    "perplexity", "ppl", "wer", "cer", "latency", "time", "duration", "seconds", "cost", "regret", "aic", "bic",
-})
+LOWER_IS_BETTER = frozenset(
+    {
+        "loss",
+        "error",
+        "err",
+        "rmse",
+        "mse",
+        "mae",
+        "mape",
+        "smape",
+        "rmsle",
+        "msle",
+        "nll",
+        "logloss",
+        "perplexity",
+        "ppl",
+        "wer",
+        "cer",
+        "latency",
+        "time",
+        "duration",
+        "seconds",
+        "cost",
+        "regret",
+        "aic",
+        "bic",
+    }
+)
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -175,11 +199,15 @@ def compare_runs(
     labels = _labels(ordered)
     if baseline is not None and baseline_label:
         labels[0] = baseline_label
-    columns = tuple(Column(run, label, baseline is not None and i == 0) for i, (run, label) in enumerate(zip(ordered, labels)))
+    columns = tuple(
+        Column(run, label, baseline is not None and i == 0) for i, (run, label) in enumerate(zip(ordered, labels))
+    )
     param_keys = sorted({k for r in ordered for k in r.params}, key=lambda k: (param_column_rank(k), k))
     metric_keys = sorted({k for r in ordered for k in r.metrics})
     params = tuple(_param_row(key, ordered) for key in param_keys)
-    metrics = tuple(_metric_row(key, ordered, metric_direction(key, directions), baseline is not None) for key in metric_keys)
+    metrics = tuple(
+        _metric_row(key, ordered, metric_direction(key, directions), baseline is not None) for key in metric_keys
+    )
     inputs = tuple(_input_row(key, ordered) for key in sorted({k for r in ordered for k in r.inputs}))
     return Comparison(columns, params, metrics, inputs)
 
@@ -226,7 +254,11 @@ def _metric_row(key: str, runs: Sequence[Run], direction: str, has_baseline: boo
         target = (min if direction == LOWER else max)(v for _, v in finite)
         best = frozenset(i for i, v in finite if v == target)
     base = values[0] if has_baseline else None
-    deltas = tuple(v - base if _finite(v) and _finite(base) else None for v in values) if has_baseline else (None,) * len(values)
+    deltas = (
+        tuple(v - base if _finite(v) and _finite(base) else None for v in values)
+        if has_baseline
+        else (None,) * len(values)
+    )
     return MetricRow(key, direction, values, best, deltas, present, _differs(values, present))
 
 
@@ -238,5 +270,20 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-__all__ = ["ADDED", "CHANGED", "Column", "Comparison", "HIGHER", "LOWER", "LOWER_IS_BETTER", "MetricRow", "ParamRow", "REMOVED",
-           "ValueChange", "compare_runs", "metric_direction", "param_column_rank", "same"]
+__all__ = [
+    "ADDED",
+    "CHANGED",
+    "Column",
+    "Comparison",
+    "HIGHER",
+    "LOWER",
+    "LOWER_IS_BETTER",
+    "MetricRow",
+    "ParamRow",
+    "REMOVED",
+    "ValueChange",
+    "compare_runs",
+    "metric_direction",
+    "param_column_rank",
+    "same",
+]

@@ -63,8 +63,14 @@ def _array(array: Any) -> dict[str, Any]:
             digest.update(repr(item).encode("utf-8", "backslashreplace") + b"\x00")
     else:  # raw bytes via a uint8 view: no copy when contiguous; datetimes and empty arrays too
         digest.update(np.ascontiguousarray(sample).reshape(-1).view(np.uint8))  # type: ignore[arg-type]  # ndarray is a buffer
-    return {"kind": "ndarray", "shape": list(array.shape), "dtype": str(array.dtype), "digest": digest.hexdigest(),
-            "algorithm": DIGEST, "sampled": sampled}
+    return {
+        "kind": "ndarray",
+        "shape": list(array.shape),
+        "dtype": str(array.dtype),
+        "digest": digest.hexdigest(),
+        "algorithm": DIGEST,
+        "sampled": sampled,
+    }
 
 
 def _pandas(data: Any) -> dict[str, Any]:
@@ -89,7 +95,7 @@ def _pandas(data: Any) -> dict[str, Any]:
         hashed = pd.util.hash_pandas_object(sample, index=kind != "Index" and not kind.endswith("Index"))
         digest.update(hashed.to_numpy().view("uint8"))
     except TypeError:  # unhashable cells (lists, dicts): their reprs, row by row
-        for row in (sample.itertuples() if kind == "DataFrame" else sample):
+        for row in sample.itertuples() if kind == "DataFrame" else sample:
             digest.update(repr(row).encode("utf-8", "backslashreplace") + b"\x00")
     return {**result, "digest": digest.hexdigest(), "algorithm": DIGEST, "sampled": sampled}
 

@@ -43,7 +43,7 @@ def strip_track_line(lines: list[str]) -> list[str]:
         return lines
     if not _parses(lines[index].rstrip("\n")):
         return lines  # leave it to the cell magic, which reports the error in one line
-    rest = lines[index + 1:]
+    rest = lines[index + 1 :]
     if any(line.strip() for line in rest) and next(line for line in rest if line.strip()).startswith("%%"):
         return rest  # another cell magic must stay first; line numbers shift by one here
     return lines[:index] + ["\n"] + rest
@@ -62,7 +62,7 @@ def _parses(first_line: str) -> bool:
 
 def parse_cell_line(first_line: str):
     """Parse and validate the ``%%track ...`` line; raises UsageError on any mistake."""
-    args = parse(cell_parser(), first_line[len(MAGIC_PREFIX):])
+    args = parse(cell_parser(), first_line[len(MAGIC_PREFIX) :])
     args.tags = dict(parse_assignment(t) for t in args.tag)
     return args
 
@@ -188,8 +188,15 @@ class CellHooks:
         run = tracker.start_run(args.name, experiment=args.experiment, tags=tags, kind="cell", cell_key=cell_key)
         self.last_run = run
         pending = _Pending(
-            run, True, self._analyze(body if compiled is None else compiled), body, cell_id, names(args.params), names(args.metrics),
-            quiet=args.quiet or self.config.quiet, snapshot=not args.no_snapshot and self.config.snapshot,
+            run,
+            True,
+            self._analyze(body if compiled is None else compiled),
+            body,
+            cell_id,
+            names(args.params),
+            names(args.metrics),
+            quiet=args.quiet or self.config.quiet,
+            snapshot=not args.no_snapshot and self.config.snapshot,
         )
         pending.before = self._snapshot(pending)
         return pending
@@ -198,7 +205,9 @@ class CellHooks:
         if pending.names is None and not pending.extra_params and not pending.extra_metrics:
             return None
         return snapshot(
-            pending.names or CellNames(), self.shell.user_ns, (*pending.extra_params, *pending.extra_metrics),
+            pending.names or CellNames(),
+            self.shell.user_ns,
+            (*pending.extra_params, *pending.extra_metrics),
             inputs=pending.names is not None and self.config.capture_inputs,
         )
 
@@ -233,8 +242,13 @@ class CellHooks:
         if error is not None:
             names = names.executed(failure_position(error, self.shell.user_global_ns))
         captured = extract(
-            names, self.shell.user_ns, tuple(self.config.metric_patterns), extra_params=pending.extra_params,
-            extra_metrics=pending.extra_metrics, estimators=self.config.capture_estimators, before=pending.before,
+            names,
+            self.shell.user_ns,
+            tuple(self.config.metric_patterns),
+            extra_params=pending.extra_params,
+            extra_metrics=pending.extra_metrics,
+            estimators=self.config.capture_estimators,
+            before=pending.before,
         )
         tracker = self.session.tracker
         if pending.names is not None and self.config.capture_inputs:
@@ -260,7 +274,9 @@ class CellHooks:
             # pausing also keeps nbtrack.log_metric & co. in this cell from retrying a refusing store
             self.session.problems.pause(f"this cell was not fully recorded: {exc}")
         except Exception as exc:  # a bug in nbtrack must not break the notebook either
-            self.session.problems.pause(f"internal error, this cell was not fully recorded: {type(exc).__name__}: {exc}")
+            self.session.problems.pause(
+                f"internal error, this cell was not fully recorded: {type(exc).__name__}: {exc}"
+            )
             if "NBTRACK_DEBUG" in os.environ:
                 traceback.print_exc()
 

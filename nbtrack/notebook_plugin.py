@@ -110,7 +110,10 @@ class NotebookPlugin:
     def _unwire(self) -> None:
         tracker, self._wired = self._wired, None
         if tracker is not None:
-            for listeners, callback in ((tracker.run_end_listeners, self.on_run_end), (tracker.run_ended_listeners, self.on_run_ended)):
+            for listeners, callback in (
+                (tracker.run_end_listeners, self.on_run_end),
+                (tracker.run_ended_listeners, self.on_run_ended),
+            ):
                 if callback in listeners:
                     listeners.remove(callback)
 
@@ -153,8 +156,9 @@ class NotebookPlugin:
         if pushed is not None:
             pushed = nbpath.absolute_push_path(pushed, self.server.roots() if self.server else [])
         executed = tuple(e.source for e in self.history.entries[-20:])
-        return nbpath.resolve(override=self.override, pushed=pushed, user_ns=self.shell.user_ns, server=self.server,
-                              executed=executed)
+        return nbpath.resolve(
+            override=self.override, pushed=pushed, user_ns=self.shell.user_ns, server=self.server, executed=executed
+        )
 
     # -- run end ----------------------------------------------------------------------------------------
     def on_run_end(self, run, status: str) -> None:
@@ -168,7 +172,11 @@ class NotebookPlugin:
         tracker = run.tracker
         current = self.history.current
         if current is not None:  # the run ends inside its cell: take the outputs produced so far
-            current.raw_outputs, current.error, current.stored = self._outputs_of(current), self._error_of(current), None
+            current.raw_outputs, current.error, current.stored = (
+                self._outputs_of(current),
+                self._error_of(current),
+                None,
+            )
         entries = list(self.history.entries)
         first = _first_seq(entries, run.start_time)
         where = self.notebook_path()
@@ -179,9 +187,13 @@ class NotebookPlugin:
             self._store(tracker, read, entries, fields, info)
         else:
             info["skipped"] = "disabled (--no-snapshot or TrackMagics.snapshot = False)"
-        cells = None if read.notebook is None else [
-            rcpt.Cell(i, c.get("id"), nbfile.cell_source(c)) for i, c in enumerate(nbfile.code_cells(read.notebook))
-        ]
+        cells = (
+            None
+            if read.notebook is None
+            else [
+                rcpt.Cell(i, c.get("id"), nbfile.cell_source(c)) for i, c in enumerate(nbfile.code_cells(read.notebook))
+            ]
+        )
         fields["receipt"] = json.dumps(self._receipts.build(entries, cells, first, stale=read.stale))
         fields.update(_cell_key(run, self._receipts.cell_of_last()))
         self._papermill_params(run, read.notebook, entries, info)
@@ -350,7 +362,7 @@ class _PapermillScan:
         self.scanned, self.found = 0, None
 
     def __call__(self, entries: list[HistoryEntry]) -> HistoryEntry | None:
-        for entry in entries[self.scanned:] if self.found is None else ():
+        for entry in entries[self.scanned :] if self.found is None else ():
             self.scanned += 1
             if entry.source.lstrip().startswith(_PAPERMILL_MARKER + "\n"):
                 self.found = entry

@@ -146,7 +146,9 @@ def _check(rules: Mapping[str, Rule], tags: Mapping[str, str]) -> list[Violation
 def git_config(key: str, folder: Path) -> str | None:
     """``git config --get KEY`` run in ``folder`` (the repository's and the user's settings); None when unset."""
     try:
-        done = subprocess.run(["git", "config", "--get", key], cwd=folder, capture_output=True, text=True, timeout=10, check=False)
+        done = subprocess.run(
+            ["git", "config", "--get", key], cwd=folder, capture_output=True, text=True, timeout=10, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() or None if done.returncode == 0 else None
@@ -171,7 +173,10 @@ class PolicyFinder:
         ``store_dir`` (the store in use, when found elsewhere, e.g. ``NBTRACK_STORE``) is
         looked in first. Raises :class:`PolicyError` for a broken file.
         """
-        key = (os.fspath(start) if start is not None else os.getcwd(), None if store_dir is None else os.fspath(store_dir))
+        key = (
+            os.fspath(start) if start is not None else os.getcwd(),
+            None if store_dir is None else os.fspath(store_dir),
+        )
         paths = self._candidates.get(key)
         if paths is None:
             paths = self._candidates[key] = [str(p) for p in self.candidates(*key)]
@@ -223,13 +228,17 @@ def parse(text: str, path: Path) -> Policy | None:
         tables, prefix = data, ""
         for name in data:
             if name not in SECTIONS:
-                raise _semantic(text, path, f"unknown table [{name}] (a policy has {', '.join(f'[{s}]' for s in SECTIONS)})", name)
+                raise _semantic(
+                    text, path, f"unknown table [{name}] (a policy has {', '.join(f'[{s}]' for s in SECTIONS)})", name
+                )
     policy = Policy(path)
     for section in SECTIONS:
         rules = tables.get(section, {})
         if not isinstance(rules, dict):
             raise _semantic(text, path, f"{prefix}{section} must be a table of tag rules", section)
-        setattr(policy, section, {key: _rule(text, path, f"{prefix}{section}", key, spec) for key, spec in rules.items()})
+        setattr(
+            policy, section, {key: _rule(text, path, f"{prefix}{section}", key, spec) for key, spec in rules.items()}
+        )
     return policy
 
 
@@ -260,7 +269,15 @@ def _rule(text: str, path: Path, section: str, key: str, spec: Any) -> Rule:
             raise bad(f"pattern {spec['pattern']!r} is not a valid regular expression: {exc}", "pattern") from None
     if "refuse" in spec and len(spec) > 1 + ("help" in spec):
         raise bad("a refused tag takes no other rule than help", "refuse")
-    return Rule(key, spec.get("required", False), tuple(one_of), pattern, spec.get("default"), spec.get("refuse"), spec.get("help"))
+    return Rule(
+        key,
+        spec.get("required", False),
+        tuple(one_of),
+        pattern,
+        spec.get("default"),
+        spec.get("refuse"),
+        spec.get("help"),
+    )
 
 
 def _semantic(text: str, path: Path, message: str, key: str, rule: str | None = None) -> PolicyError:
@@ -274,7 +291,7 @@ def _line_of(text: str, key: str, rule: str | None) -> int | None:
     (the first place the key is written)."""
     lines = text.splitlines()
     key_at = re.compile(rf"""^\s*(\[([^\]]*\.)?)?["']?{re.escape(key)}["']?\s*(=|\])""")
-    rule_at = re.compile(rf"""(^|[{{,\s])["']?{re.escape(rule or '')}["']?\s*=""")
+    rule_at = re.compile(rf"""(^|[{{,\s])["']?{re.escape(rule or "")}["']?\s*=""")
     for number, line in enumerate(lines, start=1):
         if not key_at.match(line):
             continue

@@ -71,6 +71,7 @@ ENV_ALLOWLIST = frozenset({
 #: prefixes of environment variables worth recording, before secret filtering
 ENV_ALLOWED_PREFIXES = ("NBTRACK_",)
 
+
 def git_info(path: str | os.PathLike[str], timeout: float = 2.0) -> dict[str, Any] | None:
     """The git state of the repository containing ``path`` (a directory or a file).
 

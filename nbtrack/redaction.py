@@ -137,9 +137,7 @@ def _kind_changes(word: str) -> float:
     Random tokens switch every other character; words, CamelCase and numbered names
     (``ResNet50``, ``Experiments2024``) seldom do.
     """
-    changes = sum(
-        a.isdigit() != b.isdigit() or (a.islower() and b.isupper()) for a, b in zip(word, word[1:])
-    )
+    changes = sum(a.isdigit() != b.isdigit() or (a.islower() and b.isupper()) for a, b in zip(word, word[1:]))
     return changes / (len(word) - 1)
 
 

@@ -63,9 +63,7 @@ def metric_value(value: Any, key: str = "metric") -> float:
             return float(value)
         except OverflowError:
             raise UsageError(f"metric {key!r}: {value!r} is too large for a float") from None
-    raise UsageError(
-        f"metric {key!r} must be a real number, got {type(value).__name__}: {_short(value)}"
-    )
+    raise UsageError(f"metric {key!r} must be a real number, got {type(value).__name__}: {_short(value)}")
 
 
 #: a metric timestamp is seconds since the epoch, from 1970 up to this (year 2286): a larger value
@@ -105,9 +103,13 @@ def metric_timestamp(timestamp: Any) -> float:
     if 0.0 <= timestamp < MAX_TIMESTAMP:  # NaN fails both
         return timestamp
     if MAX_TIMESTAMP <= timestamp < MAX_TIMESTAMP * 1000:
-        raise UsageError(f"timestamp {timestamp!r} looks like epoch milliseconds (MLflow's unit); nbtrack takes seconds: "
-                         f"pass {timestamp / 1000!r}, or log through nbtrack.mlflow, which takes milliseconds")
-    raise UsageError(f"timestamp must be finite seconds since the epoch, between 0 and {MAX_TIMESTAMP:.0f}; got {timestamp!r}")
+        raise UsageError(
+            f"timestamp {timestamp!r} looks like epoch milliseconds (MLflow's unit); nbtrack takes seconds: "
+            f"pass {timestamp / 1000!r}, or log through nbtrack.mlflow, which takes milliseconds"
+        )
+    raise UsageError(
+        f"timestamp must be finite seconds since the epoch, between 0 and {MAX_TIMESTAMP:.0f}; got {timestamp!r}"
+    )
 
 
 def is_metric_like(value: Any) -> bool:
@@ -148,7 +150,9 @@ def param_value(value: Any, key: str = "param") -> tuple[str, Any]:
         except (TypeError, ValueError) as exc:
             raise UsageError(f"param {key!r} is not JSON-serializable: {exc}") from None
         except RecursionError:
-            raise UsageError(f"param {key!r} is nested too deeply (or contains itself); log it as an artifact instead") from None
+            raise UsageError(
+                f"param {key!r} is nested too deeply (or contains itself); log it as an artifact instead"
+            ) from None
         _check_size(text, MAX_PARAM_BYTES, f"param {key!r}")
         return "json", text
     raise UsageError(

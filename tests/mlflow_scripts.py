@@ -5,7 +5,7 @@ leaves it to real MLflow in the differential test), uses ``workdir`` (a scratch 
 what MLflow documents and leaves its results in ``out`` for comparisons.
 """
 
-QUICKSTART = '''
+QUICKSTART = """
 import mlflow
 import mlflow.sklearn
 import mlflow.pyfunc
@@ -46,9 +46,9 @@ version = mlflow.MlflowClient().get_model_version("tracking-quickstart", "1")
 assert version.run_id == run.info.run_id and version.current_stage == "None"
 assert list(mlflow.sklearn.load_model("models:/tracking-quickstart/1").predict(X_test)) == list(y_pred)
 out["params"], out["metrics"] = fetched.data.params, fetched.data.metrics
-'''
+"""
 
-NESTED = '''
+NESTED = """
 import mlflow
 import mlflow.sklearn
 import mlflow.pyfunc
@@ -75,9 +75,9 @@ assert list(children["params.lr"]) == ["0.01", "0.1"]
 assert list(children["metrics.loss"]) == [0.1, 1.0]
 assert mlflow.last_active_run() is not None
 out["children"] = sorted(children["tags.mlflow.runName"])
-'''
+"""
 
-REGISTRY = '''
+REGISTRY = """
 import mlflow
 import mlflow.sklearn
 import mlflow.pyfunc
@@ -122,9 +122,9 @@ assert {alias: str(version) for alias, version in model.aliases.items()} == {"ch
 assert [round(v, 6) for v in mlflow.pyfunc.load_model("models:/churn@champion").predict([[3.0]])] == [7.0]
 assert [round(v, 6) for v in mlflow.sklearn.load_model("models:/churn/Production").predict([[4.0]])] == [9.0]
 out["stages"] = latest
-'''
+"""
 
-SEARCH = '''
+SEARCH = """
 import mlflow
 import mlflow.sklearn
 import mlflow.pyfunc
@@ -159,9 +159,9 @@ assert len(mlflow.search_runs(run_view_type=ViewType.DELETED_ONLY)) == 1
 assert len(mlflow.search_runs(run_view_type=ViewType.ALL)) == 3
 assert mlflow.get_run(gone).info.lifecycle_stage == "deleted"
 out["names"] = sorted(frame["tags.mlflow.runName"])
-'''
+"""
 
-ARTIFACTS = '''
+ARTIFACTS = """
 import mlflow
 import mlflow.sklearn
 import mlflow.pyfunc
@@ -194,9 +194,9 @@ assert json.load(open(client.download_artifacts(run.info.run_id, "config.json", 
 got = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=os.path.join(workdir, "dl3"))
 assert open(os.path.join(got, "features.txt")).read() == "a,b"
 out["listed"] = sorted(listed)
-'''
+"""
 
-TAGS_AND_TIME = '''
+TAGS_AND_TIME = """
 import mlflow
 import mlflow.sklearn
 import mlflow.pyfunc
@@ -224,9 +224,9 @@ resumed = mlflow.get_run(run_id)
 assert resumed.info.status == "FINISHED" and resumed.data.metrics["loss"] == 0.25
 assert "mlflow.note.content" not in resumed.data.tags
 out["metrics"] = resumed.data.metrics
-'''
+"""
 
-CLIENT_RUNS = '''
+CLIENT_RUNS = """
 import mlflow
 import mlflow.sklearn
 import mlflow.pyfunc
@@ -248,9 +248,9 @@ assert run.data.params == {"alpha": "0.5", "p": "x"} and run.data.metrics == {"m
 assert run.data.tags["k"] == "v" and run.data.tags["t"] == "y" and run.data.tags["mlflow.runName"] == "by-client"
 assert [r.info.run_id for r in client.search_runs([experiment_id], "metrics.m > 1")] == [created.info.run_id]
 out["params"] = run.data.params
-'''
+"""
 
-DATASETS_AND_MEDIA = '''
+DATASETS_AND_MEDIA = """
 import mlflow
 import mlflow.artifacts
 import numpy as np
@@ -280,7 +280,15 @@ assert list(table["a"]) == [1, 2] and list(table["b"]) == ["x", "y"]
 png = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="images/black.png", dst_path=workdir)
 assert open(png, "rb").read()[1:4] == b"PNG"
 out["inputs"], out["files"] = inputs, files
-'''
+"""
 
-SCRIPTS = {"quickstart": QUICKSTART, "nested": NESTED, "registry": REGISTRY, "search": SEARCH, "artifacts": ARTIFACTS,
-           "tags_and_time": TAGS_AND_TIME, "client_runs": CLIENT_RUNS, "datasets_and_media": DATASETS_AND_MEDIA}
+SCRIPTS = {
+    "quickstart": QUICKSTART,
+    "nested": NESTED,
+    "registry": REGISTRY,
+    "search": SEARCH,
+    "artifacts": ARTIFACTS,
+    "tags_and_time": TAGS_AND_TIME,
+    "client_runs": CLIENT_RUNS,
+    "datasets_and_media": DATASETS_AND_MEDIA,
+}

@@ -31,13 +31,21 @@ def logged(store_path):
 
 def test_api_reads_back_what_was_logged(logged, tmp_path):
     tracker, run_id = logged
-    assert [a.name for a in nbtrack.list_artifacts(run_id)] == ["big/blob.txt", "config.json", "models/churn.pkl", "notes/hello.txt"]
+    assert [a.name for a in nbtrack.list_artifacts(run_id)] == [
+        "big/blob.txt",
+        "config.json",
+        "models/churn.pkl",
+        "notes/hello.txt",
+    ]
     assert nbtrack.load_text(run_id, "notes/hello.txt") == "hello\n"
     config = nbtrack.load_dict(run_id, "config.json")
     assert config["lr"] == 0.1 and math.isnan(config["loss"]) and config["layers"] == [64, 32]
     assert nbtrack.load_artifact(run_id[:8], "big/blob.txt") == b"x" * 300_000
     one = nbtrack.download_artifacts(run_id, "notes/hello.txt", tmp_path / "one")
-    assert one == str(tmp_path / "one" / "notes" / "hello.txt") and (tmp_path / "one" / "notes" / "hello.txt").read_text() == "hello\n"
+    assert (
+        one == str(tmp_path / "one" / "notes" / "hello.txt")
+        and (tmp_path / "one" / "notes" / "hello.txt").read_text() == "hello\n"
+    )
     assert nbtrack.download_artifacts(run_id, dst_path=tmp_path / "all") == str(tmp_path / "all")
     written = sorted(str(p.relative_to(tmp_path / "all")) for p in (tmp_path / "all").rglob("*") if p.is_file())
     assert written == ["big/blob.txt", "config.json", "models/churn.pkl", "notes/hello.txt"]
@@ -47,7 +55,9 @@ def test_runs_uri_loads_a_logged_model_registered_or_not(logged):
     _, run_id = logged
     assert nbtrack.load_model(f"runs:/{run_id}/churn") == {"weights": [1, 2, 3]}
     assert nbtrack.load_model(f"runs:/{run_id[:8]}/models/churn.pkl") == {"weights": [1, 2, 3]}
-    with pytest.raises(NotFoundError, match=r"no artifact 'other' \(its artifacts: big/blob.txt, config.json, models/churn.pkl"):
+    with pytest.raises(
+        NotFoundError, match=r"no artifact 'other' \(its artifacts: big/blob.txt, config.json, models/churn.pkl"
+    ):
         nbtrack.load_model(f"runs:/{run_id}/other")
     with pytest.raises(UsageError, match="runs:/RUN_ID/ARTIFACT"):
         nbtrack.load_model("runs:/only-a-run")

@@ -57,7 +57,9 @@ def test_comparison_backends_answer_where_they_apply(results):
 
 
 def test_report_has_one_row_per_workload_and_the_machine(results):
-    text = report.render(list(WORKLOADS), results, machine.describe(), "smoke", 2, "python -m benchmarks --profile smoke")
+    text = report.render(
+        list(WORKLOADS), results, machine.describe(), "smoke", 2, "python -m benchmarks --profile smoke"
+    )
     table = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| Workload")]
     assert len(table) == len(WORKLOADS)
     assert all(line.count(" | ") == 6 for line in table)

@@ -262,9 +262,12 @@ def test_sklearn_estimators_record_class_and_non_default_hyperparameters():
     assert captured.params == {
         "max_depth": 9,
         # n_estimators=100 is the default: left out, as sklearn's repr leaves it out
-        "model.estimator": "GradientBoostingClassifier", "model.max_depth": 4, "model.random_state": 7,
+        "model.estimator": "GradientBoostingClassifier",
+        "model.max_depth": 4,
+        "model.random_state": 7,
         # the label names the steps once; their settings follow under their deep names
-        "pipe.estimator": "Pipeline[StandardScaler, LogisticRegression]", "pipe.logisticregression__C": 0.5,
+        "pipe.estimator": "Pipeline[StandardScaler, LogisticRegression]",
+        "pipe.logisticregression__C": 0.5,
         "pipe.standardscaler__with_mean": False,
     }  # class_weight (a dict with int keys) cannot be a param: left out silently
     assert captured.skipped == []
@@ -293,7 +296,9 @@ def test_odd_estimators_never_break_the_capture():
 
 
 def test_tracked_cell_records_an_inline_estimator(shell):
-    shell.ok("%%track -q gbm\nfrom sklearn.tree import DecisionTreeClassifier\nmodel = DecisionTreeClassifier(max_depth=2).fit([[0], [1]], [0, 1])\nacc = 1.0")
+    shell.ok(
+        "%%track -q gbm\nfrom sklearn.tree import DecisionTreeClassifier\nmodel = DecisionTreeClassifier(max_depth=2).fit([[0], [1]], [0, 1])\nacc = 1.0"
+    )
     run = shell.tracker.search_runs(max_results=1)[0]
     assert run.params == {"model.estimator": "DecisionTreeClassifier", "model.max_depth": 2}
     shell.ok("%config TrackMagics.capture_estimators = False")

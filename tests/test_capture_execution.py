@@ -41,9 +41,16 @@ def test_failed_and_unparsable_cells_inherit_nothing_in_a_real_kernel(tmp_path, 
     """The issue's repro: succeed, edit so fit() raises before the metric line, then an IndentationError."""
     from nbclient import NotebookClient
 
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbtrack"), nbformat.v4.new_code_cell(FOREST.format(n=20, depth=None))]
-    client = NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}})
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext nbtrack"),
+        nbformat.v4.new_code_cell(FOREST.format(n=20, depth=None)),
+    ]
+    client = NotebookClient(
+        nb, kernel_name="python3", timeout=120, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}
+    )
     env = {**os.environ, "NBTRACK_STORE": str(store_path)}
     with client.setup_kernel(env=env):
         client.execute_cell(nb.cells[0], 0)
@@ -77,7 +84,9 @@ def _last(shell):
 
 
 def _setup(shell):
-    shell.ok("import numpy as np\nfrom sklearn.linear_model import LogisticRegression\nX = np.arange(20.0).reshape(10, 2)\ny = np.array([0, 1] * 5)")
+    shell.ok(
+        "import numpy as np\nfrom sklearn.linear_model import LogisticRegression\nX = np.arange(20.0).reshape(10, 2)\ny = np.array([0, 1] * 5)"
+    )
 
 
 def test_a_branch_that_did_not_run_lends_nothing(shell):
@@ -115,14 +124,18 @@ except ValueError as exc:
 def test_statements_after_the_failing_one_never_ran(shell):
     _setup(shell)
     shell.ok("%%track -q\nlr = 0.1\naccuracy = 0.75\nloss = 0.5")
-    shell.run("%%track -q --metrics loss\nlr = 0.2\nfor i in range(3):\n    if i == 2:\n        raise RuntimeError('boom')\naccuracy = 0.8")
+    shell.run(
+        "%%track -q --metrics loss\nlr = 0.2\nfor i in range(3):\n    if i == 2:\n        raise RuntimeError('boom')\naccuracy = 0.8"
+    )
     run = _last(shell)
     assert run.status == "FAILED" and "boom" in run.error
     assert run.params == {"lr": 0.2} and run.metrics == {}  # loss: asked for, but not this execution's
     shell.run("%%track -q\ntol = 1e-4; accuracy = undefined_name")  # two statements on one line
     assert _last(shell).params == {"tol": 1e-4} and _last(shell).metrics == {}
     shell.ok("%%track -q\nn_folds = 5\nseed = None\naccuracy = 0.5")
-    shell.run("%%track -q\nn_folds = 5\nseed = None; accuracy = 1 / 0")  # same objects as before, but bound by this execution
+    shell.run(
+        "%%track -q\nn_folds = 5\nseed = None; accuracy = 1 / 0"
+    )  # same objects as before, but bound by this execution
     assert _last(shell).params == {"n_folds": 5, "seed": None} and _last(shell).metrics == {}
 
 
@@ -194,7 +207,9 @@ def test_an_if_test_that_cannot_be_replayed_decides_nothing():
     n = 200
     # the cell rebinds the test's name after the if: its value now says nothing about the test
     names = analyze_cell("if flag:\n    n = 200\nflag = False")
-    assert extract(names, {"flag": False, "n": n}, before=Before(ids={"n": id(n), "flag": id(True)})).params == {"flag": False}
+    assert extract(names, {"flag": False, "n": n}, before=Before(ids={"n": id(n), "flag": id(True)})).params == {
+        "flag": False
+    }
     # a call in the test: never evaluated again
     names = analyze_cell("if len(items) > 1:\n    n = 200")
     assert extract(names, {"items": [1, 2], "n": n, "len": len}, before=Before(ids={"n": id(n)})).params == {}
@@ -203,4 +218,6 @@ def test_an_if_test_that_cannot_be_replayed_decides_nothing():
     assert extract(names, {"mode": "a", "n": n}, before=Before(ids={"n": id(n), "mode": id("b")})).params == {}
     # unchanged plain value: decided
     mode = "a"
-    assert extract(names, {"mode": mode, "n": n}, before=Before(ids={"n": id(n), "mode": id(mode)})).params == {"n": 200}
+    assert extract(names, {"mode": mode, "n": n}, before=Before(ids={"n": id(n), "mode": id(mode)})).params == {
+        "n": 200
+    }

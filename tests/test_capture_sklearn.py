@@ -47,36 +47,55 @@ def test_default_patterns_catch_metric_names_and_leave_lookalikes():
 
 
 def test_a_sequence_of_scores_records_mean_std_and_length(sk):
-    sk.ok("%%track -q cv\nscores = cross_val_score(LogisticRegression(max_iter=500), X, y, cv=5)\nfold_acc = [0.5, 1.0]\nlosses = np.array([[1.0]])")
+    sk.ok(
+        "%%track -q cv\nscores = cross_val_score(LogisticRegression(max_iter=500), X, y, cv=5)\nfold_acc = [0.5, 1.0]\nlosses = np.array([[1.0]])"
+    )
     run = _last(sk)
     scores = sk.ns["scores"]
-    assert run.metrics["scores.mean"].last == pytest.approx(scores.mean()) and run.metrics["scores.std"].last == pytest.approx(scores.std())
+    assert run.metrics["scores.mean"].last == pytest.approx(scores.mean()) and run.metrics[
+        "scores.std"
+    ].last == pytest.approx(scores.std())
     assert run.params["scores.n"] == 5
-    assert run.metrics["fold_acc.mean"].last == 0.75 and run.metrics["fold_acc.std"].last == 0.25 and run.params["fold_acc.n"] == 2
+    assert (
+        run.metrics["fold_acc.mean"].last == 0.75
+        and run.metrics["fold_acc.std"].last == 0.25
+        and run.params["fold_acc.n"] == 2
+    )
     assert not any(key.startswith("losses") for key in (*run.metrics, *run.params))  # 2-D: not a list of scores
 
 
 def test_scores_collected_in_a_loop_are_summarised_not_a_param(sk):
-    sk.ok("%%track -q loop\nscores = []\nfor C in [0.1, 1.0]:\n    fold = cross_val_score(SVC(C=C), X, y, cv=3)\n    scores.append(fold.mean())")
+    sk.ok(
+        "%%track -q loop\nscores = []\nfor C in [0.1, 1.0]:\n    fold = cross_val_score(SVC(C=C), X, y, cv=3)\n    scores.append(fold.mean())"
+    )
     run = _last(sk)
     assert set(run.metrics) == {"scores.mean", "scores.std"} and run.params == {"scores.n": 2}
     assert set(run.inputs) == {"X", "y"}  # read in the loop; C and fold are the loop's own
 
 
 def test_a_fitted_search_records_its_best_score_params_space_and_wrapped_model(sk):
-    sk.ok("%%track -q grid\nsearch = GridSearchCV(SVC(kernel='linear'), {'C': [0.1, 1, 10]}, cv=3).fit(X, y)\nprint(search.best_score_)")
+    sk.ok(
+        "%%track -q grid\nsearch = GridSearchCV(SVC(kernel='linear'), {'C': [0.1, 1, 10]}, cv=3).fit(X, y)\nprint(search.best_score_)"
+    )
     run = _last(sk)
     search = sk.ns["search"]
-    assert set(run.metrics) == {"search.best_score"} and run.metrics["search.best_score"].last == pytest.approx(search.best_score_)
+    assert set(run.metrics) == {"search.best_score"} and run.metrics["search.best_score"].last == pytest.approx(
+        search.best_score_
+    )
     assert run.params == {
-        "search.estimator": "GridSearchCV[SVC]", "search.cv": 3, "search.estimator__kernel": "linear",
-        "search.param_grid": {"C": [0.1, 1, 10]}, "search.best_params.C": search.best_params_["C"],
+        "search.estimator": "GridSearchCV[SVC]",
+        "search.cv": 3,
+        "search.estimator__kernel": "linear",
+        "search.param_grid": {"C": [0.1, 1, 10]},
+        "search.best_params.C": search.best_params_["C"],
     }  # error_score=nan is the default (NaN-aware); SVC's C=1.0 default is not repeated
     assert run.tags["nbtrack.unseeded"] == "search.estimator"  # SVC(random_state=None)
 
 
 def test_randomized_search_space_is_json_with_distributions_described(sk):
-    sk.ok("%%track -q rand\nrs = RandomizedSearchCV(LogisticRegression(max_iter=300), {'C': loguniform(1e-2, 1e2), 'fit_intercept': [True, False]}, n_iter=3, cv=3, random_state=0).fit(X, y)")
+    sk.ok(
+        "%%track -q rand\nrs = RandomizedSearchCV(LogisticRegression(max_iter=300), {'C': loguniform(1e-2, 1e2), 'fit_intercept': [True, False]}, n_iter=3, cv=3, random_state=0).fit(X, y)"
+    )
     run = _last(sk)
     assert run.params["rs.param_distributions"] == {"C": "loguniform(0.01, 100.0)", "fit_intercept": [True, False]}
     assert run.params["rs.random_state"] == 0 and run.params["rs.estimator"] == "RandomizedSearchCV[LogisticRegression]"
@@ -84,8 +103,12 @@ def test_randomized_search_space_is_json_with_distributions_described(sk):
 
 
 def test_halving_search_is_a_search_too(sk):
-    sk.ok("from sklearn.experimental import enable_halving_search_cv\nfrom sklearn.model_selection import HalvingGridSearchCV")
-    sk.ok("%%track -q halving\nhs = HalvingGridSearchCV(LogisticRegression(max_iter=300), {'C': [0.1, 1.0]}, cv=3, random_state=0).fit(X, y)")
+    sk.ok(
+        "from sklearn.experimental import enable_halving_search_cv\nfrom sklearn.model_selection import HalvingGridSearchCV"
+    )
+    sk.ok(
+        "%%track -q halving\nhs = HalvingGridSearchCV(LogisticRegression(max_iter=300), {'C': [0.1, 1.0]}, cv=3, random_state=0).fit(X, y)"
+    )
     run = _last(sk)
     assert "hs.best_score" in run.metrics and run.params["hs.best_params.C"] in (0.1, 1.0)
     assert run.params["hs.param_grid"] == {"C": [0.1, 1.0]}
@@ -142,7 +165,10 @@ def test_search_error_score_default_is_nan_aware():
     from sklearn.model_selection import GridSearchCV
     from sklearn.svm import SVC
 
-    out = extract(analyze_cell("a = s()\nb = s()"), {"a": GridSearchCV(SVC(), {"C": [1]}), "b": GridSearchCV(SVC(), {"C": [1]}, error_score="raise")})
+    out = extract(
+        analyze_cell("a = s()\nb = s()"),
+        {"a": GridSearchCV(SVC(), {"C": [1]}), "b": GridSearchCV(SVC(), {"C": [1]}, error_score="raise")},
+    )
     assert "a.error_score" not in out.params  # nan == its default nan
     assert out.params["b.error_score"] == "raise"
 

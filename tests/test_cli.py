@@ -29,7 +29,9 @@ def run_cli(args, capsys):
 
 
 def test_runs_ls_with_query_and_order(populated, capsys):
-    code, out, err = run_cli(["--store", str(populated), "runs", "ls", "metrics.f1 > 0.8", "--order-by", "metrics.f1 desc"], capsys)
+    code, out, err = run_cli(
+        ["--store", str(populated), "runs", "ls", "metrics.f1 > 0.8", "--order-by", "metrics.f1 desc"], capsys
+    )
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert "gbm" in lines[2] and "rf" in lines[3] and len(lines) == 4
@@ -42,11 +44,15 @@ def test_runs_show(populated, tracker, capsys):
 
 
 def test_runs_export_csv_and_json(populated, capsys):
-    code, out, _ = run_cli(["--store", str(populated), "runs", "export", "--format", "csv", "--order-by", "name"], capsys)
+    code, out, _ = run_cli(
+        ["--store", str(populated), "runs", "export", "--format", "csv", "--order-by", "name"], capsys
+    )
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and [r["name"] for r in rows] == ["gbm", "lr", "rf"]
     assert rows[0]["params.model"] == "gbm" and float(rows[0]["metrics.f1"]) == 0.91 and rows[0]["tags.team"] == "churn"
-    code, out, _ = run_cli(["--store", str(populated), "runs", "export", "--format", "json", "tags.team = 'churn'"], capsys)
+    code, out, _ = run_cli(
+        ["--store", str(populated), "runs", "export", "--format", "json", "tags.team = 'churn'"], capsys
+    )
     records = json.loads(out)
     assert code == 0 and {r["name"] for r in records} == {"gbm", "rf", "lr"} and records[0]["params"]["depth"] == 3
 
@@ -68,10 +74,10 @@ def test_store_info(populated, capsys):
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (["runs", "show", "ffffffff"], 1),                 # not found
-        (["runs", "ls", "metrics.f1 >"], 1),               # bad query
-        (["runs", "show", "ab"], 1),                       # bad id
-        (["runs", "frobnicate"], 1),                       # usage
+        (["runs", "show", "ffffffff"], 1),  # not found
+        (["runs", "ls", "metrics.f1 >"], 1),  # bad query
+        (["runs", "show", "ab"], 1),  # bad id
+        (["runs", "frobnicate"], 1),  # usage
     ],
 )
 def test_exit_codes(populated, capsys, args, expected):
@@ -86,8 +92,11 @@ def test_missing_store_is_exit_2(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_console_script_entry_point(populated):
-    proc = subprocess.run([sys.executable, "-m", "nbtrack", "--store", str(populated), "runs", "ls", "name = 'gbm'"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbtrack", "--store", str(populated), "runs", "ls", "name = 'gbm'"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0 and "gbm" in proc.stdout
 
 

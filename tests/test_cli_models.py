@@ -36,8 +36,21 @@ def stages(registry) -> dict[int, str]:
 
 
 def test_promote_with_a_passing_gate(registry, store_path, capsys):
-    code = cli(store_path, "models", "promote", "fraud", "2", "--to", "Production",
-               "--require", "metrics.f1 >= production.metrics.f1", "--require", "metrics.f1 > 0.5", "-c", "better f1")
+    code = cli(
+        store_path,
+        "models",
+        "promote",
+        "fraud",
+        "2",
+        "--to",
+        "Production",
+        "--require",
+        "metrics.f1 >= production.metrics.f1",
+        "--require",
+        "metrics.f1 > 0.5",
+        "-c",
+        "better f1",
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "PASS  metrics.f1 >= production.metrics.f1  ->  0.85 >= 0.8" in out and "(archived version 1)" in out
@@ -49,8 +62,19 @@ def test_promote_with_a_passing_gate(registry, store_path, capsys):
 def test_promote_with_a_failing_gate_exits_1_and_changes_nothing(registry, store_path, capsys):
     registry.transition_stage("fraud", 2, "Production")
     before = (stages(registry), len(registry.history("fraud")))
-    code = cli(store_path, "models", "promote", "fraud", "3", "--to", "Production",
-               "--require", "metrics.f1 > 0.5", "--require", "metrics.f1 >= production.metrics.f1")
+    code = cli(
+        store_path,
+        "models",
+        "promote",
+        "fraud",
+        "3",
+        "--to",
+        "Production",
+        "--require",
+        "metrics.f1 > 0.5",
+        "--require",
+        "metrics.f1 >= production.metrics.f1",
+    )
     captured = capsys.readouterr()
     assert code == 1 and captured.out == ""
     lines = captured.err.splitlines()
@@ -67,9 +91,24 @@ def test_promote_with_a_failing_gate_exits_1_and_changes_nothing(registry, store
 def test_a_failing_gate_in_a_real_subprocess(registry, store_path):
     script = "import sys; from nbtrack.cli import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.run(
-        [sys.executable, "-c", script, "--store", str(store_path), "models", "promote", "fraud", "2", "--to", "Production",
-         "--require", "metrics.f1 >= 0.99"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            script,
+            "--store",
+            str(store_path),
+            "models",
+            "promote",
+            "fraud",
+            "2",
+            "--to",
+            "Production",
+            "--require",
+            "metrics.f1 >= 0.99",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 1, proc.stderr
     assert "FAIL  metrics.f1 >= 0.99  ->  0.85 >= 0.99" in proc.stderr
@@ -115,7 +154,9 @@ def test_ls_show_alias_history(registry, store_path, capsys):
     assert cli(store_path, "models", "history", "fraud", "--json") == 0
     events = json.loads(capsys.readouterr().out.split("\n", 1)[1])["events"]
     assert [(e["action"], e["key"], e["from"], e["to"]) for e in events[-3:]] == [
-        ("set_alias", "champion", None, "1"), ("set_alias", "challenger", None, "2"), ("delete_alias", "challenger", "2", None),
+        ("set_alias", "champion", None, "1"),
+        ("set_alias", "challenger", None, "2"),
+        ("delete_alias", "challenger", "2", None),
     ]
 
 

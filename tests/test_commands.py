@@ -53,7 +53,9 @@ def test_comment_is_the_one_shared_declaration(command):
 
 @pytest.fixture
 def fraud(shell):
-    shell.ok("%%track --quiet\nfrom sklearn.dummy import DummyClassifier\nclf = DummyClassifier()\nimport nbtrack\nnbtrack.log_model(clf, 'clf')\nf1 = 0.8")
+    shell.ok(
+        "%%track --quiet\nfrom sklearn.dummy import DummyClassifier\nclf = DummyClassifier()\nimport nbtrack\nnbtrack.log_model(clf, 'clf')\nf1 = 0.8"
+    )
     shell.ok("%track register --name fraud --artifact clf")
     return shell
 

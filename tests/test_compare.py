@@ -12,11 +12,24 @@ from nbtrack.display.compare import ComparisonView, metrics_html, params_html
 XSS = "<img src=x onerror=alert(1)>"
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("loss", LOWER), ("val_loss", LOWER), ("train/rmse", LOWER), ("MAE", LOWER), ("mean_absolute_error", LOWER),
-    ("logloss", LOWER), ("error_rate", LOWER), ("latency_ms", LOWER),
-    ("f1", HIGHER), ("auc", HIGHER), ("accuracy", HIGHER), ("precision@5", HIGHER), ("glossary_size", HIGHER),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("loss", LOWER),
+        ("val_loss", LOWER),
+        ("train/rmse", LOWER),
+        ("MAE", LOWER),
+        ("mean_absolute_error", LOWER),
+        ("logloss", LOWER),
+        ("error_rate", LOWER),
+        ("latency_ms", LOWER),
+        ("f1", HIGHER),
+        ("auc", HIGHER),
+        ("accuracy", HIGHER),
+        ("precision@5", HIGHER),
+        ("glossary_size", HIGHER),
+    ],
+)
 def test_metric_direction_guesses_from_name_words(name, expected):
     assert metric_direction(name) == expected
 
@@ -37,7 +50,9 @@ def _runs(tracker, specs):
 
 
 def test_only_differing_params_unless_show_all(tracker):
-    runs = _runs(tracker, [("a", {"lr": 0.1, "depth": 3, "seed": 1}, {}), ("b", {"lr": 0.2, "depth": 3, "seed": 1.0}, {})])
+    runs = _runs(
+        tracker, [("a", {"lr": 0.1, "depth": 3, "seed": 1}, {}), ("b", {"lr": 0.2, "depth": 3, "seed": 1.0}, {})]
+    )
     comparison = compare_runs(runs)
     assert [r.key for r in comparison.param_rows()] == ["lr"]
     assert [r.key for r in comparison.param_rows(show_all=True)] == ["depth", "lr", "seed"]
@@ -50,11 +65,14 @@ def test_a_param_missing_from_one_run_differs(tracker):
 
 
 def test_best_value_per_metric_follows_direction_and_skips_nan(tracker):
-    runs = _runs(tracker, [
-        ("a", {}, {"loss": 0.5, "f1": 0.7}),
-        ("b", {}, {"loss": 0.3, "f1": math.nan}),
-        ("c", {}, {"loss": 0.3, "f1": 0.6}),
-    ])
+    runs = _runs(
+        tracker,
+        [
+            ("a", {}, {"loss": 0.5, "f1": 0.7}),
+            ("b", {}, {"loss": 0.3, "f1": math.nan}),
+            ("c", {}, {"loss": 0.3, "f1": 0.6}),
+        ],
+    )
     comparison = compare_runs(runs)
     assert comparison.metric("loss").best == frozenset({1, 2})  # ties are all best
     assert comparison.metric("f1").best == frozenset({0})
@@ -109,8 +127,10 @@ def test_diff_compare_and_version_comparison_agree_on_what_changed(tracker):
 
     registry = Registry(tracker.store, runs=tracker.runs, who="alice@lab")
     runs = []
-    for params, f1 in (({"flag": True, "score": math.nan, "lr": 1, "gone": "x"}, 0.8),
-                       ({"flag": 1, "score": math.nan, "lr": 1.0, "new": "y"}, 0.8)):
+    for params, f1 in (
+        ({"flag": True, "score": math.nan, "lr": 1, "gone": "x"}, 0.8),
+        ({"flag": 1, "score": math.nan, "lr": 1.0, "new": "y"}, 0.8),
+    ):
         with tracker.start_run() as run:
             tracker.log_params(params)
             tracker.log_metric("f1", f1)
@@ -119,7 +139,11 @@ def test_diff_compare_and_version_comparison_agree_on_what_changed(tracker):
         runs.append(tracker.get_run(run.id))
     expected = ["flag", "gone", "new"]
     assert [row.key for row in compare_runs(runs).param_rows()] == expected
-    assert [(c.key, c.kind) for c in diff_runs(tracker, *runs).params] == [("flag", "changed"), ("gone", "removed"), ("new", "added")]
+    assert [(c.key, c.kind) for c in diff_runs(tracker, *runs).params] == [
+        ("flag", "changed"),
+        ("gone", "removed"),
+        ("new", "added"),
+    ]
     versions = registry.compare_versions("fraud", 1, 2)
     assert [p.key for p in versions.changed_params] == expected
     assert versions.runs is not None and versions.runs.labels == [r.label for r in runs]

@@ -16,7 +16,9 @@ def seed(tracker, count=7):
     """Runs r0..r{count-1}: lr = i/10, model gbm for odd i, f1 = i/10, loss = 1 - i/10, a logged model."""
     ids = []
     for i in range(count):
-        with tracker.start_run(f"r{i}", params={"lr": i / 10, "model": "gbm" if i % 2 else "rf"}, tags={"team": "t"}) as run:
+        with tracker.start_run(
+            f"r{i}", params={"lr": i / 10, "model": "gbm" if i % 2 else "rf"}, tags={"team": "t"}
+        ) as run:
             for step in range(3):
                 tracker.log_metrics({"f1": i / 10 + step, "loss": 1 - i / 10}, step=step)
             tracker.log_model({"weights": i}, "clf")
@@ -83,10 +85,15 @@ def test_sort_by_metric_then_flip(controller):
     assert (controller.descending, names(controller)) == (True, ["r6", "r5", "r4"])
 
 
-@pytest.mark.parametrize("column, expected", [
-    ("params.lr", ["r0", "r1", "r2"]), ("metrics.loss", ["r6", "r5", "r4"]), ("name", ["r0", "r1", "r2"]),
-    ("params.model", ["r5", "r3", "r1"]),  # gbm < rf, ties newest first
-])
+@pytest.mark.parametrize(
+    "column, expected",
+    [
+        ("params.lr", ["r0", "r1", "r2"]),
+        ("metrics.loss", ["r6", "r5", "r4"]),
+        ("name", ["r0", "r1", "r2"]),
+        ("params.model", ["r5", "r3", "r1"]),  # gbm < rf, ties newest first
+    ],
+)
 def test_sort_by_any_sortable_column(controller, column, expected):
     controller.sort_by(column, descending=False)
     assert names(controller) == expected
@@ -210,7 +217,11 @@ def live_names(tracker):
 
 
 def nested_tree(tracker):
-    with tracker.start_run("parent") as parent, tracker.start_run("child") as child, tracker.start_run("grandchild") as grandchild:
+    with (
+        tracker.start_run("parent") as parent,
+        tracker.start_run("child") as child,
+        tracker.start_run("grandchild") as grandchild,
+    ):
         pass
     return parent.id, child.id, grandchild.id
 
@@ -223,8 +234,10 @@ def test_delete_asks_first_and_deletes_only_on_confirm(tracker, controller, ids)
     assert sorted(controller.confirm_delete()) == sorted([ids[6], ids[5]])
     assert live_names(tracker) == ["r0", "r1", "r2", "r3", "r4"]
     assert (controller.total, names(controller), controller.pending_delete) == (5, ["r4", "r3", "r2"], None)
-    assert controller.status.text == ("deleted 2 runs (0 nested under the selected ones); "
-                                      "to undo, tick 'show deleted runs', select them and click Restore selected")
+    assert controller.status.text == (
+        "deleted 2 runs (0 nested under the selected ones); "
+        "to undo, tick 'show deleted runs', select them and click Restore selected"
+    )
     with pytest.raises(UsageError, match="nothing to confirm"):
         controller.confirm_delete()
 
@@ -233,7 +246,11 @@ def test_cancel_deletes_nothing(tracker, controller, ids):
     controller.toggle(ids[6], True)
     controller.request_delete()
     controller.cancel_delete()
-    assert (controller.pending_delete, controller.selected_ids, controller.status.text) == (None, [ids[6]], "nothing deleted")
+    assert (controller.pending_delete, controller.selected_ids, controller.status.text) == (
+        None,
+        [ids[6]],
+        "nothing deleted",
+    )
     assert len(tracker.search_runs()) == 7
     with pytest.raises(UsageError, match="nothing to confirm"):
         controller.confirm_delete()
@@ -257,7 +274,9 @@ def test_nested_runs_go_with_their_parent_and_come_back_with_it(tracker):
     controller.toggle(parent, True)
     assert controller.request_delete().describe() == "Delete 1 run and 2 runs nested under them?"
     assert controller.confirm_delete() == [parent, child, grandchild]
-    assert controller.total == 0 and controller.status.text.startswith("deleted 3 runs (2 nested under the selected ones)")
+    assert controller.total == 0 and controller.status.text.startswith(
+        "deleted 3 runs (2 nested under the selected ones)"
+    )
     controller.set_show_deleted(True)
     controller.select_page(True)  # the parent and its nested runs, all selected
     assert sorted(controller.restore_selected()) == sorted([parent, child, grandchild])
@@ -320,7 +339,11 @@ def test_deleted_runs_listing_filters_sorts_pages_and_restores(tracker, controll
     controller.next_page()
     assert names(controller) == ["r3", "r2", "r1"]
     controller.set_filter("params.model = 'gbm'")
-    assert (controller.total, names(controller), controller.status.text) == (3, ["r5", "r3", "r1"], "3 deleted runs match")
+    assert (controller.total, names(controller), controller.status.text) == (
+        3,
+        ["r5", "r3", "r1"],
+        "3 deleted runs match",
+    )
     controller.sort_by("name", descending=False)
     assert names(controller) == ["r1", "r3", "r5"]
 
@@ -415,22 +438,32 @@ def test_tag_several_runs_in_one_go(tracker, controller, ids):
     assert sorted(controller.tag_selected(" stage = prod ")) == sorted(ids[4:])
     assert controller.status == Status("tagged 3 runs stage=prod")
     assert {name: tags.get("stage") for name, tags in all_tags(tracker).items()} == {
-        "r0": None, "r1": None, "r2": None, "r3": None, "r4": "prod", "r5": "prod", "r6": "prod"}
+        "r0": None,
+        "r1": None,
+        "r2": None,
+        "r3": None,
+        "r4": "prod",
+        "r5": "prod",
+        "r6": "prod",
+    }
     assert [run.tags["stage"] for run in controller.runs] == ["prod"] * 3  # the page shows the new tags
     assert "tags.stage" in controller.available_columns()
     controller.tag_selected("stage=dev")  # tagging again replaces the value
     assert {tags.get("stage") for tags in all_tags(tracker).values()} == {None, "dev"}
 
 
-@pytest.mark.parametrize("text, key, value", [
-    ("owner = Ana María", "owner", "Ana María"),
-    ("""msg = "it's \\"quoted\\"" """, "msg", 'it\'s "quoted"'),
-    ("msg='single quoted'", "msg", "single quoted"),
-    ("ship=🚀 fast", "ship", "🚀 fast"),
-    ("n=3", "n", "3"),
-    ("expr=a=b", "expr", "a=b"),
-    ("clé d'été=oui", "clé d'été", "oui"),
-])
+@pytest.mark.parametrize(
+    "text, key, value",
+    [
+        ("owner = Ana María", "owner", "Ana María"),
+        ("""msg = "it's \\"quoted\\"" """, "msg", 'it\'s "quoted"'),
+        ("msg='single quoted'", "msg", "single quoted"),
+        ("ship=🚀 fast", "ship", "🚀 fast"),
+        ("n=3", "n", "3"),
+        ("expr=a=b", "expr", "a=b"),
+        ("clé d'été=oui", "clé d'été", "oui"),
+    ],
+)
 def test_tag_values_are_parsed_like_the_magic(tracker, controller, ids, text, key, value):
     controller.toggle(ids[6], True)
     controller.tag_selected(text)
@@ -438,14 +471,17 @@ def test_tag_values_are_parsed_like_the_magic(tracker, controller, ids, text, ke
     assert controller.status.text == f"tagged 1 run {key}={value}"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("stage", "expected key=value, got 'stage'"),
-    ("=prod", "key must not be empty"),
-    ("k=[1, 2]", "tag 'k' must be a string, got list"),
-    ("a\tb=1", "contains a control character"),
-    ("nbtrack.verified=true", "tags starting with 'nbtrack.' are written by nbtrack itself"),
-    (" nbtrack.rerun_of = abc", "cannot be set or removed from the dashboard"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("stage", "expected key=value, got 'stage'"),
+        ("=prod", "key must not be empty"),
+        ("k=[1, 2]", "tag 'k' must be a string, got list"),
+        ("a\tb=1", "contains a control character"),
+        ("nbtrack.verified=true", "tags starting with 'nbtrack.' are written by nbtrack itself"),
+        (" nbtrack.rerun_of = abc", "cannot be set or removed from the dashboard"),
+    ],
+)
 def test_bad_tag_text_is_refused_and_writes_nothing(tracker, controller, ids, text, message):
     controller.select_page(True)
     before = all_tags(tracker)
@@ -488,11 +524,14 @@ def test_untag_drops_the_column_of_a_tag_no_run_has_any_more(controller, ids):
     assert controller.columns == ["name"] and "tags.stage" not in controller.available_columns()
 
 
-@pytest.mark.parametrize("text, message", [
-    ("stage=prod", "to remove a tag type its key only (e.g. stage), not key=value"),
-    ("", "tag name must not be empty"),
-    ("nbtrack.verified", "cannot be set or removed from the dashboard"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("stage=prod", "to remove a tag type its key only (e.g. stage), not key=value"),
+        ("", "tag name must not be empty"),
+        ("nbtrack.verified", "cannot be set or removed from the dashboard"),
+    ],
+)
 def test_bad_untag_is_refused_and_removes_nothing(tracker, controller, ids, text, message):
     with tracker.start_run("verified", tags={"nbtrack.verified": "true", "stage": "prod"}) as run:
         pass
@@ -509,7 +548,10 @@ def test_note_on_exactly_one_run(tracker, controller, ids):
     assert (controller.note_run_id, controller.note_of(ids[6])) == (ids[6], "")
     controller.set_note(ids[6], "baseline <b>model</b>, 🚀")
     assert tracker.get_run(ids[6]).note == "baseline <b>model</b>, 🚀"
-    assert controller.status == Status("saved the note of run r6") and controller.note_of(ids[6]) == "baseline <b>model</b>, 🚀"
+    assert (
+        controller.status == Status("saved the note of run r6")
+        and controller.note_of(ids[6]) == "baseline <b>model</b>, 🚀"
+    )
     controller.set_note(ids[6], "  ")
     assert controller.status == Status("cleared the note of run r6")
 
@@ -672,13 +714,18 @@ def test_stage_change_with_a_promotion_gate(registered):
     with pytest.raises(GateFailedError):
         registered.confirm()
     assert registered.current().in_stage("Production")[0].version == 1  # a failed gate changes nothing
-    pending = registered.request_stage(2, "Production", "gated", require="metrics.f1 >= production.metrics.f1; metrics.loss < 1")
+    pending = registered.request_stage(
+        2, "Production", "gated", require="metrics.f1 >= production.metrics.f1; metrics.loss < 1"
+    )
     assert "if metrics.f1 >= production.metrics.f1 and metrics.loss < 1" in pending.describe()
     registered.confirm()
     assert registered.current().in_stage("Production")[0].version == 2
     assert "gate passed" in registered.dashboard.status.text
     promotion = [e for e in registered.history() if e.action == "transition" and e.version == 2][-1]
-    assert [g["requirement"] for g in promotion.details["gate"]] == ["metrics.f1 >= production.metrics.f1", "metrics.loss < 1"]
+    assert [g["requirement"] for g in promotion.details["gate"]] == [
+        "metrics.f1 >= production.metrics.f1",
+        "metrics.loss < 1",
+    ]
 
 
 def test_a_mistyped_gate_is_refused_before_any_confirmation(registered):
@@ -701,7 +748,9 @@ def test_default_columns_lead_with_the_users_own_params(tracker):
     assert shown[:3] == ["params.lr", "params.depth", "params.model.estimator"] and len(shown) == DEFAULT_PARAM_COLUMNS
 
 
-def test_the_deleted_listing_offers_the_columns_of_deleted_runs_and_each_listing_keeps_its_own(tracker, controller, ids):
+def test_the_deleted_listing_offers_the_columns_of_deleted_runs_and_each_listing_keeps_its_own(
+    tracker, controller, ids
+):
     with tracker.start_run("old-idea", params={"only_in_the_bin": 3}) as old:
         tracker.log_metric("bin_score", 0.5)
     tracker.delete_run(old.id)
@@ -730,7 +779,10 @@ def test_a_comment_is_recorded_by_one_change_only(registered):
     registered.delete_alias("champion")
     registered.request_stage(2, "Archived")
     assert [(e.action, e.comment) for e in registered.history()[-3:]] == [
-        ("set_alias", None), ("delete_alias", None), ("transition", None)]
+        ("set_alias", None),
+        ("delete_alias", None),
+        ("transition", None),
+    ]
 
 
 def test_the_comment_waits_for_a_confirmation_and_survives_a_refusal(registered):

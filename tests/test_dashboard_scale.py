@@ -32,8 +32,12 @@ def generate(tracker) -> None:
             "INSERT INTO params(run_id, key, type, value) VALUES (?, ?, 'float', ?)",
             [(run_id, f"p{k:02d}", (i * 7 + k) % 13 / 10) for i, run_id in enumerate(ids) for k in range(PARAMS)],
         )
-    points = [(run_id, f"m{k}", step, (i % 97) / 97 + k + step, start) for i, run_id in enumerate(ids)
-              for k in range(METRICS) for step in range(STEPS)]
+    points = [
+        (run_id, f"m{k}", step, (i % 97) / 97 + k + step, start)
+        for i, run_id in enumerate(ids)
+        for k in range(METRICS)
+        for step in range(STEPS)
+    ]
     repo.write_batch(metrics=points)
 
 
@@ -49,12 +53,16 @@ def test_build_over_ten_thousand_runs_loads_one_page(tracker):
     dash.controller.set_page(200)
     sorted_and_paged = time.perf_counter() - began - built
     tracker.store.conn.set_trace_callback(None)
-    print(f"\ndashboard over {RUNS} runs x {PARAMS} params x {METRICS} metrics: built in {built * 1000:.0f} ms; "
-          f"sort by a metric + jump to page 201 in {sorted_and_paged * 1000:.0f} ms")
+    print(
+        f"\ndashboard over {RUNS} runs x {PARAMS} params x {METRICS} metrics: built in {built * 1000:.0f} ms; "
+        f"sort by a metric + jump to page 201 in {sorted_and_paged * 1000:.0f} ms"
+    )
 
     c = dash.controller
     assert (c.total, c.page_count, len(c.runs)) == (RUNS, 400, 25)
-    assert [r.name for r in c.runs][:2] == sorted((r.name for r in c.runs), key=lambda n: (int(n[4:]) % 97, -int(n[4:])))[:2]
+    assert [r.name for r in c.runs][:2] == sorted(
+        (r.name for r in c.runs), key=lambda n: (int(n[4:]) % 97, -int(n[4:]))
+    )[:2]
     assert len(c.keys.params) == PARAMS and len(c.keys.metrics) == METRICS
     wanted = [s for s in statements if "INTO temp._wanted" in s]
     assert 0 < len(wanted) <= 3 * 25, len(wanted)  # three page loads, children of 25 runs each
@@ -71,8 +79,10 @@ def test_page_changes_in_the_default_order_use_keyset_not_offset(tracker):
     experiment = repo.experiment_id("keyset")
     start = time.time() - 1000
     with store.atomic() as conn:
-        conn.executemany("INSERT INTO runs(uuid, experiment_id, name, status, start_time) VALUES (?, ?, ?, 'FINISHED', ?)",
-                         [(uuid.uuid4().hex, experiment, f"run-{i}", start + i // 3) for i in range(130)])
+        conn.executemany(
+            "INSERT INTO runs(uuid, experiment_id, name, status, start_time) VALUES (?, ?, ?, 'FINISHED', ?)",
+            [(uuid.uuid4().hex, experiment, f"run-{i}", start + i // 3) for i in range(130)],
+        )
     dash = Dashboard(tracker)
     c = dash.controller
     assert (c.total, c.page_count) == (130, 6)

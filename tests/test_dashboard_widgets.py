@@ -79,13 +79,40 @@ def test_the_callback_check_can_fail(no_lost_callbacks):
 
 
 def test_structure_has_the_documented_classes(dash):
-    for css in ("nbtrack-dashboard", "nbtrack-refresh", "nbtrack-status", "nbtrack-tabs", "nbtrack-filter", "nbtrack-filter-error",
-                "nbtrack-column-chooser", "nbtrack-show-deleted", "nbtrack-delete-selected", "nbtrack-restore-selected",
-                "nbtrack-delete-confirm-box", "nbtrack-delete-confirm", "nbtrack-delete-cancel", "nbtrack-runs-table",
-                "nbtrack-select-page", "nbtrack-page-prev", "nbtrack-page-next", "nbtrack-annotate", "nbtrack-tag-text",
-                "nbtrack-tag-apply", "nbtrack-tag-remove", "nbtrack-note", "nbtrack-note-save",
-                "nbtrack-baseline", "nbtrack-show-all-params", "nbtrack-compare-params", "nbtrack-metric-bars",
-                "nbtrack-stage-apply", "nbtrack-stage-confirm", "nbtrack-alias-set", "nbtrack-register-run", "nbtrack-model-history"):
+    for css in (
+        "nbtrack-dashboard",
+        "nbtrack-refresh",
+        "nbtrack-status",
+        "nbtrack-tabs",
+        "nbtrack-filter",
+        "nbtrack-filter-error",
+        "nbtrack-column-chooser",
+        "nbtrack-show-deleted",
+        "nbtrack-delete-selected",
+        "nbtrack-restore-selected",
+        "nbtrack-delete-confirm-box",
+        "nbtrack-delete-confirm",
+        "nbtrack-delete-cancel",
+        "nbtrack-runs-table",
+        "nbtrack-select-page",
+        "nbtrack-page-prev",
+        "nbtrack-page-next",
+        "nbtrack-annotate",
+        "nbtrack-tag-text",
+        "nbtrack-tag-apply",
+        "nbtrack-tag-remove",
+        "nbtrack-note",
+        "nbtrack-note-save",
+        "nbtrack-baseline",
+        "nbtrack-show-all-params",
+        "nbtrack-compare-params",
+        "nbtrack-metric-bars",
+        "nbtrack-stage-apply",
+        "nbtrack-stage-confirm",
+        "nbtrack-alias-set",
+        "nbtrack-register-run",
+        "nbtrack-model-history",
+    ):
         assert find(dash.widget, css), css
     assert len(find(dash.widget, "nbtrack-run-row")) == 2
     assert [t for t in dash.tabs.titles] == ["Runs", "Compare", "Registry"]
@@ -197,7 +224,10 @@ def test_register_stage_with_confirmation_and_aliases(tracker, dash, ids):
     one(dash, "nbtrack-alias-delete").click()
     assert _registry(tracker).get_model("fraud").aliases == {}
     # "ship it" was meant for the promotion only
-    assert [(e.action, e.comment) for e in _registry(tracker).history("fraud")[-2:]] == [("set_alias", None), ("delete_alias", None)]
+    assert [(e.action, e.comment) for e in _registry(tracker).history("fraud")[-2:]] == [
+        ("set_alias", None),
+        ("delete_alias", None),
+    ]
 
 
 def test_registry_errors_reach_the_status_line(tracker, dash):
@@ -343,7 +373,10 @@ def test_tag_and_remove_tag_buttons(tracker, dash, ids):
 
 def test_tag_errors_reach_the_status_line_and_write_nothing(tracker, dash, ids):
     find(dash.widget, "nbtrack-run-select")[0].value = True
-    for text, message in (("no equals sign", "expected key=value"), ("nbtrack.verified=true", "written by nbtrack itself")):
+    for text, message in (
+        ("no equals sign", "expected key=value"),
+        ("nbtrack.verified=true", "written by nbtrack itself"),
+    ):
         one(dash, "nbtrack-tag-text").value = text
         one(dash, "nbtrack-tag-apply").click()
         assert "nbtrack-status-error" in dash.status._dom_classes and message in dash.status.value
@@ -441,8 +474,13 @@ def test_user_text_is_escaped_in_every_view(tracker):
     assert not [v for v in htmls(dash.widget) if "<img src=x" in v]
     one(dash, "nbtrack-filter").value = ""
     assert not [v for v in htmls(dash.widget) if "<img src=x" in v]
-    for where in ("nbtrack-runs-table", "nbtrack-compare-params", "nbtrack-compare-metrics", "nbtrack-versions-table",
-                  "nbtrack-model-history"):
+    for where in (
+        "nbtrack-runs-table",
+        "nbtrack-compare-params",
+        "nbtrack-compare-metrics",
+        "nbtrack-versions-table",
+        "nbtrack-model-history",
+    ):
         assert ESCAPED in "".join(htmls(one(dash, where))), where
     bundle = dash._repr_mimebundle_()
     assert "<img src=x" not in bundle["text/html"] and ESCAPED in bundle["text/html"]

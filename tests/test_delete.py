@@ -54,7 +54,9 @@ def test_a_deleted_run_vanishes_from_every_listing_and_count(tracker, tmp_path):
     from nbtrack.widgets.controller import DashboardController
 
     keep = _run(tracker, "keep")
-    with tracker.start_run("gone", experiment="other", params={"only_gone": 1}, tags={"gone_tag": "x"}, cell_key="cell-1") as gone:
+    with tracker.start_run(
+        "gone", experiment="other", params={"only_gone": 1}, tags={"gone_tag": "x"}, cell_key="cell-1"
+    ) as gone:
         tracker.log_metric("gone_metric", 1.0)
     notebook = tmp_path / "nb.ipynb"
     for run_id in (keep, gone.id):
@@ -103,7 +105,9 @@ def test_restore_brings_back_only_the_runs_deleted_together(tracker):
             pass
     tracker.delete_run(early.id)
     tracker.delete_run(parent.id)
-    with pytest.raises(RunStateError, match=f"run {early.id[:8]} is nested under run {parent.id[:8]}, which is deleted too"):
+    with pytest.raises(
+        RunStateError, match=f"run {early.id[:8]} is nested under run {parent.id[:8]}, which is deleted too"
+    ):
         tracker.restore_run(early.id)
     assert tracker.restore_run(parent.id) == [parent.id, late.id]
     assert tracker.get_run(early.id).deleted_time is not None  # deleted on its own, earlier: stays deleted
@@ -120,7 +124,9 @@ def test_refusals_change_nothing(tracker):
 
     with pytest.raises(RunStateError, match=f"run {active.id[:8]} is RUNNING; end it before deleting it"):
         tracker.delete_run(finished, active.id)  # all or nothing
-    with pytest.raises(RunStateError, match=r"is the source of model 'churn' version 1; the registry's audit trail keeps it"):
+    with pytest.raises(
+        RunStateError, match=r"is the source of model 'churn' version 1; the registry's audit trail keeps it"
+    ):
         tracker.delete_run(registered.id)
     assert tracker.get_run(finished).deleted_time is None and len(tracker.search_runs()) == 3
 
@@ -153,7 +159,10 @@ def _rich_run(tracker, name, artifact: bytes):
 
 
 def _rows_per_table(tracker, row_id):
-    return {table: tracker.store.query(f"SELECT count(*) FROM {table} WHERE run_id = ?", (row_id,))[0][0] for table in RUN_TABLES}
+    return {
+        table: tracker.store.query(f"SELECT count(*) FROM {table} WHERE run_id = ?", (row_id,))[0][0]
+        for table in RUN_TABLES
+    }
 
 
 def test_every_table_with_run_rows_is_purged_and_every_blob_column_is_followed(tracker):
@@ -230,10 +239,17 @@ def test_gc_removes_exactly_the_unreferenced_blobs(tracker):
     assert (_blobs(tracker), _files(tracker)) == (before, files_before) and tracker.get_run(gone.id)
 
     report = tracker.purge()
-    assert (report.runs, report.blobs, report.bytes) == (dry.runs, dry.blobs, dry.bytes) == ((gone.id,), 5, len(mine_small) + BIG + 16 + 20 + 12)
+    assert (
+        (report.runs, report.blobs, report.bytes)
+        == (dry.runs, dry.blobs, dry.bytes)
+        == ((gone.id,), 5, len(mine_small) + BIG + 16 + 20 + 12)
+    )
     assert before - _blobs(tracker) == doomed
     assert _files(tracker) == {blobs.put(live_big)}
-    assert tracker.artifact_bytes(live.id, "shared.bin") == shared and tracker.artifact_bytes(live.id, "big.bin") == live_big
+    assert (
+        tracker.artifact_bytes(live.id, "shared.bin") == shared
+        and tracker.artifact_bytes(live.id, "big.bin") == live_big
+    )
     assert tracker.purge().blobs == 0  # nothing left to collect
     _healthy(tracker)
 
@@ -243,7 +259,9 @@ def test_a_failing_purge_puts_everything_back(tracker):
         tracker.log_bytes(bytes(BIG), "big.bin")
     tracker.delete_run(gone.id)
     before, files_before = _blobs(tracker), _files(tracker)
-    tracker.store.conn.execute("CREATE TEMP TRIGGER no_purges BEFORE INSERT ON main.purges BEGIN SELECT RAISE(ABORT, 'disk trouble'); END")
+    tracker.store.conn.execute(
+        "CREATE TEMP TRIGGER no_purges BEFORE INSERT ON main.purges BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+    )
     with pytest.raises(sqlite3.IntegrityError, match="disk trouble"):
         tracker.purge()
     assert (_blobs(tracker), _files(tracker)) == (before, files_before)
@@ -268,7 +286,9 @@ def test_registered_model_blobs_survive_gc(tracker):
 @pytest.fixture
 def nb_path(tmp_path, monkeypatch):
     path = tmp_path / "nb.ipynb"
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     nb.cells = [nbformat.v4.new_code_cell(s) for s in ["%load_ext nbtrack", "%%track -q\nlr = 0.1"]]
     nbformat.write(nb, path)
     monkeypatch.setenv("NBTRACK_NOTEBOOK", str(path))
@@ -332,12 +352,19 @@ def test_a_live_run_still_reruns_after_a_purge(tmp_path, store_path, tracker):
 
     from nbtrack.repro.rerun import rerun
 
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in ["%load_ext nbtrack", "%%track first\na = 1", "%%track second\nacc = 0.5\nn = 3"]]
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
+    nb.cells = [
+        nbformat.v4.new_code_cell(s)
+        for s in ["%load_ext nbtrack", "%%track first\na = 1", "%%track second\nacc = 0.5\nn = 3"]
+    ]
     path = tmp_path / "exp.ipynb"
     nbformat.write(nb, path)
     env = {**os.environ, "NBTRACK_STORE": str(store_path), "JPY_SESSION_NAME": str(path)}
-    NotebookClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(tmp_path)}}).execute(env=env)
+    NotebookClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(tmp_path)}}).execute(
+        env=env
+    )
     first, second = (tracker.search_runs(f"name = '{name}'")[0] for name in ("first", "second"))
     tracker.delete_run(first.id)
     assert tracker.purge().blobs >= 1
@@ -359,7 +386,10 @@ def test_cli_rm_restore_ls_and_gc(tracker, store_path, capsys):
     Registry(tracker.store, tracker.runs).register_model(registered.id, "clf", name="churn")
 
     assert _cli(capsys, *store, "runs", "rm", "gone") == (
-        0, f"deleted 1 run: {gone[:8]} (`nbtrack runs restore RUN` brings them back; `nbtrack gc` removes them for good)\n", "")
+        0,
+        f"deleted 1 run: {gone[:8]} (`nbtrack runs restore RUN` brings them back; `nbtrack gc` removes them for good)\n",
+        "",
+    )
     code, out, _ = _cli(capsys, *store, "runs", "ls")
     assert code == 0 and "keep" in out and "gone" not in out
     code, out, _ = _cli(capsys, *store, "runs", "ls", "--deleted")
@@ -372,12 +402,17 @@ def test_cli_rm_restore_ls_and_gc(tracker, store_path, capsys):
     assert "runs:           2" in out and "deleted_runs:   1" in out
 
     code, _, err = _cli(capsys, *store, "runs", "rm", registered.id[:8])
-    assert code == 1 and err == (f"nbtrack: run {registered.id[:8]} is the source of model 'churn' version 1; "
-                                 "the registry's audit trail keeps it, so it cannot be deleted\n")
+    assert code == 1 and err == (
+        f"nbtrack: run {registered.id[:8]} is the source of model 'churn' version 1; "
+        "the registry's audit trail keeps it, so it cannot be deleted\n"
+    )
     assert _cli(capsys, *store, "runs", "rm", "ffffffff")[0] == 1
     assert _cli(capsys, *store, "runs", "restore", keep)[0] == 1  # not deleted
 
-    assert _cli(capsys, *store, "gc", "--older-than", "1")[1] == "removed 0 deleted runs and 0 unreferenced blobs (0 bytes)\n"
+    assert (
+        _cli(capsys, *store, "gc", "--older-than", "1")[1]
+        == "removed 0 deleted runs and 0 unreferenced blobs (0 bytes)\n"
+    )
     code, out, _ = _cli(capsys, *store, "gc", "--dry-run")
     assert code == 0 and out.startswith("would remove 1 deleted run and ")
     assert _cli(capsys, *store, "runs", "restore", "gone")[1] == f"restored 1 run: {gone[:8]}\n"
@@ -394,16 +429,25 @@ def test_magics_rm_undelete_ls_and_show(shell, capsys):
     gone = _last(shell)
     capsys.readouterr()
     shell.ok(f"%track rm {gone.id[:8]}")
-    assert capsys.readouterr().out == f"nbtrack: deleted 1 run: {gone.id[:8]} (`%track undelete {gone.id[:8]}` brings them back)\n"
+    assert (
+        capsys.readouterr().out
+        == f"nbtrack: deleted 1 run: {gone.id[:8]} (`%track undelete {gone.id[:8]}` brings them back)\n"
+    )
     assert [r.name for r in shell.ip.run_line_magic("track", "ls")] == ["keep"]
     assert [r.name for r in shell.ip.run_line_magic("track", "ls --deleted")] == ["gone"]
     assert "deleted" in str(shell.ip.run_line_magic("track", f"show {gone.id}"))
     shell.ok("%track store")
     assert "1 runs in 1 experiments, 1 deleted)" in capsys.readouterr().out
     shell.ok(f"%track rm {gone.id[:8]}")
-    assert capsys.readouterr().err == f"RunStateError: run {gone.id[:8]} is already deleted; restore it first (restore_run, %track undelete or nbtrack runs restore)\n"
+    assert (
+        capsys.readouterr().err
+        == f"RunStateError: run {gone.id[:8]} is already deleted; restore it first (restore_run, %track undelete or nbtrack runs restore)\n"
+    )
     shell.ok("%track tag stage=dev")  # the session's last run is deleted: refused, not written to
-    assert capsys.readouterr().err == f"UsageError: the last run of this session ({gone.id[:8]}) is deleted; %track undelete {gone.id[:8]} first\n"
+    assert (
+        capsys.readouterr().err
+        == f"UsageError: the last run of this session ({gone.id[:8]}) is deleted; %track undelete {gone.id[:8]} first\n"
+    )
     shell.ok("%track undelete gone")
     assert capsys.readouterr().out == f"nbtrack: restored 1 run: {gone.id[:8]}\n"
     assert [r.name for r in shell.ip.run_line_magic("track", "ls")] == ["gone", "keep"]
@@ -413,7 +457,10 @@ def test_magics_rm_undelete_ls_and_show(shell, capsys):
     shell.tracker.purge(runs=[gone.id])
     capsys.readouterr()
     shell.ok("%track note purged meanwhile")  # no raw foreign-key error
-    assert capsys.readouterr().err == f"UsageError: the last run of this session ({gone.id[:8]}) was purged; start a new run\n"
+    assert (
+        capsys.readouterr().err
+        == f"UsageError: the last run of this session ({gone.id[:8]}) was purged; start a new run\n"
+    )
 
 
 def test_api_delete_and_restore(tracker):

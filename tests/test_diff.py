@@ -22,7 +22,9 @@ def _execute(nb, path, store, extra_env=None):
 
     nbformat.write(nb, path)
     env = {**os.environ, "NBTRACK_STORE": str(store), "JPY_SESSION_NAME": str(path), **(extra_env or {})}
-    NotebookClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
+    NotebookClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(path.parent)}}).execute(
+        env=env
+    )
 
 
 def _executed_twice(folder, cells, edit=lambda nb: None, envs=(None, None)):
@@ -50,7 +52,9 @@ def edited_notebook(tmp_path_factory):
         nbformat.v4.new_code_cell("def halve(x):\n    return x / 2"),
         nbformat.v4.new_code_cell(TRAIN.format(lr=0.1)),
     ]
-    yield from _executed_twice(tmp_path_factory.mktemp("diffnb"), cells, edit=lambda nb: setattr(nb.cells[3], "source", TRAIN.format(lr=0.2)))
+    yield from _executed_twice(
+        tmp_path_factory.mktemp("diffnb"), cells, edit=lambda nb: setattr(nb.cells[3], "source", TRAIN.format(lr=0.2))
+    )
 
 
 @pytest.mark.slow
@@ -58,9 +62,16 @@ def test_real_notebook_diff_names_exactly_the_edited_cell_and_param(edited_noteb
     tracker, first, second, nb = edited_notebook
     diff = diff_runs(tracker, first.id, second.id)
     assert [(p.key, p.kind, p.before, p.after) for p in diff.params] == [("lr", CHANGED, 0.1, 0.2)]
-    assert [(m.key, m.before, m.after) for m in diff.metrics] == [("acc", pytest.approx(1 - 0.1 / 3), pytest.approx(1 - 0.2 / 3))]
-    assert [(c.kind, c.cell_id, c.index_a, c.index_b, c.matched_by) for c in diff.cells] == [(CHANGED, nb.cells[3].id, 3, 3, "id")]
-    assert [line for line in diff.cells[0].diff if line[:1] in "+-" and line[:3] not in ("+++", "---")] == ["-lr = 0.1", "+lr = 0.2"]
+    assert [(m.key, m.before, m.after) for m in diff.metrics] == [
+        ("acc", pytest.approx(1 - 0.1 / 3), pytest.approx(1 - 0.2 / 3))
+    ]
+    assert [(c.kind, c.cell_id, c.index_a, c.index_b, c.matched_by) for c in diff.cells] == [
+        (CHANGED, nb.cells[3].id, 3, 3, "id")
+    ]
+    assert [line for line in diff.cells[0].diff if line[:1] in "+-" and line[:3] not in ("+++", "---")] == [
+        "-lr = 0.1",
+        "+lr = 0.2",
+    ]
     assert diff.packages == () and diff.git is None and diff.notes == ()
 
 
@@ -98,7 +109,9 @@ def test_cells_without_ids_align_by_similarity():
     b = _cells("import math", "lr = 0.2\nacc = 1 - lr\nprint(acc)", "model.fit(x, y)", "print('done')")
     changes = diff_cells(a, b)
     assert [(c.kind, c.index_a, c.index_b, c.matched_by) for c in changes] == [
-        (CHANGED, 1, 1, "similarity"), (REMOVED, 2, None, None), (ADDED, None, 2, None),
+        (CHANGED, 1, 1, "similarity"),
+        (REMOVED, 2, None, None),
+        (ADDED, None, 2, None),
     ]
     assert changes[1].cell_type == "markdown" and changes[2].diff[-1] == "+model.fit(x, y)"
 
@@ -141,18 +154,36 @@ def _run_with(tracker, name, notebook=None, env=None, git=None, **params):
 
 
 def _nb(*sources):
-    return {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
-        {"id": f"c{i}", "cell_type": "code", "source": s, "metadata": {}, "outputs": [], "execution_count": None} for i, s in enumerate(sources)
-    ]}
+    return {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [
+            {"id": f"c{i}", "cell_type": "code", "source": s, "metadata": {}, "outputs": [], "execution_count": None}
+            for i, s in enumerate(sources)
+        ],
+    }
 
 
 def test_package_and_git_changes(tracker, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # not a git checkout: no late git probe result overwrites the provenance set here
-    a = _run_with(tracker, "a", env={"numpy": "1.26.4", "pandas": "2.2.0", "old": "1"}, git={"commit": "abc", "branch": "main", "dirty": False})
-    b = _run_with(tracker, "b", env={"numpy": "2.0.0", "pandas": "2.2.0", "new": "3"}, git={"commit": "def", "branch": "main", "dirty": True})
+    a = _run_with(
+        tracker,
+        "a",
+        env={"numpy": "1.26.4", "pandas": "2.2.0", "old": "1"},
+        git={"commit": "abc", "branch": "main", "dirty": False},
+    )
+    b = _run_with(
+        tracker,
+        "b",
+        env={"numpy": "2.0.0", "pandas": "2.2.0", "new": "3"},
+        git={"commit": "def", "branch": "main", "dirty": True},
+    )
     diff = diff_runs(tracker, a.id, b.id)
     assert [(p.name, p.kind, p.before, p.after) for p in diff.packages] == [
-        ("new", ADDED, None, "3"), ("numpy", CHANGED, "1.26.4", "2.0.0"), ("old", REMOVED, "1", None),
+        ("new", ADDED, None, "3"),
+        ("numpy", CHANGED, "1.26.4", "2.0.0"),
+        ("old", REMOVED, "1", None),
     ]
     assert (diff.git.before["commit"], diff.git.after["commit"], diff.git.after["dirty"]) == ("abc", "def", True)
     text = str(RunDiffView(diff))
@@ -187,7 +218,9 @@ HOSTILE = "<script>alert('x')</script>"
 
 def test_html_escapes_hostile_names_sources_and_values(tracker):
     a = _run_with(tracker, HOSTILE, notebook=_nb("x = 1", "</pre><img src=x onerror=alert(1)>"), mode="<b>a</b>")
-    b = _run_with(tracker, "plain", notebook=_nb("x = 1", "</pre><img src=x onerror=alert(2)>", "<!-- -->"), mode="<i>b</i>")
+    b = _run_with(
+        tracker, "plain", notebook=_nb("x = 1", "</pre><img src=x onerror=alert(2)>", "<!-- -->"), mode="<i>b</i>"
+    )
     html = RunDiffView(diff_runs(tracker, a.id, b.id))._repr_mimebundle_()["text/html"]
     for raw in (HOSTILE, "<img", "<b>a</b>", "<i>b</i>", "<!--"):
         assert raw not in html
@@ -203,7 +236,9 @@ def test_json_record_is_serialisable_with_nan(tracker):
     with tracker.start_run("n2"):
         tracker.log_metric("loss", 1.0)
     record = diff_record(diff_runs(tracker, "n1", "n2"))
-    assert json.loads(json.dumps(record))["metrics"] == [{"key": "loss", "kind": CHANGED, "before": "nan", "after": 1.0}]
+    assert json.loads(json.dumps(record))["metrics"] == [
+        {"key": "loss", "kind": CHANGED, "before": "nan", "after": 1.0}
+    ]
 
 
 # -- outputs (opt-in) --------------------------------------------------------------------------------
@@ -215,7 +250,9 @@ def printed_notebook(tmp_path_factory):
         nbformat.v4.new_code_cell("import os\nprint('<b>same</b>')"),
         nbformat.v4.new_code_cell("%%track train\nlr = float(os.environ['LR'])\nprint('lr is', lr)\nround(1 - lr, 3)"),
     ]
-    for tracker, first, second, _ in _executed_twice(tmp_path_factory.mktemp("outputsnb"), cells, envs=({"LR": "0.1"}, {"LR": "0.2"})):
+    for tracker, first, second, _ in _executed_twice(
+        tmp_path_factory.mktemp("outputsnb"), cells, envs=({"LR": "0.1"}, {"LR": "0.2"})
+    ):
         yield tracker, first, second
 
 
@@ -240,7 +277,20 @@ def test_output_diff_views_escape_and_serialise(printed_notebook, capsys):
     tracker, first, second = printed_notebook
     html = RunDiffView(diff_runs(tracker, second.id, first.id, outputs=True))._repr_html_()
     assert '<span class="nbtrack-add">+lr is 0.1</span>' in html and "<b>same</b>" not in html
-    assert main(["--store", str(tracker.store.location.directory), "diff", first.id[:8], second.id[:8], "--outputs", "--json"]) == 0
+    assert (
+        main(
+            [
+                "--store",
+                str(tracker.store.location.directory),
+                "diff",
+                first.id[:8],
+                second.id[:8],
+                "--outputs",
+                "--json",
+            ]
+        )
+        == 0
+    )
     record = json.loads(capsys.readouterr().out)
     assert [(o["index_b"], o["source_head"]) for o in record["outputs"]] == [(2, "%%track train")]
 
@@ -248,7 +298,11 @@ def test_output_diff_views_escape_and_serialise(printed_notebook, capsys):
 def test_output_text_reads_streams_results_errors_and_hashes_rich_data():
     from nbtrack.repro.diff import output_text
 
-    png = {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo=", "text/plain": ["<Figure>"]}, "metadata": {}}
+    png = {
+        "output_type": "display_data",
+        "data": {"image/png": "iVBORw0KGgo=", "text/plain": ["<Figure>"]},
+        "metadata": {},
+    }
     outputs = [
         {"output_type": "stream", "name": "stdout", "text": ["a\n", "b\n"]},
         {"output_type": "execute_result", "execution_count": 3, "data": {"text/plain": "42"}, "metadata": {}},

@@ -28,8 +28,13 @@ def _registered_versions(tracker, f1_values):
 
 def _gate(store_path, version):
     env = {**os.environ, "NBTRACK_STORE": str(store_path), "NBTRACK": NBTRACK}
-    return subprocess.run(["bash", str(EXAMPLES / "promotion_gate.sh"), "Churn Predictor", str(version)],
-                          capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        ["bash", str(EXAMPLES / "promotion_gate.sh"), "Churn Predictor", str(version)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 @pytest.mark.slow
@@ -50,8 +55,14 @@ def test_promotion_gate_script(tracker, store_path):
 def test_demo_runs_the_story(tmp_path):
     env = {**os.environ, "NBTRACK_STORE": str(tmp_path / "not-this-one")}
     # options after the command, as the README's demo paragraph invites
-    proc = subprocess.run([NBTRACK, "demo", "--output", str(tmp_path / "out"), "--store", str(tmp_path / "store")],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    proc = subprocess.run(
+        [NBTRACK, "demo", "--output", str(tmp_path / "out"), "--store", str(tmp_path / "store")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "store" / "nbtrack.db").exists() and not (tmp_path / "not-this-one").exists()
     assert "[15/15]" in proc.stdout and "Churn Predictor" in proc.stdout
@@ -63,6 +74,9 @@ def test_demo_runs_the_story(tmp_path):
 
     tracker = Tracker.open(tmp_path / "store")
     try:
-        assert len(tracker.search_runs("policy = 'ok'")) == 4 and tracker.search_runs("policy != 'ok' or policy is null") == []
+        assert (
+            len(tracker.search_runs("policy = 'ok'")) == 4
+            and tracker.search_runs("policy != 'ok' or policy is null") == []
+        )
     finally:
         tracker.close()

@@ -19,16 +19,41 @@ from nbtrack.query import compile_filter, compile_order_by, parse, tokenize
 from nbtrack.registry.gates import parse_requirement
 from nbtrack.tracking import Tracker
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 names = st.one_of(
     st.text(min_size=0, max_size=40),
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300),
-    st.sampled_from(["", " ", "\x00", "a\nb", "é", "\ud800", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "../x", "'; DROP TABLE runs; --", "a" * 251, "k" * 250,
-                     ".", "./", "a/.", "/", "c:x", "~x"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "a\nb",
+            "é",
+            "\ud800",
+            "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+            "../x",
+            "'; DROP TABLE runs; --",
+            "a" * 251,
+            "k" * 250,
+            ".",
+            "./",
+            "a/.",
+            "/",
+            "c:x",
+            "~x",
+        ]
+    ),
 )
 json_leaves = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30))
-json_like = st.recursive(json_leaves, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=20)
+json_like = st.recursive(
+    json_leaves,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=20,
+)
 
 
 class Odd:
@@ -41,14 +66,46 @@ param_values = st.one_of(
     st.tuples(json_leaves, json_leaves),
     st.integers(min_value=-(2**70), max_value=2**70),
     st.sampled_from(["ab" * 30_000, "é" * 40_000, "x" * (64 * 1024), "x" * (64 * 1024 + 1)]),
-    st.sampled_from([float("nan"), float("inf"), -float("inf"), -0.0, 1e308, 5e-324, object(), Odd(), b"bytes", {1: "x"},
-                     {"k": object()}, [1, {2, 3}], complex(1, 2), {"a": [float("nan")]}, "\ud800", 2**63, -(2**63), 2**63 - 1]),
+    st.sampled_from(
+        [
+            float("nan"),
+            float("inf"),
+            -float("inf"),
+            -0.0,
+            1e308,
+            5e-324,
+            object(),
+            Odd(),
+            b"bytes",
+            {1: "x"},
+            {"k": object()},
+            [1, {2, 3}],
+            complex(1, 2),
+            {"a": [float("nan")]},
+            "\ud800",
+            2**63,
+            -(2**63),
+            2**63 - 1,
+        ]
+    ),
 )
-tag_values = st.one_of(st.text(max_size=200), st.integers(), st.floats(), st.booleans(), st.none(),
-                       st.sampled_from([object(), b"x", [1], "\ud800", "t" * 70_000]))
-metric_values = st.one_of(st.floats(), st.integers(min_value=-(2**2000), max_value=2**2000), st.booleans(),
-                          st.sampled_from(["1.0", None, [1.0], object(), complex(1, 0), float("nan")]))
-steps = st.one_of(st.none(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(), st.sampled_from(["3", True, 2.0, 2.5]))
+tag_values = st.one_of(
+    st.text(max_size=200),
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.none(),
+    st.sampled_from([object(), b"x", [1], "\ud800", "t" * 70_000]),
+)
+metric_values = st.one_of(
+    st.floats(),
+    st.integers(min_value=-(2**2000), max_value=2**2000),
+    st.booleans(),
+    st.sampled_from(["1.0", None, [1.0], object(), complex(1, 0), float("nan")]),
+)
+steps = st.one_of(
+    st.none(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(), st.sampled_from(["3", True, 2.0, 2.5])
+)
 
 
 def _normalize(value):
@@ -202,10 +259,39 @@ def test_nested_unserializable_param_refused_naming_the_culprit(fuzz_tracker):
 
 # -- the query language -----------------------------------------------------------------------------
 
-QUERY_ALPHABET = st.sampled_from(list("abcdemnprstxyz_.`'\"()<>=!,%\\ -+0123456789eE\t\n;") + [
-    "metrics.", "params.", "tags.", "inputs.", "'3f2a1b'", " and ", " or ", " not ", " in ", " like ", " is ", " null", "status", "name",
-    "start_time", "'2026-01-01'", "true", "false", ".min", ".max", ".count", "'", "``", "\x00", "é", "\ud800", "--", "/*",
-])
+QUERY_ALPHABET = st.sampled_from(
+    list("abcdemnprstxyz_.`'\"()<>=!,%\\ -+0123456789eE\t\n;")
+    + [
+        "metrics.",
+        "params.",
+        "tags.",
+        "inputs.",
+        "'3f2a1b'",
+        " and ",
+        " or ",
+        " not ",
+        " in ",
+        " like ",
+        " is ",
+        " null",
+        "status",
+        "name",
+        "start_time",
+        "'2026-01-01'",
+        "true",
+        "false",
+        ".min",
+        ".max",
+        ".count",
+        "'",
+        "``",
+        "\x00",
+        "é",
+        "\ud800",
+        "--",
+        "/*",
+    ]
+)
 queries = st.one_of(st.text(max_size=80), st.lists(QUERY_ALPHABET, max_size=30).map("".join))
 
 
@@ -222,10 +308,14 @@ def test_query_parser_raises_only_query_error(fuzz_tracker, text):
             where, args = result
             if where:
                 # Whatever compiles must run: the SQL is well-formed and fully parameterized.
-                fuzz_tracker.store.query(f"SELECT count(*) FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE {where}", args)
+                fuzz_tracker.store.query(
+                    f"SELECT count(*) FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE {where}", args
+                )
         elif compile_ is compile_order_by:
             order, args = result
-            fuzz_tracker.store.query(f"SELECT r.id FROM runs r JOIN experiments e ON e.id = r.experiment_id ORDER BY {order} LIMIT 1", args)
+            fuzz_tracker.store.query(
+                f"SELECT r.id FROM runs r JOIN experiments e ON e.id = r.experiment_id ORDER BY {order} LIMIT 1", args
+            )
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -239,7 +329,16 @@ def test_search_runs_raises_only_query_error(fuzz_tracker, text):
 
 
 @settings(max_examples=600, deadline=None)
-@given(text=st.one_of(queries, st.lists(st.sampled_from(["production.", "staging.", "champion.", " >= ", " - ", "*", "/", "(", ")"]) | QUERY_ALPHABET, max_size=30).map("".join)))
+@given(
+    text=st.one_of(
+        queries,
+        st.lists(
+            st.sampled_from(["production.", "staging.", "champion.", " >= ", " - ", "*", "/", "(", ")"])
+            | QUERY_ALPHABET,
+            max_size=30,
+        ).map("".join),
+    )
+)
 def test_gate_parser_raises_only_usage_errors(text):
     """Promotion gates share the query tokenizer; any text parses or is refused with a UsageError."""
     try:
@@ -256,10 +355,18 @@ def test_pathological_gates_are_refused_not_recursed(text):
         parse_requirement(text)
 
 
-@pytest.mark.parametrize("text", [
-    "(" * 10_000, "not " * 10_000, " or ".join(["name = 'a'"] * 2000), "metrics.`" + "x" * 100_000,
-    "params.a in (" + ",".join(["1"] * 50_000) + ")", "'" * 9_999, "name = '\x00'",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 10_000,
+        "not " * 10_000,
+        " or ".join(["name = 'a'"] * 2000),
+        "metrics.`" + "x" * 100_000,
+        "params.a in (" + ",".join(["1"] * 50_000) + ")",
+        "'" * 9_999,
+        "name = '\x00'",
+    ],
+)
 def test_pathological_queries(fuzz_tracker, text):
     try:
         fuzz_tracker.search_runs(text)
@@ -271,9 +378,15 @@ def test_pathological_queries(fuzz_tracker, text):
 
 # weighted towards values that look fine (so most calls are accepted and later ones build on them),
 # with every kind of value the store would refuse mixed in
-timestamps = st.one_of(st.none(), st.just(float("nan")), st.sampled_from([float("inf"), -float("inf"), -1.0, 1_700_000_000_000, 10_000_000_000,
-                                                   True, "3", 0, 1e300, 1_700_000_000.5]),
-                       st.floats(), st.integers(min_value=-(2**70), max_value=2**70))
+timestamps = st.one_of(
+    st.none(),
+    st.just(float("nan")),
+    st.sampled_from(
+        [float("inf"), -float("inf"), -1.0, 1_700_000_000_000, 10_000_000_000, True, "3", 0, 1e300, 1_700_000_000.5]
+    ),
+    st.floats(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+)
 metric_keys = st.one_of(st.sampled_from(["loss", "acc", "f1"]), names)
 seq_steps = st.one_of(st.none(), st.integers(min_value=0, max_value=20), steps)
 calls = st.one_of(
@@ -281,8 +394,14 @@ calls = st.one_of(
     st.tuples(st.just("log_metric"), st.sampled_from(["loss", "acc"]), st.floats(), seq_steps, timestamps),
     st.tuples(st.just("log_metrics"), st.dictionaries(metric_keys, metric_values, max_size=3), seq_steps, timestamps),
     st.tuples(st.just("log_metrics"), st.sampled_from([[("loss", 1.0)], "loss", None, 3])),
-    st.tuples(st.just("log_params"), st.dictionaries(st.one_of(st.sampled_from(["lr", "depth"]), names), param_values, max_size=3)),
-    st.tuples(st.just("set_tags"), st.dictionaries(st.one_of(st.sampled_from(["team", "stage"]), names), tag_values, max_size=3)),
+    st.tuples(
+        st.just("log_params"),
+        st.dictionaries(st.one_of(st.sampled_from(["lr", "depth"]), names), param_values, max_size=3),
+    ),
+    st.tuples(
+        st.just("set_tags"),
+        st.dictionaries(st.one_of(st.sampled_from(["team", "stage"]), names), tag_values, max_size=3),
+    ),
     st.tuples(st.just("flush")),
 )
 
@@ -337,7 +456,11 @@ def test_any_sequence_of_logging_calls_stores_every_accepted_value(fuzz_tracker,
     assert ended.params.keys() == model.params.keys()
     for key, value in model.params.items():
         assert _same(ended.params[key], _normalize(value)), (key, value, ended.params[key])
-    stored = {(key, p.step): (p.value, p.timestamp) for key in {k for k, _ in model.points} for p in fuzz_tracker.metric_history(run.id, key)}
+    stored = {
+        (key, p.step): (p.value, p.timestamp)
+        for key in {k for k, _ in model.points}
+        for p in fuzz_tracker.metric_history(run.id, key)
+    }
     assert stored.keys() == model.points.keys()
     for point, (value, timestamp) in model.points.items():
         got_value, got_timestamp = stored[point]

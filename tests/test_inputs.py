@@ -29,7 +29,14 @@ def test_array_digest_follows_content_dtype_and_shape():
     column = np.asfortranarray(a)[:, 1]  # not contiguous: hashed by value
     assert digest(column) == digest(np.ascontiguousarray(column))
     print_ = fp.fingerprint(a)
-    assert print_ == {"kind": "ndarray", "shape": [6, 4], "dtype": "float64", "digest": print_["digest"], "algorithm": "blake2b-128", "sampled": False}
+    assert print_ == {
+        "kind": "ndarray",
+        "shape": [6, 4],
+        "dtype": "float64",
+        "digest": print_["digest"],
+        "algorithm": "blake2b-128",
+        "sampled": False,
+    }
     objects = np.array(["a", None, 3], dtype=object)
     assert digest(objects) != digest(np.array(["a", None, 4], dtype=object))
 
@@ -43,7 +50,12 @@ def test_frame_series_and_index_digests():
     edited.loc[1, "plan"] = "c"
     assert digest(edited) != digest(df)
     print_ = fp.fingerprint(df)
-    assert (print_["kind"], print_["shape"], print_["columns"], print_["dtypes"]) == ("DataFrame", [3, 3], ["tenure", "plan", "churned"], sorted({str(t) for t in df.dtypes}))
+    assert (print_["kind"], print_["shape"], print_["columns"], print_["dtypes"]) == (
+        "DataFrame",
+        [3, 3],
+        ["tenure", "plan", "churned"],
+        sorted({str(t) for t in df.dtypes}),
+    )
     assert fp.fingerprint(df["tenure"])["kind"] == "Series" and digest(df["tenure"]) != digest(df["churned"])
     assert fp.fingerprint(df.columns)["kind"] == "Index"
 
@@ -62,15 +74,19 @@ def test_big_data_is_sampled_and_says_so(monkeypatch):
     assert "(sampled)" in fp.describe(print_)
 
 
-@pytest.mark.parametrize("make", [
-    lambda v: np.zeros((0, 3)) + v,
-    lambda v: np.array(["2020-01-01", "2021-01-01"], dtype="datetime64[D]") + np.timedelta64(int(v), "D"),
-    lambda v: np.array([(1, v)], dtype=[("a", "i4"), ("b", "f8")]),
-    lambda v: pd.DataFrame({"cells": [[1, 2], {"x": v}]}),  # unhashable cells: hashed by repr
-    lambda v: pd.Series([[v], [2]]),
-    lambda v: pd.DataFrame({"c": pd.Categorical(["a", "b"])}).assign(v=v),
-    lambda v: pd.MultiIndex.from_tuples([(1, "a"), (v, "b")]),
-], ids=["empty", "datetime", "structured", "frame-of-lists", "series-of-lists", "categorical", "multiindex"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda v: np.zeros((0, 3)) + v,
+        lambda v: np.array(["2020-01-01", "2021-01-01"], dtype="datetime64[D]") + np.timedelta64(int(v), "D"),
+        lambda v: np.array([(1, v)], dtype=[("a", "i4"), ("b", "f8")]),
+        lambda v: pd.DataFrame({"cells": [[1, 2], {"x": v}]}),  # unhashable cells: hashed by repr
+        lambda v: pd.Series([[v], [2]]),
+        lambda v: pd.DataFrame({"c": pd.Categorical(["a", "b"])}).assign(v=v),
+        lambda v: pd.MultiIndex.from_tuples([(1, "a"), (v, "b")]),
+    ],
+    ids=["empty", "datetime", "structured", "frame-of-lists", "series-of-lists", "categorical", "multiindex"],
+)
 def test_odd_data_is_fingerprinted_and_changes_are_seen(make):
     first, same, other = fp.fingerprint(make(1.0)), fp.fingerprint(make(1.0)), fp.fingerprint(make(2.0))
     assert first["digest"] == same["digest"]
@@ -85,9 +101,19 @@ def test_scalars_and_plain_python_are_not_data(value):
 
 # -- capture -----------------------------------------------------------------------------------------
 def test_the_data_a_cell_reads_is_fingerprinted():
-    names = analyze_cell("model.fit(X_train, y_train)\nweights = model.coef_\nscore = evaluate(model, X_test, weights)\nunused = 1")
-    namespace = {"X_train": np.ones((4, 2)), "y_train": pd.Series([0, 1, 0, 1]), "X_test": np.zeros((2, 2)),
-                 "model": object(), "evaluate": len, "unused": 1, "other": np.ones(3), "weights": np.ones(2)}
+    names = analyze_cell(
+        "model.fit(X_train, y_train)\nweights = model.coef_\nscore = evaluate(model, X_test, weights)\nunused = 1"
+    )
+    namespace = {
+        "X_train": np.ones((4, 2)),
+        "y_train": pd.Series([0, 1, 0, 1]),
+        "X_test": np.zeros((2, 2)),
+        "model": object(),
+        "evaluate": len,
+        "unused": 1,
+        "other": np.ones(3),
+        "weights": np.ones(2),
+    }
     found, skipped = data_inputs(names, namespace)
     assert list(found) == ["X_train", "y_train", "X_test"] and skipped == []  # weights: made in the cell
     many = {f"a{i}": np.ones(i + 1) for i in range(MAX_INPUTS + 2)}
@@ -131,7 +157,9 @@ def test_diff_and_rerun_checks_compare_inputs_by_digest(tracker):
     again = _run(tracker, "b", X=data.copy(), y=np.ones(3))
     shifted = _run(tracker, "c", X=data + 1, z=np.ones(3))
     assert diff_runs(tracker, same, again).inputs == ()
-    changes = {c.key: (c.kind, c.before is not None, c.after is not None) for c in diff_runs(tracker, same, shifted).inputs}
+    changes = {
+        c.key: (c.kind, c.before is not None, c.after is not None) for c in diff_runs(tracker, same, shifted).inputs
+    }
     assert changes == {"X": ("changed", True, True), "y": ("removed", True, False), "z": ("added", False, True)}
 
     from nbtrack.repro.tolerance import Tolerance
@@ -140,7 +168,11 @@ def test_diff_and_rerun_checks_compare_inputs_by_digest(tracker):
     assert statuses[("input", "X")] == statuses[("input", "y")] == "reproduced"
     statuses = {(c.kind, c.key): c.status for c in verify.checks(same, shifted, Tolerance())}
     assert statuses[("input", "X")] == "differs" and statuses[("metric", "acc")] == "reproduced"
-    assert [c.field for c in verify.checks(same, shifted, Tolerance()) if not c.ok] == ["inputs.X", "inputs.y", "inputs.z"]
+    assert [c.field for c in verify.checks(same, shifted, Tolerance()) if not c.ok] == [
+        "inputs.X",
+        "inputs.y",
+        "inputs.z",
+    ]
 
 
 # -- comparisons ---------------------------------------------------------------------------------------
@@ -172,7 +204,11 @@ def test_wide_frames_are_sampled_by_bytes_not_only_rows(monkeypatch):
     monkeypatch.setattr(fp, "MAX_HASHED_BYTES", 64 * 1024)  # 64 KiB: 4 rows of 2,000 float64 columns
     wide = pd.DataFrame(np.zeros((1_000, 2_000)))
     print_ = fp.fingerprint(wide)
-    assert print_["sampled"] is True and print_["shape"] == [1_000, 2_000] and len(print_["columns"]) == fp.MAX_COLUMNS_LISTED
+    assert (
+        print_["sampled"] is True
+        and print_["shape"] == [1_000, 2_000]
+        and len(print_["columns"]) == fp.MAX_COLUMNS_LISTED
+    )
     changed = wide.copy()
     changed.iloc[-1, 5] = 1.0  # the last row is always in the sample
     assert fp.fingerprint(changed)["digest"] != print_["digest"]
@@ -192,7 +228,10 @@ def test_wide_frames_are_sampled_by_bytes_not_only_rows(monkeypatch):
         ("with open(p) as fh:\n    text = fh.read()", ("open", "p")),
         ("try:\n    f(a)\nexcept ValueError as err:\n    print(err)", ("f", "a", "ValueError", "print")),
         ("import numpy as np\nfrom os import path\nnp.ones(3)\npath.join(a)", ("a",)),
-        ("def f(x, *rest, k=K):\n    z = x + W\n    return z\ng = lambda v: v + U\nclass C:\n    w = V", ("K", "W", "U", "V")),
+        (
+            "def f(x, *rest, k=K):\n    z = x + W\n    return z\ng = lambda v: v + U\nclass C:\n    w = V",
+            ("K", "W", "U", "V"),
+        ),
         ("if (n := len(X)) > 2:\n    m = n", ("len", "X")),
         ("match point:\n    case (a, *others):\n        q = a\n    case {'k': b, **more}:\n        q = b", ("point",)),
         ("print(later)\nlater = 1", ("print", "later")),
@@ -204,7 +243,9 @@ def test_an_input_is_a_name_read_before_the_cell_binds_it(source, read):
 
 def test_loop_variables_and_values_made_in_loops_are_not_inputs(shell):
     shell.ok("import numpy as np\nimages = np.arange(24.0).reshape(3, 2, 4)\nCs = [0.1, 1.0]")
-    shell.ok("%%track -q plots\nfor img in images:\n    total = img.sum()\nscores = []\nfor C in Cs:\n    fold = np.array([C, C])\n    scores.append(fold.mean())")
+    shell.ok(
+        "%%track -q plots\nfor img in images:\n    total = img.sum()\nscores = []\nfor C in Cs:\n    fold = np.array([C, C])\n    scores.append(fold.mean())"
+    )
     assert set(shell.tracker.search_runs(max_results=1)[0].inputs) == {"images"}
 
 

@@ -34,8 +34,15 @@ LIVE = "%%track restarted\nx = 1\nz = 3  # typed, never saved"
 
 def _push(path: str, source: str, scheduled: str) -> dict:
     return {
-        "type": "notebook", "protocol": 1, "reason": "execute", "path": path, "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {}, "scheduled_cell_ids": [scheduled], "sent_at": time.time() * 1000,
+        "type": "notebook",
+        "protocol": 1,
+        "reason": "execute",
+        "path": path,
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "scheduled_cell_ids": [scheduled],
+        "sent_at": time.time() * 1000,
         "cells": [
             {"id": "load", "cell_type": "code", "source": "%load_ext nbtrack", "metadata": {}, "execution_count": None},
             {"id": "tracked", "cell_type": "code", "source": source, "metadata": {}, "execution_count": None},
@@ -47,7 +54,10 @@ def _run_all_after_restart(tmp_path, store_path, second_push: bool):
     """Queue Run All as JupyterLab does after a restart; return the tracked run and its snapshot."""
     path = tmp_path / "nb.ipynb"
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbtrack", id="load"), nbformat.v4.new_code_cell(ON_DISK, id="tracked")]
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext nbtrack", id="load"),
+        nbformat.v4.new_code_cell(ON_DISK, id="tracked"),
+    ]
     nbformat.write(nb, path)
     # JupyterLab names the notebook to its kernels; without a push nbtrack falls back to that name
     env = {**os.environ, "NBTRACK_STORE": str(store_path), "JPY_SESSION_NAME": str(path)}
@@ -57,12 +67,23 @@ def _run_all_after_restart(tmp_path, store_path, second_push: bool):
         session, shell = kc.session, kc.shell_channel
 
         def comm_open(push):
-            shell.send(session.msg("comm_open", {"comm_id": uuid.uuid4().hex, "target_name": COMM_TARGET, "data": push}))
+            shell.send(
+                session.msg("comm_open", {"comm_id": uuid.uuid4().hex, "target_name": COMM_TARGET, "data": push})
+            )
 
         def execute(code, cell_id):
-            msg = session.msg("execute_request", {"code": code, "silent": False, "store_history": True,
-                                                  "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
-                              metadata={"cellId": cell_id})
+            msg = session.msg(
+                "execute_request",
+                {
+                    "code": code,
+                    "silent": False,
+                    "store_history": True,
+                    "user_expressions": {},
+                    "allow_stdin": False,
+                    "stop_on_error": True,
+                },
+                metadata={"cellId": cell_id},
+            )
             shell.send(msg)
             return msg["header"]["msg_id"]
 

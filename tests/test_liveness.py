@@ -85,7 +85,9 @@ def test_a_container_with_the_same_hostname_is_judged_by_heartbeat(monkeypatch, 
     other = {"space": "another-boot/pid:[4026532999]", "start": "ticks:42"}
     now = time.time()
     fresh = _write_as(monkeypatch, store_path, pid=dead_here, process=other, at=now - 10, name="fresh")
-    stale = _write_as(monkeypatch, store_path, pid=dead_here, process=other, at=now - liveness.STALE_AFTER - 1, name="stale")
+    stale = _write_as(
+        monkeypatch, store_path, pid=dead_here, process=other, at=now - liveness.STALE_AFTER - 1, name="stale"
+    )
     assert _status(store_path, fresh).status == RUNNING
     assert _status(store_path, stale).status == KILLED
 
@@ -96,10 +98,17 @@ def test_a_reused_pid_does_not_keep_a_dead_run_running(monkeypatch, store_path):
         try:
             space = liveness.pid_space()
             # the run's process had this PID and died; the child now lives under it (another start time)
-            reused = _write_as(monkeypatch, store_path, pid=child.pid, process={"space": space, "start": "ticks:1"}, name="reused")
+            reused = _write_as(
+                monkeypatch, store_path, pid=child.pid, process={"space": space, "start": "ticks:1"}, name="reused"
+            )
             # control: the run really is the child's
-            owned = _write_as(monkeypatch, store_path, pid=child.pid, process={"space": space, "start": liveness.process_start(child.pid)},
-                              name="owned")
+            owned = _write_as(
+                monkeypatch,
+                store_path,
+                pid=child.pid,
+                process={"space": space, "start": liveness.process_start(child.pid)},
+                name="owned",
+            )
             assert liveness.process_start(child.pid) not in (None, "ticks:1")
             got = _status(store_path, reused)
             assert got.status == KILLED and "process ended" in got.error
@@ -128,7 +137,9 @@ def test_a_live_run_on_this_host_is_never_killed_even_without_heartbeats(store_p
     """A cell that holds the GIL for an hour writes no heartbeat; its process is alive, so the run is."""
     script = tmp_path / "long.py"
     script.write_text(LIVE_CHILD)
-    with subprocess.Popen([sys.executable, str(script), str(store_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as child:
+    with subprocess.Popen(
+        [sys.executable, str(script), str(store_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as child:
         run_id = child.stdout.readline().strip()
         reader = Tracker.open(store_path)
         try:

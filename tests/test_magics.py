@@ -38,9 +38,15 @@ def _observe(shell, code):
         text = re.sub(r"line \d+", "line N", text)
         return "\n".join(l for l in text.splitlines() if not re.match(r"^(---->)?\s*\d+ ", l))
 
-    return (normal(captured.stdout), normal(captured.stderr), [o.data for o in captured.outputs], result.result,
-            type(error).__name__ if error else None, normal(re.sub(r"<ipython-input-[\w-]+>", "<cell>", str(error))) if error else None,
-            result.success)
+    return (
+        normal(captured.stdout),
+        normal(captured.stderr),
+        [o.data for o in captured.outputs],
+        result.result,
+        type(error).__name__ if error else None,
+        normal(re.sub(r"<ipython-input-[\w-]+>", "<cell>", str(error))) if error else None,
+        result.success,
+    )
 
 
 @pytest.mark.parametrize("code", CELLS)
@@ -70,13 +76,22 @@ def test_params_and_metrics_captured(shell):
     )
     run = shell.tracker.get_run(shell.tracker.search_runs(max_results=1)[0].id)
     assert run.name == "churn-gbm" and run.status == FINISHED and run.tags == {"team": "churn"}
-    assert run.params == {"lr": 0.1, "depth": 3, "layers": [64, 32], "use_bias": True, "name": "gbm",
-                          "model_obj_name": "xy", "taken": "yes"}
+    assert run.params == {
+        "lr": 0.1,
+        "depth": 3,
+        "layers": [64, 32],
+        "use_bias": True,
+        "name": "gbm",
+        "model_obj_name": "xy",
+        "taken": "yes",
+    }
     assert {k: m.last for k, m in run.metrics.items()} == {"accuracy": 0.91, "val_loss": 0.23, "f1": 0.88}
 
 
 def test_api_calls_inside_cell_log_into_the_cell_run(shell):
-    shell.ok("%%track --quiet\nimport nbtrack\nfor epoch in range(3):\n    nbtrack.log_metric('loss', 1 / (epoch + 1))\nnbtrack.set_tag('stage', 'dev')")
+    shell.ok(
+        "%%track --quiet\nimport nbtrack\nfor epoch in range(3):\n    nbtrack.log_metric('loss', 1 / (epoch + 1))\nnbtrack.set_tag('stage', 'dev')"
+    )
     run = shell.tracker.search_runs(max_results=1)[0]
     assert run.metrics["loss"].count == 3 and run.tags["stage"] == "dev"
     assert shell.tracker.active_run() is None
@@ -205,7 +220,9 @@ def test_unload_removes_everything(shell):
     shell.ok("%unload_ext nbtrack")
     ip = shell.ip
     assert "track" not in ip.magics_manager.magics["line"] and "track" not in ip.magics_manager.magics["cell"]
-    assert not any("CellHooks" in repr(cb) for cb in ip.events.callbacks["pre_run_cell"] + ip.events.callbacks["post_run_cell"])
+    assert not any(
+        "CellHooks" in repr(cb) for cb in ip.events.callbacks["pre_run_cell"] + ip.events.callbacks["post_run_cell"]
+    )
     from nbtrack.hooks import strip_track_line
 
     assert strip_track_line not in ip.input_transformers_cleanup
@@ -246,7 +263,9 @@ def test_api_logging_is_paused_after_a_store_refusal_and_resumes_next_cell(shell
     tracker = shell.tracker
     tracker.store.conn.execute("PRAGMA query_only = ON")
     with capture_output() as captured:
-        result = shell.run("import nbtrack\nwith nbtrack.start_run('x'):\n    for i in range(1000):\n        nbtrack.log_metric('m', i)\n    nbtrack.log_text('t', 'a.txt')\n'done'")
+        result = shell.run(
+            "import nbtrack\nwith nbtrack.start_run('x'):\n    for i in range(1000):\n        nbtrack.log_metric('m', i)\n    nbtrack.log_text('t', 'a.txt')\n'done'"
+        )
     assert result.success and result.result == "done"
     assert captured.stderr.count("nbtrack:") == 1 and "read-only" in captured.stderr
     tracker.store.conn.execute("PRAGMA query_only = OFF")

@@ -48,7 +48,12 @@ def _columns(db: Path) -> dict[str, list[str]]:
     """The columns of every table: the shape an upgrade must keep (it may add more)."""
     conn = sqlite3.connect(db)
     try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != '_sqlite_migrations'")]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != '_sqlite_migrations'"
+            )
+        ]
         return {t: [r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')] for t in tables}
     finally:
         conn.close()
@@ -73,7 +78,9 @@ def _contents(db: Path, shape: dict[str, list[str]] | None = None) -> dict[str, 
     conn = sqlite3.connect(db)
     try:
         return {
-            table: sorted(conn.execute(f'SELECT {", ".join(map(_quoted, columns))} FROM "{table}"').fetchall(), key=repr)
+            table: sorted(
+                conn.execute(f'SELECT {", ".join(map(_quoted, columns))} FROM "{table}"').fetchall(), key=repr
+            )
             for table, columns in shape.items()
         }
     finally:
@@ -98,8 +105,11 @@ def _moved(db: Path, before: bool) -> dict[tuple[str, str], dict]:
     try:
         found = {}
         for (table, column), (new_table, new_column) in MOVED.items():
-            sql = (f"SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL" if before
-                   else f"SELECT run_id, {new_column} FROM {new_table} WHERE {new_column} IS NOT NULL")
+            sql = (
+                f"SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL"
+                if before
+                else f"SELECT run_id, {new_column} FROM {new_table} WHERE {new_column} IS NOT NULL"
+            )
             found[(table, column)] = dict(conn.execute(sql).fetchall())
         return found
     finally:
@@ -117,7 +127,9 @@ def test_fixture_upgrades_without_losing_data(version, tmp_path):
     assert sqlite3.connect(store_dir / "nbtrack.db").execute("PRAGMA user_version").fetchone()[0] == version
     tracker = Tracker.open(store_dir)
     assert tracker.store.schema_version == SCHEMA_VERSION
-    applied = [r[0] for r in tracker.store.conn.execute("SELECT name FROM _sqlite_migrations ORDER BY applied_at, name")]
+    applied = [
+        r[0] for r in tracker.store.conn.execute("SELECT name FROM _sqlite_migrations ORDER BY applied_at, name")
+    ]
     assert sorted(applied) == sorted(name for name, _ in MIGRATIONS)
     kept = {t: [c for c in columns if (t, c) not in MOVED] for t, columns in shape.items()}
     after = _contents(store_dir / "nbtrack.db", kept)
@@ -189,8 +201,12 @@ def test_migration_raising_halfway_leaves_old_version(start, tmp_path, monkeypat
     conn = sqlite3.connect(store_dir / "nbtrack.db")
     assert conn.execute("PRAGMA user_version").fetchone()[0] == start
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert "half_done" not in tables and ("registered_models" in tables) == (start >= 2)  # nothing of 0002 ... 0099 stayed
-    assert sorted(r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")) == [name for name, _ in MIGRATIONS[:start]]
+    assert "half_done" not in tables and ("registered_models" in tables) == (
+        start >= 2
+    )  # nothing of 0002 ... 0099 stayed
+    assert sorted(r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")) == [
+        name for name, _ in MIGRATIONS[:start]
+    ]
     conn.close()
     assert _contents(store_dir / "nbtrack.db") == before
     current = Tracker.open(store_dir)  # reads and writes it (after the real upgrade, from 1)
@@ -233,7 +249,9 @@ SLOW_MIGRATOR = textwrap.dedent(
 def test_process_killed_during_slow_migration_leaves_old_version(tmp_path):
     store_dir = _copy(1, tmp_path)
     before = _contents(store_dir / "nbtrack.db")
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_MIGRATOR, str(store_dir), str(FIXTURES)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_MIGRATOR, str(store_dir), str(FIXTURES)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout.readline() == "migrating\n"
         db = store_dir / "nbtrack.db"
@@ -269,7 +287,9 @@ def test_moving_documents_reports_progress_on_a_big_store_and_keeps_them(tmp_pat
     monkeypatch.setattr(schema, "PROGRESS_EVERY", 2)  # 7 runs: a big store for this test
     Store.open(store_dir).close()
     lines = capfd.readouterr().err.splitlines()
-    assert lines == [f"nbtrack: upgrading the store (0005): {done} of 7 runs ({100 * done // 7}%)" for done in (2, 4, 6, 7)]
+    assert lines == [
+        f"nbtrack: upgrading the store (0005): {done} of 7 runs ({100 * done // 7}%)" for done in (2, 4, 6, 7)
+    ]
     assert _moved(store_dir / "nbtrack.db", before=False) == moved_before
     conn = sqlite3.connect(store_dir / "nbtrack.db")
     outlines = conn.execute("SELECT name, receipt_outline FROM runs WHERE receipt_outline IS NOT NULL").fetchall()

@@ -91,7 +91,13 @@ def test_tracking_uri_chooses_a_local_store_and_refuses_a_server(store, tmp_path
         with nbmlflow.start_run(run_name="here"):
             pass
         assert (tmp_path / "mlflow.db").is_file() and nbmlflow.get_tracking_uri().endswith("mlflow.db")
-        for uri in ("http://127.0.0.1:5000", "https://mlflow.example.com/prefix", "databricks", "databricks://profile", "uc"):
+        for uri in (
+            "http://127.0.0.1:5000",
+            "https://mlflow.example.com/prefix",
+            "databricks",
+            "databricks://profile",
+            "uc",
+        ):
             with pytest.raises(MlflowException, match="nbtrack push"):
                 nbmlflow.set_tracking_uri(uri)
         assert nbmlflow.get_tracking_uri().endswith("mlflow.db")  # a refused URI changes nothing
@@ -99,7 +105,9 @@ def test_tracking_uri_chooses_a_local_store_and_refuses_a_server(store, tmp_path
         api.use(None)
 
 
-@pytest.mark.parametrize("name", ["autolog", "start_span", "genai", "deployments", "pytorch", "initialize_logged_model"])
+@pytest.mark.parametrize(
+    "name", ["autolog", "start_span", "genai", "deployments", "pytorch", "initialize_logged_model"]
+)
 def test_out_of_scope_features_say_what_to_do_instead(name):
     with pytest.raises(MlflowException) as info:
         getattr(nbmlflow, name)
@@ -128,7 +136,11 @@ def test_search_runs_pandas_frame_types(store):
         nbmlflow.log_metric("m", 1)
     frame = nbmlflow.search_runs()
     assert list(frame.columns[:6]) == ["run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time"]
-    assert str(frame["start_time"].dtype).startswith("datetime64[") and str(frame["start_time"].dt.tz) == "UTC" and frame["metrics.m"].dtype == "float64"
+    assert (
+        str(frame["start_time"].dtype).startswith("datetime64[")
+        and str(frame["start_time"].dt.tz) == "UTC"
+        and frame["metrics.m"].dtype == "float64"
+    )
     assert isinstance(frame, pd.DataFrame)
 
 

@@ -38,10 +38,22 @@ def run(side: str, body: str, tmp_path: Path) -> dict:
     workdir = tmp_path / side
     workdir.mkdir(exist_ok=True)
     preamble = _ALIAS if side == "nbtrack" else "import mlflow\nmlflow.set_tracking_uri('sqlite:///mlflow.db')\n"
-    program = preamble + f"out = {{}}\nworkdir = {str(workdir)!r}\n" + body + "\nimport json\nprint(json.dumps(out, default=str))\n"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NBTRACK_STORE": str(workdir / "store"), "MLFLOW_TRACKING_URI": "sqlite:///mlflow.db",
-           "GIT_PYTHON_REFRESH": "quiet"}
-    done = subprocess.run([sys.executable, "-c", program], cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
+    program = (
+        preamble
+        + f"out = {{}}\nworkdir = {str(workdir)!r}\n"
+        + body
+        + "\nimport json\nprint(json.dumps(out, default=str))\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "NBTRACK_STORE": str(workdir / "store"),
+        "MLFLOW_TRACKING_URI": "sqlite:///mlflow.db",
+        "GIT_PYTHON_REFRESH": "quiet",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", program], cwd=workdir, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, f"{side} failed:\n{done.stderr[-4000:]}"
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -77,7 +89,9 @@ def _filters_program() -> str:
     definitions = repr(ROWS)
     # run ids and digests differ between the two stores by nature; user_id is MLflow's creation-time user,
     # which a later mlflow.user tag does not change there, while nbtrack keeps one user field (README)
-    cases = repr([text for text, _ in CASES if "{run_id" not in text and "{digest" not in text and "user_id" not in text])
+    cases = repr(
+        [text for text, _ in CASES if "{run_id" not in text and "{digest" not in text and "user_id" not in text]
+    )
     return textwrap.dedent(f"""
         import time, pandas as pd
         import mlflow

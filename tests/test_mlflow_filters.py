@@ -24,12 +24,21 @@ TASKS = ["classification", "regression", "causal lm"]
 
 def definition(i: int) -> dict:
     return {
-        "i": i, "name": NAMES[i], "accuracy": i / 10, "loss": 1 - i / 10, "f1 score": i / 10,
-        "batch_size": 2 if i < 5 else 4, "learning_rate": 0.001 if i % 2 == 0 else 0.01,
-        "model": MODELS[i] if i < 4 else None, "task": TASKS[i] if i < 3 else None,
-        "environment": "notebook" if i < 5 else None, "user": "Monkey D Luffy" if i < 3 else None,
-        "dataset": "custom" if i < 5 else "also custom", "context": "train" if i < 5 else "test",
-        "status": "FAILED" if i == 9 else "FINISHED", "type": "LogisticRegression" if i in (1, 2) else "tree",
+        "i": i,
+        "name": NAMES[i],
+        "accuracy": i / 10,
+        "loss": 1 - i / 10,
+        "f1 score": i / 10,
+        "batch_size": 2 if i < 5 else 4,
+        "learning_rate": 0.001 if i % 2 == 0 else 0.01,
+        "model": MODELS[i] if i < 4 else None,
+        "task": TASKS[i] if i < 3 else None,
+        "environment": "notebook" if i < 5 else None,
+        "user": "Monkey D Luffy" if i < 3 else None,
+        "dataset": "custom" if i < 5 else "also custom",
+        "context": "train" if i < 5 else "test",
+        "status": "FAILED" if i == 9 else "FINISHED",
+        "type": "LogisticRegression" if i in (1, 2) else "tree",
     }
 
 
@@ -83,14 +92,20 @@ CASES = [
     ('params.batch_size = "2"', lambda r: r["batch_size"] == 2),
     ("params.batch_size = '4'", lambda r: r["batch_size"] == 4),
     ("param.learning_rate = '0.01'", lambda r: r["learning_rate"] == 0.01),
-    ('params.learning_rate = "0.001" and params.batch_size = "2"', lambda r: r["learning_rate"] == 0.001 and r["batch_size"] == 2),
+    (
+        'params.learning_rate = "0.001" and params.batch_size = "2"',
+        lambda r: r["learning_rate"] == 0.001 and r["batch_size"] == 2,
+    ),
     ("params.batch_size != '2'", lambda r: r["batch_size"] != 2),
     ("params.model = 'GPT-3.5'", lambda r: r["model"] == "GPT-3.5"),
     ("params.model LIKE 'GPT-3%'", lambda r: (r["model"] or "").startswith("GPT-3")),
     ("params.model LIKE 'gpt%'", lambda r: False),  # MLflow's LIKE is case-sensitive
     ("params.model ILIKE 'gpt%'", lambda r: r["model"] is not None),
     ("params.model IN ('GPT-2', 'GPT-4')", lambda r: r["model"] in ("GPT-2", "GPT-4")),
-    ("params.model NOT IN ('GPT-2', 'GPT-4')", lambda r: r["model"] is not None and r["model"] not in ("GPT-2", "GPT-4")),
+    (
+        "params.model NOT IN ('GPT-2', 'GPT-4')",
+        lambda r: r["model"] is not None and r["model"] not in ("GPT-2", "GPT-4"),
+    ),
     ("params.`batch_size` = '2'", lambda r: r["batch_size"] == 2),
     ("tags.task = 'regression'", lambda r: r["task"] == "regression"),
     ('tags.task ILIKE "%CLASS%"', lambda r: "class" in (r["task"] or "")),
@@ -103,7 +118,10 @@ CASES = [
     ("tags.environment IS NULL", lambda r: r["environment"] is None),
     ("tags.environment IS NOT NULL", lambda r: r["environment"] is not None),
     ("tags.`mlflow.user` = 'Monkey D Luffy'", lambda r: r["user"] == "Monkey D Luffy"),
-    ("tags.mlflow.user = 'Monkey D Luffy' and metrics.accuracy > 0.1", lambda r: r["user"] is not None and r["accuracy"] > 0.1),
+    (
+        "tags.mlflow.user = 'Monkey D Luffy' and metrics.accuracy > 0.1",
+        lambda r: r["user"] is not None and r["accuracy"] > 0.1,
+    ),
     ("tags.mlflow.runName = 'beta'", lambda r: r["name"] == "beta"),
     ("tags.`mlflow.runName` LIKE 'run-%'", lambda r: r["name"].startswith("run-")),
     ("attributes.status = 'FINISHED'", lambda r: r["status"] == "FINISHED"),
@@ -135,8 +153,10 @@ CASES = [
     ("datasets.context = 'test' AND metrics.accuracy > 0.7", lambda r: r["context"] == "test" and r["accuracy"] > 0.7),
     ("datasets.digest = '{digest[0]}'", lambda r: r["i"] in (0, 5)),  # runs 0 and 5 read the same data
     ("datasets.digest IN ('{digest[1]}', '{digest[2]}')", lambda r: r["i"] in (1, 2, 6, 7)),
-    ("metrics.accuracy > 0.2 and params.batch_size = '4' and tags.environment IS NULL and datasets.context = 'test'",
-     lambda r: r["accuracy"] > 0.2 and r["batch_size"] == 4 and r["context"] == "test"),
+    (
+        "metrics.accuracy > 0.2 and params.batch_size = '4' and tags.environment IS NULL and datasets.context = 'test'",
+        lambda r: r["accuracy"] > 0.2 and r["batch_size"] == 4 and r["context"] == "test",
+    ),
 ]
 
 ERRORS = [
@@ -151,8 +171,11 @@ ERRORS = [
 
 
 def fill(text: str, ids: dict, infos: dict) -> str:
-    return text.format(run_id=ids, start={i: run.info.start_time for i, run in infos.items()},
-                       digest={i: digest(infos, i) for i in infos})
+    return text.format(
+        run_id=ids,
+        start={i: run.info.start_time for i, run in infos.items()},
+        digest={i: digest(infos, i) for i in infos},
+    )
 
 
 @pytest.mark.parametrize("text, predicate", CASES, ids=[c[0] for c in CASES])
@@ -183,4 +206,6 @@ def test_the_case_insensitive_like_of_nbtrack_stays(runs):
     tracker = api.tracker()
     assert {r.name for r in tracker.search_runs("params.model like 'gpt-3%'")} == {"beta", "gamma"}
     assert {r.name for r in tracker.search_runs("params.model ilike 'gpt-3%'")} == {"beta", "gamma"}
-    assert {r.name for r in tracker.search_runs("params.batch_size = '2'")} == set()  # nbtrack: a string is not the int 2
+    assert {
+        r.name for r in tracker.search_runs("params.batch_size = '2'")
+    } == set()  # nbtrack: a string is not the int 2

@@ -17,8 +17,12 @@ from nbtrack.snapshot import path as nbpath
 def _last_run(store_path):
     with sqlite3.connect(store_path / "nbtrack.db") as conn:
         conn.row_factory = sqlite3.Row
-        return dict(conn.execute("SELECT notebook_path, path_method, snapshot_sha256, provenance, receipt FROM runs "
-                                 "LEFT JOIN run_documents ON run_id = id ORDER BY id DESC LIMIT 1").fetchone())
+        return dict(
+            conn.execute(
+                "SELECT notebook_path, path_method, snapshot_sha256, provenance, receipt FROM runs "
+                "LEFT JOIN run_documents ON run_id = id ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        )
 
 
 def _tracked(shell):
@@ -73,9 +77,16 @@ def test_lab_push_beats_vscode_and_session(shell, monkeypatch, tmp_path):
 
 def _push(path, cells):
     return {
-        "type": "notebook", "protocol": 1, "reason": "connect", "path": path, "nbformat": 4, "nbformat_minor": 5,
+        "type": "notebook",
+        "protocol": 1,
+        "reason": "connect",
+        "path": path,
+        "nbformat": 4,
+        "nbformat_minor": 5,
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "cells": [{"id": i, "cell_type": "code", "source": s, "metadata": {}, "execution_count": None} for i, s in cells],
+        "cells": [
+            {"id": i, "cell_type": "code", "source": s, "metadata": {}, "execution_count": None} for i, s in cells
+        ],
         "sent_at": 0,
     }
 
@@ -88,16 +99,24 @@ def test_nbval_current_test_and_kernel_id():
 
 
 def test_server_lookup_ignores_remote_servers_and_caches_misses(tmp_path):
-    (tmp_path / "jpserver-1.json").write_text(json.dumps({"url": "http://example.com:8888/", "token": "t", "root_dir": "/"}))
+    (tmp_path / "jpserver-1.json").write_text(
+        json.dumps({"url": "http://example.com:8888/", "token": "t", "root_dir": "/"})
+    )
     lookup = nbpath.ServerLookup("abc", runtime_dir=str(tmp_path))
     assert lookup._servers() == [] and lookup() is None and lookup._cached[1] is None
 
 
 # -- real kernels ------------------------------------------------------------------------------------
 
+
 def _notebook(tmp_path, name="tiny.ipynb"):
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbtrack"), nbformat.v4.new_code_cell("%%track -q tiny\nlr = 0.1\nprint(lr)")]
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext nbtrack"),
+        nbformat.v4.new_code_cell("%%track -q tiny\nlr = 0.1\nprint(lr)"),
+    ]
     path = tmp_path / name
     nbformat.write(nb, path)
     return path, nb
@@ -134,7 +153,11 @@ def test_nbclient_kernel_elsewhere_without_path_is_unknown(tmp_path, store_path)
 
 
 def test_content_match_needs_exactly_one_notebook_with_every_executed_cell(tmp_path):
-    for name, sources in [("a.ipynb", ["x = 1", "y = 2"]), ("b.ipynb", ["x = 1"]), ("c.ipynb", ["x = 1", "y = 2", "z"])]:
+    for name, sources in [
+        ("a.ipynb", ["x = 1", "y = 2"]),
+        ("b.ipynb", ["x = 1"]),
+        ("c.ipynb", ["x = 1", "y = 2", "z"]),
+    ]:
         cells = [{"cell_type": "code", "source": src} for src in sources]
         (tmp_path / name).write_text(json.dumps({"cells": cells}))
     assert nbpath.content_match(str(tmp_path), ("x = 1", "z")) == str(tmp_path / "c.ipynb")
@@ -157,7 +180,11 @@ def test_nbval(tmp_path, store_path):
     path, _ = _notebook(tmp_path)
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", path.name],
-        cwd=tmp_path, capture_output=True, text=True, timeout=180, env={**os.environ},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ},
     )
     assert done.returncode == 0, done.stdout + done.stderr
     row = _last_run(store_path)

@@ -58,7 +58,11 @@ def test_user_text_is_literal_not_mathtext(comparison):
 
 
 def test_histories_overlaid_by_step(comparison):
-    histories = {"a": [MetricPoint(0, 1.0, 0), MetricPoint(1, 0.5, 0)], "_b": [MetricPoint(0, 0.9, 0), MetricPoint(2, 0.2, 0)], "c": []}
+    histories = {
+        "a": [MetricPoint(0, 1.0, 0), MetricPoint(1, 0.5, 0)],
+        "_b": [MetricPoint(0, 0.9, 0), MetricPoint(2, 0.2, 0)],
+        "c": [],
+    }
     ax = metric_histories(histories, "loss").axes[0]
     lines = ax.get_lines()
     assert [list(line.get_xdata()) for line in lines] == [[0, 1], [0, 2]]

@@ -13,7 +13,7 @@ from nbtrack import policy
 from nbtrack.errors import PolicyError
 from nbtrack.policy import POLICY_TAG, PolicyFinder
 
-PYPROJECT = textwrap.dedent('''\
+PYPROJECT = textwrap.dedent("""\
     [project]
     name = "churn"
 
@@ -25,7 +25,7 @@ PYPROJECT = textwrap.dedent('''\
 
     [tool.nbtrack.model_tags]
     validation_status = { required = true, one_of = ["passed"] }
-    ''')
+    """)
 #: the same rules as .nbtrack/policy.toml writes them
 POLICY_TOML = PYPROJECT.split("[tool.nbtrack.tags]", 1)[1].replace("[tool.nbtrack.model_tags]", "[model_tags]")
 POLICY_TOML = "[tags]" + POLICY_TOML
@@ -54,7 +54,7 @@ def test_pyproject_policy_is_found_from_a_subfolder(project):
 def test_store_policy_file_wins_over_pyproject(project, tmp_path):
     store = tmp_path / "store"
     store.mkdir()
-    (store / "policy.toml").write_text('[tags]\nstage = { required = true }\n')
+    (store / "policy.toml").write_text("[tags]\nstage = { required = true }\n")
     assert sorted(PolicyFinder().find(store_dir=store).tags) == ["stage"]
 
 
@@ -76,20 +76,31 @@ def test_finder_reparses_only_when_the_file_changes(project):
     finder = PolicyFinder()
     first = finder.find()
     assert finder.find() is first  # cached: same path, mtime and size
-    (project / "pyproject.toml").write_text(PYPROJECT.replace("[tool.nbtrack.model_tags]", 'extra = { required = true }\n\n[tool.nbtrack.model_tags]'))
+    (project / "pyproject.toml").write_text(
+        PYPROJECT.replace("[tool.nbtrack.model_tags]", "extra = { required = true }\n\n[tool.nbtrack.model_tags]")
+    )
     assert "extra" in finder.find().tags
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('[tags]\nteam = { required = true\n', r"policy\.toml: not valid TOML: .*line 2"),
-    ('[tags]\n\nteam = { requird = true }\n', r"policy\.toml, line 3: tags\.team: unknown rule 'requird'"),
-    ('[tags]\nteam = { required = true }\ndv = { pattern = "^v(\\\\d+$" }\n', r"policy\.toml, line 3: tags\.dv: pattern .* is not a valid regular expression"),
-    ('[tags]\n[tags.dv]\nhelp = "x"\npattern = "["\n', r"policy\.toml, line 4: tags\.dv: pattern"),
-    ('[tag]\nteam = { required = true }\n', r"policy\.toml, line 1: unknown table \[tag\]"),
-    ('[tags]\nteam = { required = "yes" }\n', r"line 2: tags\.team: required must be true or false"),
-    ('[tags]\nteam = { one_of = [1, 2] }\n', r"line 2: tags\.team: one_of must be a non-empty list of strings"),
-    ('[tags]\nproj = { refuse = "use project", required = true }\n', r"line 2: tags\.proj: a refused tag takes no other rule"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("[tags]\nteam = { required = true\n", r"policy\.toml: not valid TOML: .*line 2"),
+        ("[tags]\n\nteam = { requird = true }\n", r"policy\.toml, line 3: tags\.team: unknown rule 'requird'"),
+        (
+            '[tags]\nteam = { required = true }\ndv = { pattern = "^v(\\\\d+$" }\n',
+            r"policy\.toml, line 3: tags\.dv: pattern .* is not a valid regular expression",
+        ),
+        ('[tags]\n[tags.dv]\nhelp = "x"\npattern = "["\n', r"policy\.toml, line 4: tags\.dv: pattern"),
+        ("[tag]\nteam = { required = true }\n", r"policy\.toml, line 1: unknown table \[tag\]"),
+        ('[tags]\nteam = { required = "yes" }\n', r"line 2: tags\.team: required must be true or false"),
+        ("[tags]\nteam = { one_of = [1, 2] }\n", r"line 2: tags\.team: one_of must be a non-empty list of strings"),
+        (
+            '[tags]\nproj = { refuse = "use project", required = true }\n',
+            r"line 2: tags\.proj: a refused tag takes no other rule",
+        ),
+    ],
+)
 def test_broken_policy_files_name_the_file_line_and_key(tmp_path, text, expected):
     path = tmp_path / "policy.toml"
     path.write_text(text)
@@ -102,7 +113,9 @@ def test_broken_policy_files_name_the_file_line_and_key(tmp_path, text, expected
 def test_broken_pyproject_rule_names_the_dotted_key(tmp_path):
     path = tmp_path / "pyproject.toml"
     path.write_text('[project]\nname = "x"\n\n[tool.nbtrack.tags]\nteam = { one_off = ["a"] }\n')
-    with pytest.raises(PolicyError, match=r"pyproject\.toml, line 5: tool\.nbtrack\.tags\.team: unknown rule 'one_off'"):
+    with pytest.raises(
+        PolicyError, match=r"pyproject\.toml, line 5: tool\.nbtrack\.tags\.team: unknown rule 'one_off'"
+    ):
         policy.load(path)
 
 
@@ -110,16 +123,22 @@ def test_broken_pyproject_rule_names_the_dotted_key(tmp_path):
 def test_verdict_and_fix_name_every_violation(project):
     rules = PolicyFinder().find()
     found = rules.check({"data_version": "x", "proj": "crm"})
-    assert policy.verdict(found) == ("violations: team missing; data_version 'x' does not match ^v\\d+$; "
-                                     "proj is refused: use `project`")
+    assert policy.verdict(found) == (
+        "violations: team missing; data_version 'x' does not match ^v\\d+$; proj is refused: use `project`"
+    )
     assert policy.fix_command(found) == "%track tag team=churn data_version=<matching ^v\\d+$>; remove tag proj"
     assert policy.verdict(rules.check({"team": "fraud", "data_version": "v3"})) == "ok"
-    assert [v.message for v in rules.check({"team": "Churn", "data_version": "v3"})] == ["team 'Churn' not one of churn, fraud"]
+    assert [v.message for v in rules.check({"team": "Churn", "data_version": "v3"})] == [
+        "team 'Churn' not one of churn, fraud"
+    ]
 
 
 def test_defaults_from_git_env_and_literal(project, monkeypatch):
-    (project / "pyproject.toml").write_text(PYPROJECT.replace(
-        'proj = {', 'host = { default = "env:NBTRACK_TEST_HOST" }\nsite = { default = "eu" }\nproj = {'))
+    (project / "pyproject.toml").write_text(
+        PYPROJECT.replace(
+            "proj = {", 'host = { default = "env:NBTRACK_TEST_HOST" }\nsite = { default = "eu" }\nproj = {'
+        )
+    )
     monkeypatch.setenv("NBTRACK_TEST_HOST", "gpu-7")
     rules = PolicyFinder().find()
     assert rules.defaults({}) == {"owner": "Ada Lovelace", "host": "gpu-7", "site": "eu"}
@@ -128,7 +147,7 @@ def test_defaults_from_git_env_and_literal(project, monkeypatch):
 
 def test_model_description_counts_as_the_description_key(tmp_path):
     path = tmp_path / "policy.toml"
-    path.write_text('[model_tags]\ndescription = { required = true }\n')
+    path.write_text("[model_tags]\ndescription = { required = true }\n")
     rules = policy.load(path)
     assert [v.message for v in rules.check_model({}, None)] == ["description missing"]
     assert rules.check_model({}, "gbm on v3 data") == []
@@ -165,15 +184,17 @@ def test_no_policy_no_tag(tracker):
 
 
 def test_a_broken_policy_never_stops_a_run(tracker, store_path):
-    (store_path / "policy.toml").write_text('[tags]\nteam = { requird = true }\n')
+    (store_path / "policy.toml").write_text("[tags]\nteam = { requird = true }\n")
     reported = []
     tracker.report = reported.append
     with tracker.start_run() as run:
         tracker.log_metric("f1", 0.5)
     stored = tracker.get_run(run.id)
     assert stored.status == "FINISHED" and POLICY_TAG not in stored.tags
-    assert reported == [f"policy not checked: {store_path / 'policy.toml'}, line 2: tags.team: unknown rule 'requird' "
-                        "(rules are required, one_of, pattern, default, refuse, help)"]
+    assert reported == [
+        f"policy not checked: {store_path / 'policy.toml'}, line 2: tags.team: unknown rule 'requird' "
+        "(rules are required, one_of, pattern, default, refuse, help)"
+    ]
 
 
 # -- in a notebook: %%track, %track start, %track tag, %track show, %track ls -----------------------
@@ -198,12 +219,16 @@ def test_track_start_span_gets_defaults_and_a_verdict(project, shell):
         shell.ok("%track start span --tag team=fraud")
         shell.ok("x = 1")
         shell.ok("%track end")
-    assert "policy violations: data_version missing (fix: %track tag data_version=<matching ^v\\d+$>)" in captured.stdout
+    assert (
+        "policy violations: data_version missing (fix: %track tag data_version=<matching ^v\\d+$>)" in captured.stdout
+    )
     run = shell.tracker.get_run(shell.tracker.last_ended_id)
     assert run.tags["owner"] == "Ada Lovelace"
     with capture_output() as captured:
         shell.ok("%track show")
-    assert "policy: violations: data_version missing (fix: %track tag data_version=<matching ^v\\d+$>)" in captured.stdout
+    assert (
+        "policy: violations: data_version missing (fix: %track tag data_version=<matching ^v\\d+$>)" in captured.stdout
+    )
 
 
 def test_no_policy_summary_and_tag_output_are_unchanged(shell, tmp_path, monkeypatch):
@@ -229,17 +254,20 @@ def judged(tracker, store_path):
     return {"good": good.id, "bad": bad.id, "unchecked": unchecked.id}
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("policy = 'violations'", ["bad"]),
-    ("policy = 'OK'", ["good"]),
-    ("policy != 'ok'", ["bad"]),
-    ("policy in ('ok', 'violations')", ["good", "bad"]),
-    ("policy is null", ["unchecked"]),
-    ("not policy = 'violations'", ["good", "unchecked"]),
-    # the system tag itself is the other way in, for any query language that knows tags
-    ("tags.`nbtrack.policy` like 'violations%'", ["bad"]),
-    ("tags.`nbtrack.policy` = 'ok'", ["good"]),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("policy = 'violations'", ["bad"]),
+        ("policy = 'OK'", ["good"]),
+        ("policy != 'ok'", ["bad"]),
+        ("policy in ('ok', 'violations')", ["good", "bad"]),
+        ("policy is null", ["unchecked"]),
+        ("not policy = 'violations'", ["good", "unchecked"]),
+        # the system tag itself is the other way in, for any query language that knows tags
+        ("tags.`nbtrack.policy` like 'violations%'", ["bad"]),
+        ("tags.`nbtrack.policy` = 'ok'", ["good"]),
+    ],
+)
 def test_query_filter_on_the_policy_verdict(tracker, judged, query, expected):
     assert sorted(r.name for r in tracker.search_runs(query)) == sorted(expected)
 
@@ -270,7 +298,8 @@ def churn_model(tracker, store_path, clock):
     from nbtrack.registry import Registry
 
     (store_path / "policy.toml").write_text(
-        '[tags]\nteam = { required = true, one_of = ["churn"] }\n\n[model_tags]\nvalidation_status = { required = true, one_of = ["passed"] }\n')
+        '[tags]\nteam = { required = true, one_of = ["churn"] }\n\n[model_tags]\nvalidation_status = { required = true, one_of = ["passed"] }\n'
+    )
     registry = Registry(tracker.store, runs=tracker.runs, clock=clock)
     for tags in ({"team": "churn"}, {}):
         with tracker.start_run(tags=tags) as run:
@@ -293,9 +322,11 @@ def test_production_requires_the_policy_by_default_and_refuses_changing_nothing(
     err = capsys.readouterr().err
     assert code == 1
     run = churn_model.run_of(churn_model.get_model_version("churn", 2))
-    assert (f"FAIL  policy   [run {run.short_id} violations: team missing "
-            "(fix: tag the run team=churn); version 2 violations: validation_status missing "
-            "(fix: tag the version validation_status=passed)]") in err
+    assert (
+        f"FAIL  policy   [run {run.short_id} violations: team missing "
+        "(fix: tag the run team=churn); version 2 violations: validation_status missing "
+        "(fix: tag the version validation_status=passed)]"
+    ) in err
     assert "version 2 stays None; nothing was changed" in err
     assert _state(churn_model) == before  # nothing changed, the audit trail untouched
 
@@ -312,10 +343,14 @@ def test_compliant_version_is_promoted_and_the_event_records_the_check(churn_mod
 def test_no_policy_flag_skips_the_check_and_is_recorded(churn_model, store_path):
     from nbtrack.cli import main
 
-    assert main(["--store", str(store_path), "models", "promote", "churn", "2", "--to", "Production", "--no-policy"]) == 0
+    assert (
+        main(["--store", str(store_path), "models", "promote", "churn", "2", "--to", "Production", "--no-policy"]) == 0
+    )
     event = churn_model.history("churn")[-1]
-    assert (event.to_value, event.details["policy"]) == ("Production", {"required": False, "source": str(store_path / "policy.toml"),
-                                                                        "disabled_explicitly": True})
+    assert (event.to_value, event.details["policy"]) == (
+        "Production",
+        {"required": False, "source": str(store_path / "policy.toml"), "disabled_explicitly": True},
+    )
     assert "gate" not in event.details
 
 
@@ -351,7 +386,9 @@ def test_dashboard_promotion_shows_the_policy_refusal(churn_model, tracker):
     controller.attempt(controller.registry.request_stage, 2, "Production")
     controller.attempt(controller.registry.confirm)
     assert controller.status.kind == "error"
-    assert "gate failed for 'churn' version 2 -> Production, nothing was changed: FAIL  policy" in controller.status.text
+    assert (
+        "gate failed for 'churn' version 2 -> Production, nothing was changed: FAIL  policy" in controller.status.text
+    )
     assert "team missing" in controller.status.text
     assert churn_model.get_model_version("churn", 2).stage == "None"
     controller.attempt(controller.registry.request_stage, 2, "Staging", None, "policy")  # typed in the gate box
@@ -374,7 +411,9 @@ def _ci(cwd, *query: str, store=None) -> tuple[int, str]:
     env = {**os.environ, "PYTHON": sys.executable, "PYTHONPATH": os.pathsep.join(sys.path)}
     if store is not None:
         env["NBTRACK_STORE"] = str(store)
-    done = subprocess.run(["bash", "-c", CI_SCRIPT, "ci", *query], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["bash", "-c", CI_SCRIPT, "ci", *query], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
     return int(done.stdout.rsplit("exit=", 1)[1].strip()), done.stdout + done.stderr
 
 

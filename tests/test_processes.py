@@ -33,7 +33,9 @@ LOGGER = textwrap.dedent(
 
 
 def test_sigkill_leaves_run_marked_killed_on_next_open(store_path):
-    proc = subprocess.Popen([sys.executable, "-c", LOGGER, str(store_path), "victim", "500", "hang"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LOGGER, str(store_path), "victim", "500", "hang"], stdout=subprocess.PIPE, text=True
+    )
     try:
         run_id = proc.stdout.readline().strip()
         assert len(run_id) == 32
@@ -52,7 +54,12 @@ def test_sigkill_leaves_run_marked_killed_on_next_open(store_path):
 def test_two_processes_logging_concurrently(store_path):
     Tracker.open(store_path).close()
     procs = [
-        subprocess.Popen([sys.executable, "-c", LOGGER, str(store_path), f"w{i}", "10000", "end"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", LOGGER, str(store_path), f"w{i}", "10000", "end"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(2)
     ]
     outputs = [p.communicate(timeout=120) for p in procs]
@@ -88,7 +95,9 @@ def test_api_usable_without_ipython_imported(store_path):
 
 def test_exit_flushes_points_and_finishes_open_api_runs(store_path):
     code = f"import nbtrack; nbtrack.set_store({str(store_path)!r}); r = nbtrack.start_run('x'); [nbtrack.log_metric('m', i) for i in range(100)]; print(r.id)"
-    run_id = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=dict(os.environ)).stdout.strip()
+    run_id = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=dict(os.environ)
+    ).stdout.strip()
     tracker = Tracker.open(store_path)
     run = tracker.get_run(run_id)
     assert run.metrics["m"].count == 100 and run.status == "FINISHED"

@@ -50,17 +50,42 @@ def store(tmp_path_factory):
     """
     s = Store.open(tmp_path_factory.mktemp("query") / ".nbtrack")
     repo = RunRepository(s)
-    start_a, start_b, start_c, start_d = (_epoch(t) for t in ("2026-11-02T00:00:00", "2026-10-01T00:00:00", "2026-11-05T00:00:00", "2025-01-01T00:00:00"))
+    start_a, start_b, start_c, start_d = (
+        _epoch(t) for t in ("2026-11-02T00:00:00", "2026-10-01T00:00:00", "2026-11-05T00:00:00", "2025-01-01T00:00:00")
+    )
     ids = {
-        "a": _run(repo, "default", uuid="ab12" + "0" * 28, name="a", status="FINISHED", start_time=start_a, end_time=start_a + 3),
+        "a": _run(
+            repo,
+            "default",
+            uuid="ab12" + "0" * 28,
+            name="a",
+            status="FINISHED",
+            start_time=start_a,
+            end_time=start_a + 3,
+        ),
         "b": _run(repo, "default", name="b", status="FAILED", start_time=start_b, end_time=start_b + 30),
     }
-    ids["c"] = _run(repo, "default", status="RUNNING", start_time=start_c, heartbeat=start_c + 100, parent_id=ids["a"], notebook_path="nb.ipynb", cell_key="cell-1")
+    ids["c"] = _run(
+        repo,
+        "default",
+        status="RUNNING",
+        start_time=start_c,
+        heartbeat=start_c + 100,
+        parent_id=ids["a"],
+        notebook_path="nb.ipynb",
+        cell_key="cell-1",
+    )
     ids["d"] = _run(repo, "other", name="d", status="KILLED", start_time=start_d, end_time=start_d + 1)
     a, b, d = ids["a"], ids["b"], ids["d"]
     repo.write_batch(
         a,
-        params=[("lr", "float", 0.1), ("model", "str", "gbm"), ("n", "int", 100), ("flag", "bool", 1), ("layers", "json", "[64, 32]")],
+        params=[
+            ("lr", "float", 0.1),
+            ("model", "str", "gbm"),
+            ("n", "int", 100),
+            ("flag", "bool", 1),
+            ("layers", "json", "[64, 32]"),
+        ],
         tags=[("team", "churn"), ("epoch", "5")],
         metrics=[(a, "f1", step, value, start_a) for step, value in enumerate([0.5, 0.95, 0.9])]
         + [(a, "val/loss", 0, 0.25, start_a), (a, "train.acc", 0, 0.8, start_a), (a, "loss", 0, 2.0, start_a)],
@@ -71,7 +96,11 @@ def store(tmp_path_factory):
         tags=[("team", "fraud")],
         metrics=[(b, "f1", 0, 0.7, start_b), (b, "loss.min", 0, 3.0, start_b)],
     )
-    repo.write_batch(d, params=[("lr", "str", "0.5"), ("model", "str", "xgb"), ("opt", "null", None)], metrics=[(d, "f1", 0, NAN, start_d)])
+    repo.write_batch(
+        d,
+        params=[("lr", "str", "0.5"), ("model", "str", "xgb"), ("opt", "null", None)],
+        metrics=[(d, "f1", 0, NAN, start_d)],
+    )
     uuids = {label: repo.uuid_of(row_id) for label, row_id in ids.items()}
     yield repo, uuids
     s.close()
@@ -123,7 +152,10 @@ ALL = {"a", "b", "c", "d"}
         ("not status = 'FINISHED'", {"b", "c", "d"}),
         ("not (status = 'FINISHED' or params.model = 'rf')", {"c", "d"}),
         ("not not status = 'RUNNING'", {"c"}),
-        ("metrics.f1 > 0.8 and (params.model = 'gbm' or params.model in ('rf', 'xgb')) and tags.team = 'churn' and status = 'FINISHED'", {"a"}),
+        (
+            "metrics.f1 > 0.8 and (params.model = 'gbm' or params.model in ('rf', 'xgb')) and tags.team = 'churn' and status = 'FINISHED'",
+            {"a"},
+        ),
     ],
 )
 def test_operators(store, query, expected):
@@ -263,7 +295,7 @@ def test_attributes(store, query, expected):
     [
         (r"name like 'a\%'", set()),
         (r"name like 'a%'", {"a"}),
-        ("params.model = \"gbm\"", {"a"}),
+        ('params.model = "gbm"', {"a"}),
         ("params.`model` = 'gbm'", {"a"}),
         ("Params.model = 'gbm'", {"a"}),
         ("params.Model = 'gbm'", set()),  # keys are case-sensitive
@@ -302,7 +334,7 @@ def test_order_by_combines_with_filter_parameters(store):
 
 @pytest.mark.parametrize(
     "query",
-    ["name = ''; DROP TABLE runs; --'", "name = 'x''; DROP TABLE runs; --'", "name = \"'); DROP TABLE runs; --\""],
+    ["name = ''; DROP TABLE runs; --'", "name = 'x''; DROP TABLE runs; --'", 'name = "\'); DROP TABLE runs; --"'],
 )
 def test_injected_values_are_data(store, query):
     repo, _ = store
@@ -437,7 +469,15 @@ def test_tokens_report_positions():
         ("params.a <> true", Compare(Field("param", "a"), "!=", Literal(True))),
         ("tags.t not in ('x', 2)", InList(Field("tag", "t"), (Literal("x"), Literal(2)), negated=True)),
         ("NOT status IS NOT NULL", Not(IsNull(Field("attribute", "status"), negated=True))),
-        ("name like 'a%' or cell = \"c\"", Or((Compare(Field("attribute", "name"), "like", Literal("a%")), Compare(Field("attribute", "cell"), "=", Literal("c"))))),
+        (
+            "name like 'a%' or cell = \"c\"",
+            Or(
+                (
+                    Compare(Field("attribute", "name"), "like", Literal("a%")),
+                    Compare(Field("attribute", "cell"), "=", Literal("c")),
+                )
+            ),
+        ),
     ],
 )
 def test_parse_tree(query, tree):
@@ -477,10 +517,14 @@ def test_long_and_deep_queries_stay_within_sqlite_limits(store):
     assert matches(store, chain) == {"a", "b"}
     with pytest.raises(QueryError, match="use 'in"):
         compile_filter(chain + " or params.n = -1")
-    nested = "".join(f"metrics.f1.min > 0 {'and' if i % 2 else 'or'} (" for i in range(MAX_DEPTH)) + "metrics.f1 > 0" + ")" * MAX_DEPTH
+    nested = (
+        "".join(f"metrics.f1.min > 0 {'and' if i % 2 else 'or'} (" for i in range(MAX_DEPTH))
+        + "metrics.f1 > 0"
+        + ")" * MAX_DEPTH
+    )
     assert matches(store, nested) == {"a", "b"}
     _, uuids = store
-    pasted = ", ".join(f"'z{uuid.uuid4().hex[:n % 32]}'" for n in range(2000))  # 'z': matches no hex id
+    pasted = ", ".join(f"'z{uuid.uuid4().hex[: n % 32]}'" for n in range(2000))  # 'z': matches no hex id
     assert matches(store, f"id in ({pasted}, '{uuids['b']}', '{uuids['c'][:5]}')") == {"b", "c"}
     assert matches(store, f"id not in ({pasted}, '{uuids['b']}')") == ALL - {"b"}
 
@@ -496,10 +540,53 @@ def test_fuzz_only_query_errors_escape(text):
 
 
 _FRAGMENTS = [
-    "metrics.f1", "metrics.f1.min", "metrics.`a/b`.count", "params.lr", "params.model", "tags.team", "id", "name",
-    "status", "start_time", "end_time", "duration", "experiment", "notebook", "parent", "cell",
-    "=", "==", "!=", "<>", "<", "<=", ">", ">=", "like", "not", "in", "is", "null", "and", "or", "(", ")", ",",
-    "'gbm'", "'FINISHED'", "'2026-11-01'", "'ab'", "'%\\'", "''", "0", "-1.5", "1e3", "true", "false", "desc", "asc",
+    "metrics.f1",
+    "metrics.f1.min",
+    "metrics.`a/b`.count",
+    "params.lr",
+    "params.model",
+    "tags.team",
+    "id",
+    "name",
+    "status",
+    "start_time",
+    "end_time",
+    "duration",
+    "experiment",
+    "notebook",
+    "parent",
+    "cell",
+    "=",
+    "==",
+    "!=",
+    "<>",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "like",
+    "not",
+    "in",
+    "is",
+    "null",
+    "and",
+    "or",
+    "(",
+    ")",
+    ",",
+    "'gbm'",
+    "'FINISHED'",
+    "'2026-11-01'",
+    "'ab'",
+    "'%\\'",
+    "''",
+    "0",
+    "-1.5",
+    "1e3",
+    "true",
+    "false",
+    "desc",
+    "asc",
 ]
 
 
@@ -510,7 +597,10 @@ def test_fuzz_compiled_sql_always_runs(store):
     @given(st.lists(st.sampled_from(_FRAGMENTS), min_size=1, max_size=12).map(" ".join))
     @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     def check(text):
-        for compile_, run in ((compile_filter, repo.count), (compile_order_by, lambda sql, args: repo.search("", args, sql))):
+        for compile_, run in (
+            (compile_filter, repo.count),
+            (compile_order_by, lambda sql, args: repo.search("", args, sql)),
+        ):
             try:
                 sql, args = compile_(text)
             except QueryError:
@@ -536,7 +626,11 @@ def test_inputs_match_by_content_digest_prefix(tracker):
     assert names(f"inputs.X != '{digest[:8]}'") == ["b"]  # has the input, other data
     assert names(f"inputs.X in ('{digest[:6]}', 'ffff')") == ["a", "a2"]
     assert names("inputs.X is null") == ["none"] and names("inputs.Y is not null") == []
-    for query, message in (("inputs.X > 'abcd'", "compare it with =, != or in"), ("inputs.X = 3", r"4\+ hex characters"),
-                           ("inputs.X = 'xyz1'", r"4\+ hex characters"), ("inputs.X like 'ab%'", "compare it with =, != or in")):
+    for query, message in (
+        ("inputs.X > 'abcd'", "compare it with =, != or in"),
+        ("inputs.X = 3", r"4\+ hex characters"),
+        ("inputs.X = 'xyz1'", r"4\+ hex characters"),
+        ("inputs.X like 'ab%'", "compare it with =, != or in"),
+    ):
         with pytest.raises(QueryError, match=message):
             tracker.search_runs(query)

@@ -27,38 +27,110 @@ SECRETS = {
     "fine_grained": "github_pat_plantedFineGrained000000000000",
     "client_secret": "plain-planted-client-secret",
 }
-MARKERS = ["Zq81planted", "hunter2-planted", "plantedGithub", "plantedDbPw", "AKIAPLANTED", "xoxb-planted",
-           "eyJwbGFudGVk", "plantedPemBody", "plantedOauth", "plantedFineGrained", "planted-client-secret"]
+MARKERS = [
+    "Zq81planted",
+    "hunter2-planted",
+    "plantedGithub",
+    "plantedDbPw",
+    "AKIAPLANTED",
+    "xoxb-planted",
+    "eyJwbGFudGVk",
+    "plantedPemBody",
+    "plantedOauth",
+    "plantedFineGrained",
+    "planted-client-secret",
+]
 MLFLOW_FIXTURE = Path(__file__).parent / "fixtures" / "mlflow"
 # ordinary ML names and values that must come through as they are
-ORDINARY = {"max_tokens": 512, "tokenizer": "bpe-32k", "n_tokens": 1024, "token_count": 77, "tokens_per_batch": 4096,
-            "pad_token": "<pad>", "lr": 0.1, "model": "gpt-small", "run_ref": "9f86d081884c7d659a2feaa0c55ad015"}
+ORDINARY = {
+    "max_tokens": 512,
+    "tokenizer": "bpe-32k",
+    "n_tokens": 1024,
+    "token_count": 77,
+    "tokens_per_batch": 4096,
+    "pad_token": "<pad>",
+    "lr": 0.1,
+    "model": "gpt-small",
+    "run_ref": "9f86d081884c7d659a2feaa0c55ad015",
+}
 
 
-@pytest.mark.parametrize("name", [
-    "password", "db_password", "DB_PASSWD", "passphrase", "secret", "client_secret", "token", "hf_token",
-    "GITHUB_TOKEN", "api_key", "apiKey", "OPENAI_API_KEY", "apikey", "credentials", "GOOGLE_APPLICATION_CREDENTIALS",
-    "private_key", "aws_access_key_id", "AWS_SECRET_ACCESS_KEY", "auth", "session_cookie", "connection_string",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "password",
+        "db_password",
+        "DB_PASSWD",
+        "passphrase",
+        "secret",
+        "client_secret",
+        "token",
+        "hf_token",
+        "GITHUB_TOKEN",
+        "api_key",
+        "apiKey",
+        "OPENAI_API_KEY",
+        "apikey",
+        "credentials",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "private_key",
+        "aws_access_key_id",
+        "AWS_SECRET_ACCESS_KEY",
+        "auth",
+        "session_cookie",
+        "connection_string",
+    ],
+)
 def test_secret_names(name):
     assert is_secret_name(name)
 
 
-@pytest.mark.parametrize("name", [
-    "max_tokens", "tokenizer", "n_tokens", "token_count", "tokens_per_batch", "max_new_tokens", "pad_token",
-    "eos_token", "token_type", "num_tokens", "key", "sort_key", "passes", "learning_rate", "keyword", "monkey",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "max_tokens",
+        "tokenizer",
+        "n_tokens",
+        "token_count",
+        "tokens_per_batch",
+        "max_new_tokens",
+        "pad_token",
+        "eos_token",
+        "token_type",
+        "num_tokens",
+        "key",
+        "sort_key",
+        "passes",
+        "learning_rate",
+        "keyword",
+        "monkey",
+    ],
+)
 def test_ordinary_ml_names(name):
     assert not is_secret_name(name)
 
 
-@pytest.mark.parametrize("value", [v for k, v in SECRETS.items() if k not in ("password", "client_secret")] + ["ASIAPLANTEDAWS000000", "xoxp-1234567890-abc", "https://u:p@h/x"])
+@pytest.mark.parametrize(
+    "value",
+    [v for k, v in SECRETS.items() if k not in ("password", "client_secret")]
+    + ["ASIAPLANTEDAWS000000", "xoxp-1234567890-abc", "https://u:p@h/x"],
+)
 def test_known_shapes(value):
     assert has_secret_shape(value) and is_secret("anything", value)
 
 
-@pytest.mark.parametrize("value", ["9f86d081884c7d659a2feaa0c55ad015", "s3://bucket/key", "https://example.com:8443/x",
-                                   "risk-adjusted-return-model-v2", "git@github.com:org/repo.git", "<pad>", "sklearn"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9f86d081884c7d659a2feaa0c55ad015",
+        "s3://bucket/key",
+        "https://example.com:8443/x",
+        "risk-adjusted-return-model-v2",
+        "git@github.com:org/repo.git",
+        "<pad>",
+        "sklearn",
+    ],
+)
 def test_ordinary_values_are_not_shapes(value):
     assert not has_secret_shape(value)
 
@@ -92,7 +164,8 @@ def _record_text(tracker, inputs=()) -> str:
     for table in ("runs", "params", "tags", "run_cells", "artifacts"):
         parts += [json.dumps([str(v) for v in row]) for row in conn.execute(f"SELECT * FROM {table}")]
     code = {r[0] for r in conn.execute("SELECT source_sha256 FROM run_cells")} | {
-        r[0] for r in conn.execute("SELECT snapshot_sha256 FROM runs WHERE snapshot_sha256 IS NOT NULL")}
+        r[0] for r in conn.execute("SELECT snapshot_sha256 FROM runs WHERE snapshot_sha256 IS NOT NULL")
+    }
     for (sha,) in conn.execute("SELECT sha256 FROM blobs"):
         text = tracker.store.blobs.get(sha).decode("utf-8", "replace")
         if sha not in code and text.strip() not in {i.strip() for i in inputs}:
@@ -113,10 +186,17 @@ def test_planted_secrets_never_reach_params_tags_summary_or_store(shell, tmp_pat
         shell.ok("%%track leak\n" + _literal_cell(SECRETS))
         shell.ok("%track tag password=" + repr(SECRETS["password"]))
         shell.ok("%track tag note=" + repr(SECRETS["db_url"]))
-        shell.ok("import nbtrack\nwith nbtrack.start_run('api', params=" + repr(api_secrets) + ", tags=" + repr(SECRETS)
-                 + "):\n    nbtrack.log_params({'token': " + repr(SECRETS["token"]) + ", 'tokenizer': 'bpe'})\n"
-                 "    nbtrack.set_tag('github_token', " + repr(SECRETS["fine_grained"]) + ")\n"
-                 "    nbtrack.log_param('aws', " + repr(SECRETS["aws_id"]) + ")")
+        shell.ok(
+            "import nbtrack\nwith nbtrack.start_run('api', params="
+            + repr(api_secrets)
+            + ", tags="
+            + repr(SECRETS)
+            + "):\n    nbtrack.log_params({'token': "
+            + repr(SECRETS["token"])
+            + ", 'tokenizer': 'bpe'})\n"
+            "    nbtrack.set_tag('github_token', " + repr(SECRETS["fine_grained"]) + ")\n"
+            "    nbtrack.log_param('aws', " + repr(SECRETS["aws_id"]) + ")"
+        )
     with capture_output() as show:
         shell.ok("%track show")
     shown, cells = show.stdout.split("\nCells:")  # the cells are shown as written, like the .ipynb
@@ -151,7 +231,9 @@ def test_redaction_can_be_turned_off(shell, tracker):
     stored = tracker.get_run(run.id)
     assert stored.params["password"] == "kept-on-purpose" and stored.tags["token"].startswith("ghp_kept")
     assert REDACTED_TAG not in stored.tags
-    shell.ok("import nbtrack\nwith nbtrack.start_run('raw-api', params={'password': 'api-on-purpose'}, redact=False): pass")
+    shell.ok(
+        "import nbtrack\nwith nbtrack.start_run('raw-api', params={'password': 'api-on-purpose'}, redact=False): pass"
+    )
     assert tracker.search_runs("name = 'raw-api'")[0].params["password"] == "api-on-purpose"
     shell.ok("%config TrackMagics.redact = False")
     with capture_output() as out:
@@ -189,10 +271,14 @@ def test_a_real_kernels_saved_notebook_outputs_hold_no_secret(tmp_path, store_pa
 
     from nbtrack.tracking import Tracker
 
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbtrack"),
-                nbformat.v4.new_code_cell("%%track secrets\n" + _literal_cell(SECRETS)),
-                nbformat.v4.new_code_cell("%track tag deploy_token=" + repr(SECRETS["token"]) + "\n%track show")]
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext nbtrack"),
+        nbformat.v4.new_code_cell("%%track secrets\n" + _literal_cell(SECRETS)),
+        nbformat.v4.new_code_cell("%track tag deploy_token=" + repr(SECRETS["token"]) + "\n%track show"),
+    ]
     path = tmp_path / "leak.ipynb"
     NotebookClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(tmp_path)}}).execute()
     nbformat.write(nb, path)
@@ -200,7 +286,11 @@ def test_a_real_kernels_saved_notebook_outputs_hold_no_secret(tmp_path, store_pa
     shown = []  # %track show lists the cells' code as written, like the notebook itself: the rest is checked
     for output in (o for cell in saved.cells for o in cell.get("outputs", [])):
         data = output.get("data", {})
-        shown += [output.get("text", ""), data.get("text/plain", "").split("\nCells:")[0], data.get("text/html", "").split("<b>Cells</b>")[0]]
+        shown += [
+            output.get("text", ""),
+            data.get("text/plain", "").split("\nCells:")[0],
+            data.get("text/html", "").split("<b>Cells</b>")[0],
+        ]
     assert f"api_key={REDACTED}" in "".join(shown) and "&lt;redacted&gt;" in "".join(shown)
     _assert_clean("".join(shown))
     assert "Zq81planted" in saved.cells[1].source  # the code is kept as the user wrote it

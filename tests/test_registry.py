@@ -206,7 +206,9 @@ def test_load_model_by_stage_alias_version_and_uri_after_promotions(registry, tr
     assert registry.load_model("models:/fraud/Production") == {"f1": 0.85}
     assert registry.load_model("fraud", stage="Archived") == {"f1": 0.8}
     assert registry.load_model("models:/fraud/Staging") == {"f1": 0.9}
-    assert registry.load_model("fraud", alias="champion") == registry.load_model("models:/fraud@champion") == {"f1": 0.85}
+    assert (
+        registry.load_model("fraud", alias="champion") == registry.load_model("models:/fraud@champion") == {"f1": 0.85}
+    )
     assert registry.load_model("models:/fraud@challenger") == {"f1": 0.9}
     assert registry.load_model("fraud", version=1) == registry.load_model("models:/fraud/1") == {"f1": 0.8}
     assert registry.load_model("models:/fraud/latest") == {"f1": 0.9}
@@ -235,7 +237,9 @@ def test_a_tampered_inline_blob_is_refused_before_unpickling(registry, tracker):
     versions(registry, tracker, 0.8)
     sha = registry.get_model_version("fraud", 1).sha256
     with tracker.store.atomic() as conn:
-        conn.execute("UPDATE blobs SET encoding = 'raw', data = ? WHERE sha256 = ?", (b"cos\nsystem\n(S'echo pwned'\ntR.", sha))
+        conn.execute(
+            "UPDATE blobs SET encoding = 'raw', data = ? WHERE sha256 = ?", (b"cos\nsystem\n(S'echo pwned'\ntR.", sha)
+        )
     with pytest.raises(IntegrityError, match="'fraud' version 1 .*sha256"):
         registry.load_model("fraud", version=1)
 
@@ -257,7 +261,9 @@ def test_a_tampered_blob_file_on_disk_is_refused(registry, tracker):
 def test_a_passing_gate_promotes_and_is_recorded_with_its_values(registry, tracker):
     versions(registry, tracker, 0.8, 0.9)
     registry.transition_stage("fraud", 1, PRODUCTION)
-    result = registry.promote("fraud", 2, PRODUCTION, require=["metrics.f1 >= production.metrics.f1", "metrics.f1 > 0.5"])
+    result = registry.promote(
+        "fraud", 2, PRODUCTION, require=["metrics.f1 >= production.metrics.f1", "metrics.f1 > 0.5"]
+    )
     assert [e.passed for e in result.evaluations] == [True, True] and result.archived == (1,)
     assert stages(registry) == {1: ARCHIVED, 2: PRODUCTION}
     gate = registry.history("fraud")[-1].details["gate"]
@@ -299,7 +305,11 @@ def test_a_missing_holder_passes_unless_strict(registry, tracker):
 
 @pytest.mark.parametrize(
     ("requirement", "note"),
-    [("metrics.auc > 0.5", "no metric 'auc'"), ("params.depth > 'x'", "cannot compare"), ("metrics.f1 / 0 > 1", "division by zero")],
+    [
+        ("metrics.auc > 0.5", "no metric 'auc'"),
+        ("params.depth > 'x'", "cannot compare"),
+        ("metrics.f1 / 0 > 1", "division by zero"),
+    ],
 )
 def test_a_gate_that_cannot_be_checked_fails(registry, tracker, requirement, note):
     versions(registry, tracker, 0.8)
@@ -387,7 +397,9 @@ def test_api_promote_displays_what_it_did(tracker):
         promotion = nbtrack.promote(NAME, 2, "Production", require=["metrics.f1 >= production.metrics.f1"])
         assert promotion.version.stage == "Production" and promotion.archived == (1,)
         text = str(promotion)
-        assert text.startswith("fraud <x> & co version 2 -> Production (archived version 1)\nPASS  metrics.f1 >= production.metrics.f1")
+        assert text.startswith(
+            "fraud <x> & co version 2 -> Production (archived version 1)\nPASS  metrics.f1 >= production.metrics.f1"
+        )
         bundle = promotion._repr_mimebundle_()
         assert "fraud &lt;x&gt; &amp; co version 2" in bundle["text/html"] and "<x>" not in bundle["text/html"]
         assert bundle[PROMOTION_MIME]["gates"][0]["passed"] is True and bundle[PROMOTION_MIME]["archived"] == [1]

@@ -57,8 +57,21 @@ def race(store_path, tmp_path, archive: bool, require: list[str] = ()) -> dict[i
     barrier = tmp_path / "barrier"
     barrier.mkdir()
     procs = {
-        v: subprocess.Popen([sys.executable, "-c", PROMOTER, str(store_path), str(barrier), str(v), "1" if archive else "0", json.dumps(list(require))],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        v: subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                PROMOTER,
+                str(store_path),
+                str(barrier),
+                str(v),
+                "1" if archive else "0",
+                json.dumps(list(require)),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for v in (1, 2)
     }
     deadline = time.monotonic() + 60
@@ -90,7 +103,9 @@ def test_refusing_to_displace_lets_exactly_one_win(two_versions, store_path, tmp
     stages = {v.version: v.stage for v in two_versions.get_model("fraud").versions}
     assert stages == {winner: PRODUCTION, loser: STAGE_NONE}
     events = assert_history_is_gap_free(two_versions)
-    assert [(e.action, e.version, e.to_value, e.who) for e in events[-1:]] == [("transition", winner, PRODUCTION, f"proc{winner}")]
+    assert [(e.action, e.version, e.to_value, e.who) for e in events[-1:]] == [
+        ("transition", winner, PRODUCTION, f"proc{winner}")
+    ]
 
 
 def test_archiving_serializes_both_promotions_and_the_history_shows_the_order(two_versions, store_path, tmp_path):

@@ -32,7 +32,10 @@ def registry(tracker, clock):
 
 def table_counts(registry) -> dict[str, int]:
     conn = registry.store.conn
-    return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("model_versions", "aliases", "registry_events")}
+    return {
+        t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("model_versions", "aliases", "registry_events")
+    }
 
 
 def test_deleting_a_version_hides_it_removes_its_aliases_and_records_each_change(registry, clock):
@@ -41,15 +44,19 @@ def test_deleting_a_version_hides_it_removes_its_aliases_and_records_each_change
     model = registry.get_model("fraud")
     assert [v.version for v in model.versions] == [1, 2] and model.deleted_versions == (3,)
     assert model.aliases == {"stable": 2}
-    with pytest.raises(NotFoundError, match="version 3 of model 'fraud' is deleted; restore it with `nbtrack models restore fraud 3`"):
+    with pytest.raises(
+        NotFoundError, match="version 3 of model 'fraud' is deleted; restore it with `nbtrack models restore fraud 3`"
+    ):
         registry.load_model("models:/fraud/3")
     with pytest.raises(NotFoundError, match="no alias 'champion'"):
         registry.get_model_version("fraud", alias="champion")
     with pytest.raises(NotFoundError, match="no version of model 'fraud' is in Staging"):
         registry.get_model_version("fraud", stage="Staging")
     tail = [(e.action, e.version, e.key, e.from_value, e.comment) for e in registry.history("fraud")[-2:]]
-    assert tail == [("delete_alias", 3, "champion", "3", "removed with the deletion of version 3"),
-                    ("delete_version", 3, None, STAGING, "leaky features")]
+    assert tail == [
+        ("delete_alias", 3, "champion", "3", "removed with the deletion of version 3"),
+        ("delete_version", 3, None, STAGING, "leaky features"),
+    ]
 
 
 def test_a_deleted_version_number_is_never_given_again(registry, tracker):
@@ -103,7 +110,11 @@ def test_renaming_moves_versions_aliases_and_history_and_frees_the_old_name(regi
         registry.get_model_version("models:/fraud/Production")
     history = registry.history("fraud-detector")
     assert len(history) == events_before + 1 and {e.model for e in history} == {"fraud-detector"}
-    assert (history[-1].action, history[-1].from_value, history[-1].to_value) == ("rename_model", "fraud", "fraud-detector")
+    assert (history[-1].action, history[-1].from_value, history[-1].to_value) == (
+        "rename_model",
+        "fraud",
+        "fraud-detector",
+    )
     with tracker.start_run() as run:
         tracker.log_model({"new": True}, "clf")
     assert registry.register_model(run, "clf", "fraud") == 1  # the old name is a new model
@@ -117,14 +128,18 @@ def test_renaming_onto_a_taken_name_is_refused(registry, tracker):
     with pytest.raises(RegistryError, match="cannot rename 'other' to 'fraud': a model with that name exists"):
         registry.rename_model("other", "fraud")
     registry.delete_model("other")
-    with pytest.raises(RegistryError, match="cannot rename 'third' to 'other': a model with that name exists .deleted models keep"):
+    with pytest.raises(
+        RegistryError, match="cannot rename 'third' to 'other': a model with that name exists .deleted models keep"
+    ):
         registry.rename_model("third", "other")
     assert [m.name for m in registry.search_models()] == ["fraud", "third"]
 
 
 def test_a_model_with_a_production_version_cannot_be_deleted(registry):
     before = table_counts(registry)
-    with pytest.raises(RegistryError, match="version 2 of 'fraud' is in Production; move it to Archived before deleting the model"):
+    with pytest.raises(
+        RegistryError, match="version 2 of 'fraud' is in Production; move it to Archived before deleting the model"
+    ):
         registry.delete_model("fraud")
     assert table_counts(registry) == before and registry.get_model("fraud").deleted_time is None
 
@@ -160,7 +175,9 @@ def test_the_event_log_stays_append_only_after_the_rebuild(registry):
             with pytest.raises(sqlite3.IntegrityError, match="append-only"):
                 conn.execute(statement)
         with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
-            conn.execute("INSERT INTO registry_events(model_id, seq, time, who, action) VALUES (1, 999, 0, 'x', 'purge_everything')")
+            conn.execute(
+                "INSERT INTO registry_events(model_id, seq, time, who, action) VALUES (1, 999, 0, 'x', 'purge_everything')"
+            )
 
 
 def cli(store_path, *argv: str) -> int:

@@ -11,28 +11,64 @@ from nbtrack.registry.gates import Binary, Negate, Ref, evaluate, parse_requirem
 
 def run(metrics: dict[str, float] | None = None, params: dict | None = None) -> Run:
     summaries = {k: MetricSummary(k, v, 0, 0.0, v, v, 1) for k, v in (metrics or {}).items()}
-    return Run("a" * 32, None, "Default", "FINISHED", 0.0, 1.0, None, None, None, None, None, None, None, None,
-               params=params or {}, metrics=summaries)
+    return Run(
+        "a" * 32,
+        None,
+        "Default",
+        "FINISHED",
+        0.0,
+        1.0,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        params=params or {},
+        metrics=summaries,
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "op", "left", "right"),
     [
-        ("metrics.f1 >= production.metrics.f1", ">=", Ref(None, "metrics", "f1", "metrics.f1"),
-         Ref("production", "metrics", "f1", "production.metrics.f1")),
+        (
+            "metrics.f1 >= production.metrics.f1",
+            ">=",
+            Ref(None, "metrics", "f1", "metrics.f1"),
+            Ref("production", "metrics", "f1", "production.metrics.f1"),
+        ),
         ("Staging.metrics.f1 < 1e-3", "<", Ref("staging", "metrics", "f1", "Staging.metrics.f1"), 0.001),
-        ("metrics.`val/f1` = champion.metrics.`val/f1`", "=", Ref(None, "metrics", "val/f1", "metrics.`val/f1`"),
-         Ref("champion", "metrics", "val/f1", "champion.metrics.`val/f1`")),
+        (
+            "metrics.`val/f1` = champion.metrics.`val/f1`",
+            "=",
+            Ref(None, "metrics", "val/f1", "metrics.`val/f1`"),
+            Ref("champion", "metrics", "val/f1", "champion.metrics.`val/f1`"),
+        ),
         ("params.model != 'gbm'", "!=", Ref(None, "params", "model", "params.model"), "gbm"),
-        ("metrics.loss.train <= -(0.5 - 1) * 2", "<=", Ref(None, "metrics", "loss.train", "metrics.loss.train"),
-         Binary("*", Negate(Binary("-", 0.5, 1.0)), 2.0)),
+        (
+            "metrics.loss.train <= -(0.5 - 1) * 2",
+            "<=",
+            Ref(None, "metrics", "loss.train", "metrics.loss.train"),
+            Binary("*", Negate(Binary("-", 0.5, 1.0)), 2.0),
+        ),
         # the query language's tokens: doubled-quote escapes, backquoted keys with backquotes, <>, booleans
         ("params.team = 'it''s'", "=", Ref(None, "params", "team", "params.team"), "it's"),
-        ("metrics.`a``b` <> params.use_bias", "<>", Ref(None, "metrics", "a`b", "metrics.`a``b`"),
-         Ref(None, "params", "use_bias", "params.use_bias")),
+        (
+            "metrics.`a``b` <> params.use_bias",
+            "<>",
+            Ref(None, "metrics", "a`b", "metrics.`a``b`"),
+            Ref(None, "params", "use_bias", "params.use_bias"),
+        ),
         ("params.use_bias == true", "==", Ref(None, "params", "use_bias", "params.use_bias"), True),
-        ("metrics.f1 >= production.metrics.f1 -0.01", ">=", Ref(None, "metrics", "f1", "metrics.f1"),
-         Binary("-", Ref("production", "metrics", "f1", "production.metrics.f1"), 0.01)),
+        (
+            "metrics.f1 >= production.metrics.f1 -0.01",
+            ">=",
+            Ref(None, "metrics", "f1", "metrics.f1"),
+            Binary("-", Ref("production", "metrics", "f1", "production.metrics.f1"), 0.01),
+        ),
     ],
 )
 def test_requirements_parse(text, op, left, right):
@@ -103,7 +139,9 @@ def test_inputs_compare_content_digests(tracker):
 def test_descriptions_round_numbers_unless_rounding_would_hide_the_difference():
     from nbtrack.registry.gates import GateEvaluation
 
-    shown = GateEvaluation("metrics.f1 >= 0.81", True, ">=", 0.8291571753986332, 0.81, {"metrics.f1": 0.8291571753986332}).describe()
+    shown = GateEvaluation(
+        "metrics.f1 >= 0.81", True, ">=", 0.8291571753986332, 0.81, {"metrics.f1": 0.8291571753986332}
+    ).describe()
     assert shown == "PASS  metrics.f1 >= 0.81  ->  0.829157 >= 0.81   [metrics.f1 = 0.829157]"
     close = GateEvaluation("metrics.f1 >= production.metrics.f1", False, ">=", 0.82915717, 0.82915718).describe()
     assert close == "FAIL  metrics.f1 >= production.metrics.f1  ->  0.82915717 >= 0.82915718"

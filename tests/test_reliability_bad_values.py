@@ -20,11 +20,25 @@ from nbtrack.errors import UsageError
 from nbtrack.tracking import Tracker
 from nbtrack.tracking.lost import LOST_POINTS_TAG
 
-BAD_TIMESTAMPS = [float("nan"), float("inf"), -float("inf"), -1.0, 1_700_000_000_000.0, 1e300, "3", True, b"1", [1.0], complex(1, 0)]
+BAD_TIMESTAMPS = [
+    float("nan"),
+    float("inf"),
+    -float("inf"),
+    -1.0,
+    1_700_000_000_000.0,
+    1e300,
+    "3",
+    True,
+    b"1",
+    [1.0],
+    complex(1, 0),
+]
 BAD_STEPS = [float("nan"), float("inf"), True, 2.5, "3", 2**63, -(2**63) - 1, 10**30, [1], None.__class__]
 
 
-@pytest.mark.parametrize("argument, bad", [*(("timestamp", t) for t in BAD_TIMESTAMPS), *(("step", s) for s in BAD_STEPS)], ids=repr)
+@pytest.mark.parametrize(
+    "argument, bad", [*(("timestamp", t) for t in BAD_TIMESTAMPS), *(("step", s) for s in BAD_STEPS)], ids=repr
+)
 @pytest.mark.parametrize("call", ["log_metric", "log_metrics"])
 def test_bad_step_or_timestamp_refused_at_the_call(tracker, call, argument, bad):
     run = tracker.start_run("r")
@@ -44,7 +58,9 @@ def test_edge_values_that_the_store_keeps_are_accepted(tracker):
     tracker.log_metrics({"b": 3.0}, step=4.0, timestamp=1_700_000_000)
     tracker.end_run()
     assert [(p.step, p.value, p.timestamp) for p in tracker.metric_history(run.id, "a")] == [
-        (-(2**63), 2.0, 9_999_999_999.5), (2**63 - 1, 1.0, 0.0)]
+        (-(2**63), 2.0, 9_999_999_999.5),
+        (2**63 - 1, 1.0, 0.0),
+    ]
     assert [(p.step, p.timestamp) for p in tracker.metric_history(run.id, "b")] == [(4, 1_700_000_000.0)]
 
 
@@ -55,15 +71,18 @@ def test_millisecond_timestamps_get_a_hint(tracker):
     tracker.end_run()
 
 
-@pytest.mark.parametrize("call, args, word", [
-    ("log_metric", ([1], 1.0), "metric name"),
-    ("log_metric", (("a",), 1.0), "metric name"),
-    ("log_metrics", ([("a", 1.0)],), "metrics"),
-    ("log_params", ([("a", 1)],), "params"),
-    ("set_tags", ("a=b",), "tags"),
-    ("log_metrics", ({"a": 1.0, 3: 2.0},), "metric name"),
-    ("log_metrics", ({"a": 1.0, "b": "x"},), "metric 'b'"),
-])
+@pytest.mark.parametrize(
+    "call, args, word",
+    [
+        ("log_metric", ([1], 1.0), "metric name"),
+        ("log_metric", (("a",), 1.0), "metric name"),
+        ("log_metrics", ([("a", 1.0)],), "metrics"),
+        ("log_params", ([("a", 1)],), "params"),
+        ("set_tags", ("a=b",), "tags"),
+        ("log_metrics", ({"a": 1.0, 3: 2.0},), "metric name"),
+        ("log_metrics", ({"a": 1.0, "b": "x"},), "metric 'b'"),
+    ],
+)
 def test_malformed_calls_are_refused_whole_and_start_no_run(tracker, call, args, word):
     with pytest.raises(UsageError, match=word):
         getattr(tracker, call)(*args)
@@ -84,14 +103,18 @@ def test_a_row_the_database_refuses_is_dropped_alone(tracker):
     assert tracker.flush() == 101
     assert [p.step for p in tracker.metric_history(run.id, "loss")] == list(range(100))
     assert tracker.get_run(run.id).params == {"depth": 3}
-    assert said == [f"metric 'loss' step 1000 of run {run.short_id} was not recorded: the store refused it "
-                    "(IntegrityError: NOT NULL constraint failed: metrics.timestamp)"]
+    assert said == [
+        f"metric 'loss' step 1000 of run {run.short_id} was not recorded: the store refused it "
+        "(IntegrityError: NOT NULL constraint failed: metrics.timestamp)"
+    ]
     # the buffer keeps working, and the run says it lost data
     tracker.log_metric("loss", 9.0)
     ended = tracker.end_run()
     assert ended.status == FINISHED and ended.tags[LOST_POINTS_TAG] == "1"
     assert ended.metrics["loss"].count == 101
-    assert said[-1] == f"run {run.short_id} ended FINISHED, but 1 logged values were not recorded (tag {LOST_POINTS_TAG})"
+    assert (
+        said[-1] == f"run {run.short_id} ended FINISHED, but 1 logged values were not recorded (tag {LOST_POINTS_TAG})"
+    )
 
 
 def test_refused_rows_in_the_run_end_do_not_stop_the_end(tracker):
@@ -130,7 +153,9 @@ def test_points_given_up_on_are_counted_on_the_run(tracker, monkeypatch):
     monkeypatch.setattr(tracker.runs, "write_buffered", locked)
     for _ in range(buffer.MAX_FAILED_FLUSHES):
         tracker.flush()
-    assert len(tracker.buffer) == 0 and said == ["2 logged values were not recorded: the store is locked by another process"]
+    assert len(tracker.buffer) == 0 and said == [
+        "2 logged values were not recorded: the store is locked by another process"
+    ]
     monkeypatch.setattr(tracker.runs, "write_buffered", real)
     ended = tracker.end_run()
     assert ended.tags[LOST_POINTS_TAG] == "2"
@@ -195,9 +220,11 @@ def test_notebook_keeps_recording_after_a_bad_value(shell, capsys):
     shell.ok("import nbtrack")
     result = shell.run('%%track first\nnbtrack.log_metric("loss", 1.0, timestamp=float("nan"))')
     assert isinstance(result.error_in_exec, UsageError)  # the user's own call is refused, in the cell
-    shell.ok('%%track second\nrun = nbtrack.active_run()\n'
-             'nbtrack.api.tracker().buffer.append((run.row_id, "loss", 99, 1.0, float("nan")))\n'
-             'nbtrack.log_metric("loss", 2.0)')
+    shell.ok(
+        "%%track second\nrun = nbtrack.active_run()\n"
+        'nbtrack.api.tracker().buffer.append((run.row_id, "loss", 99, 1.0, float("nan")))\n'
+        'nbtrack.log_metric("loss", 2.0)'
+    )
     out, err = capsys.readouterr()
     assert "metric 'loss' step 99" in err and "internal error" not in err
     assert "'second' FINISHED" in out and "1 logged values NOT recorded" in out  # the cell's summary line
@@ -216,4 +243,3 @@ def _log(tracker, call, key, value, **kwargs):
         tracker.log_metric(key, value, **kwargs)
     else:
         tracker.log_metrics({key: value}, **kwargs)
-

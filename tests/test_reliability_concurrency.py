@@ -69,11 +69,18 @@ def test_four_writers_and_a_reader_lose_nothing(store_path, tmp_path):
     Tracker.open(store_path).close()  # create the store once, so no writer races on the schema
     stop = tmp_path / "stop"
     started = time.monotonic()
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(store_path), str(stop)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(store_path), str(stop)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     writers = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, str(store_path), f"w{i}", str(RUNS_PER_WRITER), str(POINTS_PER_WRITER)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for i in range(WRITERS)
     ]
@@ -96,8 +103,12 @@ def test_four_writers_and_a_reader_lose_nothing(store_path, tmp_path):
     conn = tracker.store.conn
     expected_lr = RUNS_PER_WRITER * (200 // 50)
     assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == WRITERS * RUNS_PER_WRITER
-    assert conn.execute("SELECT count(*) FROM runs WHERE status = 'FINISHED'").fetchone()[0] == WRITERS * RUNS_PER_WRITER
-    loss_rows = conn.execute("SELECT count(*) FROM metrics m JOIN metric_keys k ON k.id = m.key_id WHERE k.key = 'loss'").fetchone()[0]
+    assert (
+        conn.execute("SELECT count(*) FROM runs WHERE status = 'FINISHED'").fetchone()[0] == WRITERS * RUNS_PER_WRITER
+    )
+    loss_rows = conn.execute(
+        "SELECT count(*) FROM metrics m JOIN metric_keys k ON k.id = m.key_id WHERE k.key = 'loss'"
+    ).fetchone()[0]
     assert loss_rows == WRITERS * POINTS_PER_WRITER  # 40,000: 0 lost rows
     assert conn.execute("SELECT count(*) FROM metrics").fetchone()[0] == WRITERS * (POINTS_PER_WRITER + expected_lr)
     assert conn.execute("SELECT count(*) FROM params").fetchone()[0] == WRITERS * RUNS_PER_WRITER * 2
@@ -110,8 +121,10 @@ def test_four_writers_and_a_reader_lose_nothing(store_path, tmp_path):
             assert run.metrics["lr"].count == 4
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     tracker.close()
-    print(f"\n[figures] {WRITERS} writers x {RUNS_PER_WRITER} runs x {POINTS_PER_WRITER} points + 1 reader "
-          f"({reading['listings']} listings): {loss_rows} loss rows, 0 lost, {lock_errors} lock errors, {elapsed:.1f} s")
+    print(
+        f"\n[figures] {WRITERS} writers x {RUNS_PER_WRITER} runs x {POINTS_PER_WRITER} points + 1 reader "
+        f"({reading['listings']} listings): {loss_rows} loss rows, 0 lost, {lock_errors} lock errors, {elapsed:.1f} s"
+    )
 
 
 def _notebook(name: str, runs: int, points: int):
@@ -119,9 +132,7 @@ def _notebook(name: str, runs: int, points: int):
 
     cells = [
         nbformat.v4.new_code_cell("%load_ext nbtrack"),
-        nbformat.v4.new_code_cell(
-            f"%%track {name}-params\nlr = 0.01\nsize = 32\nprint('ok')"
-        ),
+        nbformat.v4.new_code_cell(f"%%track {name}-params\nlr = 0.01\nsize = 32\nprint('ok')"),
         nbformat.v4.new_code_cell(
             textwrap.dedent(
                 f"""\
@@ -137,7 +148,9 @@ def _notebook(name: str, runs: int, points: int):
         ),
         nbformat.v4.new_code_cell("%%track " + name + "-last\nfinal_acc = 0.5\nfinal_acc"),
     ]
-    return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    return nbformat.v4.new_notebook(
+        cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
 
 
 # Each driver runs its notebook in its own kernel. The kernels talk over Unix sockets with a
@@ -177,9 +190,17 @@ def test_two_real_kernels_track_into_one_store(store_path, tmp_path):
         nbformat.write(_notebook(name, runs=5, points=2000), path)
         paths.append(path)
     env = {**os.environ, "NBTRACK_STORE": str(store_path)}
-    procs = [subprocess.Popen([sys.executable, "-c", KERNEL_DRIVER, str(p), str(p.with_suffix(".ipc"))],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
-             for p in paths]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", KERNEL_DRIVER, str(p), str(p.with_suffix(".ipc"))],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        for p in paths
+    ]
     outputs = [p.communicate(timeout=170) for p in procs]
     for proc, (out, err) in zip(procs, outputs):
         assert proc.returncode == 0, f"driver exited {proc.returncode}\nstdout: {out}\nstderr:\n{err}"

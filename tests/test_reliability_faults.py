@@ -68,14 +68,18 @@ LOCKER = textwrap.dedent(
 def run_cells(cells: list[str], env: dict[str, str], timeout: float = 60, **popen) -> tuple[list[dict], list[str]]:
     """Run ``cells``; return their results and the stderr text of each cell (plus one for exit)."""
     proc = subprocess.run(
-        [sys.executable, "-c", DRIVER, json.dumps(cells)], capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, **env}, **popen,
+        [sys.executable, "-c", DRIVER, json.dumps(cells)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **env},
+        **popen,
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert lines and lines[-1].startswith("RESULTS "), proc.stdout + proc.stderr
     parts = proc.stderr.split(MARK + "\n")
-    return json.loads(lines[-1][len("RESULTS "):]), parts[1:]
+    return json.loads(lines[-1][len("RESULTS ") :]), parts[1:]
 
 
 def nbtrack_lines(text: str) -> list[str]:
@@ -92,7 +96,9 @@ def check_valid(store_path: Path) -> Tracker:
 # The pure %%track path: params and metrics captured from the cell, no nbtrack call in it.
 TRACKED_CAPTURE = "%%track faulty\nlr = 0.1\nacc = 0.5\nvalue = 6 * 7\nvalue"
 # A tracked cell that also calls the API (documented usage: it logs into the cell's run).
-TRACKED = "%%track faulty\nlr = 0.1\nfor i in range(5000):\n    nbtrack.log_metric('loss', 1 / (i + 1))\nvalue = 6 * 7\nvalue"
+TRACKED = (
+    "%%track faulty\nlr = 0.1\nfor i in range(5000):\n    nbtrack.log_metric('loss', 1 / (i + 1))\nvalue = 6 * 7\nvalue"
+)
 
 
 # -- read-only store ------------------------------------------------------------------------------
@@ -125,8 +131,11 @@ def test_read_only_store(store_path):
     _make_read_only(store_path)
     before = {p.name: p.read_bytes() for p in store_path.rglob("*") if p.is_file()}
     try:
-        results, errs = run_cells(["import nbtrack", TRACKED_CAPTURE, "value + 1"], {"NBTRACK_STORE": str(store_path)},
-                                  preexec_fn=_without_file_permission_override)
+        results, errs = run_cells(
+            ["import nbtrack", TRACKED_CAPTURE, "value + 1"],
+            {"NBTRACK_STORE": str(store_path)},
+            preexec_fn=_without_file_permission_override,
+        )
         after = {p.name: p.read_bytes() for p in store_path.rglob("*") if p.is_file()}
     finally:
         for path in [store_path, *store_path.rglob("*")]:
@@ -174,7 +183,9 @@ def test_a_rolled_back_end_leaves_no_dangling_history_reference(shell, store_pat
     # The run starts normally; then a (connection-local) trigger refuses the status update that
     # ends it, after the history's blobs were written in the same transaction: it rolls back.
     conn = shell.tracker.store.conn
-    conn.execute("CREATE TEMP TRIGGER refuse_end BEFORE UPDATE OF status ON runs BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+    conn.execute(
+        "CREATE TEMP TRIGGER refuse_end BEFORE UPDATE OF status ON runs BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+    )
     shell.ok("%%track -q refused\nprint('only written in the refused transaction')")  # the cell itself succeeds
     conn.execute("DROP TRIGGER temp.refuse_end")
     assert shell.tracker.store.rollbacks >= 1
@@ -200,7 +211,9 @@ def test_store_locked_for_the_whole_cell(store_path, cell):
     holder.execute("BEGIN IMMEDIATE")  # this test process holds the write lock throughout
     started = time.monotonic()
     try:
-        results, errs = run_cells(["import nbtrack", cell, "value + 1"], {"NBTRACK_STORE": str(store_path), "NBTRACK_BUSY_TIMEOUT": "0.3"})
+        results, errs = run_cells(
+            ["import nbtrack", cell, "value + 1"], {"NBTRACK_STORE": str(store_path), "NBTRACK_BUSY_TIMEOUT": "0.3"}
+        )
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -269,7 +282,9 @@ def test_disk_full(store_path):
     tracker.close()
     limit = max(p.stat().st_size for p in store_path.iterdir() if p.is_file()) + 64 * 1024
     big = "%%track full\nlr = 0.1\nfor i in range(200_000):\n    nbtrack.log_metric('loss', i * 0.5)\nvalue = 6 * 7\nvalue"
-    results, errs = run_cells(["import nbtrack", big, "value + 1"], {"NBTRACK_STORE": str(store_path), "FSIZE_LIMIT": str(limit)}, timeout=120)
+    results, errs = run_cells(
+        ["import nbtrack", big, "value + 1"], {"NBTRACK_STORE": str(store_path), "FSIZE_LIMIT": str(limit)}, timeout=120
+    )
     assert [r["result"] for r in results] == ["None", "42", "43"] and all(r["success"] for r in results)
     lines = nbtrack_lines(errs[1])
     assert len(lines) == 1, errs[1]

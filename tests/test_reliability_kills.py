@@ -63,7 +63,12 @@ def _collect(stream, lines: list[str]) -> None:
 
 
 def _one_trial(store_path, seed: int, delay: float) -> dict:
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(store_path), str(seed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(store_path), str(seed)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: list[str] = []
     reader = threading.Thread(target=_collect, args=(proc.stdout, lines), daemon=True)
     reader.start()
@@ -99,10 +104,13 @@ def _check_store(store_path, report: dict, trial_seed: int) -> dict:
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         assert conn.execute("SELECT count(*) FROM runs WHERE status = 'RUNNING'").fetchone()[0] == 0
         # Every run got its params and tags in the transaction that created it.
-        assert conn.execute(
-            "SELECT count(*) FROM runs r WHERE (SELECT count(*) FROM params p WHERE p.run_id = r.id) != 3 "
-            "OR (SELECT count(*) FROM tags t WHERE t.run_id = r.id) != 2"
-        ).fetchone()[0] == 0
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM runs r WHERE (SELECT count(*) FROM params p WHERE p.run_id = r.id) != 3 "
+                "OR (SELECT count(*) FROM tags t WHERE t.run_id = r.id) != 2"
+            ).fetchone()[0]
+            == 0
+        )
         # latest_metrics is written in the same transaction as the points it summarizes.
         mismatched = conn.execute(
             """
@@ -178,8 +186,10 @@ def test_sigkill_at_random_moments(tmp_path):
             raise AssertionError(f"trial {trial} (NBTRACK_KILL_SEED={seed}, delay {delay:.3f} s): {exc}") from exc
         for key in totals:
             totals[key] += figures[key]
-    print(f"\n[figures] {TRIALS} SIGKILL trials (seed {seed}): {totals['killed']} interrupted runs all KILLED, "
-          f"{totals['points']} points reported flushed, all present, integrity ok, {time.monotonic() - started:.1f} s")
+    print(
+        f"\n[figures] {TRIALS} SIGKILL trials (seed {seed}): {totals['killed']} interrupted runs all KILLED, "
+        f"{totals['points']} points reported flushed, all present, integrity ok, {time.monotonic() - started:.1f} s"
+    )
 
 
 @pytest.mark.slow
@@ -189,15 +199,19 @@ def test_kill_during_store_creation_leaves_a_usable_store(tmp_path):
     code = "import sys, nbtrack; print('opening', flush=True); nbtrack.set_store(sys.argv[1]); print('x', flush=True)"
     for attempt, delay in enumerate((0.0, 0.02, 0.05, 0.1, 0.2)):
         store_path = tmp_path / f"s{attempt}"
-        proc = subprocess.Popen([sys.executable, "-c", code, str(store_path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, str(store_path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
         assert proc.stdout.readline() == "opening\n"  # blocks until the child reached Store.open (or died: "")
         time.sleep(delay)  # the moment of the kill inside store creation, not a wait for the child
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc.stdout.close()
         tracker = Tracker.open(store_path)
-        assert tracker.store.schema_version == tracker.store.conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
+        assert (
+            tracker.store.schema_version
+            == tracker.store.conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
+        )
         with tracker.start_run("after"):
             tracker.log_metric("m", 1.0)
         assert tracker.store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -33,7 +33,9 @@ def _execute(nb, path, store):
     from nbclient import NotebookClient
 
     env = {**os.environ, "NBTRACK_STORE": str(store), "JPY_SESSION_NAME": str(path)}
-    NotebookClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
+    NotebookClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(path.parent)}}).execute(
+        env=env
+    )
     return nb
 
 
@@ -46,7 +48,9 @@ def _only_run(tracker):
 def test_deterministic_notebook_reproduces_and_is_marked_verified(tmp_path, store_path, tracker, capsys):
     from nbtrack.cli import main
 
-    path, nb = _notebook(tmp_path, "%%track train\nseed = 7\nlr = 0.05\nacc = round(1 - lr * seed / 10, 6)\nloss = 1 / 3\nn = 12")
+    path, nb = _notebook(
+        tmp_path, "%%track train\nseed = 7\nlr = 0.05\nacc = round(1 - lr * seed / 10, 6)\nloss = 1 / 3\nn = 12"
+    )
     _execute(nb, path, store_path)
     original = _only_run(tracker)
     kept = tmp_path / "kept.ipynb"
@@ -63,8 +67,11 @@ def test_deterministic_notebook_reproduces_and_is_marked_verified(tmp_path, stor
     assert again.cell_key == original.cell_key and again.provenance["notebook_path"] == str(kept)
     rows = [line.split() for line in out.splitlines() if line.startswith(("metric ", "param "))]
     assert sorted((kind, key, verdict) for kind, key, *_, verdict in rows) == [
-        ("metric", "acc", "reproduced"), ("metric", "loss", "reproduced"),
-        ("param", "lr", "reproduced"), ("param", "n", "reproduced"), ("param", "seed", "reproduced"),
+        ("metric", "acc", "reproduced"),
+        ("metric", "loss", "reproduced"),
+        ("param", "lr", "reproduced"),
+        ("param", "n", "reproduced"),
+        ("param", "seed", "reproduced"),
     ]
 
 
@@ -78,7 +85,11 @@ def test_unseeded_randomness_names_the_differing_metric(tmp_path, store_path, tr
     result = report.result
     assert seen == [(1, 2), (2, 2)]
     assert not result.verified and result.differing == ["metrics.acc"] and result.matched_by == "cell"
-    assert {c.key: c.status for c in result.checks} == {"acc": verify.DIFFERS, "loss": verify.REPRODUCED, "epochs": verify.REPRODUCED}
+    assert {c.key: c.status for c in result.checks} == {
+        "acc": verify.DIFFERS,
+        "loss": verify.REPRODUCED,
+        "epochs": verify.REPRODUCED,
+    }
     tags = tracker.get_run(original.id).tags
     assert (tags[VERIFIED_TAG], tags[DIFFERS_TAG]) == ("false", "metrics.acc")
     bundle = report._repr_mimebundle_()
@@ -96,7 +107,11 @@ def test_a_cell_over_its_timeout_stops_the_rerun(tmp_path, store_path, tracker, 
     monkeypatch.setenv("NBTRACK_TEST_NAP", "60")  # the rerun kernel inherits the environment
     result = rerun(tracker, original.id, timeout=2)
     assert result.execution == Execution(1, 3, "cell 2 timed out after 2 s (raise --timeout)")
-    assert not result.verified and result.match is None and result.reasons == [f"no runs recorded, so none matches run {original.short_id} by cell or name"]
+    assert (
+        not result.verified
+        and result.match is None
+        and result.reasons == [f"no runs recorded, so none matches run {original.short_id} by cell or name"]
+    )
     tags = tracker.get_run(original.id).tags
     assert (tags[VERIFIED_TAG], tags[DIFFERS_TAG], tags[VERIFIED_BY_TAG]) == ("false", "no matching run", "")
 
@@ -118,10 +133,29 @@ def test_a_snapshot_that_is_not_what_ran_is_noted_and_nothing_recorded_is_not_ve
 
     with tracker.start_run("edited") as active:
         tracker.log_metric("acc", 0.5)
-    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": KERNELSPEC},
-                "cells": [{"id": "c1", "cell_type": "code", "source": "acc = 0.5", "metadata": {}, "outputs": [], "execution_count": None}]}
-    receipt = {"clean": False, "checked": True, "problems": [{"kind": "edited_after_run", "message": "cell 1 was edited"}]}
-    tracker.runs.update_run(active.row_id, {"snapshot_sha256": put_notebook(tracker.store.blobs, notebook), "receipt": json.dumps(receipt)})
+    notebook = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"kernelspec": KERNELSPEC},
+        "cells": [
+            {
+                "id": "c1",
+                "cell_type": "code",
+                "source": "acc = 0.5",
+                "metadata": {},
+                "outputs": [],
+                "execution_count": None,
+            }
+        ],
+    }
+    receipt = {
+        "clean": False,
+        "checked": True,
+        "problems": [{"kind": "edited_after_run", "message": "cell 1 was edited"}],
+    }
+    tracker.runs.update_run(
+        active.row_id, {"snapshot_sha256": put_notebook(tracker.store.blobs, notebook), "receipt": json.dumps(receipt)}
+    )
     report = rerun(tracker, active.id)
     assert report.execution == Execution(1, 1, None) and report.runs == () and not report.verified
     assert "see %track receipt" in report.notes[0] and "note: the run's receipt" in str(RerunReport(report))
@@ -158,11 +192,25 @@ def test_tracker_tags_runs_started_under_a_rerun(tracker, monkeypatch):
 
 
 # -- tolerance and matching (plain data) -------------------------------------------------------------
-@pytest.mark.parametrize("x, y, same", [
-    (0.1 + 0.2, 0.3, True), (1.0, 1.0 + 1e-12, True), (1.0, 1.0 + 1e-6, False), (3, 3, True), (3, 4, False),
-    (True, 1, False), ("a", "a", True), ("1", 1, False), (math.nan, math.nan, True), (math.inf, math.inf, True),
-    (math.inf, -math.inf, False), (None, None, True), (None, 0, False), ([1, 2], [1, 2], True),
-])
+@pytest.mark.parametrize(
+    "x, y, same",
+    [
+        (0.1 + 0.2, 0.3, True),
+        (1.0, 1.0 + 1e-12, True),
+        (1.0, 1.0 + 1e-6, False),
+        (3, 3, True),
+        (3, 4, False),
+        (True, 1, False),
+        ("a", "a", True),
+        ("1", 1, False),
+        (math.nan, math.nan, True),
+        (math.inf, math.inf, True),
+        (math.inf, -math.inf, False),
+        (None, None, True),
+        (None, 0, False),
+        ([1, 2], [1, 2], True),
+    ],
+)
 def test_default_tolerance(x, y, same):
     assert Tolerance().same(x, y) is same
 
@@ -176,8 +224,24 @@ def test_tolerances_apply_to_floats_only():
 
 def _run(run_id, name=None, cell_key=None, start=0.0, metrics=None, params=None, status=FINISHED):
     summaries = {k: MetricSummary(k, v, 0, 0.0, v, v, 1) for k, v in (metrics or {}).items()}
-    return Run(run_id, name, "Default", status, start, start + 1, None, None, cell_key, None, None, None, None, None,
-               params=params or {}, metrics=summaries)
+    return Run(
+        run_id,
+        name,
+        "Default",
+        status,
+        start,
+        start + 1,
+        None,
+        None,
+        cell_key,
+        None,
+        None,
+        None,
+        None,
+        None,
+        params=params or {},
+        metrics=summaries,
+    )
 
 
 def test_matching_rules_in_order():
@@ -195,8 +259,12 @@ def test_checks_report_missing_and_new_values():
     original = _run("o", metrics={"acc": 0.9, "loss": 0.1}, params={"lr": 0.1})
     again = _run("r", metrics={"acc": 0.9, "f1": 0.5}, params={"lr": 0.1})
     found = {(c.kind, c.key): c.status for c in verify.checks(original, again, Tolerance())}
-    assert found == {("metric", "acc"): verify.REPRODUCED, ("metric", "loss"): verify.MISSING,
-                     ("metric", "f1"): verify.NEW, ("param", "lr"): verify.REPRODUCED}
+    assert found == {
+        ("metric", "acc"): verify.REPRODUCED,
+        ("metric", "loss"): verify.MISSING,
+        ("metric", "f1"): verify.NEW,
+        ("param", "lr"): verify.REPRODUCED,
+    }
 
 
 HOSTILE = "<script>alert('x')</script>"
@@ -205,19 +273,32 @@ HOSTILE = "<script>alert('x')</script>"
 def test_report_html_escapes_a_hostile_run_name():
     original = _run("0123456789abcdef", HOSTILE, "c", metrics={HOSTILE: 1.0}, params={"p": "<b>x</b>"})
     again = _run("fedcba9876543210", HOSTILE, "c", 1, metrics={HOSTILE: 2.0}, params={"p": "<b>x</b>"})
-    result = RerunResult(original, again, "cell", verify.checks(original, again, Tolerance()), (again,),
-                         Execution(2, 3, "cell 3 raised ValueError: <img src=x>"), Tolerance(), "snapshot", None)
+    result = RerunResult(
+        original,
+        again,
+        "cell",
+        verify.checks(original, again, Tolerance()),
+        (again,),
+        Execution(2, 3, "cell 3 raised ValueError: <img src=x>"),
+        Tolerance(),
+        "snapshot",
+        None,
+    )
     html = RerunReport(result)._repr_html_()
     for raw in (HOSTILE, "<b>x</b>", "<img"):
         assert raw not in html
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html and "differs" in html
-    assert json.loads(json.dumps(RerunReport(result)._repr_mimebundle_()[RERUN_MIME]))["differing"] == [f"metrics.{HOSTILE}"]
+    assert json.loads(json.dumps(RerunReport(result)._repr_mimebundle_()[RERUN_MIME]))["differing"] == [
+        f"metrics.{HOSTILE}"
+    ]
 
 
 # -- verified means an outcome was compared and matched -------------------------------------------------
 #: a search whose refit is chosen by measured time (here: an unseeded draw), that logs no metric
-REFIT = ("%%track search\nimport random\ngrid = {'C': [1, 10, 100]}\ntimings = {c: random.random() for c in grid['C']}\n"
-         "best = min(timings, key=timings.get)\nprint('best params:', {'C': best}, 'refit in', timings[best])")
+REFIT = (
+    "%%track search\nimport random\ngrid = {'C': [1, 10, 100]}\ntimings = {c: random.random() for c in grid['C']}\n"
+    "best = min(timings, key=timings.get)\nprint('best params:', {'C': best}, 'refit in', timings[best])"
+)
 
 
 @pytest.mark.slow
@@ -251,9 +332,11 @@ def test_a_deterministic_run_without_metrics_is_verified_by_its_printed_outputs(
 
 
 #: a real grid search on seeded data: the same best params every time
-SEARCH = ("%%track search\nfrom sklearn.datasets import make_classification\nfrom sklearn.model_selection import GridSearchCV\n"
-          "from sklearn.svm import SVC\nX, y = make_classification(n_samples=120, random_state=0)\n"
-          "search = GridSearchCV(SVC(), {'C': [0.01, 1, 100]}, cv=3).fit(X, y)\nprint(search.best_params_)")
+SEARCH = (
+    "%%track search\nfrom sklearn.datasets import make_classification\nfrom sklearn.model_selection import GridSearchCV\n"
+    "from sklearn.svm import SVC\nX, y = make_classification(n_samples=120, random_state=0)\n"
+    "search = GridSearchCV(SVC(), {'C': [0.01, 1, 100]}, cv=3).fit(X, y)\nprint(search.best_params_)"
+)
 
 
 @pytest.mark.slow
@@ -282,14 +365,17 @@ def test_nothing_to_compare_is_not_verifiable_and_untagged(tmp_path, store_path,
     assert VERIFIED_TAG not in tags and tags[DIFFERS_TAG] == "no outcomes to compare"
 
 
-@pytest.mark.parametrize(("a", "b", "same"), [
-    ("best params: {'C': 100}", "best params: {'C': 1}", False),
-    ("score 0.30000000000000004", "score 0.3", True),
-    ("score 0.25", "score 0.2500001", False),
-    ("1e-3 ok", "0.001 ok", True),
-    ("C=1 x", "C=1 y", False),
-    ("fold 1: 0.5", "fold 1: 0.5 extra 2", False),
-    ("[<matplotlib.lines.Line2D at 0x7f3a2c1d9e50>]", "[<matplotlib.lines.Line2D at 0x7f0011aa2b10>]", True),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("best params: {'C': 100}", "best params: {'C': 1}", False),
+        ("score 0.30000000000000004", "score 0.3", True),
+        ("score 0.25", "score 0.2500001", False),
+        ("1e-3 ok", "0.001 ok", True),
+        ("C=1 x", "C=1 y", False),
+        ("fold 1: 0.5", "fold 1: 0.5 extra 2", False),
+        ("[<matplotlib.lines.Line2D at 0x7f3a2c1d9e50>]", "[<matplotlib.lines.Line2D at 0x7f0011aa2b10>]", True),
+    ],
+)
 def test_output_lines_compare_numbers_within_the_tolerance(a, b, same):
     assert verify.same_line(a, b, Tolerance()) is same

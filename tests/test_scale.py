@@ -37,8 +37,10 @@ def generate(tracker, runs: int, same_start_every: int = 3) -> list[int]:
             [(uuid.uuid4().hex, experiment, f"run-{i}", start + i // same_start_every, start + i) for i in range(runs)],
         )
         ids = [row[0] for row in conn.execute("SELECT id FROM runs WHERE id > ? ORDER BY id", (first,))]
-        conn.executemany("INSERT INTO params(run_id, key, type, value) VALUES (?, 'model', 'str', ?)",
-                         [(run_id, ("gbm", "rf")[i % 2]) for i, run_id in enumerate(ids)])
+        conn.executemany(
+            "INSERT INTO params(run_id, key, type, value) VALUES (?, 'model', 'str', ?)",
+            [(run_id, ("gbm", "rf")[i % 2]) for i, run_id in enumerate(ids)],
+        )
     repo.write_batch(metrics=[(run_id, "f1", 0, (i % 97) / 97, start) for i, run_id in enumerate(ids)])
     return ids
 
@@ -74,7 +76,9 @@ def test_a_displayed_run_list_shows_a_bounded_table_with_n_more(tracker):
     assert len(data["runs"]) == RunList.shown and data["listed"] == 120 and data["truncated"] is False
     assert [r["name"] for r in data["runs"]] == _names(runs[: RunList.shown])
     small = nbtrack.search_runs(max_results=3)
-    assert "more" not in str(small).splitlines()[-1] or small.truncated  # a whole small list has no footer but the truncation note
+    assert (
+        "more" not in str(small).splitlines()[-1] or small.truncated
+    )  # a whole small list has no footer but the truncation note
     assert small.truncated and len(str(small).splitlines()) == 2 + 3 + 1
 
 
@@ -92,7 +96,7 @@ def test_listing_reads_no_provenance_or_receipt_until_asked(tracker):
         assert receipt_badge(run) == ("1 warning", "warn")  # the badge comes from the outline column
         listed = list(statements)
         assert run.receipt == receipt and run.provenance["python"]  # read when asked, once
-        asked = statements[len(listed):]
+        asked = statements[len(listed) :]
     finally:
         tracker.store.conn.set_trace_callback(None)
     assert not any("run_documents" in s or "provenance" in s for s in listed), listed
@@ -109,7 +113,8 @@ def test_default_order_pages_come_from_the_index_without_a_sort(tracker):
     assert "runs_live_newest" in details and "TEMP B-TREE" not in details, details
     keyset = tracker.store.conn.execute(
         f"EXPLAIN QUERY PLAN SELECT r.start_time, r.id FROM runs r WHERE r.deleted_time IS NULL AND (r.start_time, r.id) < (?, ?) "
-        f"ORDER BY {DEFAULT_ORDER} LIMIT 10", (1e12, 1)
+        f"ORDER BY {DEFAULT_ORDER} LIMIT 10",
+        (1e12, 1),
     ).fetchall()
     details = " ".join(row[-1] for row in keyset)
     assert "runs_live_newest" in details and "TEMP B-TREE" not in details, details
@@ -162,15 +167,38 @@ def test_export_streams_every_run_in_order(tracker, store_path, capsys):
     ids = generate(tracker, 2500)
     tracker.flush()
     rows = list(csv.reader(io.StringIO(_export(store_path, capsys, "--format", "csv"))))
-    assert rows[0] == ["id", "name", "experiment", "status", "start_time", "end_time", "duration", "params.model", "metrics.f1"]
+    assert rows[0] == [
+        "id",
+        "name",
+        "experiment",
+        "status",
+        "start_time",
+        "end_time",
+        "duration",
+        "params.model",
+        "metrics.f1",
+    ]
     assert [r[1] for r in rows[1:]] == _names(tracker.search_runs(max_results=None))
     assert len(rows) == 1 + len(ids)
-    ordered = json.loads(_export(store_path, capsys, "--format", "json", "--order-by", "metrics.f1 desc", "params.model = 'gbm'", "--limit", "1100"))
+    ordered = json.loads(
+        _export(
+            store_path,
+            capsys,
+            "--format",
+            "json",
+            "--order-by",
+            "metrics.f1 desc",
+            "params.model = 'gbm'",
+            "--limit",
+            "1100",
+        )
+    )
     expected = tracker.search_runs("params.model = 'gbm'", "metrics.f1 desc", 1100)
     assert [r["id"] for r in ordered] == [r.id for r in expected] and len(ordered) == 1100
     assert _export(store_path, capsys, "--format", "json", "name = 'nothing'") == "[]\n"
     assert _export(store_path, capsys, "--format", "csv", "name = 'nothing'").splitlines() == [
-        "id,name,experiment,status,start_time,end_time,duration"]
+        "id,name,experiment,status,start_time,end_time,duration"
+    ]
 
 
 def _export_peak(tracker, store_path, sink) -> int:
@@ -199,8 +227,19 @@ def test_export_memory_does_not_grow_with_the_store(tracker, store_path, tmp_pat
 
 def test_listed_runs_equal_runs_read_one_by_one(tracker):
     """Listings build runs from tuples by position: every field matches the one-run read (documents included)."""
-    with tracker.start_run("parent", params={"lr": 0.1, "big": 2**70, "inf": float("inf"), "deep": True, "grid": [1, "x"],
-                                             "none": None, "model": "gbm"}, tags={"team": "churn"}):
+    with tracker.start_run(
+        "parent",
+        params={
+            "lr": 0.1,
+            "big": 2**70,
+            "inf": float("inf"),
+            "deep": True,
+            "grid": [1, "x"],
+            "none": None,
+            "model": "gbm",
+        },
+        tags={"team": "churn"},
+    ):
         with tracker.start_run("child"):
             tracker.log_metric("loss", float("nan"), step=0)
             tracker.log_metric("loss", 0.5, step=1)
@@ -210,7 +249,16 @@ def test_listed_runs_equal_runs_read_one_by_one(tracker):
     for listed in tracker.search_runs():
         single = tracker.get_run(listed.id)
         assert listed == single
-        for name in ("provenance", "receipt", "receipt_outline", "notebook_path", "inputs", "artifacts", "note", "parent_id"):
+        for name in (
+            "provenance",
+            "receipt",
+            "receipt_outline",
+            "notebook_path",
+            "inputs",
+            "artifacts",
+            "note",
+            "parent_id",
+        ):
             assert getattr(listed, name) == getattr(single, name), name
     child = tracker.search_runs("name = 'child'")[0]
     assert child.parent_id == tracker.search_runs("name = 'parent'")[0].id
@@ -224,7 +272,8 @@ def test_filtered_search_walks_the_order_index_and_stops_at_the_limit(tracker):
     where, args = compile_filter("params.model = 'gbm' and metrics.f1 > 0.5")
     plan = tracker.store.conn.execute(
         f"EXPLAIN QUERY PLAN SELECT r.start_time, r.id FROM runs r WHERE ({where}) AND r.deleted_time IS NULL ORDER BY {DEFAULT_ORDER} LIMIT 5",
-        args).fetchall()
+        args,
+    ).fetchall()
     details = " ".join(row[-1] for row in plan)
     assert "SCAN r USING INDEX runs_live_newest" in details and "TEMP B-TREE" not in details, details
     assert "params_key_type_value" in details and "latest_metrics_key_value" in details, details
@@ -234,8 +283,21 @@ def test_csv_export_equals_the_run_records_it_replaced(tracker, store_path, caps
     """The CSV rows come straight from the store now: cell for cell what run_record gave before."""
     from nbtrack.display import run_record
 
-    with tracker.start_run("typed", params={"lr": 0.1, "big": 2**70, "inf": float("inf"), "nan": float("nan"), "deep": True,
-                                            "grid": [1, "x"], "none": None, "model": "gbm", "n": 3}, tags={"team": "churn"}):
+    with tracker.start_run(
+        "typed",
+        params={
+            "lr": 0.1,
+            "big": 2**70,
+            "inf": float("inf"),
+            "nan": float("nan"),
+            "deep": True,
+            "grid": [1, "x"],
+            "none": None,
+            "model": "gbm",
+            "n": 3,
+        },
+        tags={"team": "churn"},
+    ):
         tracker.log_metric("loss", float("nan"))
         tracker.log_metric("acc", float("-inf"))
     with tracker.start_run(None, params={"lr": 0.2}):  # no name, other keys missing
@@ -249,10 +311,16 @@ def test_csv_export_equals_the_run_records_it_replaced(tracker, store_path, caps
     base = ["id", "name", "experiment", "status", "start_time", "end_time", "duration"]
     expected = io.StringIO()
     writer = csv.writer(expected)
-    writer.writerow(base + [f"params.{k}" for k in params] + [f"metrics.{k}" for k in metrics] + [f"tags.{k}" for k in tags])
+    writer.writerow(
+        base + [f"params.{k}" for k in params] + [f"metrics.{k}" for k in metrics] + [f"tags.{k}" for k in tags]
+    )
     for r in records:
-        writer.writerow([r[k] for k in base] + [r["params"].get(k, "") for k in params] + [r["metrics"].get(k, "") for k in metrics]
-                        + [r["tags"].get(k, "") for k in tags])
+        writer.writerow(
+            [r[k] for k in base]
+            + [r["params"].get(k, "") for k in params]
+            + [r["metrics"].get(k, "") for k in metrics]
+            + [r["tags"].get(k, "") for k in tags]
+        )
     assert _export(store_path, capsys, "--format", "csv") == expected.getvalue()
 
 

@@ -19,8 +19,17 @@ import pytest
 from nbtrack.errors import IntegrityError, QueryError, UsageError
 from nbtrack.tracking import Tracker
 
-HOSTILE = ['<img src=x onerror=alert(1)>', '"><script>alert(1)</script>', "'><svg onload=alert(1)>", "</td></tr></table><marquee>x"]
-MODEL_HOSTILE = ['<img src=x onerror=alert(1)>', '"><script>alert(1)', "'><svg onload=alert(1)>"]  # model names refuse '/'
+HOSTILE = [
+    "<img src=x onerror=alert(1)>",
+    '"><script>alert(1)</script>',
+    "'><svg onload=alert(1)>",
+    "</td></tr></table><marquee>x",
+]
+MODEL_HOSTILE = [
+    "<img src=x onerror=alert(1)>",
+    '"><script>alert(1)',
+    "'><svg onload=alert(1)>",
+]  # model names refuse '/'
 
 
 class _Markup(HTMLParser):
@@ -90,7 +99,12 @@ def test_comparison_and_dashboard_views_escape_user_text(hostile_tracker):
     runs = hostile_tracker.search_runs()
     comparison = ComparisonView(compare_runs(runs, baseline=runs[0]))
     assert_escaped(comparison._repr_html_())
-    columns = ["name", "status"] + [f"params.{k}" for k in runs[0].params] + [f"metrics.{k}" for k in runs[0].metrics] + [f"tags.{k}" for k in runs[0].tags]
+    columns = (
+        ["name", "status"]
+        + [f"params.{k}" for k in runs[0].params]
+        + [f"metrics.{k}" for k in runs[0].metrics]
+        + [f"tags.{k}" for k in runs[0].tags]
+    )
     dashboard = DashboardView(runs, columns, total=len(runs), query=HOSTILE[1], comparison=comparison)
     assert_escaped(dashboard._repr_html_())
 
@@ -117,31 +131,39 @@ def test_registry_views_escape_user_text(tracker):
         registry.set_tag(name, HOSTILE[2], HOSTILE[1], version=1)
     views = [ModelList(registry.search_models())]
     for name in MODEL_HOSTILE:
-        views += [ModelDetails(registry.get_model(name)), ModelHistory(registry.history(name)),
-                  ModelState(registry.state_at(name, registry.clock() + 1)),
-                  VersionComparisonView(registry.compare_versions(name, 1, 2))]
+        views += [
+            ModelDetails(registry.get_model(name)),
+            ModelHistory(registry.history(name)),
+            ModelState(registry.state_at(name, registry.clock() + 1)),
+            VersionComparisonView(registry.compare_versions(name, 1, 2)),
+        ]
     for view in views:
         html = view._repr_html_()
         assert_escaped(html)
-        assert "&lt;img" in html or "&quot;&gt;" in html or "&#x27;&gt;" in html, type(view).__name__  # the text is there, escaped
+        assert "&lt;img" in html or "&quot;&gt;" in html or "&#x27;&gt;" in html, type(
+            view
+        ).__name__  # the text is there, escaped
         assert any(h in assert_escaped(html) for h in HOSTILE + MODEL_HOSTILE)
 
 
 # -- SQL injection through queries ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("query", [
-    "name = 'x'' OR 1=1 --'",
-    "name = 'x' OR 1=1",  # a valid filter: only the runs it names
-    "params.`a'; DROP TABLE runs; --` = 1",
-    "tags.`t`` OR 1=1 --` = 'x'",
-    "metrics.`m); DELETE FROM runs; --` > 0",
-    "name like '%'' ; DROP TABLE runs; --'",
-    "name = 'a'; DROP TABLE runs",
-    "name = 'a' /* comment */",
-    "name = 'a' -- comment",
-    "status in ('FINISHED'); DELETE FROM runs; --",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "name = 'x'' OR 1=1 --'",
+        "name = 'x' OR 1=1",  # a valid filter: only the runs it names
+        "params.`a'; DROP TABLE runs; --` = 1",
+        "tags.`t`` OR 1=1 --` = 'x'",
+        "metrics.`m); DELETE FROM runs; --` > 0",
+        "name like '%'' ; DROP TABLE runs; --'",
+        "name = 'a'; DROP TABLE runs",
+        "name = 'a' /* comment */",
+        "name = 'a' -- comment",
+        "status in ('FINISHED'); DELETE FROM runs; --",
+    ],
+)
 def test_queries_cannot_alter_sql(tracker, query):
     for i in range(3):
         with tracker.start_run(f"r{i}", params={"a": i}, tags={"t": "x"}):
@@ -165,8 +187,27 @@ def test_queries_cannot_alter_sql(tracker, query):
 
 # -- names cannot write outside the blob store ------------------------------------------------------
 
-ESCAPES = ["../evil.txt", "../../evil.txt", "/tmp/evil.txt", "a/../../evil.txt", "./evil", "a//b", "~/evil", "C:\\evil",
-           "..\\evil", "a/./b", "", " ", "\x00evil", "evil\n", "..", "/", ".", "./", "a/."]
+ESCAPES = [
+    "../evil.txt",
+    "../../evil.txt",
+    "/tmp/evil.txt",
+    "a/../../evil.txt",
+    "./evil",
+    "a//b",
+    "~/evil",
+    "C:\\evil",
+    "..\\evil",
+    "a/./b",
+    "",
+    " ",
+    "\x00evil",
+    "evil\n",
+    "..",
+    "/",
+    ".",
+    "./",
+    "a/.",
+]
 
 
 @pytest.mark.parametrize("name", ESCAPES)
@@ -267,7 +308,9 @@ def test_secret_environment_never_stored(store_path, tmp_path):
         """
     )
     env = {**os.environ, **SECRETS, "NBTRACK_STORE": str(store_path)}
-    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     tracker = Tracker.open(store_path)
     assert {r.name for r in tracker.search_runs()} == {"s", "api"}

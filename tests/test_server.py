@@ -112,7 +112,10 @@ def test_reruns_are_listed_with_the_notebook_they_reproduce(server, runs):
         tracker.close()
     listed = server.request("GET", _api("runs", "exp/reproduce.ipynb"))[1]["runs"]
     assert [r["id"] for r in listed] == [later.id, again.id, rerun.id, original.id]
-    assert [r["id"] for r in server.request("GET", _api("runs", "exp/train.ipynb"))[1]["runs"]] == [runs["second"].id, runs["first"].id]
+    assert [r["id"] for r in server.request("GET", _api("runs", "exp/train.ipynb"))[1]["runs"]] == [
+        runs["second"].id,
+        runs["first"].id,
+    ]
     detail = server.request("GET", _api(f"runs/{rerun.id}", "exp/reproduce.ipynb"))[1]
     assert detail["previous"]["id"] == original.id
     assert server.request("GET", _api(f"runs/{later.id}", "exp/reproduce.ipynb"))[1]["previous"]["id"] == original.id
@@ -151,7 +154,9 @@ def test_records_name_the_live_model_versions_registered_from_them(server, runs)
     finally:
         tracker.close()
     listed = {r["name"]: r["models"] for r in server.request("GET", _api("runs", "models.ipynb"))[1]["runs"]}
-    assert listed == {"first": [{"name": HOSTILE, "version": 1, "stage": "None"}],
-                      "second": [{"name": "churn", "version": 2, "stage": "Production"}]}
+    assert listed == {
+        "first": [{"name": HOSTILE, "version": 1, "stage": "None"}],
+        "second": [{"name": "churn", "version": 2, "stage": "Production"}],
+    }
     detail = server.request("GET", _api(f"runs/{second.id}", "models.ipynb"))[1]
     assert detail["run"]["models"] == listed["second"] and detail["previous"]["models"] == listed["first"]

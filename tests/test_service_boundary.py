@@ -16,7 +16,9 @@ from nbtrack.errors import QueryError
 
 PACKAGE = Path(__file__).resolve().parent.parent / "nbtrack"
 FACES = ["magics", "widgets", "cli", "server", "mlflow", "api.py", "hooks.py", "notebook_plugin.py", "extension.py"]
-REACH_THROUGH = re.compile(r"\b(?:tracker|current|_tracker\(\))\.(?:runs|store)\b|\.store\.(?:blobs|atomic|query|conn)\b")
+REACH_THROUGH = re.compile(
+    r"\b(?:tracker|current|_tracker\(\))\.(?:runs|store)\b|\.store\.(?:blobs|atomic|query|conn)\b"
+)
 
 
 def _face_files():
@@ -26,9 +28,12 @@ def _face_files():
 
 
 def test_no_face_reaches_through_the_tracker_to_its_repository_or_store():
-    found = [f"{path.relative_to(PACKAGE)}:{number}: {line.strip()}"
-             for path in _face_files() for number, line in enumerate(path.read_text().splitlines(), 1)
-             if REACH_THROUGH.search(line)]
+    found = [
+        f"{path.relative_to(PACKAGE)}:{number}: {line.strip()}"
+        for path in _face_files()
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if REACH_THROUGH.search(line)
+    ]
     assert found == []
 
 

@@ -21,8 +21,19 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 
 #: user-facing libraries a tracked cell must not import when the cell does not
 USER_LIBRARIES = (
-    "pandas", "numpy", "matplotlib", "matplotlib.pyplot", "sklearn", "scipy", "sqlite_utils",
-    "ipywidgets", "PIL", "seaborn", "polars", "pyarrow", "torch",
+    "pandas",
+    "numpy",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "sklearn",
+    "scipy",
+    "sqlite_utils",
+    "ipywidgets",
+    "PIL",
+    "seaborn",
+    "polars",
+    "pyarrow",
+    "torch",
 )
 
 # Runs after the cell under test: which user libraries are loaded, then (importing them) their settings.
@@ -58,7 +69,9 @@ def _state(tmp_path, store, *cells):
     nb.cells = [nbformat.v4.new_code_cell(s) for s in (*cells, PROBE)]
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # the kernel picks its own backend
     env.update(NBTRACK_STORE=str(store), JPY_SESSION_NAME=str(tmp_path / "exp.ipynb"))
-    NotebookClient(nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute(env=env)
+    NotebookClient(nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute(
+        env=env
+    )
     (line,) = [o["text"] for o in nb.cells[-1].outputs if o.get("name") == "stdout"]
     return json.loads(line.split("STATE", 1)[1])
 
@@ -68,8 +81,11 @@ PLAIN = ("", "x = [1, 2, 3]\nprint(sum(x))")
 NUMPY = ("import numpy as np\nX = np.arange(12.0).reshape(3, 4)", "score = float(X.sum())\nprint(score)")
 
 
-@pytest.mark.parametrize(("existing", "cells"), [(False, PLAIN), (True, PLAIN), (False, NUMPY)],
-                         ids=["new-store", "existing-store", "numpy-data"])
+@pytest.mark.parametrize(
+    ("existing", "cells"),
+    [(False, PLAIN), (True, PLAIN), (False, NUMPY)],
+    ids=["new-store", "existing-store", "numpy-data"],
+)
 @pytest.mark.slow
 def test_a_tracked_cell_changes_nothing_else_in_the_session(tmp_path, existing, cells):
     store = tmp_path / "store"

@@ -11,7 +11,9 @@ from nbtrack.snapshot import notebook as nbfile, storage
 
 
 def _write(path, sources, version=4):
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
     nbformat.write(nb, path)
     return nb
@@ -35,7 +37,9 @@ def nb_path(tmp_path, monkeypatch):
 
 def test_history_keeps_outputs_and_restores_as_executed(shell, nb_path, tmp_path):
     shell.ok("print('hello')\n40 + 2")
-    shell.ok("from IPython.display import display, Image\ndisplay(Image(data=b'\\x89PNG\\r\\n\\x1a\\n' + bytes(20), format='png'))")
+    shell.ok(
+        "from IPython.display import display, Image\ndisplay(Image(data=b'\\x89PNG\\r\\n\\x1a\\n' + bytes(20), format='png'))"
+    )
     shell.run("1 / 0")
     shell.ok("%%track -q\nlr = 0.1")
     target = tmp_path / "executed.ipynb"
@@ -115,11 +119,14 @@ def test_huge_output_is_truncated_not_lost(shell, nb_path):
     assert len(json.dumps(outputs)) < 12_000 and "output truncated" in outputs[-1]["text"]
 
 
-@pytest.mark.parametrize("content, reason", [
-    (None, "cannot read"),
-    (b"\x00\x01 not json", "not a readable notebook"),
-    (b'{"cells": 3}', "not a"),
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (None, "cannot read"),
+        (b"\x00\x01 not json", "not a readable notebook"),
+        (b'{"cells": 3}', "not a"),
+    ],
+)
 def test_bad_notebook_files_still_record_the_run(shell, tmp_path, monkeypatch, capsys, content, reason):
     path = tmp_path / "bad.ipynb"
     if content is not None:
@@ -135,7 +142,13 @@ def test_bad_notebook_files_still_record_the_run(shell, tmp_path, monkeypatch, c
 
 def test_v3_notebook_is_upgraded_and_huge_file_skipped(shell, tmp_path, monkeypatch):
     v3 = tmp_path / "old.ipynb"
-    nbformat.write(nbformat.v3.new_notebook(worksheets=[nbformat.v3.new_worksheet(cells=[nbformat.v3.new_code_cell(input="%load_ext nbtrack")])]), v3, version=3)
+    nbformat.write(
+        nbformat.v3.new_notebook(
+            worksheets=[nbformat.v3.new_worksheet(cells=[nbformat.v3.new_code_cell(input="%load_ext nbtrack")])]
+        ),
+        v3,
+        version=3,
+    )
     monkeypatch.setenv("NBTRACK_NOTEBOOK", str(v3))
     shell.ok("%%track -q\nlr = 0.1")
     snapshot = json.loads(shell.tracker.store.blobs.get(_last(shell).provenance["snapshot_sha256"]))
@@ -165,7 +178,7 @@ def test_notebook_rewritten_in_place_while_read_is_never_mixed(tmp_path):
             data = versions[turn % 2]
             with open(path, "wb") as handle:  # truncates: a reader may see a prefix
                 for start in range(0, len(data), len(data) // 3 + 1):
-                    handle.write(data[start:start + len(data) // 3 + 1])
+                    handle.write(data[start : start + len(data) // 3 + 1])
                     handle.flush()
                     time.sleep(0.001)
             turn += 1
@@ -179,7 +192,9 @@ def test_notebook_rewritten_in_place_while_read_is_never_mixed(tmp_path):
         for _ in range(150):
             read = nbfile.read_disk(str(path), None)
             if read.notebook is None:
-                assert "changed while it was being read" in read.reason or "not a readable notebook" in read.reason, read.reason
+                assert "changed while it was being read" in read.reason or "not a readable notebook" in read.reason, (
+                    read.reason
+                )
                 outcomes["reason"] += 1
             else:
                 assert [c["source"] for c in read.notebook["cells"]] in expected
@@ -202,11 +217,21 @@ def test_lab_push_snapshot_has_live_cells_with_outputs_and_run_ended_message(she
 
     plugin._comm = Comm()
     cells = [("c1", "print('live')"), ("c2", "%%track -q live\nlr = 0.3")]
-    plugin.receive({
-        "type": "notebook", "protocol": 1, "reason": "connect", "path": "/w/live.ipynb", "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {}, "sent_at": 0,
-        "cells": [{"id": i, "cell_type": "code", "source": s, "metadata": {}, "execution_count": None} for i, s in cells],
-    })
+    plugin.receive(
+        {
+            "type": "notebook",
+            "protocol": 1,
+            "reason": "connect",
+            "path": "/w/live.ipynb",
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {},
+            "sent_at": 0,
+            "cells": [
+                {"id": i, "cell_type": "code", "source": s, "metadata": {}, "execution_count": None} for i, s in cells
+            ],
+        }
+    )
     for cell_id, source in cells:
         shell.ip.run_cell(source, store_history=True, cell_id=cell_id)
     run = _last(shell)
@@ -214,7 +239,10 @@ def test_lab_push_snapshot_has_live_cells_with_outputs_and_run_ended_message(she
     snapshot = json.loads(shell.tracker.store.blobs.get(run.provenance["snapshot_sha256"]))
     assert snapshot["cells"][0]["outputs"][0]["text"] == "live\n"
     assert sent == [{"type": "run_ended", "run_id": run.id, "status": "FINISHED", "name": "live"}]
-    assert plugin.live.receive({"type": "notebook", "cells": "nope"}) is None and plugin.live.latest.path == "/w/live.ipynb"
+    assert (
+        plugin.live.receive({"type": "notebook", "cells": "nope"}) is None
+        and plugin.live.latest.path == "/w/live.ipynb"
+    )
 
 
 @pytest.mark.slow
@@ -225,8 +253,15 @@ def test_papermill_injected_parameters_become_params(tmp_path, store_path):
     nb = _write(source, ["alpha = 0.1\nname = 'base'", "%load_ext nbtrack", "%%track -q pm\nresult = alpha * 2"])
     nb.cells[0].metadata["tags"] = ["parameters"]
     nbformat.write(nb, source)
-    papermill.execute_notebook(str(source), str(tmp_path / "out.ipynb"), parameters={"alpha": 0.5, "name": "tuned"},
-                               kernel_name="python3", cwd=str(tmp_path), progress_bar=False, log_output=False)
+    papermill.execute_notebook(
+        str(source),
+        str(tmp_path / "out.ipynb"),
+        parameters={"alpha": 0.5, "name": "tuned"},
+        kernel_name="python3",
+        cwd=str(tmp_path),
+        progress_bar=False,
+        log_output=False,
+    )
     from nbtrack.tracking import Tracker
 
     tracker = Tracker.open(store_path)
@@ -258,8 +293,19 @@ def test_long_sessions_add_a_bounded_history_per_run(shell, nb_path):
 def test_histories_of_the_first_format_still_load(tracker):
     from nbtrack.snapshot import canonical
 
-    entries = [{"seq": 1, "execution_count": 1, "cell_id": None, "source_sha256": "0" * 64, "outputs_sha256": None,
-                "outputs_truncated": False, "started": 1.0, "duration": 0.1, "finished": True}]
+    entries = [
+        {
+            "seq": 1,
+            "execution_count": 1,
+            "cell_id": None,
+            "source_sha256": "0" * 64,
+            "outputs_sha256": None,
+            "outputs_truncated": False,
+            "started": 1.0,
+            "duration": 0.1,
+            "finished": True,
+        }
+    ]
     sha = tracker.store.blobs.put(canonical.dumps({"format": "nbtrack.history/1", "entries": entries}))
     assert storage.load_history(tracker.store.blobs, sha) == entries
 

@@ -42,7 +42,11 @@ def test_pragmas(tmp_path):
     assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
     assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-    tables = dict(store.conn.execute("SELECT name, sql FROM sqlite_master WHERE type='table' AND name NOT LIKE '\\_%' ESCAPE '\\'"))
+    tables = dict(
+        store.conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type='table' AND name NOT LIKE '\\_%' ESCAPE '\\'"
+        )
+    )
     assert all("STRICT" in sql for sql in tables.values()), tables
 
 
@@ -134,7 +138,11 @@ class TestRefusal:
     def test_refusal_message_is_one_line_in_cli(self, tmp_path):
         (tmp_path / "s").mkdir()
         (tmp_path / "s" / "nbtrack.db").write_bytes(b"garbage" * 100)
-        proc = subprocess.run([sys.executable, "-m", "nbtrack", "--store", str(tmp_path / "s"), "store", "info"], capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "nbtrack", "--store", str(tmp_path / "s"), "store", "info"],
+            capture_output=True,
+            text=True,
+        )
         assert proc.returncode == 2
         assert proc.stderr.count("\n") == 1 and "not an nbtrack store" in proc.stderr
 
@@ -163,7 +171,6 @@ class TestBlobs:
         with pytest.raises(IntegrityError):
             store.blobs.get(sha)
 
-
     def test_a_blob_file_that_cannot_be_written_is_a_store_error_and_leaves_no_row(self, tmp_path):
         import hashlib
 
@@ -181,10 +188,15 @@ class TestTransactions:
     """A full disk can fail any statement of a transaction (SQLite spills pages to the WAL), not
     only its COMMIT: the caller must get the same StoreError, and nothing of it may stay."""
 
-    @pytest.mark.parametrize("message, expected", [
-        ("disk I/O error", "is full or failing"), ("database or disk is full", "is full or failing"),
-        ("attempt to write a readonly database", "is read-only"), ("database is locked", "is locked by another process"),
-    ])
+    @pytest.mark.parametrize(
+        "message, expected",
+        [
+            ("disk I/O error", "is full or failing"),
+            ("database or disk is full", "is full or failing"),
+            ("attempt to write a readonly database", "is read-only"),
+            ("database is locked", "is locked by another process"),
+        ],
+    )
     def test_a_condition_raised_inside_a_transaction_is_a_store_error_and_rolls_back(self, tmp_path, message, expected):
         store = Store.open(tmp_path / "s")
         with pytest.raises(StoreError, match=expected):
@@ -223,8 +235,19 @@ class TestValues:
         import numpy as np
 
         params = {
-            "i": 3, "big": 2**80, "neg": -(2**63), "f": 0.1, "nan": math.nan, "b": False, "s": "gbm", "none": None,
-            "lst": [1, 2.5, "x"], "d": {"a": [1, {"b": None}]}, "np_i": np.int32(4), "np_f": np.float64(0.25), "uni": "ünïcødé ✓",
+            "i": 3,
+            "big": 2**80,
+            "neg": -(2**63),
+            "f": 0.1,
+            "nan": math.nan,
+            "b": False,
+            "s": "gbm",
+            "none": None,
+            "lst": [1, 2.5, "x"],
+            "d": {"a": [1, {"b": None}]},
+            "np_i": np.int32(4),
+            "np_f": np.float64(0.25),
+            "uni": "ünïcødé ✓",
         }
         with tracker.start_run("p") as run:
             tracker.log_params(params)
@@ -239,7 +262,8 @@ class TestValues:
         with tracker.start_run() as run:
             tracker.log_params({"lr": 0.1, "depth": 10})
         row = tracker.store.conn.execute(
-            "SELECT typeof(value) FROM params p JOIN runs r ON r.id = p.run_id WHERE r.uuid = ? AND key = 'depth'", (run.id,)
+            "SELECT typeof(value) FROM params p JOIN runs r ON r.id = p.run_id WHERE r.uuid = ? AND key = 'depth'",
+            (run.id,),
         ).fetchone()
         assert row[0] == "integer"
 
@@ -266,7 +290,9 @@ def test_metric_history_is_columnar_and_reads_as_points(tmp_path):
     assert history.steps == [0, 10, 20, 30] and history.values[0] == 1.0 and math.isnan(history.values[1])
     assert history.values[2:] == [float("inf"), 0.25] and len(history.timestamps) == 4
     points = list(history)
-    assert all(type(p) is MetricPoint for p in points) and points[3] == history[-1] == MetricPoint(30, 0.25, history.timestamps[3])
+    assert all(type(p) is MetricPoint for p in points) and points[3] == history[-1] == MetricPoint(
+        30, 0.25, history.timestamps[3]
+    )
     assert history == points and history[1:] == points[1:] and history[::2].steps == [0, 20]
     assert tracker.metric_history(run.id, "missing") == [] and not tracker.metric_history(run.id, "missing")
     tracker.close()

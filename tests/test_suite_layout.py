@@ -9,7 +9,9 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
 #: what starts a kernel or another Python: nbclient/jupyter_client, a Popen, the interpreter's path
-SPAWNS = re.compile(r"\bnbclient\b|NotebookClient|KernelManager|start_new_kernel|\bPopen\b|\[\s*sys\.executable\b|papermill\.execute")
+SPAWNS = re.compile(
+    r"\bnbclient\b|NotebookClient|KernelManager|start_new_kernel|\bPopen\b|\[\s*sys\.executable\b|papermill\.execute"
+)
 
 
 def _marked_slow(node: ast.AST) -> bool:
@@ -19,8 +21,12 @@ def _marked_slow(node: ast.AST) -> bool:
 def _unmarked_spawners(path: Path) -> list[str]:
     source = path.read_text(encoding="utf-8")
     tree = ast.parse(source)
-    if any(isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "pytestmark" for t in n.targets) and "slow" in ast.unparse(n.value)
-           for n in tree.body):
+    if any(
+        isinstance(n, ast.Assign)
+        and any(getattr(t, "id", "") == "pytestmark" for t in n.targets)
+        and "slow" in ast.unparse(n.value)
+        for n in tree.body
+    ):
         return []
     funcs = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
     spawners = {name for name, n in funcs.items() if SPAWNS.search(ast.get_source_segment(source, n) or "")}
@@ -44,7 +50,9 @@ def test_every_test_that_starts_a_kernel_or_process_is_marked_slow():
 
 def test_the_readme_maps_every_test_file():
     readme = (TESTS / "README.md").read_text(encoding="utf-8")
-    files = {p.name for p in TESTS.glob("test_*.py")} | {f"browser/{p.name}" for p in (TESTS / "browser").glob("test_*.py")}
+    files = {p.name for p in TESTS.glob("test_*.py")} | {
+        f"browser/{p.name}" for p in (TESTS / "browser").glob("test_*.py")
+    }
     listed = set(re.findall(r"`((?:browser/)?test_\w+\.py)`", readme))
     assert files - listed == set(), "add these to tests/README.md"
     assert listed - files == set(), "tests/README.md names files that do not exist"

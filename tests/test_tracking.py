@@ -201,8 +201,12 @@ def test_secrets_never_stored(store_path, tmp_path):
             nbtrack.log_metric("m", 1)
         """
     )
-    secrets = {"AWS_SECRET_ACCESS_KEY": "AKIAsupersecretvalue123", "GITHUB_TOKEN": "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
-               "DB_PASSWORD": "hunter2hunter2", "VIRTUAL_ENV": "/venv"}
+    secrets = {
+        "AWS_SECRET_ACCESS_KEY": "AKIAsupersecretvalue123",
+        "GITHUB_TOKEN": "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "DB_PASSWORD": "hunter2hunter2",
+        "VIRTUAL_ENV": "/venv",
+    }
     subprocess.run([sys.executable, "-c", script], check=True, env={**os.environ, **secrets}, cwd=tmp_path)
     raw = b"".join(p.read_bytes() for p in store_path.rglob("*") if p.is_file())
     for value in list(secrets.values())[:3]:

@@ -23,14 +23,21 @@ def tags(tracker, run_ids):
 
 def test_tag_runs_tags_each_run_named(tracker, ids):
     assert tracker.tag_runs([ids[2], ids[0][:6]], {"stage": "prod", "n": 3}) == [ids[0], ids[2]]
-    assert tags(tracker, ids) == [{"team": "t", "stage": "prod", "n": "3"}, {"team": "t"}, {"team": "t", "stage": "prod", "n": "3"}]
+    assert tags(tracker, ids) == [
+        {"team": "t", "stage": "prod", "n": "3"},
+        {"team": "t"},
+        {"team": "t", "stage": "prod", "n": "3"},
+    ]
 
 
-@pytest.mark.parametrize("bad, error", [
-    ({"ok": "1", "": "x"}, UsageError),
-    ({"ok": "1", "k": [1, 2]}, UsageError),
-    ({"ok": "1", "k": "\ud800"}, UsageError),
-])
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        ({"ok": "1", "": "x"}, UsageError),
+        ({"ok": "1", "k": [1, 2]}, UsageError),
+        ({"ok": "1", "k": "\ud800"}, UsageError),
+    ],
+)
 def test_an_invalid_tag_writes_no_tag(tracker, ids, bad, error):
     with pytest.raises(error):
         tracker.tag_runs(ids, bad)

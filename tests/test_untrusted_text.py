@@ -28,8 +28,12 @@ MLFLOW_FIXTURE = Path(__file__).parent / "fixtures" / "mlflow"
 @pytest.fixture
 def hostile_store(tracker, store_path):
     # names (keys) refuse C0 controls, but C1 controls and direction overrides get through
-    with tracker.start_run(HOSTILE_NAME, experiment="team\u202egpj.exe\x9b2J", params={"p": HOSTILE_PARAM, "lr": 0.1},
-                           tags={"t": HOSTILE_TAG, "key\u202e": "v"}) as run:
+    with tracker.start_run(
+        HOSTILE_NAME,
+        experiment="team\u202egpj.exe\x9b2J",
+        params={"p": HOSTILE_PARAM, "lr": 0.1},
+        tags={"t": HOSTILE_TAG, "key\u202e": "v"},
+    ) as run:
         tracker.log_metric("f1", 0.5)
         tracker.set_note(HOSTILE_NOTE)
     tracker.flush()
@@ -47,9 +51,18 @@ def _assert_inert(text: str) -> None:
     assert "\r" not in text.replace("\r\n", "")  # a lone CR would overwrite the line on screen
 
 
-@pytest.mark.parametrize("command", [["runs", "ls"], ["runs", "show", "RUN"], ["runs", "export", "--format", "csv"],
-                                     ["runs", "export", "--format", "csv", "--raw"], ["runs", "export", "--format", "json"],
-                                     ["experiments"], ["runs", "show", "\x1b[2Jnope"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["runs", "ls"],
+        ["runs", "show", "RUN"],
+        ["runs", "export", "--format", "csv"],
+        ["runs", "export", "--format", "csv", "--raw"],
+        ["runs", "export", "--format", "json"],
+        ["experiments"],
+        ["runs", "show", "\x1b[2Jnope"],
+    ],
+)
 def test_cli_text_output_escapes_control_characters(hostile_store, capsys, command):
     store, run_id = hostile_store
     args = ["--store", str(store), *[run_id if a == "RUN" else a for a in command]]
@@ -95,10 +108,17 @@ def _export(store, capsys, *extra) -> list[dict]:
 
 
 def test_csv_export_neutralises_formulas_unless_raw(tracker, store_path, capsys):
-    formulas = {"link": '=HYPERLINK("https://attacker.example","click")', "at": "@SUM(A1:A9)", "plus": "+1+cmd|' /C calc'!A0",
-                "minus": "-2+3", "tab": "\tx", "cr": "\rx"}
-    with tracker.start_run("=1+1", params={**formulas, "neg": -0.5, "neg_text": "-0.5", "big": -1e9},
-                           tags={"t": "=cmd()"}) as run:
+    formulas = {
+        "link": '=HYPERLINK("https://attacker.example","click")',
+        "at": "@SUM(A1:A9)",
+        "plus": "+1+cmd|' /C calc'!A0",
+        "minus": "-2+3",
+        "tab": "\tx",
+        "cr": "\rx",
+    }
+    with tracker.start_run(
+        "=1+1", params={**formulas, "neg": -0.5, "neg_text": "-0.5", "big": -1e9}, tags={"t": "=cmd()"}
+    ) as run:
         tracker.log_metric("loss", -0.25)
         tracker.log_metric("ninf", float("-inf"))
     tracker.flush()
@@ -139,7 +159,9 @@ def _set(db: Path, sql: str, *args) -> None:
 
 
 def _store_holds(tracker, needle: bytes) -> bool:
-    return any(needle in tracker.store.blobs.get(sha) for (sha,) in tracker.store.conn.execute("SELECT sha256 FROM blobs"))
+    return any(
+        needle in tracker.store.blobs.get(sha) for (sha,) in tracker.store.conn.execute("SELECT sha256 FROM blobs")
+    )
 
 
 @pytest.mark.parametrize("uri", ["ABS", "file://ABS", "RELATIVE", "mlflow-artifacts:/../../home/.ssh"])
@@ -174,13 +196,17 @@ def test_import_mlflow_model_files_only_from_under_its_roots(tracker, mlflow_dir
     _set(mlflow_dir / "mlflow.db", "UPDATE model_versions SET storage_location = ? WHERE version = 1", str(outside))
     report = import_mlflow(tracker, mlflow_dir / "mlflow.db")
     assert not _store_holds(tracker, pickle.dumps({"not": "yours"}))
-    assert any("version 1" in w and "is outside the artifact roots" in w and str(outside) in w for w in report.warnings), report.warnings
+    assert any(
+        "version 1" in w and "is outside the artifact roots" in w and str(outside) in w for w in report.warnings
+    ), report.warnings
 
 
 def test_import_mlflow_names_the_symbolic_links_it_does_not_follow(tracker, mlflow_dir, outside):
     from nbtrack.importers import import_mlflow
 
-    (run_uuid,) = sqlite3.connect(mlflow_dir / "mlflow.db").execute("SELECT run_uuid FROM runs WHERE name = 'gbm'").fetchone()
+    (run_uuid,) = (
+        sqlite3.connect(mlflow_dir / "mlflow.db").execute("SELECT run_uuid FROM runs WHERE name = 'gbm'").fetchone()
+    )
     artifacts = mlflow_dir / "mlruns" / "1" / run_uuid / "artifacts"
     (artifacts / "key.txt").symlink_to(outside / "id_rsa")
     (artifacts / "linked").symlink_to(outside, target_is_directory=True)
@@ -188,4 +214,7 @@ def test_import_mlflow_names_the_symbolic_links_it_does_not_follow(tracker, mlfl
     assert {a.name for a in tracker.get_run(run_uuid).artifacts} == {"cfg.json", "notes/hello.txt"}
     assert not _store_holds(tracker, b"do not copy me")
     named = [w for w in report.warnings if w.startswith(f"run {run_uuid[:8]}: artifact ")]
-    assert named == [f"run {run_uuid[:8]}: artifact {n} not copied: a symbolic link (it may point anywhere)" for n in ("key.txt", "linked")]
+    assert named == [
+        f"run {run_uuid[:8]}: artifact {n} not copied: a symbolic link (it may point anywhere)"
+        for n in ("key.txt", "linked")
+    ]

@@ -199,12 +199,22 @@ def extract(
         if _is_free(out, name) and name not in summarised:
             _take(out, name, namespace, _as_param)
     for name, literals in names.conditional.items():
-        if _is_free(out, name) and name not in summarised and name in namespace and fresh(name) and _equals_any(namespace[name], literals):
+        if (
+            _is_free(out, name)
+            and name not in summarised
+            and name in namespace
+            and fresh(name)
+            and _equals_any(namespace[name], literals)
+        ):
             _take(out, name, namespace, _as_param)
     if estimators:
         found = [name for name in names.bound if fresh(name) and est.is_estimator(namespace.get(name))]
         if before is not None:  # fitted in place: `clf.fit(X, y)` on an estimator of an earlier cell
-            found += [name for name, state in before.fits.items() if name in names.read and est.fit_state(namespace.get(name)) != state]
+            found += [
+                name
+                for name, state in before.fits.items()
+                if name in names.read and est.fit_state(namespace.get(name)) != state
+            ]
         found = list(dict.fromkeys(found))  # `clf = clf.fit(X, y)`: bound and fitted in place
         inner = {id(part) for name in found for part in est.nested_parts(namespace[name])}
         for name in found:
@@ -255,14 +265,18 @@ def _is_free(out: Captured, name: str) -> bool:
     return name not in out.params and name not in out.metrics
 
 
-def _take_explicit(out: Captured, name: str, namespace: Mapping[str, Any], convert: Callable[[Captured, str, Any], None], ran: bool) -> None:
+def _take_explicit(
+    out: Captured, name: str, namespace: Mapping[str, Any], convert: Callable[[Captured, str, Any], None], ran: bool
+) -> None:
     if ran or name.startswith("_"):
         _take(out, name, namespace, convert)
     else:
         out.skipped.append((name, _NOT_RUN_REASON))
 
 
-def _take(out: Captured, name: str, namespace: Mapping[str, Any], convert: Callable[[Captured, str, Any], None]) -> None:
+def _take(
+    out: Captured, name: str, namespace: Mapping[str, Any], convert: Callable[[Captured, str, Any], None]
+) -> None:
     """Store ``namespace[name]`` through ``convert`` into ``out``, or record why not."""
     if name.startswith("_"):
         out.skipped.append((name, _PRIVATE_REASON))
@@ -289,7 +303,9 @@ def _equals_any(value: Any, literals: tuple[Any, ...]) -> bool:
     return any(type(value) is type(literal) and value == literal for literal in literals)
 
 
-def data_inputs(names: CellNames, namespace: Mapping[str, Any], before: Before | None = None) -> tuple[dict[str, dict], list[tuple[str, str]]]:
+def data_inputs(
+    names: CellNames, namespace: Mapping[str, Any], before: Before | None = None
+) -> tuple[dict[str, dict], list[tuple[str, str]]]:
     """(fingerprints of the data the cell read by name, [(name, why it was left out)])."""
     found: dict[str, dict] = {}
     skipped: list[tuple[str, str]] = []

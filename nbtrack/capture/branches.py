@@ -41,7 +41,9 @@ def test_names(test: ast.expr) -> frozenset[str] | None:
     return frozenset(names)
 
 
-def outcome(test: ast.expr, namespace: Mapping[str, Any], ids: Mapping[str, int], trusted: Collection[str] = ()) -> bool:
+def outcome(
+    test: ast.expr, namespace: Mapping[str, Any], ids: Mapping[str, int], trusted: Collection[str] = ()
+) -> bool:
     """The truth of ``test`` as the ``if`` saw it; raises :class:`Undecided`.
 
     Each name must hold a plain scalar that is the very object it held before the cell ran

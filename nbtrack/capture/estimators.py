@@ -118,7 +118,11 @@ def fit_state(value: Any) -> tuple[int, ...] | None:
         for part in (value, *nested_parts(value)):
             attributes = getattr(part, "__dict__", None)
             if isinstance(attributes, dict):
-                state.extend(id(v) for k, v in attributes.items() if isinstance(k, str) and k.endswith("_") and not k.startswith("_"))
+                state.extend(
+                    id(v)
+                    for k, v in attributes.items()
+                    if isinstance(k, str) and k.endswith("_") and not k.startswith("_")
+                )
         return tuple(state)
     except Exception:  # an exotic object in the user's namespace: not an estimator nbtrack can follow
         return None

@@ -128,7 +128,9 @@ class CellNames:
             literals.update(dict.fromkeys(branch.literals))
             certain |= branch.certain
             stack += branch.guards
-        conditional = MappingProxyType({name: values for name, values in self.conditional.items() if name not in literals})
+        conditional = MappingProxyType(
+            {name: values for name, values in self.conditional.items() if name not in literals}
+        )
         return dataclasses.replace(self, literals=tuple(literals), conditional=conditional, certain=frozenset(certain))
 
     def executed(self, position: tuple[int, int] | None) -> CellNames:
@@ -138,7 +140,11 @@ class CellNames:
         need proof (they become conditional); the ones after never ran and are dropped. An
         unknown position trusts nothing and reads nothing.
         """
-        index = None if position is None else next((i for i, s in enumerate(self.statements) if s.start <= position <= s.end), None)
+        index = (
+            None
+            if position is None
+            else next((i for i, s in enumerate(self.statements) if s.start <= position <= s.end), None)
+        )
         if index is None:
             ran = _merge(self.statements, partial=0, ran_to_end=False, reads=False)
         else:
@@ -201,7 +207,9 @@ def _analyze(source: str) -> CellNames:
     return dataclasses.replace(_merge(tuple(statements)), rebound=rebound, bound_at=bound_at)
 
 
-def _merge(statements: tuple[Statement, ...], partial: int = 0, ran_to_end: bool = True, reads: bool = True) -> CellNames:
+def _merge(
+    statements: tuple[Statement, ...], partial: int = 0, ran_to_end: bool = True, reads: bool = True
+) -> CellNames:
     """Combine statements; the last ``partial`` of them count as run in part (all when 0 and not ran_to_end)."""
     literals: dict[str, None] = {}
     conditional: dict[str, list[Any]] = {}
@@ -227,7 +235,12 @@ def _merge(statements: tuple[Statement, ...], partial: int = 0, ran_to_end: bool
     return CellNames(
         tuple(literals),
         MappingProxyType({name: tuple(values) for name, values in conditional.items() if name not in literals}),
-        tuple(bound), tuple(read), frozenset(certain), ran_to_end=ran_to_end, statements=statements, guards=tuple(guards),
+        tuple(bound),
+        tuple(read),
+        frozenset(certain),
+        ran_to_end=ran_to_end,
+        statements=statements,
+        guards=tuple(guards),
     )
 
 
@@ -246,7 +259,11 @@ class _Scan:
         for stmt in body:
             names = None if conditional or not isinstance(stmt, ast.If) else test_names(stmt.test)
             if names is not None:
-                self.guards.append(Guard(stmt.test, names, self.index, _branch(stmt.body, self.index), _branch(stmt.orelse, self.index)))
+                self.guards.append(
+                    Guard(
+                        stmt.test, names, self.index, _branch(stmt.body, self.index), _branch(stmt.orelse, self.index)
+                    )
+                )
             if isinstance(stmt, _CONDITIONAL_BLOCKS):
                 for block in _blocks(stmt):
                     self.statements(block, conditional=True)
@@ -287,7 +304,16 @@ class _Scan:
     def statement(self, start: tuple[int, int], end: tuple[int, int], read: tuple[str, ...]) -> Statement:
         conditional = {name: tuple(values) for name, values in self.conditional.items() if name not in self.literals}
         literals = {name: tuple(values) for name, values in self.literals.items()}
-        return Statement(start, end, MappingProxyType(literals), MappingProxyType(conditional), tuple(self.bound), frozenset(self.certain), read, tuple(self.guards))
+        return Statement(
+            start,
+            end,
+            MappingProxyType(literals),
+            MappingProxyType(conditional),
+            tuple(self.bound),
+            frozenset(self.certain),
+            read,
+            tuple(self.guards),
+        )
 
 
 def _branch(body: list[ast.stmt], index: int) -> Branch:

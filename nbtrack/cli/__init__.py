@@ -37,7 +37,9 @@ STORE_HELP = "store directory (default: NBTRACK_STORE, nearest .nbtrack/, git ro
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="nbtrack", description="Experiment tracking and a model registry for Jupyter notebooks.", command=False)
+    parser = _Parser(
+        prog="nbtrack", description="Experiment tracking and a model registry for Jupyter notebooks.", command=False
+    )
     parser.add_argument("--store", "-s", default=None, help=STORE_HELP)
     from ..version import __version__
 

@@ -22,8 +22,13 @@ def register(sub) -> None:
     get = cmds.add_parser("get", help="write one artifact, or all of them, to files (checked against their sha256)")
     get.add_argument("run", help="run id (unique prefix of 4+ characters) or name")
     get.add_argument("name", nargs="?", help="the artifact (default: all of them, under DEST keeping their names)")
-    get.add_argument("--output", "-o", default=None, metavar="DEST",
-                     help="file for one artifact ('-' for stdout), folder for all (default: the artifact's own name / the run's short id)")
+    get.add_argument(
+        "--output",
+        "-o",
+        default=None,
+        metavar="DEST",
+        help="file for one artifact ('-' for stdout), folder for all (default: the artifact's own name / the run's short id)",
+    )
     get.set_defaults(handler=cmd_get)
     artifacts.set_defaults(handler=lambda args: artifacts.print_help() or 1)
 
@@ -31,7 +36,9 @@ def register(sub) -> None:
 def cmd_ls(args) -> int:
     run = open_tracker(args).get_run(args.run)
     rows = [[a.name, fmt.size(a.size), a.media_type, a.sha256[:12]] for a in run.artifacts]
-    print(text_table(["name", "size", "media type", "sha256"], rows) if rows else f"run {run.short_id} has no artifacts")
+    print(
+        text_table(["name", "size", "media type", "sha256"], rows) if rows else f"run {run.short_id} has no artifacts"
+    )
     return 0
 
 

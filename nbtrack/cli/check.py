@@ -10,7 +10,9 @@ from . import open_tracker
 
 
 def register(sub) -> None:
-    check = sub.add_parser("check", help="list runs and model versions that break the team policy; exit 1 if any (for CI)")
+    check = sub.add_parser(
+        "check", help="list runs and model versions that break the team policy; exit 1 if any (for CI)"
+    )
     check.add_argument("query", nargs="*", help="only runs matching this filter, e.g. experiment = 'churn'")
     check.set_defaults(handler=cmd_check)
 
@@ -24,7 +26,9 @@ def cmd_check(args) -> int:
     tracker = open_tracker(args)
     policy = PolicyFinder().find(store_dir=tracker.location.directory)
     if policy is None:
-        print("nbtrack check: no team policy found ([tool.nbtrack.tags] in pyproject.toml or .nbtrack/policy.toml); nothing to check")
+        print(
+            "nbtrack check: no team policy found ([tool.nbtrack.tags] in pyproject.toml or .nbtrack/policy.toml); nothing to check"
+        )
         return 0
     runs = 0
     for run_id, name, problems in audit_runs(tracker, policy, " ".join(args.query) or None):

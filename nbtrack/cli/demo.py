@@ -21,7 +21,9 @@ DEMO_POLICY = "pyproject.toml"
 
 def register(sub) -> None:
     demo = sub.add_parser("demo", help="run the churn example notebook headless into a local store")
-    demo.add_argument("--output", "-o", default="nbtrack-demo", help="folder for the executed notebook (default ./nbtrack-demo)")
+    demo.add_argument(
+        "--output", "-o", default="nbtrack-demo", help="folder for the executed notebook (default ./nbtrack-demo)"
+    )
     demo.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
     demo.set_defaults(handler=cmd_demo)
 
@@ -56,7 +58,9 @@ def cmd_demo(args) -> int:
     notebook = nbformat.read(target, as_version=4)
     env = {**os.environ, "NBTRACK_STORE": str(location.directory), "JPY_SESSION_NAME": str(target)}
     print(f"nbtrack demo: executing {target.name} into the store {location.directory}")
-    client = NotebookClient(notebook, timeout=args.timeout, kernel_name="python3", resources={"metadata": {"path": str(out_dir)}})
+    client = NotebookClient(
+        notebook, timeout=args.timeout, kernel_name="python3", resources={"metadata": {"path": str(out_dir)}}
+    )
     code_cells = [c for c in notebook.cells if c.cell_type == "code"]
     started = time.time()
     # the kernel's own stderr is only ipykernel's "running over TCP" notice; cell errors arrive as outputs
@@ -69,7 +73,10 @@ def cmd_demo(args) -> int:
                 client.execute_cell(cell, index)
             except CellExecutionError as exc:
                 nbformat.write(notebook, target)
-                print(f"nbtrack demo: cell {number} failed; the partly executed notebook is {target}\n{exc}", file=sys.stderr)
+                print(
+                    f"nbtrack demo: cell {number} failed; the partly executed notebook is {target}\n{exc}",
+                    file=sys.stderr,
+                )
                 return 1
             _echo_tracking_lines(cell)
     nbformat.write(notebook, target)

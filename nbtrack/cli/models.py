@@ -38,7 +38,12 @@ def register(sub) -> None:
 
     at = cmds.add_parser("at", help="which version held each stage and alias at a past time (replays the audit trail)")
     at.add_argument("name")
-    at.add_argument("--time", "-t", required=True, help="ISO time (local unless it has an offset, e.g. 2026-05-01T12:00) or epoch seconds")
+    at.add_argument(
+        "--time",
+        "-t",
+        required=True,
+        help="ISO time (local unless it has an offset, e.g. 2026-05-01T12:00) or epoch seconds",
+    )
     at.set_defaults(handler=cmd_at)
 
     PROMOTE.add_to(cmds).set_defaults(handler=cmd_promote)
@@ -92,11 +97,20 @@ def cmd_show(args) -> int:
     from ..registry.uris import selector_ref
 
     version = registry.resolve(selector_ref(args.name, args.version))
-    fields = [("model", version.name), ("version", version.version), ("stage", version.stage), ("aliases", ", ".join(version.aliases)),
-              ("uri", version.uri), ("run", version.run_id), ("artifact", version.artifact), ("sha256", version.sha256),
-              ("created", dt.datetime.fromtimestamp(version.created).isoformat(sep=" ", timespec="seconds")),
-              ("by", version.created_by or ""), ("description", version.description or ""),
-              ("tags", ", ".join(f"{k}={v}" for k, v in version.tags.items()))]
+    fields = [
+        ("model", version.name),
+        ("version", version.version),
+        ("stage", version.stage),
+        ("aliases", ", ".join(version.aliases)),
+        ("uri", version.uri),
+        ("run", version.run_id),
+        ("artifact", version.artifact),
+        ("sha256", version.sha256),
+        ("created", dt.datetime.fromtimestamp(version.created).isoformat(sep=" ", timespec="seconds")),
+        ("by", version.created_by or ""),
+        ("description", version.description or ""),
+        ("tags", ", ".join(f"{k}={v}" for k, v in version.tags.items())),
+    ]
     print("\n".join(f"{k}: {v}" for k, v in fields))
     return 0
 
@@ -120,12 +134,22 @@ def cmd_promote(args) -> int:
     registry = open_registry(args)
     stage = target_stage(args, "nbtrack models promote NAME VERSION --to STAGE")
     try:
-        result = registry.promote(args.name, args.version, stage, require=args.require, archive_existing=not args.no_archive,
-                                  comment=args.comment, strict=args.strict,
-                                  require_policy=False if args.no_policy else None)
+        result = registry.promote(
+            args.name,
+            args.version,
+            stage,
+            require=args.require,
+            archive_existing=not args.no_archive,
+            comment=args.comment,
+            strict=args.strict,
+            require_policy=False if args.no_policy else None,
+        )
     except GateFailedError as exc:
         print(gate_report(exc.evaluations), file=sys.stderr)
-        print(f"nbtrack: gate failed: {args.name!r} version {args.version} stays {registry.get_model_version(args.name, args.version).stage}; nothing was changed", file=sys.stderr)
+        print(
+            f"nbtrack: gate failed: {args.name!r} version {args.version} stays {registry.get_model_version(args.name, args.version).stage}; nothing was changed",
+            file=sys.stderr,
+        )
         return exc.exit_code
     view = PromotionView(result)
     if result.evaluations:
@@ -180,5 +204,7 @@ def parse_time(text: str) -> float:
     try:
         moment = dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(f"--time {text!r}: use ISO 8601 (2026-05-01T12:00, local time unless an offset is given) or epoch seconds") from None
+        raise UsageError(
+            f"--time {text!r}: use ISO 8601 (2026-05-01T12:00, local time unless an offset is given) or epoch seconds"
+        ) from None
     return moment.timestamp()

@@ -17,12 +17,16 @@ def register(sub) -> None:
     diff.add_argument("a", help="the run before (id, unique prefix of 4+ characters, or name)")
     diff.add_argument("b", help="the run after")
     diff.add_argument("--json", action="store_true", help="print the application/vnd.nbtrack.diff.v1+json record")
-    diff.add_argument("--outputs", action="store_true", help="also compare what each executed cell printed, displayed or raised")
+    diff.add_argument(
+        "--outputs", action="store_true", help="also compare what each executed cell printed, displayed or raised"
+    )
     diff.set_defaults(handler=cmd_diff)
 
     from ..repro.rerun import add_rerun_options
 
-    rerun = sub.add_parser("rerun", help="re-execute a run's notebook in a fresh kernel; mark it verified if it reproduces")
+    rerun = sub.add_parser(
+        "rerun", help="re-execute a run's notebook in a fresh kernel; mark it verified if it reproduces"
+    )
     rerun.add_argument("run", help="run id (unique prefix of 4+ characters) or name")
     add_rerun_options(rerun)
     rerun.add_argument("--json", action="store_true", help="print the application/vnd.nbtrack.rerun.v1+json record")
@@ -52,8 +56,16 @@ def cmd_rerun(args) -> int:
 
     tracker = open_tracker(args)
     try:
-        result = rerun(tracker, args.run, tolerance=Tolerance(args.rtol, args.atol), timeout=args.timeout,
-                       kernel_name=args.kernel, as_executed=args.as_executed, output=args.output, progress=progress)
+        result = rerun(
+            tracker,
+            args.run,
+            tolerance=Tolerance(args.rtol, args.atol),
+            timeout=args.timeout,
+            kernel_name=args.kernel,
+            as_executed=args.as_executed,
+            output=args.output,
+            progress=progress,
+        )
     finally:
         tracker.close()
     print(json.dumps(rerun_record(result), indent=2) if args.json else str(RerunReport(result)))

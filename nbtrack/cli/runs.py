@@ -34,11 +34,16 @@ def register(sub) -> None:
     export = cmds.add_parser("export", help="export runs as CSV or JSON")
     _query_args(export)
     export.add_argument("--format", "-f", choices=["csv", "json"], default="csv")
-    export.add_argument("--raw", action="store_true",
-                        help="CSV: write text cells starting with = + - @ as they are (default: a leading ' so spreadsheets show, not run, them)")
+    export.add_argument(
+        "--raw",
+        action="store_true",
+        help="CSV: write text cells starting with = + - @ as they are (default: a leading ' so spreadsheets show, not run, them)",
+    )
     export.set_defaults(handler=cmd_export)
 
-    rm = cmds.add_parser("rm", help="delete runs (and their nested runs): hidden from listings until restored or purged")
+    rm = cmds.add_parser(
+        "rm", help="delete runs (and their nested runs): hidden from listings until restored or purged"
+    )
     rm.add_argument("runs", nargs="+", metavar="RUN", help="run id (unique prefix of 4+ characters) or name")
     rm.add_argument("--purge", action="store_true", help="remove them for good now, with the blobs nothing else uses")
     rm.set_defaults(handler=cmd_rm)
@@ -49,7 +54,9 @@ def register(sub) -> None:
     runs.set_defaults(handler=lambda args: runs.print_help() or 1)
 
     gc = sub.add_parser("gc", help="purge deleted runs for good and remove the blobs nothing references")
-    gc.add_argument("--older-than", type=float, default=None, metavar="DAYS", help="only runs deleted at least DAYS days ago")
+    gc.add_argument(
+        "--older-than", type=float, default=None, metavar="DAYS", help="only runs deleted at least DAYS days ago"
+    )
     gc.add_argument("--dry-run", action="store_true", help="say what would be removed; change nothing")
     gc.set_defaults(handler=cmd_gc)
 
@@ -57,8 +64,13 @@ def register(sub) -> None:
 def _query_args(parser, limit: int | None = None) -> None:
     parser.add_argument("query", nargs="*", help="filter, e.g. \"metrics.f1 > 0.8 and params.model = 'gbm'\"")
     parser.add_argument("--order-by", "-o", default=None, help="e.g. 'metrics.f1 desc'")
-    parser.add_argument("--limit", "-n", type=int, default=limit,
-                        help=f"at most this many runs (default {limit})" if limit else "at most this many runs (default: all)")
+    parser.add_argument(
+        "--limit",
+        "-n",
+        type=int,
+        default=limit,
+        help=f"at most this many runs (default {limit})" if limit else "at most this many runs (default: all)",
+    )
     parser.add_argument("--experiment", "-e", default=None, help="only this experiment")
     parser.add_argument("--deleted", action="store_true", help="the deleted runs instead of the live ones")
 
@@ -93,13 +105,25 @@ def cmd_export(args) -> int:
     tracker = open_tracker(args)
     query = " ".join(args.query) or None
     if args.format == "json":
-        _json_array((run_record(r) for r in tracker.iter_runs(query, args.order_by, args.limit, args.experiment, args.deleted)), sys.stdout)
+        _json_array(
+            (run_record(r) for r in tracker.iter_runs(query, args.order_by, args.limit, args.experiment, args.deleted)),
+            sys.stdout,
+        )
         return 0
     keys = tracker.run_keys(query, args.experiment, args.deleted)  # the header comes before the first row
     writer = csv.writer(sys.stdout)
     cell = (lambda value: value) if args.raw else spreadsheet_safe
-    writer.writerow([cell(h) for h in [*TABLE_COLUMNS, *(f"params.{k}" for k in keys["params"]), *(f"metrics.{k}" for k in keys["metrics"]),
-                     *(f"tags.{k}" for k in keys["tags"])]])
+    writer.writerow(
+        [
+            cell(h)
+            for h in [
+                *TABLE_COLUMNS,
+                *(f"params.{k}" for k in keys["params"]),
+                *(f"metrics.{k}" for k in keys["metrics"]),
+                *(f"tags.{k}" for k in keys["tags"]),
+            ]
+        ]
+    )
     # rows come straight from the store (no Run objects), cells as run_record gives them in CSV
     for row in tracker.iter_table(keys, query, args.order_by, args.limit, args.experiment, args.deleted):
         writer.writerow([cell(value) for value in row])
@@ -139,7 +163,9 @@ def cmd_rm(args) -> int:
     tracker = open_tracker(args)
     deleted = tracker.delete_run(*args.runs)
     if not args.purge:
-        print(f"{changed_runs('deleted', deleted)} (`nbtrack runs restore RUN` brings them back; `nbtrack gc` removes them for good)")
+        print(
+            f"{changed_runs('deleted', deleted)} (`nbtrack runs restore RUN` brings them back; `nbtrack gc` removes them for good)"
+        )
         return 0
     print(purge_summary(tracker.purge(runs=deleted)))
     return 0

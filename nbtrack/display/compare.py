@@ -23,16 +23,24 @@ from .view import View
 COMPARE_MIME = "application/vnd.nbtrack.compare.v1+json"
 #: at most this many per-metric bar charts in a static view
 MAX_CHARTS = 12
-COMPARE_STYLE = "<style>.nbtrack-better{color:#137333}.nbtrack-worse{color:#a50e0e}.nbtrack-chart{max-width:100%}</style>"
+COMPARE_STYLE = (
+    "<style>.nbtrack-better{color:#137333}.nbtrack-worse{color:#a50e0e}.nbtrack-chart{max-width:100%}</style>"
+)
 
 
 def params_html(comparison: Comparison, show_all: bool = False) -> str:
     rows = comparison.param_rows(show_all)
     if not rows:
-        return '<p class="nbtrack-compare-params">no params differ</p>' if comparison.params else '<p class="nbtrack-compare-params">no params</p>'
+        return (
+            '<p class="nbtrack-compare-params">no params differ</p>'
+            if comparison.params
+            else '<p class="nbtrack-compare-params">no params</p>'
+        )
     head = "<th>param</th>" + "".join(f"<th>{esc(label)}</th>" for label in comparison.labels)
     body = "".join(
-        f"<tr><td>{esc(row.key)}</td>" + "".join(f"<td>{esc(fmt.value(v)) if p else ''}</td>" for v, p in zip(row.values, row.present)) + "</tr>"
+        f"<tr><td>{esc(row.key)}</td>"
+        + "".join(f"<td>{esc(fmt.value(v)) if p else ''}</td>" for v, p in zip(row.values, row.present))
+        + "</tr>"
         for row in rows
     )
     return f'<table class="nbtrack-table nbtrack-compare-params"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
@@ -80,12 +88,23 @@ def comparison_text(comparison: Comparison, show_all: bool = False) -> str:
     params = comparison.param_rows(show_all)
     parts = [f"Comparing {len(comparison.columns)} runs: " + ", ".join(comparison.labels)]
     if params:
-        parts.append(text_table(["param", *comparison.labels], [[r.key, *[fmt.value(v) if p else "" for v, p in zip(r.values, r.present)]] for r in params]))
+        parts.append(
+            text_table(
+                ["param", *comparison.labels],
+                [[r.key, *[fmt.value(v) if p else "" for v, p in zip(r.values, r.present)]] for r in params],
+            )
+        )
     if comparison.metrics:
-        rows = [[r.key, *[fmt.value(v) + (" *" if i in r.best else "") for i, v in enumerate(r.values)]] for r in comparison.metrics]
+        rows = [
+            [r.key, *[fmt.value(v) + (" *" if i in r.best else "") for i, v in enumerate(r.values)]]
+            for r in comparison.metrics
+        ]
         parts.append(text_table(["metric", *comparison.labels], rows) + "\n(* best)")
     if comparison.inputs:
-        rows = [[r.key, *[v if p else "—" for v, p in zip(r.values, r.present)], "differs" if r.differs else "same data"] for r in comparison.inputs]
+        rows = [
+            [r.key, *[v if p else "—" for v, p in zip(r.values, r.present)], "differs" if r.differs else "same data"]
+            for r in comparison.inputs
+        ]
         parts.append(text_table(["input", *comparison.labels, ""], rows))
     return "\n\n".join(parts)
 
@@ -98,8 +117,13 @@ class ComparisonView(View):
 
     mime = COMPARE_MIME
 
-    def __init__(self, comparison: Comparison, histories: Mapping[str, Mapping[str, Sequence[MetricPoint]]] | None = None,
-                 show_all: bool = False, charts: bool = True):
+    def __init__(
+        self,
+        comparison: Comparison,
+        histories: Mapping[str, Mapping[str, Sequence[MetricPoint]]] | None = None,
+        show_all: bool = False,
+        charts: bool = True,
+    ):
         self.comparison = comparison
         self.histories = histories or {}
         self.show_all = show_all
@@ -138,8 +162,13 @@ def comparison_record(comparison: Comparison) -> dict[str, Any]:
 
     return {
         "runs": [{"id": c.run.id, "label": c.label, "baseline": c.is_baseline} for c in comparison.columns],
-        "params": {r.key: [_json_safe(v) if p else None for v, p in zip(r.values, r.present)] for r in comparison.params},
-        "metrics": {r.key: {"direction": r.direction, "values": [_json_safe(v) for v in r.values], "best": sorted(r.best)} for r in comparison.metrics},
+        "params": {
+            r.key: [_json_safe(v) if p else None for v, p in zip(r.values, r.present)] for r in comparison.params
+        },
+        "metrics": {
+            r.key: {"direction": r.direction, "values": [_json_safe(v) for v in r.values], "best": sorted(r.best)}
+            for r in comparison.metrics
+        },
         "inputs": {r.key: {"values": list(r.values), "differs": r.differs} for r in comparison.inputs},
     }
 

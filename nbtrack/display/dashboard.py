@@ -33,7 +33,9 @@ def cell_text(run: Run, column: str) -> str:
     if column == "duration":
         return fmt.duration(run.duration)
     if column == "tags":
-        return fmt.truncate(", ".join(f"{k}={v}" for k, v in sorted(run.tags.items()) if not k.startswith(SYSTEM_TAG_PREFIX)))
+        return fmt.truncate(
+            ", ".join(f"{k}={v}" for k, v in sorted(run.tags.items()) if not k.startswith(SYSTEM_TAG_PREFIX))
+        )
     if column == "receipt":
         return receipt_badge(run)[0]
     kind, _, key = column.partition(".")
@@ -59,12 +61,14 @@ def cell_html(run: Run, column: str) -> str:
 def runs_table_html(runs: Sequence[Run], columns: Sequence[str]) -> str:
     head = "".join(f"<th>{esc(c)}</th>" for c in columns)
     body = "".join(
-        '<tr class="nbtrack-run-row">' + "".join(
-            f'<td{" class=num" if c.startswith("metrics.") else ""}>{cell_html(run, c)}</td>' for c in columns
-        ) + "</tr>"
+        '<tr class="nbtrack-run-row">'
+        + "".join(f"<td{' class=num' if c.startswith('metrics.') else ''}>{cell_html(run, c)}</td>" for c in columns)
+        + "</tr>"
         for run in runs
     )
-    return f'<table class="nbtrack-table nbtrack-runs-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return (
+        f'<table class="nbtrack-table nbtrack-runs-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
 
 
 class DashboardView(View):
@@ -76,8 +80,15 @@ class DashboardView(View):
 
     mime = DASHBOARD_MIME
 
-    def __init__(self, runs: Sequence[Run], columns: Sequence[str], total: int, query: str = "", comparison: Any = None,
-                 deleted: bool = False):
+    def __init__(
+        self,
+        runs: Sequence[Run],
+        columns: Sequence[str],
+        total: int,
+        query: str = "",
+        comparison: Any = None,
+        deleted: bool = False,
+    ):
         self.runs = list(runs)
         self.columns = list(columns)
         self.total = total
@@ -92,7 +103,12 @@ class DashboardView(View):
     def _repr_html_(self) -> str:
         from .compare import COMPARE_STYLE
 
-        parts = [STYLE, COMPARE_STYLE, '<div class="nbtrack-dashboard-static">', f"<p><b>nbtrack dashboard</b>: {esc(self._caption())}</p>"]
+        parts = [
+            STYLE,
+            COMPARE_STYLE,
+            '<div class="nbtrack-dashboard-static">',
+            f"<p><b>nbtrack dashboard</b>: {esc(self._caption())}</p>",
+        ]
         parts.append(runs_table_html(self.runs, self.columns) if self.runs else "<p>no runs</p>")
         if self.comparison is not None:
             parts.append(self.comparison.html_body())
@@ -108,5 +124,10 @@ class DashboardView(View):
         return "\n".join(lines)
 
     def record(self) -> dict[str, Any]:
-        return {"query": self.query, "total": self.total, "columns": self.columns, "runs": [r.id for r in self.runs],
-                "deleted": self.deleted}
+        return {
+            "query": self.query,
+            "total": self.total,
+            "columns": self.columns,
+            "runs": [r.id for r in self.runs],
+            "deleted": self.deleted,
+        }

@@ -37,18 +37,33 @@ class RunDiffView(View):
         d = self.diff
         sections = [
             Section(title, ["key", "change", d.a.label, d.b.label], _value_rows(changes))
-            for title, changes in (("Params", d.params), ("Metrics", d.metrics), ("Inputs", d.inputs)) if changes
+            for title, changes in (("Params", d.params), ("Metrics", d.metrics), ("Inputs", d.inputs))
+            if changes
         ]
         if d.cells:
-            sections.append(Section("Cells", text="\n".join(_cell_text(c) for c in d.cells), html="".join(_cell_html(c) for c in d.cells)))
+            sections.append(
+                Section(
+                    "Cells",
+                    text="\n".join(_cell_text(c) for c in d.cells),
+                    html="".join(_cell_html(c) for c in d.cells),
+                )
+            )
         if d.outputs:
-            sections.append(Section(
-                "Outputs", text="\n".join(_lines_text(_output_heading(o), o.diff) for o in d.outputs),
-                html="".join(_lines_html("nbtrack-output-change", _output_heading(o), o.diff) for o in d.outputs),
-            ))
+            sections.append(
+                Section(
+                    "Outputs",
+                    text="\n".join(_lines_text(_output_heading(o), o.diff) for o in d.outputs),
+                    html="".join(_lines_html("nbtrack-output-change", _output_heading(o), o.diff) for o in d.outputs),
+                )
+            )
         if d.packages:
-            sections.append(Section("Packages", ["package", "change", d.a.label, d.b.label],
-                                    [[p.name, p.kind, p.before or "", p.after or ""] for p in d.packages]))
+            sections.append(
+                Section(
+                    "Packages",
+                    ["package", "change", d.a.label, d.b.label],
+                    [[p.name, p.kind, p.before or "", p.after or ""] for p in d.packages],
+                )
+            )
         if d.git:
             sections.append(Section("Git", ["", d.a.label, d.b.label], _git_rows(d)))
         return sections
@@ -63,7 +78,11 @@ class RunDiffView(View):
 
     def _repr_html_(self) -> str:
         d = self.diff
-        parts = [STYLE, DIFF_STYLE, f'<div class="nbtrack-rundiff"><h4>Diff {esc(run_title(d.a))} &rarr; {esc(run_title(d.b))}</h4>']
+        parts = [
+            STYLE,
+            DIFF_STYLE,
+            f'<div class="nbtrack-rundiff"><h4>Diff {esc(run_title(d.a))} &rarr; {esc(run_title(d.b))}</h4>',
+        ]
         if d.identical:
             parts.append("<p>no differences</p>")
         parts += sections_html(self._sections())
@@ -84,9 +103,11 @@ def diff_record(diff: RunDiff) -> dict[str, Any]:
         return {k: _json_safe(v) for k, v in asdict(c).items()}
 
     return {
-        "a": {"id": diff.a.id, "name": diff.a.name}, "b": {"id": diff.b.id, "name": diff.b.name},
+        "a": {"id": diff.a.id, "name": diff.a.name},
+        "b": {"id": diff.b.id, "name": diff.b.name},
         "identical": diff.identical,
-        "params": [change(c) for c in diff.params], "metrics": [change(c) for c in diff.metrics],
+        "params": [change(c) for c in diff.params],
+        "metrics": [change(c) for c in diff.metrics],
         "inputs": [change(c) for c in diff.inputs],
         "cells": [{**asdict(c), "diff": list(c.diff)} for c in diff.cells],
         "packages": [asdict(p) for p in diff.packages],
@@ -107,7 +128,9 @@ def _value_rows(changes) -> list[list[str]]:
 
 def _git_rows(diff: RunDiff) -> list[list[str]]:
     git = diff.git
-    return [[key, fmt.value(git.before.get(key)), fmt.value(git.after.get(key))] for key in ("commit", "branch", "dirty")]
+    return [
+        [key, fmt.value(git.before.get(key)), fmt.value(git.after.get(key))] for key in ("commit", "branch", "dirty")
+    ]
 
 
 def _cell_heading(change: CellChange) -> str:

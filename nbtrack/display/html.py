@@ -34,7 +34,9 @@ def badge(text: str, css: str) -> str:
     return f'<span class="nbtrack-badge nbtrack-{esc(css)}">{esc(text)}</span>'
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: set[int] | None = None, raw_cells: bool = False) -> str:
+def table(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: set[int] | None = None, raw_cells: bool = False
+) -> str:
     """An HTML table. Cells are escaped unless ``raw_cells`` (then callers pass pre-escaped HTML)."""
     numeric = numeric or set()
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
@@ -53,7 +55,9 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
     Control characters and line breaks in cells are shown escaped (:func:`~.format.inert`):
     user text can neither drive the terminal nor break the table into lines of its own."""
-    cells = [[inert(str(h), "line") for h in headers]] + [["" if c is None else inert(str(c), "line") for c in row] for row in rows]
+    cells = [[inert(str(h), "line") for h in headers]] + [
+        ["" if c is None else inert(str(c), "line") for c in row] for row in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))

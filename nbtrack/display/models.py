@@ -31,14 +31,33 @@ STAGE_STYLE = """<style>
 
 
 def _version_record(v: ModelVersion) -> dict[str, Any]:
-    return {"name": v.name, "version": v.version, "stage": v.stage, "run_id": v.run_id, "artifact": v.artifact, "sha256": v.sha256,
-            "aliases": list(v.aliases), "description": v.description, "tags": v.tags, "created": v.created, "created_by": v.created_by}
+    return {
+        "name": v.name,
+        "version": v.version,
+        "stage": v.stage,
+        "run_id": v.run_id,
+        "artifact": v.artifact,
+        "sha256": v.sha256,
+        "aliases": list(v.aliases),
+        "description": v.description,
+        "tags": v.tags,
+        "created": v.created,
+        "created_by": v.created_by,
+    }
 
 
 def _model_record(m: RegisteredModel) -> dict[str, Any]:
-    return {"name": m.name, "description": m.description, "tags": m.tags, "aliases": m.aliases,
-            "versions": [_version_record(v) for v in m.versions], "created": m.created, "updated": m.updated,
-            "deleted_time": m.deleted_time, "deleted_versions": list(m.deleted_versions)}
+    return {
+        "name": m.name,
+        "description": m.description,
+        "tags": m.tags,
+        "aliases": m.aliases,
+        "versions": [_version_record(v) for v in m.versions],
+        "created": m.created,
+        "updated": m.updated,
+        "deleted_time": m.deleted_time,
+        "deleted_versions": list(m.deleted_versions),
+    }
 
 
 class ModelList(list, _View):
@@ -57,9 +76,15 @@ class ModelList(list, _View):
 
     def _rows(self) -> list[list[Any]]:
         rows = [
-            [m.name, len(m.versions), m.latest.version if m.latest else "",
-             ", ".join(str(v.version) for v in m.in_stage("Production")), ", ".join(str(v.version) for v in m.in_stage("Staging")),
-             ", ".join(f"{a}={v}" for a, v in m.aliases.items()), fmt.truncate(m.description or "")]
+            [
+                m.name,
+                len(m.versions),
+                m.latest.version if m.latest else "",
+                ", ".join(str(v.version) for v in m.in_stage("Production")),
+                ", ".join(str(v.version) for v in m.in_stage("Staging")),
+                ", ".join(f"{a}={v}" for a, v in m.aliases.items()),
+                fmt.truncate(m.description or ""),
+            ]
             for m in self
         ]
         if self._shows_deleted():
@@ -90,8 +115,18 @@ class ModelDetails(_View):
         self.model = model
 
     def _cells(self, v: ModelVersion) -> list[Any]:
-        return [v.version, v.stage, ", ".join(v.aliases), v.run_id[:8], v.artifact, v.sha256[:12], fmt.timestamp(v.created),
-                v.created_by or "", fmt.truncate(v.description or ""), ", ".join(f"{k}={t}" for k, t in v.tags.items())]
+        return [
+            v.version,
+            v.stage,
+            ", ".join(v.aliases),
+            v.run_id[:8],
+            v.artifact,
+            v.sha256[:12],
+            fmt.timestamp(v.created),
+            v.created_by or "",
+            fmt.truncate(v.description or ""),
+            ", ".join(f"{k}={t}" for k, t in v.tags.items()),
+        ]
 
     def _head(self) -> list[str]:
         m = self.model
@@ -107,7 +142,9 @@ class ModelDetails(_View):
     def _deleted_line(self) -> str:
         m = self.model
         numbers = ", ".join(str(v) for v in m.deleted_versions)
-        return f"  deleted versions: {numbers} (restore one with `nbtrack models restore {shlex.quote(m.name)} VERSION`)"
+        return (
+            f"  deleted versions: {numbers} (restore one with `nbtrack models restore {shlex.quote(m.name)} VERSION`)"
+        )
 
     def __str__(self) -> str:
         rows = [self._cells(v) for v in self.model.versions]
@@ -141,8 +178,20 @@ class ModelHistory(list, _View):
     _headers = ["#", "time", "who", "action", "version", "key", "from", "to", "comment"]
 
     def _rows(self) -> list[list[Any]]:
-        return [[e.seq, fmt.timestamp(e.time), e.who, e.action, e.version or "", e.key or "", e.from_value or "", e.to_value or "",
-                 _comment(e)] for e in self]
+        return [
+            [
+                e.seq,
+                fmt.timestamp(e.time),
+                e.who,
+                e.action,
+                e.version or "",
+                e.key or "",
+                e.from_value or "",
+                e.to_value or "",
+                _comment(e),
+            ]
+            for e in self
+        ]
 
     def __str__(self) -> str:
         return text_table(self._headers, self._rows()) if self else "no events"
@@ -151,8 +200,23 @@ class ModelHistory(list, _View):
         return STYLE + table(self._headers, self._rows(), numeric={0, 4}) if self else "<p>no events</p>"
 
     def record(self) -> Any:
-        return {"events": [{"seq": e.seq, "time": e.time, "who": e.who, "action": e.action, "version": e.version, "key": e.key,
-                            "from": e.from_value, "to": e.to_value, "comment": e.comment, "details": e.details} for e in self]}
+        return {
+            "events": [
+                {
+                    "seq": e.seq,
+                    "time": e.time,
+                    "who": e.who,
+                    "action": e.action,
+                    "version": e.version,
+                    "key": e.key,
+                    "from": e.from_value,
+                    "to": e.to_value,
+                    "comment": e.comment,
+                    "details": e.details,
+                }
+                for e in self
+            ]
+        }
 
 
 def _comment(event: RegistryEvent) -> str:
@@ -173,7 +237,10 @@ class ModelState(_View):
 
     def _rows(self) -> list[list[str]]:
         s = self.state
-        rows = [[stage, ", ".join(str(v) for v in s.holders(stage)) or "-"] for stage in ("Production", "Staging", "Archived", "None")]
+        rows = [
+            [stage, ", ".join(str(v) for v in s.holders(stage)) or "-"]
+            for stage in ("Production", "Staging", "Archived", "None")
+        ]
         return rows + [[f"@{alias}", str(version)] for alias, version in s.aliases.items()]
 
     def _title(self) -> str:
@@ -188,8 +255,13 @@ class ModelState(_View):
 
     def record(self) -> Any:
         s = self.state
-        return {"model": s.model, "time": s.time, "stages": {str(v): st for v, st in s.stages.items()}, "aliases": s.aliases,
-                "deleted": s.deleted}
+        return {
+            "model": s.model,
+            "time": s.time,
+            "stages": {str(v): st for v, st in s.stages.items()},
+            "aliases": s.aliases,
+            "deleted": s.deleted,
+        }
 
 
 class VersionComparisonView(_View):
@@ -207,24 +279,40 @@ class VersionComparisonView(_View):
 
     def _labels(self) -> tuple[str, str]:
         a, b = self.comparison.a, self.comparison.b
-        return (f"v{a.version}" + (f" ({', '.join(a.aliases)})" if a.aliases else ""),
-                f"v{b.version}" + (f" ({', '.join(b.aliases)})" if b.aliases else ""))
+        return (
+            f"v{a.version}" + (f" ({', '.join(a.aliases)})" if a.aliases else ""),
+            f"v{b.version}" + (f" ({', '.join(b.aliases)})" if b.aliases else ""),
+        )
 
     def _metric_rows(self) -> list[list[str]]:
-        return [[m.key, fmt.value(m.a), fmt.value(m.b), "" if m.delta is None else f"{m.delta:+.4g}"] for m in self.comparison.metrics]
+        return [
+            [m.key, fmt.value(m.a), fmt.value(m.b), "" if m.delta is None else f"{m.delta:+.4g}"]
+            for m in self.comparison.metrics
+        ]
 
     def _param_rows(self) -> list[list[str]]:
-        return [[p.key, "(missing)" if p.a_missing else fmt.value(p.a), "(missing)" if p.b_missing else fmt.value(p.b)]
-                for p in self.comparison.changed_params]
+        return [
+            [p.key, "(missing)" if p.a_missing else fmt.value(p.a), "(missing)" if p.b_missing else fmt.value(p.b)]
+            for p in self.comparison.changed_params
+        ]
 
     def _input_rows(self) -> list[list[str]]:
-        return [[i.key, i.a or "(missing)", i.b or "(missing)", "same data" if i.same else "differs"] for i in self.comparison.inputs]
+        return [
+            [i.key, i.a or "(missing)", i.b or "(missing)", "same data" if i.same else "differs"]
+            for i in self.comparison.inputs
+        ]
 
     def __str__(self) -> str:
         la, lb = self._labels()
-        lines = [f"Model {self.comparison.a.name}: {la} vs {lb}", "Metrics:",
-                 text_table(["metric", la, lb, "delta"], self._metric_rows()) if self.comparison.metrics else "  none"]
-        lines += ["Changed params:", text_table(["param", la, lb], self._param_rows()) if self.comparison.changed_params else "  none"]
+        lines = [
+            f"Model {self.comparison.a.name}: {la} vs {lb}",
+            "Metrics:",
+            text_table(["metric", la, lb, "delta"], self._metric_rows()) if self.comparison.metrics else "  none",
+        ]
+        lines += [
+            "Changed params:",
+            text_table(["param", la, lb], self._param_rows()) if self.comparison.changed_params else "  none",
+        ]
         if self.comparison.inputs:
             lines += ["Data inputs:", text_table(["input", la, lb, ""], self._input_rows())]
         return "\n".join(lines)
@@ -232,18 +320,28 @@ class VersionComparisonView(_View):
     def _repr_html_(self) -> str:
         la, lb = self._labels()
         parts = [STYLE, f"<h4>Model {esc(self.comparison.a.name)}: {esc(la)} vs {esc(lb)}</h4>"]
-        parts.append(table(["metric", la, lb, "delta"], self._metric_rows(), numeric={1, 2, 3}) if self.comparison.metrics else "<p>no metrics</p>")
-        parts.append("<b>Changed params</b>" + (table(["param", la, lb], self._param_rows()) if self.comparison.changed_params else "<p>none</p>"))
+        parts.append(
+            table(["metric", la, lb, "delta"], self._metric_rows(), numeric={1, 2, 3})
+            if self.comparison.metrics
+            else "<p>no metrics</p>"
+        )
+        parts.append(
+            "<b>Changed params</b>"
+            + (table(["param", la, lb], self._param_rows()) if self.comparison.changed_params else "<p>none</p>")
+        )
         if self.comparison.inputs:
             parts.append("<b>Data inputs</b>" + table(["input", la, lb, ""], self._input_rows()))
         return "".join(parts)
 
     def record(self) -> Any:
         c = self.comparison
-        return {"a": _version_record(c.a), "b": _version_record(c.b),
-                "metrics": [{"key": m.key, "a": _safe(m.a), "b": _safe(m.b), "delta": _safe(m.delta)} for m in c.metrics],
-                "params": [{"key": p.key, "a": _safe(p.a), "b": _safe(p.b), "changed": p.changed} for p in c.params],
-                "inputs": [{"key": i.key, "a": i.a, "b": i.b, "same": i.same} for i in c.inputs]}
+        return {
+            "a": _version_record(c.a),
+            "b": _version_record(c.b),
+            "metrics": [{"key": m.key, "a": _safe(m.a), "b": _safe(m.b), "delta": _safe(m.delta)} for m in c.metrics],
+            "params": [{"key": p.key, "a": _safe(p.a), "b": _safe(p.b), "changed": p.changed} for p in c.params],
+            "inputs": [{"key": i.key, "a": i.a, "b": i.b, "same": i.same} for i in c.inputs],
+        }
 
 
 class PromotionView(_View):
@@ -265,7 +363,9 @@ class PromotionView(_View):
 
     def headline(self) -> str:
         v = self.promotion.version
-        archived = f" (archived version {', '.join(map(str, self.promotion.archived))})" if self.promotion.archived else ""
+        archived = (
+            f" (archived version {', '.join(map(str, self.promotion.archived))})" if self.promotion.archived else ""
+        )
         return f"{v.name} version {v.version} -> {v.stage}{archived}"
 
     def __str__(self) -> str:
@@ -273,15 +373,27 @@ class PromotionView(_View):
         return self.headline() + (f"\n{gates}" if gates else "")
 
     def _repr_html_(self) -> str:
-        rows = [["PASS" if e.passed else "FAIL", e.requirement, f"{fmt.value(e.left)} {e.op} {fmt.value(e.right)}" if e.op else "",
-                 e.note] for e in self.promotion.evaluations]
+        rows = [
+            [
+                "PASS" if e.passed else "FAIL",
+                e.requirement,
+                f"{fmt.value(e.left)} {e.op} {fmt.value(e.right)}" if e.op else "",
+                e.note,
+            ]
+            for e in self.promotion.evaluations
+        ]
         gates = table(["gate", "requirement", "evaluated", "note"], rows) if rows else ""
         return STYLE + f"<p><b>{esc(self.headline())}</b></p>" + gates
 
     def record(self) -> Any:
         v = self.promotion.version
-        return {"model": v.name, "version": v.version, "stage": v.stage, "archived": list(self.promotion.archived),
-                "gates": [e.to_dict() for e in self.promotion.evaluations]}
+        return {
+            "model": v.name,
+            "version": v.version,
+            "stage": v.stage,
+            "archived": list(self.promotion.archived),
+            "gates": [e.to_dict() for e in self.promotion.evaluations],
+        }
 
 
 def gate_report(evaluations: Sequence[GateEvaluation]) -> str:

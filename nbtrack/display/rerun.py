@@ -45,7 +45,9 @@ class RerunReport(View):
             lines.append(f"stopped: {ex.error}")
         if r.match is not None:
             lines.append(f"matched rerun run {run_title(r.match)} by {r.matched_by} ({r.match.status})")
-        lines.append(f"tolerance for floats (metrics, params, numbers in cell outputs): rtol={r.tolerance.rtol:g}, atol={r.tolerance.atol:g}; ints, bools and text exact")
+        lines.append(
+            f"tolerance for floats (metrics, params, numbers in cell outputs): rtol={r.tolerance.rtol:g}, atol={r.tolerance.atol:g}; ints, bools and text exact"
+        )
         if r.notebook:
             lines.append(f"executed notebook: {r.notebook}")
         lines += [f"note: {n}" for n in r.notes]
@@ -62,7 +64,11 @@ class RerunReport(View):
 
     def _repr_html_(self) -> str:
         r = self.result
-        mark = badge("verified", "clean") if r.verified else badge("not verifiable" if r.reasons == [NOT_VERIFIABLE] else "differs", "warn")
+        mark = (
+            badge("verified", "clean")
+            if r.verified
+            else badge("not verifiable" if r.reasons == [NOT_VERIFIABLE] else "differs", "warn")
+        )
         rows = []
         for check, cells in zip(r.checks, self._rows()):
             escaped = [esc(c) for c in cells]
@@ -70,7 +76,9 @@ class RerunReport(View):
             rows.append(escaped)
         body = table(HEADERS, rows, numeric={2, 3}, raw_cells=True) if rows else ""
         details = "".join(f"<li>{esc(line)}</li>" for line in self._details())
-        return f'{STYLE}<div class="nbtrack-rerun"><h4>{esc(self._headline())} {mark}</h4><ul>{details}</ul>{body}</div>'
+        return (
+            f'{STYLE}<div class="nbtrack-rerun"><h4>{esc(self._headline())} {mark}</h4><ul>{details}</ul>{body}</div>'
+        )
 
     def record(self) -> dict[str, Any]:
         return rerun_record(self.result)
@@ -82,9 +90,29 @@ class RerunReport(View):
 def rerun_record(r: RerunResult) -> dict[str, Any]:
     """The JSON payload of :data:`RERUN_MIME` (NaN/inf as strings)."""
     return {
-        "original": r.original.id, "verified": r.verified, "verifiable": r.verifiable, "reasons": r.reasons, "differing": r.differing,
-        "match": r.match.id if r.match else None, "matched_by": r.matched_by, "runs": [run.id for run in r.runs],
-        "cells_run": r.execution.cells_run, "cells_total": r.execution.cells_total, "error": r.execution.error,
-        "tolerance": {"rtol": r.tolerance.rtol, "atol": r.tolerance.atol}, "source": r.source, "notebook": r.notebook, "notes": list(r.notes),
-        "checks": [{"kind": c.kind, "key": c.key, "original": _json_safe(c.original), "rerun": _json_safe(c.rerun), "status": c.status} for c in r.checks],
+        "original": r.original.id,
+        "verified": r.verified,
+        "verifiable": r.verifiable,
+        "reasons": r.reasons,
+        "differing": r.differing,
+        "match": r.match.id if r.match else None,
+        "matched_by": r.matched_by,
+        "runs": [run.id for run in r.runs],
+        "cells_run": r.execution.cells_run,
+        "cells_total": r.execution.cells_total,
+        "error": r.execution.error,
+        "tolerance": {"rtol": r.tolerance.rtol, "atol": r.tolerance.atol},
+        "source": r.source,
+        "notebook": r.notebook,
+        "notes": list(r.notes),
+        "checks": [
+            {
+                "kind": c.kind,
+                "key": c.key,
+                "original": _json_safe(c.original),
+                "rerun": _json_safe(c.rerun),
+                "status": c.status,
+            }
+            for c in r.checks
+        ],
     }

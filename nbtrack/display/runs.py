@@ -36,7 +36,9 @@ def receipt_badge(run: Run) -> tuple[str, str]:
         if outline["checked"] is False and all(kind == "notebook_unknown" for kind in problems):
             parts.append(("unchecked", "warn"))  # no notebook to check against (a terminal, an unknown runner)
         else:
-            parts.append(("clean", "clean") if not problems else (f"{len(problems)} warning{'s' * (len(problems) != 1)}", "warn"))
+            parts.append(
+                ("clean", "clean") if not problems else (f"{len(problems)} warning{'s' * (len(problems) != 1)}", "warn")
+            )
     if run.tags.get("nbtrack.verified") == "true":
         parts.append(("verified", "clean"))
     elif run.tags.get("nbtrack.verified") == "false":
@@ -73,8 +75,10 @@ def purge_summary(report: PurgeReport) -> str:
     """What a purge freed (or, dry run, would free): runs, blobs and their bytes."""
     runs, blobs = len(report.runs), report.blobs
     verb = "would remove" if report.dry_run else "removed"
-    return (f"{verb} {runs} deleted run{'s' * (runs != 1)} and {blobs} unreferenced blob{'s' * (blobs != 1)} "
-            f"({fmt.size(report.bytes)})")
+    return (
+        f"{verb} {runs} deleted run{'s' * (runs != 1)} and {blobs} unreferenced blob{'s' * (blobs != 1)} "
+        f"({fmt.size(report.bytes)})"
+    )
 
 
 class RunList(list):
@@ -107,8 +111,15 @@ class RunList(list):
 
         rows = []
         for run in self:
-            row = {"run_id": run.id, "name": run.name, "experiment": run.experiment, "status": run.status,
-                   "start_time": run.start_time, "end_time": run.end_time, "duration": run.duration}
+            row = {
+                "run_id": run.id,
+                "name": run.name,
+                "experiment": run.experiment,
+                "status": run.status,
+                "start_time": run.start_time,
+                "end_time": run.end_time,
+                "duration": run.duration,
+            }
             row.update({f"params.{k}": v for k, v in run.params.items()})
             row.update({f"metrics.{k}": m.last for k, m in run.metrics.items()})
             row.update({f"tags.{k}": v for k, v in run.tags.items()})
@@ -128,8 +139,10 @@ class RunList(list):
         hidden = len(self) - len(self._visible())
         parts = []
         if hidden:
-            parts.append(f"{hidden:,} more run{'s' * (hidden != 1)} in this list of {len(self):,} "
-                         "(index or slice it, .to_pandas(), or nbtrack.dashboard() to browse)")
+            parts.append(
+                f"{hidden:,} more run{'s' * (hidden != 1)} in this list of {len(self):,} "
+                "(index or slice it, .to_pandas(), or nbtrack.dashboard() to browse)"
+            )
         if self.truncated:
             parts.append(f"more runs match than the {len(self):,} returned: {self.all_hint}")
         return "; ".join(parts)
@@ -190,7 +203,9 @@ class RunList(list):
             rows.append(escaped)
         numeric = set(range(len(self._LEAD), len(self._LEAD) + len(metrics)))
         footer = self.footer()
-        return STYLE + table(headers, rows, numeric=numeric, raw_cells=True) + (f"<p>{esc(footer)}</p>" if footer else "")
+        return (
+            STYLE + table(headers, rows, numeric=numeric, raw_cells=True) + (f"<p>{esc(footer)}</p>" if footer else "")
+        )
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
         if not self:
@@ -214,7 +229,9 @@ class RunDetails(View):
 
     mime = RUN_MIME
 
-    def __init__(self, run: Run, cells: list | None = None, cell_runs: list | None = None, policy_fix: str | None = None):
+    def __init__(
+        self, run: Run, cells: list | None = None, cell_runs: list | None = None, policy_fix: str | None = None
+    ):
         self.run = run
         #: how to make the run comply with the team policy, shown beside its verdict
         self.policy_fix = policy_fix
@@ -225,35 +242,73 @@ class RunDetails(View):
     def _sections(self) -> list[tuple[str, list[tuple[str, Any]]]]:
         run = self.run
         overview = [
-            ("id", run.id), ("name", run.name or ""), ("experiment", run.experiment), ("status", run.status),
+            ("id", run.id),
+            ("name", run.name or ""),
+            ("experiment", run.experiment),
+            ("status", run.status),
             *([("deleted", fmt.timestamp(run.deleted_time))] if run.deleted_time is not None else []),
-            ("started", fmt.timestamp(run.start_time)), ("duration", fmt.duration(run.duration)),
-            ("parent", run.parent_id or ""), ("host", run.host or ""), ("pid", run.pid or ""),
+            ("started", fmt.timestamp(run.start_time)),
+            ("duration", fmt.duration(run.duration)),
+            ("parent", run.parent_id or ""),
+            ("host", run.host or ""),
+            ("pid", run.pid or ""),
             ("notebook", run.provenance.get("notebook_path") or "unknown"),
-            ("found by", run.provenance.get("path_method") or ""), ("git commit", run.provenance.get("git_commit") or ""),
+            ("found by", run.provenance.get("path_method") or ""),
+            ("git commit", run.provenance.get("git_commit") or ""),
             ("receipt", receipt_badge(run)[0] or "n/a"),
-            *([("policy", run.tags[POLICY_TAG] + (f" (fix: {self.policy_fix})" if self.policy_fix else ""))] if POLICY_TAG in run.tags else []),
+            *(
+                [("policy", run.tags[POLICY_TAG] + (f" (fix: {self.policy_fix})" if self.policy_fix else ""))]
+                if POLICY_TAG in run.tags
+                else []
+            ),
         ]
         sections = [("Run", overview)]
         if run.params:
             sections.append(("Params", [(k, fmt.value(v)) for k, v in sorted(run.params.items())]))
         if run.metrics:
-            sections.append(("Metrics", [(k, f"{fmt.value(m.last)} (step {m.step}, min {fmt.value(m.min)}, max {fmt.value(m.max)}, {m.count} points)") for k, m in sorted(run.metrics.items())]))
+            sections.append(
+                (
+                    "Metrics",
+                    [
+                        (
+                            k,
+                            f"{fmt.value(m.last)} (step {m.step}, min {fmt.value(m.min)}, max {fmt.value(m.max)}, {m.count} points)",
+                        )
+                        for k, m in sorted(run.metrics.items())
+                    ],
+                )
+            )
         if run.tags:
             sections.append(("Tags", sorted(run.tags.items())))
         if run.inputs:
             sections.append(("Inputs", [(name, describe_input(print_)) for name, print_ in sorted(run.inputs.items())]))
         if run.artifacts:
-            sections.append(("Artifacts", [(a.name, f"{a.size} bytes, {a.media_type}, sha256 {a.sha256[:12]}") for a in run.artifacts]))
+            sections.append(
+                (
+                    "Artifacts",
+                    [(a.name, f"{a.size} bytes, {a.media_type}, sha256 {a.sha256[:12]}") for a in run.artifacts],
+                )
+            )
         if run.receipt and run.receipt.get("problems"):
-            sections.append(("Receipt warnings", [(p.get("kind", ""), p.get("message", "")) for p in run.receipt["problems"]]))
+            sections.append(
+                ("Receipt warnings", [(p.get("kind", ""), p.get("message", "")) for p in run.receipt["problems"]])
+            )
         if run.note:
             sections.append(("Note", [("", run.note)]))
         if len(self.cell_runs) > 1:
-            sections.append(("Runs of this cell", [
-                (f"{i}.", f"{rid[:8]} {name or ''} {status} {fmt.timestamp(start)}" + (" (this run)" if rid == run.id else ""))
-                for i, (rid, name, status, start) in enumerate(self.cell_runs, start=1)
-            ]))
+            sections.append(
+                (
+                    "Runs of this cell",
+                    [
+                        (
+                            f"{i}.",
+                            f"{rid[:8]} {name or ''} {status} {fmt.timestamp(start)}"
+                            + (" (this run)" if rid == run.id else ""),
+                        )
+                        for i, (rid, name, status, start) in enumerate(self.cell_runs, start=1)
+                    ],
+                )
+            )
         return sections
 
     def __str__(self) -> str:
@@ -261,7 +316,9 @@ class RunDetails(View):
         for title, items in self._sections():
             lines.append(f"{title}:")
             # user text is inert and its line breaks indented: it cannot pose as a section of its own
-            lines += [f"  {fmt.inert(str(k), 'line')}: {_indented(v, 4)}" if k else f"  {_indented(v, 4)}" for k, v in items]
+            lines += [
+                f"  {fmt.inert(str(k), 'line')}: {_indented(v, 4)}" if k else f"  {_indented(v, 4)}" for k, v in items
+            ]
         if self.cells:
             lines.append("Cells:")
             for cell in self.cells:
@@ -276,7 +333,10 @@ class RunDetails(View):
         for title, items in self._sections():
             parts.append(f"<b>{esc(title)}</b>" + table(["", ""], items))
         if self.cells:
-            parts.append("<b>Cells</b>" + "".join(f"<pre>[{esc(c.execution_count or ' ')}] {esc(c.source)}</pre>" for c in self.cells))
+            parts.append(
+                "<b>Cells</b>"
+                + "".join(f"<pre>[{esc(c.execution_count or ' ')}] {esc(c.source)}</pre>" for c in self.cells)
+            )
         if self.run.error:
             parts.append(f"<b>Error</b><pre>{esc(self.run.error)}</pre>")
         return "".join(parts)
@@ -294,7 +354,10 @@ class ExperimentList(View):
         self.rows, self.current = rows, current
 
     def _cells(self) -> list[list[str]]:
-        return [[("* " if name == self.current else "  ") + name, str(count), fmt.timestamp(latest)] for name, count, latest in self.rows]
+        return [
+            [("* " if name == self.current else "  ") + name, str(count), fmt.timestamp(latest)]
+            for name, count, latest in self.rows
+        ]
 
     def __str__(self) -> str:
         return text_table(["experiment", "runs", "latest run"], self._cells()) if self.rows else "no experiments"

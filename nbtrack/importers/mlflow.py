@@ -44,7 +44,16 @@ from ..tracking.artifacts import check_artifact_name, media_type
 from ..values import check_key, param_value
 from .mlflow_logged import import_logged_models
 from .mlflow_registry import import_registry
-from .mlflow_source import ImportReport, MlflowDatabase, checked_tags, files_under, is_remote, local_path, outside_roots, seconds
+from .mlflow_source import (
+    ImportReport,
+    MlflowDatabase,
+    checked_tags,
+    files_under,
+    is_remote,
+    local_path,
+    outside_roots,
+    seconds,
+)
 
 #: MLflow tags that become run columns instead of tags
 FOLDED_TAGS = tuple(mapping.FOLDED_TAGS)
@@ -52,8 +61,13 @@ IMPORTED_TAG = SYSTEM_TAG_PREFIX + "imported_from"
 _STATUS = {"FINISHED": FINISHED, "FAILED": FAILED, "KILLED": KILLED}
 
 
-def import_mlflow(tracker: Tracker, database: str | Path, artifacts_root: str | Path | None = None,
-                  artifacts: bool = True, models: bool = True) -> ImportReport:
+def import_mlflow(
+    tracker: Tracker,
+    database: str | Path,
+    artifacts_root: str | Path | None = None,
+    artifacts: bool = True,
+    models: bool = True,
+) -> ImportReport:
     """Import every run of an MLflow database into ``tracker``'s store (see the module docstring),
     then, with ``models``, its registered models (:mod:`nbtrack.importers.mlflow_registry`).
 
@@ -99,19 +113,29 @@ def import_mlflow(tracker: Tracker, database: str | Path, artifacts_root: str | 
     return report
 
 
-def _import_run(tracker: Tracker, source: MlflowDatabase, row: sqlite3.Row, experiments: dict[int, str],
-                roots: list[Path] | None, report: ImportReport) -> str | None:
+def _import_run(
+    tracker: Tracker,
+    source: MlflowDatabase,
+    row: sqlite3.Row,
+    experiments: dict[int, str],
+    roots: list[Path] | None,
+    report: ImportReport,
+) -> str | None:
     """Write one MLflow run (inside the caller's transaction); returns its MLflow parent id, if any."""
     uuid, short = row["run_uuid"], row["run_uuid"][:8]
     tags = source.tags(uuid)
     status = _STATUS.get(row["status"])
     if status is None:
         status = KILLED
-        report.warnings.append(f"run {short} was {row['status']} in MLflow; imported as KILLED (nbtrack cannot resume it)")
+        report.warnings.append(
+            f"run {short} was {row['status']} in MLflow; imported as KILLED (nbtrack cannot resume it)"
+        )
     deleted = row["lifecycle_stage"] == "deleted"
     fields = {
         "uuid": uuid,
-        "experiment_id": tracker.runs.experiment_id(experiments.get(row["experiment_id"], f"mlflow-{row['experiment_id']}")),
+        "experiment_id": tracker.runs.experiment_id(
+            experiments.get(row["experiment_id"], f"mlflow-{row['experiment_id']}")
+        ),
         "name": row["name"] or tags.get("mlflow.runName"),
         "status": status,
         "start_time": mapping.to_seconds(row["start_time"]) or 0.0,
@@ -119,10 +143,20 @@ def _import_run(tracker: Tracker, source: MlflowDatabase, row: sqlite3.Row, expe
         "user": row["user_id"] or tags.get(mapping.USER),
         "note": tags.get(mapping.NOTE),
         "git_commit": tags.get(mapping.GIT_COMMIT),
-        "provenance": json.dumps({"kind": "import", "imported_from": {
-            "tool": "mlflow", "run_id": uuid, "database": str(source.path.resolve()), "artifact_uri": row["artifact_uri"],
-            "source_name": tags.get(mapping.SOURCE_NAME), "source_type": tags.get(mapping.SOURCE_TYPE)},
-            **_inputs(source.dataset_inputs(uuid), short, report)}),
+        "provenance": json.dumps(
+            {
+                "kind": "import",
+                "imported_from": {
+                    "tool": "mlflow",
+                    "run_id": uuid,
+                    "database": str(source.path.resolve()),
+                    "artifact_uri": row["artifact_uri"],
+                    "source_name": tags.get(mapping.SOURCE_NAME),
+                    "source_type": tags.get(mapping.SOURCE_TYPE),
+                },
+                **_inputs(source.dataset_inputs(uuid), short, report),
+            }
+        ),
         "deleted_time": (seconds(_column(row, "deleted_time")) or time.time()) if deleted else None,
     }
     row_id = tracker.runs.insert_run(fields)
@@ -194,16 +228,20 @@ def _points(row_id: int, metrics: list[tuple[str, int, float, float]], short: st
         rows.append((row_id, key, step, value, ts))
     for key, count in sorted(repeated.items()):
         if key not in refused:
-            report.warnings.append(f"run {short}: metric {key!r} had {count} more value{'s' * (count != 1)} logged at a step that "
-                                   "already had one; MLflow keeps every point, nbtrack the last value per step")
+            report.warnings.append(
+                f"run {short}: metric {key!r} had {count} more value{'s' * (count != 1)} logged at a step that "
+                "already had one; MLflow keeps every point, nbtrack the last value per step"
+            )
     return rows
 
 
 def _import_artifacts(tracker: Tracker, row_id: int, row: sqlite3.Row, roots: list[Path], report: ImportReport) -> None:
     folder = _artifact_folder(row["artifact_uri"], row["experiment_id"], row["run_uuid"], roots)
     if folder is None and is_remote(row["artifact_uri"]):
-        report.warnings.append(f"run {row['run_uuid'][:8]}: its artifacts are in {row['artifact_uri']}; "
-                               "nbtrack copies local artifacts only (download them, then pass --artifacts-root)")
+        report.warnings.append(
+            f"run {row['run_uuid'][:8]}: its artifacts are in {row['artifact_uri']}; "
+            "nbtrack copies local artifacts only (download them, then pass --artifacts-root)"
+        )
         return
     if folder is None:  # MLflow makes the folder with the first artifact: most such runs logged none
         report.without_artifacts.append(row["run_uuid"])
@@ -213,8 +251,11 @@ def _import_artifacts(tracker: Tracker, row_id: int, row: sqlite3.Row, roots: li
         report.warnings.append(f"run {row['run_uuid'][:8]}: artifacts not copied: {refused}")
         return
     files, links = files_under(folder)
-    report.warnings += [f"run {row['run_uuid'][:8]}: artifact {p.relative_to(folder).as_posix()} not copied: "
-                        "a symbolic link (it may point anywhere)" for p in links]
+    report.warnings += [
+        f"run {row['run_uuid'][:8]}: artifact {p.relative_to(folder).as_posix()} not copied: "
+        "a symbolic link (it may point anywhere)"
+        for p in links
+    ]
     for path in files:
         try:
             name = check_artifact_name(path.relative_to(folder).as_posix())
@@ -231,7 +272,9 @@ def _artifact_folder(uri: str | None, experiment_id: int, run_uuid: str, roots: 
     """The run's artifact folder on this machine: the recorded local path, else ``ROOT/EXP/RUN/artifacts``
     (also when the recorded path lies outside the roots; the caller refuses a folder outside them)."""
     found = local_path(uri, roots)
-    rerooted = next((c for c in (root / str(experiment_id) / run_uuid / "artifacts" for root in roots) if c.is_dir()), None)
+    rerooted = next(
+        (c for c in (root / str(experiment_id) / run_uuid / "artifacts" for root in roots) if c.is_dir()), None
+    )
     if found is not None and found.is_dir() and (rerooted is None or outside_roots(found, roots) is None):
         return found
     return rerooted
@@ -242,7 +285,9 @@ def _link_parents(tracker: Tracker, parents: dict[str, str], report: ImportRepor
         for child, parent in parents.items():
             parent_row = tracker.runs.row_id_of(parent)
             if parent_row is None:
-                report.warnings.append(f"run {child[:8]}: its MLflow parent {parent[:8]} is not in the store; imported as a top-level run")
+                report.warnings.append(
+                    f"run {child[:8]}: its MLflow parent {parent[:8]} is not in the store; imported as a top-level run"
+                )
                 continue
             tracker.runs.update_run(tracker.runs.row_id_of(child), {"parent_id": parent_row})
 

@@ -36,8 +36,10 @@ def import_logged_models(tracker: Tracker, source: MlflowDatabase, roots: list[P
             continue  # imported before
         folder = _folder(model, roots)
         if folder is None:
-            report.warnings.append(f"{label} not imported: its files were not found ({model['artifact_location']}); "
-                                   "pass --artifacts-root with the folder that now holds MLflow's mlruns")
+            report.warnings.append(
+                f"{label} not imported: its files were not found ({model['artifact_location']}); "
+                "pass --artifacts-root with the folder that now holds MLflow's mlruns"
+            )
             continue
         try:
             with tracker.store.atomic():
@@ -62,8 +64,17 @@ def _add(tracker: Tracker, run_row: int, model: sqlite3.Row, details: dict, fold
         name = check_artifact_name(f"{base}/{path.relative_to(folder).as_posix()}")
         data = path.read_bytes()
         tracker.runs.add_artifact(run_row, name, tracker.store.blobs.put(data), len(data), media_type(name))
-    record = {"model_id": model["model_id"], "name": model["name"], "model_type": model["model_type"], "status": model["status"],
-              "lifecycle_stage": model["lifecycle_stage"], "created": seconds(model["creation_timestamp_ms"]),
-              "source_run_id": model["source_run_id"], **details}
+    record = {
+        "model_id": model["model_id"],
+        "name": model["name"],
+        "model_type": model["model_type"],
+        "status": model["status"],
+        "lifecycle_stage": model["lifecycle_stage"],
+        "created": seconds(model["creation_timestamp_ms"]),
+        "source_run_id": model["source_run_id"],
+        **details,
+    }
     data = json.dumps(record, indent=2, sort_keys=True, default=str).encode("utf-8")
-    tracker.runs.add_artifact(run_row, f"{base}/logged_model.json", tracker.store.blobs.put(data), len(data), "application/json")
+    tracker.runs.add_artifact(
+        run_row, f"{base}/logged_model.json", tracker.store.blobs.put(data), len(data), "application/json"
+    )

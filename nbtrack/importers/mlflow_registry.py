@@ -70,24 +70,41 @@ def import_registry(tracker: Tracker, source: MlflowDatabase, roots: list[Path],
         report.versions += versions
 
 
-def _import_model(registry: Registry, source: MlflowDatabase, model: sqlite3.Row, roots: list[Path], report: ImportReport) -> int:
+def _import_model(
+    registry: Registry, source: MlflowDatabase, model: sqlite3.Row, roots: list[Path], report: ImportReport
+) -> int:
     models, who, now = registry.models, registry.who, registry.clock()
     name = model["name"]
     model_id = models.create_model(name, now)
-    models.append_event(model_id, now, who, "create_model", comment=_COMMENT, details={**_IMPORT, "created": seconds(model["creation_time"])})
+    models.append_event(
+        model_id,
+        now,
+        who,
+        "create_model",
+        comment=_COMMENT,
+        details={**_IMPORT, "created": seconds(model["creation_time"])},
+    )
     if model["description"]:
         models.set_model_description(model_id, model["description"], now)
         models.append_event(model_id, now, who, "set_description", to_value=model["description"], details=_IMPORT)
-    for key, value in checked_tags(source.rows("SELECT key, value FROM registered_model_tags WHERE name = ?", (name,)),
-                                   f"model {name!r}", report):
+    for key, value in checked_tags(
+        source.rows("SELECT key, value FROM registered_model_tags WHERE name = ?", (name,)), f"model {name!r}", report
+    ):
         models.set_tag(model_id, None, key, value)
         models.append_event(model_id, now, who, "set_tag", key=key, to_value=value, details=_IMPORT)
     stages: dict[int, str] = {}
     for version in source.rows("SELECT * FROM model_versions WHERE name = ? ORDER BY version", (name,)):
         if version["current_stage"] == MLFLOW_DELETED:
             # its number stays unused, as in MLflow: the deletion is recorded so the next version skips it
-            models.append_event(model_id, now, who, "delete_version", version=int(version["version"]),
-                                comment=f"{_COMMENT}: deleted there before the import", details=_IMPORT)
+            models.append_event(
+                model_id,
+                now,
+                who,
+                "delete_version",
+                version=int(version["version"]),
+                comment=f"{_COMMENT}: deleted there before the import",
+                details=_IMPORT,
+            )
             continue
         label = f"model {name!r} version {version['version']}"
         run_row = registry.runs.row_id_of(str(version["run_id"])) if version["run_id"] else None
@@ -102,34 +119,65 @@ def _import_model(registry: Registry, source: MlflowDatabase, model: sqlite3.Row
         tags = source.rows("SELECT key, value FROM model_version_tags WHERE name = ? AND version = ?", (name, number))
         for key, value in checked_tags(tags, label, report):
             models.set_tag(model_id, number, key, value)
-        details = {**_IMPORT, "run": registry.runs.uuid_of(run_row), "artifact": artifact, "sha256": sha,
-                   "created": seconds(version["creation_time"]), "user": version["user_id"], "source": version["source"]}
-        models.append_event(model_id, now, who, "register", version=number, to_value=STAGE_NONE, comment=_COMMENT, details=details)
+        details = {
+            **_IMPORT,
+            "run": registry.runs.uuid_of(run_row),
+            "artifact": artifact,
+            "sha256": sha,
+            "created": seconds(version["creation_time"]),
+            "user": version["user_id"],
+            "source": version["source"],
+        }
+        models.append_event(
+            model_id, now, who, "register", version=number, to_value=STAGE_NONE, comment=_COMMENT, details=details
+        )
         stages[number] = _stage(version["current_stage"])
     _apply_stages(registry, model_id, name, stages, now, report)
     _apply_aliases(registry, source, model_id, name, set(stages), now, report)
     return len(stages)
 
 
-def _apply_stages(registry: Registry, model_id: int, name: str, stages: dict[int, str], now: float, report: ImportReport) -> None:
+def _apply_stages(
+    registry: Registry, model_id: int, name: str, stages: dict[int, str], now: float, report: ImportReport
+) -> None:
     production = sorted(v for v, s in stages.items() if s == PRODUCTION)
     for older in production[:-1]:
         stages[older] = ARCHIVED
-        report.warnings.append(f"model {name!r} version {older} was in Production in MLflow next to version {production[-1]}; "
-                               "imported as Archived (nbtrack keeps one Production version)")
+        report.warnings.append(
+            f"model {name!r} version {older} was in Production in MLflow next to version {production[-1]}; "
+            "imported as Archived (nbtrack keeps one Production version)"
+        )
     for number, stage in sorted(stages.items()):
         if stage == STAGE_NONE:
             continue
         registry.models.set_stage(model_id, number, stage, now)
-        registry.models.append_event(model_id, now, registry.who, "transition", version=number, from_value=STAGE_NONE, to_value=stage,
-                                     comment=f"{_COMMENT}: its stage there", details=_IMPORT)
+        registry.models.append_event(
+            model_id,
+            now,
+            registry.who,
+            "transition",
+            version=number,
+            from_value=STAGE_NONE,
+            to_value=stage,
+            comment=f"{_COMMENT}: its stage there",
+            details=_IMPORT,
+        )
 
 
-def _apply_aliases(registry: Registry, source: MlflowDatabase, model_id: int, name: str, versions: set[int], now: float,
-                   report: ImportReport) -> None:
+def _apply_aliases(
+    registry: Registry,
+    source: MlflowDatabase,
+    model_id: int,
+    name: str,
+    versions: set[int],
+    now: float,
+    report: ImportReport,
+) -> None:
     if not source.has_table("registered_model_aliases"):  # MLflow < 2.3
         return
-    for row in source.rows("SELECT alias, version FROM registered_model_aliases WHERE name = ? ORDER BY alias", (name,)):
+    for row in source.rows(
+        "SELECT alias, version FROM registered_model_aliases WHERE name = ? ORDER BY alias", (name,)
+    ):
         alias, number = row["alias"], int(row["version"])
         try:
             check_alias(alias)
@@ -140,12 +188,14 @@ def _apply_aliases(registry: Registry, source: MlflowDatabase, model_id: int, na
             report.warnings.append(f"model {name!r}: alias {alias!r} skipped: version {number} was not imported")
             continue
         registry.models.set_alias(model_id, alias, number, now)
-        registry.models.append_event(model_id, now, registry.who, "set_alias", version=number, key=alias, to_value=str(number),
-                                     details=_IMPORT)
+        registry.models.append_event(
+            model_id, now, registry.who, "set_alias", version=number, key=alias, to_value=str(number), details=_IMPORT
+        )
 
 
-def _model_artifact(registry: Registry, run_row: int, version: sqlite3.Row, roots: list[Path], label: str,
-                    report: ImportReport) -> tuple[str | None, str | None]:
+def _model_artifact(
+    registry: Registry, run_row: int, version: sqlite3.Row, roots: list[Path], label: str, report: ImportReport
+) -> tuple[str | None, str | None]:
     """(artifact name, sha256) of the version's model on its run, adding the artifact when needed."""
     runs, blobs = registry.runs, registry.store.blobs
     source_text = str(version["source"] or "")
@@ -155,10 +205,19 @@ def _model_artifact(registry: Registry, run_row: int, version: sqlite3.Row, root
         for candidate in (f"{prefix}/{n}" if prefix else n for n in PICKLE_NAMES):
             if candidate in existing:
                 return candidate, existing[candidate].sha256
-    folder = next((p for p in (local_path(version["storage_location"], roots), local_path(source_text, roots)) if p and p.is_dir()), None)
+    folder = next(
+        (
+            p
+            for p in (local_path(version["storage_location"], roots), local_path(source_text, roots))
+            if p and p.is_dir()
+        ),
+        None,
+    )
     if folder is None:
-        report.warnings.append(f"{label} skipped: its model files were not found ({version['storage_location'] or source_text}); "
-                               "pass --artifacts-root with the folder that now holds MLflow's mlruns")
+        report.warnings.append(
+            f"{label} skipped: its model files were not found ({version['storage_location'] or source_text}); "
+            "pass --artifacts-root with the folder that now holds MLflow's mlruns"
+        )
         return None, None
     refused = outside_roots(folder, roots)
     if refused:
@@ -169,10 +228,16 @@ def _model_artifact(registry: Registry, run_row: int, version: sqlite3.Row, root
     if pickled is not None:
         data, artifact, media = pickled.read_bytes(), f"models/{name}-v{version['version']}.pkl", PICKLE_MEDIA_TYPE
     else:
-        data, artifact, media = _zip_folder(folder), f"models/{name}-v{version['version']}{MLFLOW_MODEL_SUFFIX}", "application/zip"
+        data, artifact, media = (
+            _zip_folder(folder),
+            f"models/{name}-v{version['version']}{MLFLOW_MODEL_SUFFIX}",
+            "application/zip",
+        )
         kinds = ", ".join(sorted(p.name for p in folder.iterdir() if p.name.startswith("model."))) or "no pickle"
-        report.warnings.append(f"{label} is not a pickle ({kinds}): kept as {artifact}; its stage and aliases work, "
-                               "nbtrack.load_model refuses it (load it with MLflow)")
+        report.warnings.append(
+            f"{label} is not a pickle ({kinds}): kept as {artifact}; its stage and aliases work, "
+            "nbtrack.load_model refuses it (load it with MLflow)"
+        )
     sha = blobs.put(data)
     runs.add_artifact(run_row, artifact, sha, len(data), media)
     return artifact, sha

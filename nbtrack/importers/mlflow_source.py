@@ -17,7 +17,17 @@ from ..values import check_key, check_text
 #: the tables and columns every MLflow tracking database has had since 1.x
 REQUIRED_COLUMNS = {
     "experiments": {"experiment_id", "name"},
-    "runs": {"run_uuid", "name", "user_id", "status", "start_time", "end_time", "lifecycle_stage", "artifact_uri", "experiment_id"},
+    "runs": {
+        "run_uuid",
+        "name",
+        "user_id",
+        "status",
+        "start_time",
+        "end_time",
+        "lifecycle_stage",
+        "artifact_uri",
+        "experiment_id",
+    },
     "params": {"key", "value", "run_uuid"},
     "metrics": {"key", "value", "timestamp", "run_uuid", "step", "is_nan"},
     "tags": {"key", "value", "run_uuid"},
@@ -55,8 +65,10 @@ class ImportReport:
             f"version{'s' * (self.versions != 1)}; skipped {len(self.skipped_models)} already in the registry",
         ]
         if self.logged_models:
-            lines.append(f"kept {len(self.logged_models)} MLflow logged model{'s' * (len(self.logged_models) != 1)} "
-                         "as artifacts of their runs (logged_models/<model id>/)")
+            lines.append(
+                f"kept {len(self.logged_models)} MLflow logged model{'s' * (len(self.logged_models) != 1)} "
+                "as artifacts of their runs (logged_models/<model id>/)"
+            )
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -74,19 +86,29 @@ class MlflowDatabase:
     def __init__(self, path: str | Path):
         self.path = Path(path).expanduser()
         if str(path).startswith("sqlite:///"):
-            self.path = Path(str(path)[len("sqlite:///"):])
+            self.path = Path(str(path)[len("sqlite:///") :])
         if self.path.is_dir():
-            raise UsageError(f"{self.path} is a folder; nbtrack reads MLflow's SQLite backend store (a file such as mlflow.db), "
-                             "not an mlruns file store")
+            raise UsageError(
+                f"{self.path} is a folder; nbtrack reads MLflow's SQLite backend store (a file such as mlflow.db), "
+                "not an mlruns file store"
+            )
         if not self.path.is_file():
             raise UsageError(f"{self.path} does not exist; pass the file of MLflow's backend store (sqlite:///FILE)")
         try:
             self.conn = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True)
             self.conn.row_factory = sqlite3.Row
-            tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}  # reads the header
+            tables = {
+                r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }  # reads the header
         except sqlite3.DatabaseError as exc:
-            raise UsageError(f"{self.path} is not a SQLite database ({exc}); pass the file of MLflow's backend store") from None
-        missing = sorted(f"{table}.{column}" for table, columns in REQUIRED_COLUMNS.items() for column in columns - self._columns(table))
+            raise UsageError(
+                f"{self.path} is not a SQLite database ({exc}); pass the file of MLflow's backend store"
+            ) from None
+        missing = sorted(
+            f"{table}.{column}"
+            for table, columns in REQUIRED_COLUMNS.items()
+            for column in columns - self._columns(table)
+        )
         if missing:
             hint = " (it is an nbtrack store)" if "registry_events" in tables or "run_cells" in tables else ""
             raise UsageError(f"{self.path} is not an MLflow tracking database{hint}: it lacks {', '.join(missing[:4])}")
@@ -111,7 +133,10 @@ class MlflowDatabase:
         return self.conn.execute("SELECT * FROM runs ORDER BY start_time, run_uuid").fetchall()
 
     def params(self, run_uuid: str) -> list[tuple[str, str]]:
-        return [(r[0], r[1]) for r in self.conn.execute("SELECT key, value FROM params WHERE run_uuid = ? ORDER BY key", (run_uuid,))]
+        return [
+            (r[0], r[1])
+            for r in self.conn.execute("SELECT key, value FROM params WHERE run_uuid = ? ORDER BY key", (run_uuid,))
+        ]
 
     def tags(self, run_uuid: str) -> dict[str, str]:
         rows = self.conn.execute("SELECT key, value FROM tags WHERE run_uuid = ? ORDER BY key", (run_uuid,))
@@ -120,7 +145,8 @@ class MlflowDatabase:
     def metrics(self, run_uuid: str) -> list[tuple[str, int, float, float]]:
         """(key, step, value, timestamp in seconds) in logging order, with MLflow's encodings undone."""
         rows = self.conn.execute(
-            "SELECT key, step, value, timestamp, is_nan FROM metrics WHERE run_uuid = ? ORDER BY timestamp, step", (run_uuid,)
+            "SELECT key, step, value, timestamp, is_nan FROM metrics WHERE run_uuid = ? ORDER BY timestamp, step",
+            (run_uuid,),
         )
         return [(key, int(step), _metric(value, is_nan), seconds(ts)) for key, step, value, ts, is_nan in rows]
 
@@ -138,9 +164,22 @@ class MlflowDatabase:
         for row in rows:
             tags = {}
             if self.has_table("input_tags"):
-                tags = {r[0]: r[1] for r in self.conn.execute("SELECT name, value FROM input_tags WHERE input_uuid = ?", (row[0],))}
-            found.append({"name": row[1], "digest": row[2], "source_type": row[3], "source": row[4], "schema": row[5],
-                          "profile": row[6], "context": tags.pop("mlflow.data.context", None), "tags": tags or None})
+                tags = {
+                    r[0]: r[1]
+                    for r in self.conn.execute("SELECT name, value FROM input_tags WHERE input_uuid = ?", (row[0],))
+                }
+            found.append(
+                {
+                    "name": row[1],
+                    "digest": row[2],
+                    "source_type": row[3],
+                    "source": row[4],
+                    "schema": row[5],
+                    "profile": row[6],
+                    "context": tags.pop("mlflow.data.context", None),
+                    "tags": tags or None,
+                }
+            )
         return found
 
     def logged_models(self) -> list[sqlite3.Row]:
@@ -152,14 +191,24 @@ class MlflowDatabase:
     def logged_model_details(self, model_id: str) -> dict[str, object]:
         """A LoggedModel's params, metrics and tags, from whichever of their tables this MLflow has."""
         details: dict[str, object] = {}
-        for table, columns in (("logged_model_params", "param_key, param_value"), ("logged_model_tags", "tag_key, tag_value")):
+        for table, columns in (
+            ("logged_model_params", "param_key, param_value"),
+            ("logged_model_tags", "tag_key, tag_value"),
+        ):
             if self.has_table(table):
                 # table and column names are constants of this method, never user text
-                details[table.rsplit("_", 1)[1]] = dict(self.conn.execute(f"SELECT {columns} FROM {table} WHERE model_id = ?", (model_id,)).fetchall())
+                details[table.rsplit("_", 1)[1]] = dict(
+                    self.conn.execute(f"SELECT {columns} FROM {table} WHERE model_id = ?", (model_id,)).fetchall()
+                )
         if self.has_table("logged_model_metrics"):
-            rows = self.conn.execute("SELECT metric_name, metric_value, metric_step, metric_timestamp_ms, run_id FROM logged_model_metrics "
-                                     "WHERE model_id = ? ORDER BY metric_timestamp_ms", (model_id,)).fetchall()
-            details["metrics"] = [{"key": r[0], "value": r[1], "step": r[2], "timestamp": seconds(r[3]), "run_id": r[4]} for r in rows]
+            rows = self.conn.execute(
+                "SELECT metric_name, metric_value, metric_step, metric_timestamp_ms, run_id FROM logged_model_metrics "
+                "WHERE model_id = ? ORDER BY metric_timestamp_ms",
+                (model_id,),
+            ).fetchall()
+            details["metrics"] = [
+                {"key": r[0], "value": r[1], "step": r[2], "timestamp": seconds(r[3]), "run_id": r[4]} for r in rows
+            ]
         return details
 
 
@@ -167,6 +216,7 @@ def is_remote(recorded: str | None) -> bool:
     """An object store or other remote location (``s3://``, ``gs://``, ``dbfs:/``, ...): nothing local to copy."""
     scheme = urlparse(recorded or "").scheme
     return scheme not in ("", "file", "mlflow-artifacts") and len(scheme) > 1  # one letter: a Windows drive
+
 
 def local_path(recorded: str | None, roots: list[Path]) -> Path | None:
     """A location MLflow recorded, as a local path that exists now, or None.
@@ -190,7 +240,7 @@ def local_path(recorded: str | None, roots: list[Path]) -> Path | None:
         return path
     parts = path.parts
     if "mlruns" in parts:
-        tail = parts[len(parts) - parts[::-1].index("mlruns"):]
+        tail = parts[len(parts) - parts[::-1].index("mlruns") :]
         return next((root.joinpath(*tail) for root in roots if root.joinpath(*tail).exists()), None)
     return None
 
@@ -247,4 +297,13 @@ def files_under(folder: Path) -> tuple[list[Path], list[Path]]:
     return files, links
 
 
-__all__ = ["ImportReport", "MlflowDatabase", "checked_tags", "files_under", "is_remote", "local_path", "outside_roots", "seconds"]
+__all__ = [
+    "ImportReport",
+    "MlflowDatabase",
+    "checked_tags",
+    "files_under",
+    "is_remote",
+    "local_path",
+    "outside_roots",
+    "seconds",
+]

@@ -29,17 +29,37 @@ from .summary import policy_note, run_summary
 
 @magics_class
 class TrackMagics(Magics):
-    store = Unicode("", help="store directory (empty: NBTRACK_STORE, nearest .nbtrack/, git root, cwd)").tag(config=True)
+    store = Unicode("", help="store directory (empty: NBTRACK_STORE, nearest .nbtrack/, git root, cwd)").tag(
+        config=True
+    )
     experiment = Unicode(DEFAULT_EXPERIMENT, help="experiment new runs go into").tag(config=True)
-    metric_patterns = List(Unicode(), default_value=list(DEFAULT_METRIC_PATTERNS), help="fnmatch patterns of names captured as metrics (a pattern starting with ! excludes)").tag(config=True)
-    capture_params = Bool(True, help="capture top-level literal assignments of %%track cells as params").tag(config=True)
-    capture_inputs = Bool(True, help="fingerprint the NumPy arrays and pandas frames a %%track cell reads (shape, dtypes, content digest)").tag(config=True)
-    capture_estimators = Bool(True, help="record the non-default hyperparameters of scikit-learn-style estimators bound in %%track cells as <name>.<param>").tag(config=True)
+    metric_patterns = List(
+        Unicode(),
+        default_value=list(DEFAULT_METRIC_PATTERNS),
+        help="fnmatch patterns of names captured as metrics (a pattern starting with ! excludes)",
+    ).tag(config=True)
+    capture_params = Bool(True, help="capture top-level literal assignments of %%track cells as params").tag(
+        config=True
+    )
+    capture_inputs = Bool(
+        True, help="fingerprint the NumPy arrays and pandas frames a %%track cell reads (shape, dtypes, content digest)"
+    ).tag(config=True)
+    capture_estimators = Bool(
+        True,
+        help="record the non-default hyperparameters of scikit-learn-style estimators bound in %%track cells as <name>.<param>",
+    ).tag(config=True)
     snapshot = Bool(True, help="snapshot the notebook on every run").tag(config=True)
-    snapshot_outputs = Bool(True, help="keep cell outputs in snapshots (turn off for notebooks printing sensitive data)").tag(config=True)
-    max_output_bytes = Int(64 * 1024, help="cap on the captured outputs of one cell in the execution history").tag(config=True)
+    snapshot_outputs = Bool(
+        True, help="keep cell outputs in snapshots (turn off for notebooks printing sensitive data)"
+    ).tag(config=True)
+    max_output_bytes = Int(64 * 1024, help="cap on the captured outputs of one cell in the execution history").tag(
+        config=True
+    )
     quiet = Bool(False, help="do not print the one-line summary after tracked cells").tag(config=True)
-    redact = Bool(True, help="store (and print) secret-looking params and tags as <redacted>: names like password/token/api_key, values like sk-/ghp_/AKIA keys, JWTs, PEM keys, URLs with a password").tag(config=True)
+    redact = Bool(
+        True,
+        help="store (and print) secret-looking params and tags as <redacted>: names like password/token/api_key, values like sk-/ghp_/AKIA keys, JWTs, PEM keys, URLs with a password",
+    ).tag(config=True)
 
     def __init__(self, shell=None, **kwargs):
         # set before traitlets applies config values from ipython_config.py: their observers read it
@@ -101,7 +121,9 @@ class TrackMagics(Magics):
         except NotFoundError:
             raise UsageError(f"the last run of this session ({last.id[:8]}) was purged; start a new run") from None
         if deleted:
-            raise UsageError(f"the last run of this session ({last.id[:8]}) is deleted; %track undelete {last.id[:8]} first")
+            raise UsageError(
+                f"the last run of this session ({last.id[:8]}) is deleted; %track undelete {last.id[:8]} first"
+            )
         return last
 
     def last_run_id(self) -> str:

@@ -16,12 +16,16 @@ def _start_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tag", "-t", action="append", default=[], metavar="K=V", help="tag the run; repeatable")
 
 
-@subcommand("start", "start a run that spans the next cells (each executed cell is recorded) until %track end", _start_args)
+@subcommand(
+    "start", "start a run that spans the next cells (each executed cell is recorded) until %track end", _start_args
+)
 def start(ctx, args):
     tags = dict(parse_assignment(t) for t in args.tag)
     run = ctx.tracker.start_run(args.name, experiment=args.experiment, tags=tags, kind="span")
     ctx.hooks.begin_span(run)
-    ctx.say(f"nbtrack: run {run.short_id}{' ' + repr(args.name) if args.name else ''} started; every cell until `%track end` is part of it")
+    ctx.say(
+        f"nbtrack: run {run.short_id}{' ' + repr(args.name) if args.name else ''} started; every cell until `%track end` is part of it"
+    )
 
 
 def _end_args(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +42,11 @@ def _name_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", help="experiment name (omit to print the current one)")
 
 
-@subcommand("experiment", "set the experiment new runs go into; without a name, list experiments (* marks the current one)", _name_arg)
+@subcommand(
+    "experiment",
+    "set the experiment new runs go into; without a name, list experiments (* marks the current one)",
+    _name_arg,
+)
 def experiment(ctx, args):
     if not args.name:
         return ExperimentList(ctx.tracker.experiment_summaries(), ctx.tracker.experiment)
@@ -61,7 +69,11 @@ def tag(ctx, args):
         ctx.say(status)
 
 
-@subcommand("log", "log metrics (numbers) or params (anything else) on the active run: %track log f1=0.9 model='gbm'", _pairs_arg)
+@subcommand(
+    "log",
+    "log metrics (numbers) or params (anything else) on the active run: %track log f1=0.9 model='gbm'",
+    _pairs_arg,
+)
 def log(ctx, args):
     from ..values import is_metric_like
 
@@ -86,12 +98,18 @@ def _query_args(parser: argparse.ArgumentParser) -> None:
 def ls(ctx, args):
     query = " ".join(args.query) or None
     fetch = None if args.limit is None else args.limit + 1  # one more tells whether more match
-    return RunList.limited(ctx.tracker.search_runs(query, args.order_by, fetch, args.experiment, args.deleted), args.limit,
-                           shown=None, all_hint="%track ls --limit N shows more")
+    return RunList.limited(
+        ctx.tracker.search_runs(query, args.order_by, fetch, args.experiment, args.deleted),
+        args.limit,
+        shown=None,
+        all_hint="%track ls --limit N shows more",
+    )
 
 
 def _run_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", nargs="?", help="run id (a unique prefix of 4+ characters) or name; default: the last run")
+    parser.add_argument(
+        "run", nargs="?", help="run id (a unique prefix of 4+ characters) or name; default: the last run"
+    )
 
 
 @subcommand("show", "show one run: params, metrics, tags, artifacts, provenance, receipt, cells", _run_arg)
@@ -99,14 +117,20 @@ def show(ctx, args):
     ref = args.run or ctx.last_run_id()
     run = ctx.tracker.get_run(ref)
     cells = ctx.tracker.cells(run)
-    return RunDetails(run, cells, ctx.tracker.cell_runs(run.cell_key) if run.cell_key else None, ctx.tracker.policy.fix(run))
+    return RunDetails(
+        run, cells, ctx.tracker.cell_runs(run.cell_key) if run.cell_key else None, ctx.tracker.policy.fix(run)
+    )
 
 
 def _runs_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("runs", nargs="+", metavar="RUN", help="run id (a unique prefix of 4+ characters) or name")
 
 
-@subcommand("rm", "delete runs and their nested runs: hidden from listings until %track undelete (nbtrack gc removes them for good)", _runs_arg)
+@subcommand(
+    "rm",
+    "delete runs and their nested runs: hidden from listings until %track undelete (nbtrack gc removes them for good)",
+    _runs_arg,
+)
 def rm(ctx, args):
     deleted = ctx.tracker.delete_run(*args.runs)
     ctx.say(f"nbtrack: {changed_runs('deleted', deleted)} (`%track undelete {' '.join(args.runs)}` brings them back)")
@@ -143,5 +167,6 @@ def store(ctx, args):
     ctx.say(
         f"nbtrack store: {summary.location.directory} (found by {summary.location.how}; "
         f"schema {summary.schema_version}; {runs} runs in {experiments} experiments"
-        + (f", {deleted} deleted" if deleted else "") + ")"
+        + (f", {deleted} deleted" if deleted else "")
+        + ")"
     )

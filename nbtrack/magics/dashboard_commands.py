@@ -8,11 +8,17 @@ from .parser import subcommand
 
 
 def _dashboard_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("query", nargs="*", help="initial filter, e.g. params.model = 'gbm' (kept verbatim, quotes included)")
+    parser.add_argument(
+        "query", nargs="*", help="initial filter, e.g. params.model = 'gbm' (kept verbatim, quotes included)"
+    )
     parser.add_argument("--page-size", "-n", type=int, default=25, help="runs per page (default 25)")
 
 
-@subcommand("dashboard", "open the dashboard: runs table, comparison and model registry: %track dashboard [QUERY]", _dashboard_args)
+@subcommand(
+    "dashboard",
+    "open the dashboard: runs table, comparison and model registry: %track dashboard [QUERY]",
+    _dashboard_args,
+)
 def dashboard(ctx, args):
     from ..widgets import Dashboard  # ipywidgets only when a dashboard is opened
 

@@ -31,8 +31,12 @@ class Subcommand:
 _SUBCOMMANDS: dict[str, Subcommand] = {}
 
 
-def subcommand(name: str, help: str, configure: Callable[[argparse.ArgumentParser], None] | None = None,
-               aliases: tuple[str, ...] = ()):
+def subcommand(
+    name: str,
+    help: str,
+    configure: Callable[[argparse.ArgumentParser], None] | None = None,
+    aliases: tuple[str, ...] = (),
+):
     """Decorator registering ``handler(context, args)`` as ``%track NAME`` (and ``%track ALIAS``)."""
 
     def register(handler: Handler) -> Handler:
@@ -75,7 +79,9 @@ def line_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="%track", add_help=False, description="Track experiments from the notebook.")
     sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=_Parser)
     for item in _SUBCOMMANDS.values():
-        child = sub.add_parser(item.name, aliases=list(item.aliases), help=item.help, description=item.help, add_help=False)
+        child = sub.add_parser(
+            item.name, aliases=list(item.aliases), help=item.help, description=item.help, add_help=False
+        )
         item.configure(child)
     return parser
 
@@ -134,7 +140,7 @@ def help_text() -> str:
     parts = [cell_parser().format_help().strip(), "", "Line magic subcommands:"]
     parser = line_parser()
     actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    for name, child in (actions[0].choices.items() if actions else []):
+    for name, child in actions[0].choices.items() if actions else []:
         if name not in _SUBCOMMANDS:
             continue  # an alias: shown with its command
         also = "".join(f"\n(also: %track {alias})" for alias in _SUBCOMMANDS[name].aliases)

@@ -17,11 +17,17 @@ def _registry(ctx) -> Registry:
 def _register_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", nargs="?", help="run id (unique prefix) or name; default: the active or last run")
     parser.add_argument("--name", "-n", required=True, help="registered model name")
-    parser.add_argument("--artifact", "-a", default=None, help="artifact to register (default: the run's only logged model)")
+    parser.add_argument(
+        "--artifact", "-a", default=None, help="artifact to register (default: the run's only logged model)"
+    )
     parser.add_argument("--description", "-d", default=None, help="description of the new version")
 
 
-@subcommand("register", "register a run's logged model as a new version: %track register [RUN] --name NAME [--artifact A]", _register_args)
+@subcommand(
+    "register",
+    "register a run's logged model as a new version: %track register [RUN] --name NAME [--artifact A]",
+    _register_args,
+)
 def register(ctx, args):
     run = args.run or ctx.last_run_id()
     registry = _registry(ctx)
@@ -34,9 +40,16 @@ _PROMOTE_USAGE = "%track promote NAME VERSION STAGE [--comment ...] [--require E
 
 @command(PROMOTE, _PROMOTE_USAGE)
 def promote(ctx, args):
-    result = _registry(ctx).promote(args.name, args.version, target_stage(args, _PROMOTE_USAGE), require=args.require,
-                                    archive_existing=not args.no_archive, comment=args.comment, strict=args.strict,
-                                    require_policy=False if args.no_policy else None)
+    result = _registry(ctx).promote(
+        args.name,
+        args.version,
+        target_stage(args, _PROMOTE_USAGE),
+        require=args.require,
+        archive_existing=not args.no_archive,
+        comment=args.comment,
+        strict=args.strict,
+        require_policy=False if args.no_policy else None,
+    )
     ctx.say("nbtrack: " + str(PromotionView(result)))
 
 

@@ -22,7 +22,9 @@ def _notebook_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clear", action="store_true", help="forget the path set here; detect it again")
 
 
-@subcommand("notebook", "set or show the notebook path recorded with runs: %track notebook [PATH] [--clear]", _notebook_args)
+@subcommand(
+    "notebook", "set or show the notebook path recorded with runs: %track notebook [PATH] [--clear]", _notebook_args
+)
 def notebook(ctx, args):
     session = _session(ctx)
     if args.clear:
@@ -51,12 +53,18 @@ def receipt(ctx, args):
 
 def _restore_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", help="run id (unique prefix of 4+ characters) or name")
-    parser.add_argument("--to", dest="to", default=None, help="file to write (default: <run id>.ipynb in the working directory)")
-    parser.add_argument("--as-executed", action="store_true", help="write the execution history (cells in the order they ran) instead")
+    parser.add_argument(
+        "--to", dest="to", default=None, help="file to write (default: <run id>.ipynb in the working directory)"
+    )
+    parser.add_argument(
+        "--as-executed", action="store_true", help="write the execution history (cells in the order they ran) instead"
+    )
     parser.add_argument("--force", action="store_true", help="overwrite an existing file")
 
 
-@subcommand("restore", "write a run's notebook snapshot (or, --as-executed, its execution history) to a file", _restore_args)
+@subcommand(
+    "restore", "write a run's notebook snapshot (or, --as-executed, its execution history) to a file", _restore_args
+)
 def restore(ctx, args):
     tracker = ctx.tracker
     run = tracker.get_run(args.run)

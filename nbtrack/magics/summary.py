@@ -20,7 +20,11 @@ def summary_line(run: Run, nth_of_cell: int = 1, policy_fix: str | None = None) 
     """``nth_of_cell`` > 1 says this cell has been run (and tracked) before: a re-run, not a new experiment.
     ``policy_fix`` is how to make a run that breaks the team policy comply (``%track tag team=churn``)."""
     again = f" (run {nth_of_cell} of this cell)" if nth_of_cell > 1 else ""
-    parts = [f"nbtrack: run {run.short_id}" + (f" '{run.name}'" if run.name else "") + f" {run.status} in {fmt.duration(run.duration)}{again}"]
+    parts = [
+        f"nbtrack: run {run.short_id}"
+        + (f" '{run.name}'" if run.name else "")
+        + f" {run.status} in {fmt.duration(run.duration)}{again}"
+    ]
     if run.params:
         ranked = sorted(run.params, key=lambda key: (param_column_rank(key), key))  # the user's own names first
         parts.append("params " + _items({key: run.params[key] for key in ranked}))

@@ -32,8 +32,17 @@ from ..tracking import ActiveRun as _NbActiveRun
 from ..tracking.tracker import AUTO
 from . import entities
 from .client import (
-    MlflowClient, _check_run_id, _seconds, dict_payload, figure_payload, log_dataset, log_folder, log_image as _log_image,
-    log_params as _log_params, log_path, table_payload,
+    MlflowClient,
+    _check_run_id,
+    _seconds,
+    dict_payload,
+    figure_payload,
+    log_dataset,
+    log_folder,
+    log_image as _log_image,
+    log_params as _log_params,
+    log_path,
+    table_payload,
 )
 from .entities import Experiment, Run, ViewType
 from .exceptions import MlflowException
@@ -125,15 +134,26 @@ def get_experiment_by_name(name: str) -> Experiment | None:
     return _client().get_experiment_by_name(name)
 
 
-def search_experiments(view_type: int = ViewType.ACTIVE_ONLY, max_results: int | None = None, filter_string: str | None = None,
-                       order_by: list[str] | None = None) -> list[Experiment]:
+def search_experiments(
+    view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: list[str] | None = None,
+) -> list[Experiment]:
     return _client().search_experiments(view_type, max_results, filter_string, order_by)
 
 
 # -- runs -----------------------------------------------------------------------------------------------
-def start_run(run_id: str | None = None, experiment_id: str | None = None, run_name: str | None = None, nested: bool = False,
-              parent_run_id: str | None = None, tags: Mapping[str, Any] | None = None, description: str | None = None,
-              log_system_metrics: bool | None = None) -> ActiveRun:
+def start_run(
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    parent_run_id: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    log_system_metrics: bool | None = None,
+) -> ActiveRun:
     """Start a run (or resume ``run_id``); as in MLflow, a second top-level run while one is active
     needs ``nested=True``. Use it as a context manager: the run ends FINISHED, or FAILED on error."""
     tracker = _tracker()
@@ -154,7 +174,13 @@ def start_run(run_id: str | None = None, experiment_id: str | None = None, run_n
     fields.pop("name", None)
     experiment = _client()._experiment_name(experiment_id) if experiment_id is not None else None
     parent = tracker.attach(parent_run_id) if parent_run_id is not None else None
-    run = tracker.start_run(name, experiment=experiment, tags=other_tags, parent=parent, nested=nested or (active is not None and not fluent))
+    run = tracker.start_run(
+        name,
+        experiment=experiment,
+        tags=other_tags,
+        parent=parent,
+        nested=nested or (active is not None and not fluent),
+    )
     if description is not None:
         fields["note"] = description
     if fields:
@@ -220,14 +246,29 @@ def log_params(params: Mapping[str, Any], synchronous: bool | None = None, run_i
     _log_params(_tracker(), _target(run_id) or _current(), params)
 
 
-def log_metric(key: str, value: float, step: int | None = None, synchronous: bool | None = None, timestamp: int | None = None,
-               run_id: str | None = None, model_id: str | None = None, dataset=None) -> None:
+def log_metric(
+    key: str,
+    value: float,
+    step: int | None = None,
+    synchronous: bool | None = None,
+    timestamp: int | None = None,
+    run_id: str | None = None,
+    model_id: str | None = None,
+    dataset=None,
+) -> None:
     """``timestamp`` is epoch milliseconds, as in MLflow."""
     _tracker().log_metric(key, value, step=step, timestamp=_seconds(timestamp), run=_target(run_id))
 
 
-def log_metrics(metrics: Mapping[str, float], step: int | None = None, synchronous: bool | None = None, run_id: str | None = None,
-                timestamp: int | None = None, model_id: str | None = None, dataset=None) -> None:
+def log_metrics(
+    metrics: Mapping[str, float],
+    step: int | None = None,
+    synchronous: bool | None = None,
+    run_id: str | None = None,
+    timestamp: int | None = None,
+    model_id: str | None = None,
+    dataset=None,
+) -> None:
     _tracker().log_metrics(metrics, step=step, timestamp=_seconds(timestamp), run=_target(run_id))
 
 
@@ -272,8 +313,14 @@ def log_figure(figure: Any, artifact_file: str, *, save_kwargs: dict | None = No
     _tracker().log_bytes(figure_payload(figure, artifact_file, save_kwargs), artifact_file)
 
 
-def log_image(image: Any, artifact_file: str | None = None, key: str | None = None, step: int | None = None,
-              timestamp: int | None = None, synchronous: bool | None = None) -> None:
+def log_image(
+    image: Any,
+    artifact_file: str | None = None,
+    key: str | None = None,
+    step: int | None = None,
+    timestamp: int | None = None,
+    synchronous: bool | None = None,
+) -> None:
     _log_image(_tracker(), _current(), image, artifact_file, key, step)
 
 
@@ -281,14 +328,18 @@ def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
     _tracker().log_bytes(table_payload(data), artifact_file, "application/json", run=_target(run_id))
 
 
-def log_input(dataset: Any = None, context: str | None = None, tags: Mapping[str, str] | None = None, model=None) -> None:
+def log_input(
+    dataset: Any = None, context: str | None = None, tags: Mapping[str, str] | None = None, model=None
+) -> None:
     """A dataset (``nbtrack.mlflow.data.from_pandas``/``from_numpy``) as a data input with its context."""
     if dataset is None:
         raise MlflowException("log_input needs a dataset; nbtrack does not log LoggedModel inputs")
     log_dataset(_tracker(), _current(), dataset, context)
 
 
-def log_inputs(datasets: list | None = None, contexts: list | None = None, tags_list: list | None = None, models=None) -> None:
+def log_inputs(
+    datasets: list | None = None, contexts: list | None = None, tags_list: list | None = None, models=None
+) -> None:
     for index, dataset in enumerate(datasets or ()):
         log_input(dataset, (contexts or [None] * (index + 1))[index])
 
@@ -299,16 +350,25 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
     return f"runs:/{run.id}" + (f"/{artifact_path.strip('/')}" if artifact_path else "")
 
 
-def search_runs(experiment_ids: list[str] | None = None, filter_string: str = "", run_view_type: int = ViewType.ACTIVE_ONLY,
-                max_results: int = SEARCH_MAX_RESULTS_PANDAS, order_by: list[str] | None = None, output_format: str = "pandas",
-                search_all_experiments: bool = False, experiment_names: list[str] | None = None):
+def search_runs(
+    experiment_ids: list[str] | None = None,
+    filter_string: str = "",
+    run_view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int = SEARCH_MAX_RESULTS_PANDAS,
+    order_by: list[str] | None = None,
+    output_format: str = "pandas",
+    search_all_experiments: bool = False,
+    experiment_names: list[str] | None = None,
+):
     """MLflow's ``search_runs``: a pandas DataFrame (``run_id``, ``experiment_id``, ``status``, ``start_time``, ...,
     ``metrics.x``, ``params.x``, ``tags.x`` columns), or with ``output_format="list"`` a list of Runs.
 
     Without experiments it searches the current experiment (``search_all_experiments=True``: all).
     """
     if output_format not in ("pandas", "list"):
-        raise MlflowException(f"Unsupported output format: {output_format}. Supported string values are 'pandas' or 'list'")
+        raise MlflowException(
+            f"Unsupported output format: {output_format}. Supported string values are 'pandas' or 'list'"
+        )
     client = _client()
     if experiment_ids is not None and experiment_names is not None:
         raise MlflowException("Only experiment_ids or experiment_names can be used, but not both")
@@ -340,7 +400,9 @@ def set_experiment_tags(tags: Mapping[str, Any]) -> None:
 
 
 def delete_experiment(experiment_id: str) -> None:
-    raise MlflowException("nbtrack does not delete experiments; delete their runs (mlflow.delete_run, `nbtrack runs rm`)")
+    raise MlflowException(
+        "nbtrack does not delete experiments; delete their runs (mlflow.delete_run, `nbtrack runs rm`)"
+    )
 
 
 def flush_async_logging() -> None:
@@ -374,17 +436,27 @@ def load_table(artifact_file: str, run_ids: list[str] | None = None, extra_colum
     return pd.concat(frames, ignore_index=True)
 
 
-def search_registered_models(max_results: int | None = None, filter_string: str | None = None, order_by: list[str] | None = None):
+def search_registered_models(
+    max_results: int | None = None, filter_string: str | None = None, order_by: list[str] | None = None
+):
     return _client().search_registered_models(filter_string, max_results or 100_000, order_by)
 
 
-def search_model_versions(max_results: int | None = None, filter_string: str | None = None, order_by: list[str] | None = None):
+def search_model_versions(
+    max_results: int | None = None, filter_string: str | None = None, order_by: list[str] | None = None
+):
     return _client().search_model_versions(filter_string, max_results or 100_000, order_by)
 
 
 # -- models -------------------------------------------------------------------------------------------
-def register_model(model_uri: str, name: str, await_registration_for: int = 300, *, tags: Mapping[str, Any] | None = None,
-                   env_pack=None) -> entities.ModelVersion:
+def register_model(
+    model_uri: str,
+    name: str,
+    await_registration_for: int = 300,
+    *,
+    tags: Mapping[str, Any] | None = None,
+    env_pack=None,
+) -> entities.ModelVersion:
     """``register_model("runs:/RUN_ID/PATH", "name")`` -> the new ModelVersion (nbtrack's audit trail records it)."""
     from .models_io import register
 
@@ -411,22 +483,74 @@ _OUT_OF_SCOPE = {
         ("autolog", "sklearn_autolog"),
         "log what you need with log_params/log_metric/sklearn.log_model, or use %%track cells, which record params and metrics automatically",
     ),
-    **dict.fromkeys(("trace", "start_span", "get_trace", "search_traces", "get_current_active_span", "update_current_trace",
-                     "tracing", "get_last_active_trace_id", "log_trace"),
-                    "tracing LLM calls needs MLflow; run MLflow for tracing and keep nbtrack for experiments"),
-    **dict.fromkeys(("genai", "openai", "langchain", "llama_index", "anthropic", "transformers", "evaluate", "metrics",
-                     "set_active_model", "create_external_model", "log_prompt", "register_prompt", "load_prompt"),
-                    "GenAI evaluation, prompts and LLM flavours need MLflow; nbtrack tracks and registers pickle/sklearn models"),
-    **dict.fromkeys(("deployments", "get_deploy_client", "models_serve", "serve", "server", "projects", "run", "docker", "gateway"),
-                    "deploy or serve models with MLflow or your own service: nbtrack.mlflow.pyfunc.load_model (or "
-                    "nbtrack.load_model) gives you the model to serve; `nbtrack push` shares runs and models with an MLflow server"),
-    **dict.fromkeys(("spark", "pytorch", "tensorflow", "keras", "xgboost", "lightgbm", "catboost", "onnx", "statsmodels", "prophet", "h2o"),
-                    "nbtrack stores models as pickles: use nbtrack.mlflow.pyfunc.log_model(name, python_model=...) or "
-                    "nbtrack.mlflow.sklearn.log_model for anything picklable"),
-    **dict.fromkeys(("log_model", "initialize_logged_model", "get_logged_model", "search_logged_models", "finalize_logged_model",
-                     "set_logged_model_tags", "last_logged_model", "log_model_params"),
-                    "MLflow 3's LoggedModel entities are not part of nbtrack; log models with nbtrack.mlflow.sklearn.log_model "
-                    "or pyfunc.log_model (they are run artifacts: runs:/RUN_ID/NAME) and register them with register_model"),
+    **dict.fromkeys(
+        (
+            "trace",
+            "start_span",
+            "get_trace",
+            "search_traces",
+            "get_current_active_span",
+            "update_current_trace",
+            "tracing",
+            "get_last_active_trace_id",
+            "log_trace",
+        ),
+        "tracing LLM calls needs MLflow; run MLflow for tracing and keep nbtrack for experiments",
+    ),
+    **dict.fromkeys(
+        (
+            "genai",
+            "openai",
+            "langchain",
+            "llama_index",
+            "anthropic",
+            "transformers",
+            "evaluate",
+            "metrics",
+            "set_active_model",
+            "create_external_model",
+            "log_prompt",
+            "register_prompt",
+            "load_prompt",
+        ),
+        "GenAI evaluation, prompts and LLM flavours need MLflow; nbtrack tracks and registers pickle/sklearn models",
+    ),
+    **dict.fromkeys(
+        ("deployments", "get_deploy_client", "models_serve", "serve", "server", "projects", "run", "docker", "gateway"),
+        "deploy or serve models with MLflow or your own service: nbtrack.mlflow.pyfunc.load_model (or "
+        "nbtrack.load_model) gives you the model to serve; `nbtrack push` shares runs and models with an MLflow server",
+    ),
+    **dict.fromkeys(
+        (
+            "spark",
+            "pytorch",
+            "tensorflow",
+            "keras",
+            "xgboost",
+            "lightgbm",
+            "catboost",
+            "onnx",
+            "statsmodels",
+            "prophet",
+            "h2o",
+        ),
+        "nbtrack stores models as pickles: use nbtrack.mlflow.pyfunc.log_model(name, python_model=...) or "
+        "nbtrack.mlflow.sklearn.log_model for anything picklable",
+    ),
+    **dict.fromkeys(
+        (
+            "log_model",
+            "initialize_logged_model",
+            "get_logged_model",
+            "search_logged_models",
+            "finalize_logged_model",
+            "set_logged_model_tags",
+            "last_logged_model",
+            "log_model_params",
+        ),
+        "MLflow 3's LoggedModel entities are not part of nbtrack; log models with nbtrack.mlflow.sklearn.log_model "
+        "or pyfunc.log_model (they are run artifacts: runs:/RUN_ID/NAME) and register them with register_model",
+    ),
     "enable_system_metrics_logging": "nbtrack does not sample system metrics; log what you need with log_metric",
     "set_system_metrics_sampling_interval": "nbtrack does not sample system metrics; log what you need with log_metric",
     "doctor": "run `nbtrack store info` to see the store nbtrack uses",

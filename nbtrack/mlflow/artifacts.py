@@ -7,8 +7,13 @@ from .client import download
 from .exceptions import MlflowException
 
 
-def download_artifacts(artifact_uri: str | None = None, run_id: str | None = None, artifact_path: str | None = None,
-                       dst_path: str | None = None, tracking_uri: str | None = None) -> str:
+def download_artifacts(
+    artifact_uri: str | None = None,
+    run_id: str | None = None,
+    artifact_path: str | None = None,
+    dst_path: str | None = None,
+    tracking_uri: str | None = None,
+) -> str:
     """``artifact_uri="runs:/ID/PATH"`` or ``run_id`` with ``artifact_path``; returns the local path written."""
     from ..tracking.artifacts import parse_runs_uri
 
@@ -17,7 +22,7 @@ def download_artifacts(artifact_uri: str | None = None, run_id: str | None = Non
     if artifact_uri is not None:
         if not artifact_uri.startswith("runs:/"):
             raise MlflowException(f"nbtrack downloads runs:/RUN_ID/PATH artifacts, not {artifact_uri!r}")
-        rest = artifact_uri[len("runs:/"):].strip("/")
+        rest = artifact_uri[len("runs:/") :].strip("/")
         run_id, _, artifact_path = rest.partition("/")
         if "/" in rest:
             run_id, artifact_path = parse_runs_uri(artifact_uri)

@@ -70,7 +70,9 @@ class MlflowClient:
         return ml.run(source, self._experiment_ids())
 
     # -- experiments ----------------------------------------------------------------------------------
-    def create_experiment(self, name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None) -> str:
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
+    ) -> str:
         if any(e.name == name for e in self.tracker.experiments()):
             raise MlflowException(f"Experiment(name={name}) already exists.", "RESOURCE_ALREADY_EXISTS")
         _refuse_experiment_extras(artifact_location, tags)
@@ -86,10 +88,18 @@ class MlflowClient:
             self.tracker.experiment_id(name)  # MLflow's Default experiment always exists
         return next((ml.experiment(e) for e in self.tracker.experiments() if e.name == name), None)
 
-    def search_experiments(self, view_type: int = ml.ViewType.ACTIVE_ONLY, max_results: int | None = None,
-                           filter_string: str | None = None, order_by: list[str] | None = None, page_token=None) -> list[ml.Experiment]:
+    def search_experiments(
+        self,
+        view_type: int = ml.ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: list[str] | None = None,
+        page_token=None,
+    ) -> list[ml.Experiment]:
         if filter_string:
-            raise MlflowException("nbtrack's search_experiments takes no filter_string; filter the returned list in Python")
+            raise MlflowException(
+                "nbtrack's search_experiments takes no filter_string; filter the returned list in Python"
+            )
         self.tracker.experiment_id(DEFAULT_EXPERIMENT)  # MLflow's Default experiment always exists
         found = [ml.experiment(e) for e in self.tracker.experiments()]
         return ml.PagedList(found[:max_results] if max_results else found)
@@ -104,8 +114,13 @@ class MlflowClient:
         raise MlflowException("nbtrack does not rename experiments; start runs in the new experiment instead")
 
     # -- runs ---------------------------------------------------------------------------------------
-    def create_run(self, experiment_id: str, start_time: int | None = None, tags: Mapping[str, Any] | None = None,
-                   run_name: str | None = None) -> ml.Run:
+    def create_run(
+        self,
+        experiment_id: str,
+        start_time: int | None = None,
+        tags: Mapping[str, Any] | None = None,
+        run_name: str | None = None,
+    ) -> ml.Run:
         """A new RUNNING run that is not the fluent API's active run (as in MLflow)."""
         if start_time is not None:
             raise MlflowException("nbtrack records when a run really starts; create_run takes no start_time")
@@ -147,18 +162,35 @@ class MlflowClient:
         log_params(self.tracker, self._handle(run_id), {key: value})
         return value
 
-    def log_metric(self, run_id: str, key: str, value: float, timestamp: int | None = None, step: int | None = None,
-                   synchronous: bool | None = None, dataset_name: str | None = None, dataset_digest: str | None = None,
-                   model_id: str | None = None) -> None:
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        timestamp: int | None = None,
+        step: int | None = None,
+        synchronous: bool | None = None,
+        dataset_name: str | None = None,
+        dataset_digest: str | None = None,
+        model_id: str | None = None,
+    ) -> None:
         self.tracker.log_metric(key, value, step=step, timestamp=_seconds(timestamp), run=self._handle(run_id))
 
-    def log_batch(self, run_id: str, metrics: Sequence = (), params: Sequence = (), tags: Sequence = (),
-                  synchronous: bool | None = None) -> None:
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence = (),
+        params: Sequence = (),
+        tags: Sequence = (),
+        synchronous: bool | None = None,
+    ) -> None:
         handle = self._handle(run_id)
         if params:
             log_params(self.tracker, handle, {p.key: p.value for p in params})
         for metric in metrics:
-            self.tracker.log_metric(metric.key, metric.value, step=metric.step, timestamp=_seconds(metric.timestamp), run=handle)
+            self.tracker.log_metric(
+                metric.key, metric.value, step=metric.step, timestamp=_seconds(metric.timestamp), run=handle
+            )
         if tags:
             self._set_tags(run_id, {t.key: t.value for t in tags})
 
@@ -170,7 +202,9 @@ class MlflowClient:
 
     def _apply_fields(self, run_id: str, fields: Mapping[str, Any]) -> None:
         if fields:
-            self.tracker.update_run_info(_check_run_id(run_id), **{k: (None if v is None else str(v)) for k, v in fields.items()})
+            self.tracker.update_run_info(
+                _check_run_id(run_id), **{k: (None if v is None else str(v)) for k, v in fields.items()}
+            )
 
     def delete_tag(self, run_id: str, key: str) -> None:
         if key in mapping.FOLDED_TAGS:
@@ -180,25 +214,49 @@ class MlflowClient:
             raise MlflowException(f"No tag with name: {key} in run with id {run_id}", "RESOURCE_DOES_NOT_EXIST")
 
     def get_metric_history(self, run_id: str, key: str) -> list[ml.Metric]:
-        return [ml.Metric(key, p.value, mapping.to_ms(p.timestamp), p.step) for p in self.tracker.metric_history(_check_run_id(run_id), key)]
+        return [
+            ml.Metric(key, p.value, mapping.to_ms(p.timestamp), p.step)
+            for p in self.tracker.metric_history(_check_run_id(run_id), key)
+        ]
 
-    def search_runs(self, experiment_ids: Iterable[str] | str, filter_string: str = "", run_view_type: int = ml.ViewType.ACTIVE_ONLY,
-                    max_results: int = SEARCH_MAX_RESULTS, order_by: list[str] | None = None, page_token=None) -> list[ml.Run]:
+    def search_runs(
+        self,
+        experiment_ids: Iterable[str] | str,
+        filter_string: str = "",
+        run_view_type: int = ml.ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS,
+        order_by: list[str] | None = None,
+        page_token=None,
+    ) -> list[ml.Run]:
         if isinstance(experiment_ids, (str, int)):
             experiment_ids = [experiment_ids]
         names = [self._experiment_name(i) for i in experiment_ids]
-        return ml.PagedList(self._run(r) for r in self.find_runs(names, filter_string, run_view_type, max_results, order_by))
+        return ml.PagedList(
+            self._run(r) for r in self.find_runs(names, filter_string, run_view_type, max_results, order_by)
+        )
 
-    def find_runs(self, experiments: list[str] | None, filter_string: str | None, view: int, max_results: int | None,
-                  order_by: Any) -> list:
+    def find_runs(
+        self,
+        experiments: list[str] | None,
+        filter_string: str | None,
+        view: int,
+        max_results: int | None,
+        order_by: Any,
+    ) -> list:
         """nbtrack runs for an MLflow search: its filter dialect, view type and experiments."""
         if view not in (ml.ViewType.ACTIVE_ONLY, ml.ViewType.DELETED_ONLY, ml.ViewType.ALL):
             raise MlflowException(f"run_view_type must be ViewType.ACTIVE_ONLY, DELETED_ONLY or ALL, got {view!r}")
         if isinstance(order_by, str):
             order_by = [order_by]
         deleted = {ml.ViewType.ACTIVE_ONLY: False, ml.ViewType.DELETED_ONLY: True, ml.ViewType.ALL: None}[view]
-        found = self.tracker.search_runs(filter_string or None, order_by or None, max_results, experiments=experiments, deleted=deleted,
-                                         dialect="mlflow")
+        found = self.tracker.search_runs(
+            filter_string or None,
+            order_by or None,
+            max_results,
+            experiments=experiments,
+            deleted=deleted,
+            dialect="mlflow",
+        )
         return found
 
     # -- artifacts -------------------------------------------------------------------------------------
@@ -216,10 +274,20 @@ class MlflowClient:
         self.tracker.log_bytes(data, artifact_file, media, run=self._handle(run_id))
 
     def log_figure(self, run_id: str, figure: Any, artifact_file: str, *, save_kwargs: dict | None = None) -> None:
-        self.tracker.log_bytes(figure_payload(figure, artifact_file, save_kwargs), artifact_file, run=self._handle(run_id))
+        self.tracker.log_bytes(
+            figure_payload(figure, artifact_file, save_kwargs), artifact_file, run=self._handle(run_id)
+        )
 
-    def log_image(self, run_id: str, image: Any, artifact_file: str | None = None, key: str | None = None, step: int | None = None,
-                  timestamp: int | None = None, synchronous: bool | None = None) -> None:
+    def log_image(
+        self,
+        run_id: str,
+        image: Any,
+        artifact_file: str | None = None,
+        key: str | None = None,
+        step: int | None = None,
+        timestamp: int | None = None,
+        synchronous: bool | None = None,
+    ) -> None:
         log_image(self.tracker, self._handle(run_id), image, artifact_file, key, step)
 
     def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
@@ -237,8 +305,13 @@ class MlflowClient:
         return download(self.tracker, _check_run_id(run_id), path, dst_path)
 
     # -- model registry ---------------------------------------------------------------------------------
-    def create_registered_model(self, name: str, tags: Mapping[str, Any] | None = None, description: str | None = None,
-                                deployment_job_id: str | None = None) -> ml.RegisteredModel:
+    def create_registered_model(
+        self,
+        name: str,
+        tags: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        deployment_job_id: str | None = None,
+    ) -> ml.RegisteredModel:
         registry = self._registry()
         registry.create_model(name, description=description, tags=tags)
         return ml.registered_model(registry.get_model(name))
@@ -249,7 +322,9 @@ class MlflowClient:
     def rename_registered_model(self, name: str, new_name: str) -> ml.RegisteredModel:
         return ml.registered_model(self._registry().rename_model(name, new_name))
 
-    def update_registered_model(self, name: str, description: str | None = None, deployment_job_id: str | None = None) -> ml.RegisteredModel:
+    def update_registered_model(
+        self, name: str, description: str | None = None, deployment_job_id: str | None = None
+    ) -> ml.RegisteredModel:
         registry = self._registry()
         registry.set_description(name, description)
         return ml.registered_model(registry.get_model(name))
@@ -263,15 +338,28 @@ class MlflowClient:
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         self._registry().delete_tag(name, key)
 
-    def search_registered_models(self, filter_string: str | None = None, max_results: int = 100, order_by: list[str] | None = None,
-                                 page_token=None) -> list[ml.RegisteredModel]:
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: list[str] | None = None,
+        page_token=None,
+    ) -> list[ml.RegisteredModel]:
         pattern = _name_pattern(filter_string)
         found = [ml.registered_model(m) for m in self._registry().search_models(pattern)]
         return ml.PagedList(found[:max_results])
 
-    def create_model_version(self, name: str, source: str, run_id: str | None = None, tags: Mapping[str, Any] | None = None,
-                             run_link: str | None = None, description: str | None = None, await_creation_for: int = 300,
-                             model_id: str | None = None) -> ml.ModelVersion:
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        await_creation_for: int = 300,
+        model_id: str | None = None,
+    ) -> ml.ModelVersion:
         run_ref, artifact = source_of(source, run_id)
         registry = self._registry()
         version = registry.register_model(run_ref, artifact, name, description, tags)
@@ -292,8 +380,9 @@ class MlflowClient:
     def delete_model_version(self, name: str, version: str | int) -> None:
         self._registry().delete_model_version(name, int(version))
 
-    def transition_model_version_stage(self, name: str, version: str | int, stage: str,
-                                       archive_existing_versions: bool = False) -> ml.ModelVersion:
+    def transition_model_version_stage(
+        self, name: str, version: str | int, stage: str, archive_existing_versions: bool = False
+    ) -> ml.ModelVersion:
         """MLflow's rule: ``archive_existing_versions`` archives the other versions in the target stage.
         nbtrack keeps one Production version, so moving to Production without it is refused while
         another version holds Production (the error says so); Staging may hold several."""
@@ -304,7 +393,9 @@ class MlflowClient:
         if archive_existing_versions and target != PRODUCTION and target not in (STAGE_NONE, "Archived"):
             for other in registry.get_model(name).in_stage(target):
                 if other.version != int(version):
-                    registry.transition_stage(name, other.version, "Archived", comment=f"archived by the transition of version {version}")
+                    registry.transition_stage(
+                        name, other.version, "Archived", comment=f"archived by the transition of version {version}"
+                    )
         found = registry.transition_stage(name, int(version), target, archive_existing=archive_existing_versions)
         return ml.model_version(found)
 
@@ -317,14 +408,22 @@ class MlflowClient:
     def get_model_version_by_alias(self, name: str, alias: str) -> ml.ModelVersion:
         return ml.model_version(self._registry().get_model_version(name, alias=alias))
 
-    def set_model_version_tag(self, name: str, version: str | int | None = None, key: str | None = None, value: Any = None,
-                              stage: str | None = None) -> None:
+    def set_model_version_tag(
+        self,
+        name: str,
+        version: str | int | None = None,
+        key: str | None = None,
+        value: Any = None,
+        stage: str | None = None,
+    ) -> None:
         registry = self._registry()
         if stage is not None:
             version = registry.get_model_version(name, stage=mapping.stage_from_mlflow(stage)).version
         registry.set_tag(name, key, value, int(version))
 
-    def delete_model_version_tag(self, name: str, version: str | int | None = None, key: str | None = None, stage: str | None = None) -> None:
+    def delete_model_version_tag(
+        self, name: str, version: str | int | None = None, key: str | None = None, stage: str | None = None
+    ) -> None:
         registry = self._registry()
         if stage is not None:
             version = registry.get_model_version(name, stage=mapping.stage_from_mlflow(stage)).version
@@ -337,8 +436,13 @@ class MlflowClient:
         wanted = [mapping.stage_from_mlflow(s) for s in stages] if stages else list(latest)
         return [latest[s] for s in wanted if s in latest]
 
-    def search_model_versions(self, filter_string: str | None = None, max_results: int = 10_000, order_by: list[str] | None = None,
-                              page_token=None) -> list[ml.ModelVersion]:
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 10_000,
+        order_by: list[str] | None = None,
+        page_token=None,
+    ) -> list[ml.ModelVersion]:
         """``name = 'x'``, ``name LIKE 'x%'``, ``run_id = '...'`` (and ``run_id IN (...)``) filters, as MLflow documents them."""
         conditions = _version_filter(filter_string)
         found = []
@@ -368,7 +472,6 @@ def log_params(tracker: Tracker, run: ActiveRun, params: Mapping[str, Any]) -> N
     tracker.log_params({key: mapping.logged_param(value) for key, value in params.items()}, run=run)
 
 
-
 def _check_run_id(run_id: Any) -> str:
     if not isinstance(run_id, str) or not run_id:
         raise MlflowException(f"a run id must be a non-empty string, got {run_id!r}")
@@ -396,7 +499,9 @@ def _refuse_experiment_extras(artifact_location: Any, tags: Any) -> None:
 
 
 def artifact_name(artifact_path: str | None, name: str) -> str:
-    return check_artifact_name(f"{artifact_path.strip('/')}/{name}" if artifact_path and artifact_path.strip("/") else name)
+    return check_artifact_name(
+        f"{artifact_path.strip('/')}/{name}" if artifact_path and artifact_path.strip("/") else name
+    )
 
 
 def log_path(tracker: Tracker, run: ActiveRun, local_path: str | os.PathLike, artifact_path: str | None) -> None:
@@ -431,7 +536,9 @@ def figure_payload(figure: Any, artifact_file: str, save_kwargs: dict | None = N
     raise MlflowException(f"log_figure takes a matplotlib or plotly figure, got {type(figure).__name__}")
 
 
-def log_image(tracker: Tracker, run: ActiveRun, image: Any, artifact_file: str | None, key: str | None, step: int | None) -> None:
+def log_image(
+    tracker: Tracker, run: ActiveRun, image: Any, artifact_file: str | None, key: str | None, step: int | None
+) -> None:
     if (artifact_file is None) == (key is None):
         raise MlflowException("log_image takes either artifact_file or key (with step), not both or neither")
     name = artifact_file or f"images/{key}/step_{0 if step is None else int(step)}.png"
@@ -488,7 +595,7 @@ def list_folder(artifacts: Iterable, path: str | None) -> list[ml.FileInfo]:
     for artifact in artifacts:
         if not artifact.name.startswith(prefix):
             continue
-        head, _, rest = artifact.name[len(prefix):].partition("/")
+        head, _, rest = artifact.name[len(prefix) :].partition("/")
         if rest:
             entries.setdefault(prefix + head, ml.FileInfo(prefix + head, True, None))
         else:
@@ -503,7 +610,9 @@ def download(tracker: Tracker, run_id: str, path: str | None, dst_path: str | No
 
     target = Path(dst_path) if dst_path is not None else Path(tempfile.mkdtemp(prefix="nbtrack-artifacts-"))
     wanted = (path or "").strip("/")
-    names = [a.name for a in tracker.artifacts(run_id) if not wanted or a.name == wanted or a.name.startswith(wanted + "/")]
+    names = [
+        a.name for a in tracker.artifacts(run_id) if not wanted or a.name == wanted or a.name.startswith(wanted + "/")
+    ]
     if not names:
         raise MlflowException(f"run {run_id[:8]} has no artifact {wanted!r}", "RESOURCE_DOES_NOT_EXIST")
     for name in names:
@@ -520,7 +629,9 @@ def source_of(source: str, run_id: str | None) -> tuple[str, str]:
     if run_id is not None and isinstance(source, str):
         marker = f"/{run_id}/artifacts/"
         return run_id, source.split(marker, 1)[1] if marker in source else source
-    raise MlflowException(f"model source {source!r} is not a runs:/RUN_ID/PATH URI; nbtrack registers models logged to its runs")
+    raise MlflowException(
+        f"model source {source!r} is not a runs:/RUN_ID/PATH URI; nbtrack registers models logged to its runs"
+    )
 
 
 def _name_pattern(filter_string: str | None) -> str | None:
@@ -551,5 +662,7 @@ def _version_filter(filter_string: str | None) -> dict[str, Any]:
     match = re.fullmatch(r"run_id\s+IN\s*\((.*)\)", text, re.IGNORECASE)
     if match:
         return {"run_ids": {v.strip().strip("'\"").lower() for v in match.group(1).split(",")}}
-    raise MlflowException(f"nbtrack reads model filters of the form name = '...', name LIKE '...', run_id = '...' "
-                          f"or run_id IN (...); got {filter_string!r}")
+    raise MlflowException(
+        f"nbtrack reads model filters of the form name = '...', name LIKE '...', run_id = '...' "
+        f"or run_id IN (...); got {filter_string!r}"
+    )

@@ -26,10 +26,18 @@ class Dataset:
         return self.df
 
 
-def from_pandas(df: Any, source: Any = None, targets: str | None = None, name: str | None = None, digest: str | None = None,
-                predictions: str | None = None) -> Dataset:
+def from_pandas(
+    df: Any,
+    source: Any = None,
+    targets: str | None = None,
+    name: str | None = None,
+    digest: str | None = None,
+    predictions: str | None = None,
+) -> Dataset:
     return Dataset(df, name or "dataset", "" if source is None else str(source), targets)
 
 
-def from_numpy(features: Any, source: Any = None, targets: Any = None, name: str | None = None, digest: str | None = None) -> Dataset:
+def from_numpy(
+    features: Any, source: Any = None, targets: Any = None, name: str | None = None, digest: str | None = None
+) -> Dataset:
     return Dataset(features, name or "dataset", "" if source is None else str(source))

@@ -132,8 +132,14 @@ class Run:
     inputs: RunInputs = field(default_factory=RunInputs)
 
     def to_dictionary(self) -> dict[str, Any]:
-        return {"info": dict(self.info.__dict__), "data": {"metrics": dict(self.data.metrics), "params": dict(self.data.params),
-                                                          "tags": dict(self.data.tags)}}
+        return {
+            "info": dict(self.info.__dict__),
+            "data": {
+                "metrics": dict(self.data.metrics),
+                "params": dict(self.data.params),
+                "tags": dict(self.data.tags),
+            },
+        }
 
 
 @dataclass(frozen=True)
@@ -184,19 +190,34 @@ def artifact_uri(run_id: str) -> str:
 
 def run(source: nb.Run, experiment_ids: dict[str, str]) -> Run:
     info = RunInfo(
-        run_id=source.id, experiment_id=experiment_ids.get(source.experiment, ""), run_name=source.name, user_id=source.user,
-        status=source.status, start_time=mapping.to_ms(source.start_time), end_time=mapping.to_ms(source.end_time),
-        artifact_uri=artifact_uri(source.id), lifecycle_stage=DELETED if source.deleted_time is not None else ACTIVE,
+        run_id=source.id,
+        experiment_id=experiment_ids.get(source.experiment, ""),
+        run_name=source.name,
+        user_id=source.user,
+        status=source.status,
+        start_time=mapping.to_ms(source.start_time),
+        end_time=mapping.to_ms(source.end_time),
+        artifact_uri=artifact_uri(source.id),
+        lifecycle_stage=DELETED if source.deleted_time is not None else ACTIVE,
     )
-    data = RunData(metrics={k: m.last for k, m in source.metrics.items()}, params=mapping.params_as_text(source.params),
-                   tags=mapping.mlflow_tags(source))
+    data = RunData(
+        metrics={k: m.last for k, m in source.metrics.items()},
+        params=mapping.params_as_text(source.params),
+        tags=mapping.mlflow_tags(source),
+    )
     inputs = RunInputs([_dataset_input(name, doc) for name, doc in source.inputs.items()])
     return Run(info, data, inputs)
 
 
 def _dataset_input(name: str, doc: dict) -> DatasetInput:
-    dataset = Dataset(name=name, digest=str(doc.get("digest", ""))[:8], source_type=str(doc.get("source_type", "code")),
-                      source=str(doc.get("source", "")), schema=doc.get("schema"), profile=doc.get("profile"))
+    dataset = Dataset(
+        name=name,
+        digest=str(doc.get("digest", ""))[:8],
+        source_type=str(doc.get("source_type", "code")),
+        source=str(doc.get("source", "")),
+        schema=doc.get("schema"),
+        profile=doc.get("profile"),
+    )
     tags = [InputTag("mlflow.data.context", str(doc["context"]))] if doc.get("context") else []
     return DatasetInput(dataset, tags)
 
@@ -209,10 +230,17 @@ def experiment(source: nb.Experiment) -> Experiment:
 
 def model_version(source: nb.ModelVersion) -> ModelVersion:
     return ModelVersion(
-        name=source.name, version=source.version, creation_timestamp=mapping.to_ms(source.created),
-        last_updated_timestamp=mapping.to_ms(source.updated), description=source.description, user_id=source.created_by,
-        current_stage=source.stage, source=f"runs:/{source.run_id}/{source.artifact}", run_id=source.run_id,
-        tags=dict(source.tags), aliases=list(source.aliases),
+        name=source.name,
+        version=source.version,
+        creation_timestamp=mapping.to_ms(source.created),
+        last_updated_timestamp=mapping.to_ms(source.updated),
+        description=source.description,
+        user_id=source.created_by,
+        current_stage=source.stage,
+        source=f"runs:/{source.run_id}/{source.artifact}",
+        run_id=source.run_id,
+        tags=dict(source.tags),
+        aliases=list(source.aliases),
     )
 
 
@@ -221,7 +249,11 @@ def registered_model(source: nb.RegisteredModel) -> RegisteredModel:
     for version in source.versions:
         latest[version.stage] = version  # versions are oldest first: the newest per stage wins
     return RegisteredModel(
-        name=source.name, creation_timestamp=mapping.to_ms(source.created), last_updated_timestamp=mapping.to_ms(source.updated),
-        description=source.description, latest_versions=[model_version(v) for v in latest.values()], tags=dict(source.tags),
+        name=source.name,
+        creation_timestamp=mapping.to_ms(source.created),
+        last_updated_timestamp=mapping.to_ms(source.updated),
+        description=source.description,
+        latest_versions=[model_version(v) for v in latest.values()],
+        tags=dict(source.tags),
         aliases=dict(source.aliases),
     )

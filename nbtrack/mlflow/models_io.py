@@ -34,8 +34,15 @@ class ModelInfo:
         return self.artifact_path
 
 
-def log_model(model: Any, flavor: str, artifact_path: str | None, name: str | None, signature: Any = None,
-              registered_model_name: str | None = None, extra: Mapping[str, Any] | None = None) -> ModelInfo:
+def log_model(
+    model: Any,
+    flavor: str,
+    artifact_path: str | None,
+    name: str | None,
+    signature: Any = None,
+    registered_model_name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> ModelInfo:
     from .client import MlflowClient, artifact_name
 
     if artifact_path is not None and name is not None and artifact_path != name:
@@ -48,8 +55,12 @@ def log_model(model: Any, flavor: str, artifact_path: str | None, name: str | No
     run = _current()
     tracker.log_model(model, label, run=run)
     if signature is not None:
-        tracker.log_bytes(json.dumps(_signature_dict(signature), default=str, indent=2).encode(), f"models/{label}.signature.json",
-                          "application/json", run=run)
+        tracker.log_bytes(
+            json.dumps(_signature_dict(signature), default=str, indent=2).encode(),
+            f"models/{label}.signature.json",
+            "application/json",
+            run=run,
+        )
     uri = f"runs:/{run.id}/{label}"
     version = None
     if registered_model_name is not None:
@@ -59,7 +70,9 @@ def log_model(model: Any, flavor: str, artifact_path: str | None, name: str | No
 
 def register(client: Any, model_uri: str, name: str, tags: Mapping[str, Any] | None) -> ml.ModelVersion:
     if not isinstance(model_uri, str) or not model_uri.startswith("runs:/"):
-        raise MlflowException(f"register_model takes runs:/RUN_ID/PATH, got {model_uri!r} (nbtrack registers models logged to its runs)")
+        raise MlflowException(
+            f"register_model takes runs:/RUN_ID/PATH, got {model_uri!r} (nbtrack registers models logged to its runs)"
+        )
     return client.create_model_version(name, model_uri, tags=tags)
 
 
@@ -72,7 +85,9 @@ def load(model_uri: str) -> Any:
         return api.tracker().load_model_artifact(run_ref, name)
     if model_uri.startswith("models:/"):
         return api.load_model(model_uri)
-    raise MlflowException(f"nbtrack loads models from runs:/RUN_ID/PATH or models:/NAME/VERSION URIs, not {model_uri!r}")
+    raise MlflowException(
+        f"nbtrack loads models from runs:/RUN_ID/PATH or models:/NAME/VERSION URIs, not {model_uri!r}"
+    )
 
 
 def _signature_dict(signature: Any) -> Any:
@@ -130,13 +145,19 @@ class PythonModel:
         return None
 
     def predict(self, context: Any, model_input: Any, params: dict | None = None) -> Any:
-        raise NotImplementedError("a PythonModel subclass defines predict(self, context, model_input) or predict(self, model_input)")
+        raise NotImplementedError(
+            "a PythonModel subclass defines predict(self, context, model_input) or predict(self, model_input)"
+        )
 
 
 def not_in_flavor(module: str, name: str) -> MlflowException | AttributeError:
     """The error for ``mlflow.<module>.<name>`` that nbtrack lacks: autolog says what to do instead."""
     if name == "autolog":
-        return MlflowException(f"mlflow.{module}.autolog is not part of nbtrack: log params and metrics with log_params/log_metric "
-                               f"and the model with nbtrack.mlflow.{module}.log_model, or use %%track cells, which record them automatically")
-    return AttributeError(f"nbtrack.mlflow.{module} has no {name!r}: it covers log_model and load_model for pickled models "
-                          "(README, 'Coming from MLflow')")
+        return MlflowException(
+            f"mlflow.{module}.autolog is not part of nbtrack: log params and metrics with log_params/log_metric "
+            f"and the model with nbtrack.mlflow.{module}.log_model, or use %%track cells, which record them automatically"
+        )
+    return AttributeError(
+        f"nbtrack.mlflow.{module} has no {name!r}: it covers log_model and load_model for pickled models "
+        "(README, 'Coming from MLflow')"
+    )

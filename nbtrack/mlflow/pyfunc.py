@@ -9,20 +9,33 @@ from .models_io import ModelInfo, PyFuncModel, PythonModel, PythonModelContext, 
 __all__ = ["ModelInfo", "PyFuncModel", "PythonModel", "PythonModelContext", "load_model", "log_model"]
 
 
-def load_model(model_uri: str, suppress_warnings: bool = False, dst_path: str | None = None, model_config: Any = None) -> PyFuncModel:
+def load_model(
+    model_uri: str, suppress_warnings: bool = False, dst_path: str | None = None, model_config: Any = None
+) -> PyFuncModel:
     """``runs:/ID/PATH`` or ``models:/NAME/VERSION`` (stage, ``@alias``); ``.predict(data)`` as in MLflow."""
     return PyFuncModel(load(model_uri), model_uri)
 
 
-def log_model(artifact_path: str | None = None, python_model: Any = None, *, name: str | None = None, signature: Any = None,
-              input_example: Any = None, registered_model_name: str | None = None, artifacts: Any = None, **kwargs: Any) -> ModelInfo:
+def log_model(
+    artifact_path: str | None = None,
+    python_model: Any = None,
+    *,
+    name: str | None = None,
+    signature: Any = None,
+    input_example: Any = None,
+    registered_model_name: str | None = None,
+    artifacts: Any = None,
+    **kwargs: Any,
+) -> ModelInfo:
     """Pickle ``python_model`` (a :class:`PythonModel` or any object with ``predict``) on the active run."""
     from .exceptions import MlflowException
 
     if python_model is None:
         raise MlflowException("nbtrack's pyfunc.log_model takes python_model= (a picklable object with predict)")
     if artifacts:
-        raise MlflowException("pyfunc artifacts= is not supported; log the files with log_artifact and read them back by run id")
+        raise MlflowException(
+            "pyfunc artifacts= is not supported; log the files with log_artifact and read them back by run id"
+        )
     return _log_model(python_model, "python_function", artifact_path, name, signature, registered_model_name)
 
 

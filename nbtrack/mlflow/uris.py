@@ -23,9 +23,11 @@ def store_path(uri: str | os.PathLike | None) -> str | None:
     if parsed.scheme in ("", "file") or (len(parsed.scheme) == 1 and text[1:2] == ":"):  # a path (or a Windows drive)
         return unquote(parsed.path) if parsed.scheme == "file" else text
     if parsed.scheme == "sqlite":
-        path = text[len("sqlite:///"):] if text.startswith("sqlite:///") else ""
+        path = text[len("sqlite:///") :] if text.startswith("sqlite:///") else ""
         if not path:
-            raise MlflowException(f"{text!r}: write a SQLite URI as sqlite:///relative/path.db or sqlite:////absolute/path.db")
+            raise MlflowException(
+                f"{text!r}: write a SQLite URI as sqlite:///relative/path.db or sqlite:////absolute/path.db"
+            )
         return path
     raise _not_local(text)
 

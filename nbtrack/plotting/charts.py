@@ -41,7 +41,12 @@ def metric_histories(histories: Mapping[str, Sequence[MetricPoint]], key: str) -
     ax = fig.add_subplot()
     for label, points in histories.items():
         if points:
-            ax.plot([p.step for p in points], [p.value for p in points], marker="o" if len(points) < 30 else None, label=_text(label))
+            ax.plot(
+                [p.step for p in points],
+                [p.value for p in points],
+                marker="o" if len(points) < 30 else None,
+                label=_text(label),
+            )
     ax.set_xlabel("step")
     ax.set_ylabel(_text(key))
     ax.set_title(_text(f"{key} by step"))
@@ -56,7 +61,11 @@ def parallel_coordinates(comparison: Comparison, metric: str, params: Sequence[s
     Each axis is scaled to 0..1 between its smallest and largest value (text params are
     placed in sorted order); the extremes are written at the axis ends.
     """
-    keys = list(params) if params is not None else [r.key for r in comparison.param_rows()] or [r.key for r in comparison.params]
+    keys = (
+        list(params)
+        if params is not None
+        else [r.key for r in comparison.param_rows()] or [r.key for r in comparison.params]
+    )
     axes_values = [_param_values(comparison, k) for k in keys] + [list(comparison.metric(metric).values)]
     names = [*keys, metric]
     scaled = [_scale(values) for values in axes_values]
@@ -66,7 +75,9 @@ def parallel_coordinates(comparison: Comparison, metric: str, params: Sequence[s
         ax.plot(range(len(names)), [axis[0][i] for axis in scaled], marker="o", label=_text(column.label))
     for x, (_, ends) in enumerate(scaled):
         ax.axvline(x, color="#cccccc", linewidth=1, zorder=0)
-        ax.annotate(_text(ends[0]), (x, 0), xytext=(0, -12), textcoords="offset points", ha="center", fontsize="x-small")
+        ax.annotate(
+            _text(ends[0]), (x, 0), xytext=(0, -12), textcoords="offset points", ha="center", fontsize="x-small"
+        )
         ax.annotate(_text(ends[1]), (x, 1), xytext=(0, 4), textcoords="offset points", ha="center", fontsize="x-small")
     ax.set_xticks(range(len(names)), [_text(n) for n in names], rotation=20)
     ax.set_yticks([])
@@ -88,7 +99,13 @@ def param_scatter(comparison: Comparison, param: str, metric: str) -> Figure:
     ax = fig.add_subplot()
     ax.scatter(xs, [ys[i] for i in keep])
     for x, i in zip(xs, keep):
-        ax.annotate(_text(comparison.columns[i].label), (x, ys[i]), xytext=(3, 3), textcoords="offset points", fontsize="x-small")
+        ax.annotate(
+            _text(comparison.columns[i].label),
+            (x, ys[i]),
+            xytext=(3, 3),
+            textcoords="offset points",
+            fontsize="x-small",
+        )
     if categories:
         ax.set_xticks(range(len(categories)), [_text(c) for c in categories])
     ax.set_xlabel(_text(param))

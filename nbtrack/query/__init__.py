@@ -75,7 +75,22 @@ with the 0-based position of the offending text.
 from __future__ import annotations
 
 from ..errors import QueryError
-from .nodes import AGGREGATES, ATTRIBUTES, MLFLOW, NBTRACK, And, Compare, Field, InList, IsNull, Literal, Node, Not, Or, OrderItem
+from .nodes import (
+    AGGREGATES,
+    ATTRIBUTES,
+    MLFLOW,
+    NBTRACK,
+    And,
+    Compare,
+    Field,
+    InList,
+    IsNull,
+    Literal,
+    Node,
+    Not,
+    Or,
+    OrderItem,
+)
 from .parser import MAX_DEPTH, parse, parse_order_by
 from .sql import DEFAULT_ORDER, MAX_COMPARISONS, compile_order, compile_where
 from .tokens import Part, Token, tokenize
@@ -102,7 +117,11 @@ def compile_order_by(text: str | list | tuple | None) -> tuple[str, list]:
     ``repo.search(where, where_params, order_sql, order_params)``.
     """
     if isinstance(text, (list, tuple)):  # MLflow's order_by=["metrics.f1 DESC", "start_time"]
-        text = ", ".join(item for item in text if isinstance(item, str) and item.strip()) if all(isinstance(i, str) for i in text) else text
+        text = (
+            ", ".join(item for item in text if isinstance(item, str) and item.strip())
+            if all(isinstance(i, str) for i in text)
+            else text
+        )
     if text is None or (isinstance(text, str) and not text.strip()):
         return DEFAULT_ORDER, []
     return compile_order(parse_order_by(text), text)

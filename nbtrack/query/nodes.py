@@ -10,11 +10,31 @@ from dataclasses import dataclass, field
 from typing import Union
 
 #: run attributes a query may name, besides metrics.<key>, params.<key>, tags.<key> and inputs.<name>
-ATTRIBUTES = ("id", "name", "status", "start_time", "end_time", "duration", "experiment", "notebook", "parent", "cell", "user", "note",
-              "git_commit", "policy")
+ATTRIBUTES = (
+    "id",
+    "name",
+    "status",
+    "start_time",
+    "end_time",
+    "duration",
+    "experiment",
+    "notebook",
+    "parent",
+    "cell",
+    "user",
+    "note",
+    "git_commit",
+    "policy",
+)
 #: MLflow's attribute names (``attributes.run_id``, ``run_name``, ...) and the nbtrack attribute each means
-ATTRIBUTE_ALIASES = {"run_id": "id", "run_name": "name", "run name": "name", "user_id": "user", "created": "start_time",
-                     "experiment_name": "experiment"}
+ATTRIBUTE_ALIASES = {
+    "run_id": "id",
+    "run_name": "name",
+    "run name": "name",
+    "user_id": "user",
+    "created": "start_time",
+    "experiment_name": "experiment",
+}
 #: words that may stand before an attribute, as MLflow writes them (``attributes.status``)
 ATTRIBUTE_PREFIXES = ("attributes", "attribute", "attr", "run")
 #: what ``metrics.<key>.<aggregate>`` may select; ``last`` is the default
@@ -22,13 +42,27 @@ AGGREGATES = ("last", "min", "max", "count", "step")
 #: the field kinds, named after the query prefixes
 ATTRIBUTE, METRIC, PARAM, TAG, INPUT, DATASET = "attribute", "metric", "param", "tag", "input", "dataset"
 #: MLflow's singular prefixes (``metric.loss``) are accepted too
-PREFIXES = {"metrics": METRIC, "params": PARAM, "tags": TAG, "inputs": INPUT, "datasets": DATASET,
-            "metric": METRIC, "param": PARAM, "tag": TAG, "dataset": DATASET}
+PREFIXES = {
+    "metrics": METRIC,
+    "params": PARAM,
+    "tags": TAG,
+    "inputs": INPUT,
+    "datasets": DATASET,
+    "metric": METRIC,
+    "param": PARAM,
+    "tag": TAG,
+    "dataset": DATASET,
+}
 #: what ``datasets.<field>`` may name (MLflow's dataset inputs; nbtrack's data inputs)
 DATASET_FIELDS = ("name", "digest", "context")
 #: MLflow's system tags that are run attributes in nbtrack: ``tags.mlflow.runName`` is ``name``
-FOLDED_TAGS = {"mlflow.runName": "name", "mlflow.user": "user", "mlflow.parentRunId": "parent", "mlflow.note.content": "note",
-               "mlflow.source.git.commit": "git_commit"}
+FOLDED_TAGS = {
+    "mlflow.runName": "name",
+    "mlflow.user": "user",
+    "mlflow.parentRunId": "parent",
+    "mlflow.note.content": "note",
+    "mlflow.source.git.commit": "git_commit",
+}
 #: system tags that are an attribute for runs tracked here and a tag for imported ones: either matches
 EITHER_TAGS = {"mlflow.source.name": "notebook"}
 #: query dialects: nbtrack's own, and MLflow's (``nbtrack.mlflow``): there LIKE is case-sensitive and

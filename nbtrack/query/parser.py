@@ -14,8 +14,31 @@ from contextlib import contextmanager
 from ..errors import QueryError
 from ..interop import mlflow_mapping as mapping
 from .nodes import (
-    AGGREGATES, ATTRIBUTE, ATTRIBUTE_ALIASES, ATTRIBUTE_PREFIXES, ATTRIBUTES, DATASET, DATASET_FIELDS, EITHER_TAGS, FOLDED_TAGS, METRIC, MLFLOW, NBTRACK,
-    PARAM, PREFIXES, TAG, And, Compare, Field, InList, IsNull, Literal, Node, Not, Or, OrderItem,
+    AGGREGATES,
+    ATTRIBUTE,
+    ATTRIBUTE_ALIASES,
+    ATTRIBUTE_PREFIXES,
+    ATTRIBUTES,
+    DATASET,
+    DATASET_FIELDS,
+    EITHER_TAGS,
+    FOLDED_TAGS,
+    METRIC,
+    MLFLOW,
+    NBTRACK,
+    PARAM,
+    PREFIXES,
+    TAG,
+    And,
+    Compare,
+    Field,
+    InList,
+    IsNull,
+    Literal,
+    Node,
+    Not,
+    Or,
+    OrderItem,
 )
 from .tokens import END, KEYWORD, NAME, NUMBER, OPERATOR, PUNCT, STRING, Token, tokenize
 
@@ -120,7 +143,9 @@ class Parser:
         if field.kind == TAG and field.name in EITHER_TAGS:
             # tags.mlflow.source.name: the notebook path of runs tracked here, the tag of imported runs
             start = self.index
-            as_attribute = self.comparison(Field(ATTRIBUTE, EITHER_TAGS[field.name], scope=field.scope, position=field.position))
+            as_attribute = self.comparison(
+                Field(ATTRIBUTE, EITHER_TAGS[field.name], scope=field.scope, position=field.position)
+            )
             self.index = start
             as_tag = self.comparison(field)
             both_missing = isinstance(as_tag, IsNull) and not as_tag.negated
@@ -154,8 +179,10 @@ class Parser:
             return InList(field, tuple(self.in_units(field, v) for v in values), negated, token.position)
         if negated:
             raise self.fail(f"expected 'like' or 'in' after 'not', found {self.found()}")
-        written = self.text[field.position:token.position].rstrip()
-        raise self.fail(f"expected an operator (= != < <= > >= like ilike in is) after {written!r}, found {self.found()}")
+        written = self.text[field.position : token.position].rstrip()
+        raise self.fail(
+            f"expected an operator (= != < <= > >= like ilike in is) after {written!r}, found {self.found()}"
+        )
 
     def operand(self, operator: Token) -> Literal | Field:
         if self.token.kind == NAME:
@@ -166,8 +193,14 @@ class Parser:
 
     def is_ms(self, field: Field, operand: Literal | Field) -> bool:
         """In MLflow's dialect a number compared with start_time/end_time is epoch milliseconds."""
-        return (self.dialect == MLFLOW and isinstance(operand, Literal) and field.kind == ATTRIBUTE and field.name in ("start_time", "end_time")
-                and isinstance(operand.value, (int, float)) and not isinstance(operand.value, bool))
+        return (
+            self.dialect == MLFLOW
+            and isinstance(operand, Literal)
+            and field.kind == ATTRIBUTE
+            and field.name in ("start_time", "end_time")
+            and isinstance(operand.value, (int, float))
+            and not isinstance(operand.value, bool)
+        )
 
     def in_units(self, field: Field, operand: Literal | Field) -> Literal | Field:
         """A value as MLflow's dialect means it: params are text, so ``params.lr = '0.01'`` means the
@@ -196,7 +229,9 @@ class Parser:
             self.advance()
             values.append(self.list_item())
         if not self.at(")"):
-            raise self.fail(f"expected ',' or ')' to close the list at position {opening.position}, found {self.found()}")
+            raise self.fail(
+                f"expected ',' or ')' to close the list at position {opening.position}, found {self.found()}"
+            )
         self.advance()
         return tuple(values)
 
@@ -232,7 +267,9 @@ class Parser:
         if head not in ATTRIBUTES:
             raise self.fail(unknown_field_message(parts[0].text, len(parts) > 1), token)
         if len(parts) > 1:
-            raise self.fail(f"attribute {head!r} has no sub-fields; for a key use metrics.<key>, params.<key> or tags.<key>", token)
+            raise self.fail(
+                f"attribute {head!r} has no sub-fields; for a key use metrics.<key>, params.<key> or tags.<key>", token
+            )
         return Field(ATTRIBUTE, head, scope=scope, position=token.position)
 
     def keyed_field(self, token: Token, parts: list, scope: str | None) -> Field:
@@ -246,7 +283,9 @@ class Parser:
             return Field(ATTRIBUTE, FOLDED_TAGS[key], scope=scope, position=token.position)
         if kind == DATASET:
             if len(keys) != 1 or keys[0].text.lower() not in DATASET_FIELDS:
-                raise self.fail(f"datasets has the fields {', '.join(DATASET_FIELDS)}, e.g. datasets.name = 'train'", token)
+                raise self.fail(
+                    f"datasets has the fields {', '.join(DATASET_FIELDS)}, e.g. datasets.name = 'train'", token
+                )
             return Field(DATASET, keys[0].text.lower(), scope=scope, position=token.position)
         if kind == METRIC:
             aggregate = "last"
@@ -273,12 +312,18 @@ class Parser:
 def _millisecond(field: Field, op: str, literal: Literal, position: int) -> Node:
     """``start_time <op> MS`` on the millisecond MLflow shows (the time truncated): seconds ranges over
     the stored times, so ``start_time = run.info.start_time`` matches the run."""
-    low, high = Literal(literal.value / 1000.0, literal.position), Literal((literal.value + 1) / 1000.0, literal.position)
+    low, high = (
+        Literal(literal.value / 1000.0, literal.position),
+        Literal((literal.value + 1) / 1000.0, literal.position),
+    )
     within = And((Compare(field, ">=", low, position), Compare(field, "<", high, position)))
     return {
-        ">=": Compare(field, ">=", low, position), ">": Compare(field, ">=", high, position),
-        "<": Compare(field, "<", low, position), "<=": Compare(field, "<", high, position),
-        "=": within, "!=": And((Not(within), IsNull(field, True, position))),
+        ">=": Compare(field, ">=", low, position),
+        ">": Compare(field, ">=", high, position),
+        "<": Compare(field, "<", low, position),
+        "<=": Compare(field, "<", high, position),
+        "=": within,
+        "!=": And((Not(within), IsNull(field, True, position))),
     }[op]
 
 

@@ -23,7 +23,24 @@ from typing import Any
 from ..entities import RUN_STATUSES
 from ..errors import QueryError
 from ..policy import OK, POLICY_TAG, VIOLATIONS
-from .nodes import ATTRIBUTE, DATASET, INPUT, METRIC, PARAM, TAG, And, Compare, Field, InList, IsNull, Literal, Node, Not, Or, OrderItem
+from .nodes import (
+    ATTRIBUTE,
+    DATASET,
+    INPUT,
+    METRIC,
+    PARAM,
+    TAG,
+    And,
+    Compare,
+    Field,
+    InList,
+    IsNull,
+    Literal,
+    Node,
+    Not,
+    Or,
+    OrderItem,
+)
 
 #: the order when none is given: newest first
 DEFAULT_ORDER = "r.start_time DESC, r.id DESC"
@@ -52,8 +69,12 @@ _ATTRIBUTES: dict[str, tuple[str, str, bool]] = {
     "note": ("r.note", _TEXT, True),
     "git_commit": ("r.git_commit", _TEXT, True),
     # the team policy's verdict tag, read as 'ok' or 'violations' (NULL: not checked)
-    "policy": (f"(SELECT CASE WHEN pt.value = '{OK}' THEN '{OK}' ELSE '{VIOLATIONS}' END FROM tags pt "
-               f"WHERE pt.run_id = r.id AND pt.key = '{POLICY_TAG}')", _POLICY, True),
+    "policy": (
+        f"(SELECT CASE WHEN pt.value = '{OK}' THEN '{OK}' ELSE '{VIOLATIONS}' END FROM tags pt "
+        f"WHERE pt.run_id = r.id AND pt.key = '{POLICY_TAG}')",
+        _POLICY,
+        True,
+    ),
 }
 # kind -> (table, condition selecting the key, with one ? for the key)
 _SOURCES = {
@@ -68,9 +89,11 @@ _SOURCES = {
     ),
 }
 # datasets.<field>: the run's data inputs by name, content digest and context
-_DATASETS = ("(SELECT ir.run_id AS run_id, ij.key AS name, json_extract(ij.value, '$.digest') AS digest, "
-             "json_extract(ij.value, '$.context') AS context FROM run_documents ir, json_each(ir.provenance, '$.inputs') ij "
-             "WHERE json_valid(ir.provenance))")
+_DATASETS = (
+    "(SELECT ir.run_id AS run_id, ij.key AS name, json_extract(ij.value, '$.digest') AS digest, "
+    "json_extract(ij.value, '$.context') AS context FROM run_documents ir, json_each(ir.provenance, '$.inputs') ij "
+    "WHERE json_valid(ir.provenance))"
+)
 _START_TIME = Field(ATTRIBUTE, "start_time")
 _METRIC_COLUMNS = {"last": "value", "min": "min", "max": "max", "count": "count", "step": "step"}
 # params are typed: a literal only compares with params of its own kind
@@ -205,15 +228,23 @@ class _Compiler:
     def digest_prefix(self, field: Field, column: str, op: str, literals: tuple[Literal, ...], position: int) -> str:
         """``inputs.X = '3f2a1b0c'``: the input's content digest starts with that hex prefix."""
         if op not in ("=", "in"):
-            raise self.fail(f"inputs.{field.name} is a content digest: compare it with =, != or in, e.g. inputs.{field.name} = '3f2a1b0c'", position)
+            raise self.fail(
+                f"inputs.{field.name} is a content digest: compare it with =, != or in, e.g. inputs.{field.name} = '3f2a1b0c'",
+                position,
+            )
         for literal in literals:
             if _kind(literal.value) != "text" or not _HEX.fullmatch(literal.value.lower()):
-                raise self.fail(f"compare inputs.{field.name} with a digest prefix of 4+ hex characters, e.g. '3f2a1b0c'", literal.position)
+                raise self.fail(
+                    f"compare inputs.{field.name} with a digest prefix of 4+ hex characters, e.g. '3f2a1b0c'",
+                    literal.position,
+                )
         return self.id_prefix(column, op, [Literal(lit.value.lower(), lit.position) for lit in literals])
 
     def metric_literal(self, field: Field, literal: Literal) -> Literal:
         if _kind(literal.value) == "text":
-            raise self.fail(f"metrics are numbers: compare metrics.{field.name} with a number, not a string", literal.position)
+            raise self.fail(
+                f"metrics are numbers: compare metrics.{field.name} with a number, not a string", literal.position
+            )
         return Literal(float(literal.value), literal.position)
 
     def condition(self, column: str, op: str, literals: list[Literal]) -> str:
@@ -256,14 +287,18 @@ class _Compiler:
         if value_type == _TIME and kind == "text":
             return self.epoch(value, literal.position)
         if value_type in (_TIME, _NUMBER):
-            raise self.fail(f"{field.name} is a number{' or an ISO date' if value_type == _TIME else ''}", literal.position)
+            raise self.fail(
+                f"{field.name} is a number{' or an ISO date' if value_type == _TIME else ''}", literal.position
+            )
         if kind != "text":
             raise self.fail(f"{field.name} is text: quote the value, e.g. {field.name} = '{value}'", literal.position)
         if value_type == _STATUS:
             return self.status(value, op, literal.position)
         if value_type == _POLICY and op in ("=", "!=", "in", "not in") and value.lower() not in (OK, VIOLATIONS):
-            raise self.fail(f"policy is '{OK}' or '{VIOLATIONS}' (runs not checked against a policy: policy is null), not {value!r}",
-                            literal.position)
+            raise self.fail(
+                f"policy is '{OK}' or '{VIOLATIONS}' (runs not checked against a policy: policy is null), not {value!r}",
+                literal.position,
+            )
         if value_type == _POLICY:
             return value.lower()
         if value_type == _ID:
@@ -313,7 +348,9 @@ class _Compiler:
                 moment = moment.replace(tzinfo=timezone.utc)
             return moment.timestamp()
         except (ValueError, OverflowError, OSError):
-            raise self.fail(f"expected an ISO date such as '2026-11-01' or '2026-11-01T13:30:00', got {text!r}", position) from None
+            raise self.fail(
+                f"expected an ISO date such as '2026-11-01' or '2026-11-01T13:30:00', got {text!r}", position
+            ) from None
 
     # -- values for ORDER BY -------------------------------------------------------------------
     def value(self, field: Field) -> str:

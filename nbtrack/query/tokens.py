@@ -138,7 +138,7 @@ def _quoted(text: str, start: int, error: str) -> tuple[str, int]:
 def _number(text: str, match: re.Match) -> Token:
     start, end = match.span()
     if end < len(text) and (text[end].isalnum() or text[end] in "_.`"):
-        raise QueryError(f"malformed number {text[start:end + 1]!r}", text, start)
+        raise QueryError(f"malformed number {text[start : end + 1]!r}", text, start)
     return Token(NUMBER, match.group(), _number_value(match.group()), start)
 
 
@@ -187,4 +187,6 @@ def _check_encodable(text: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise QueryError("the query contains a character that is not valid text (a lone surrogate)", text, exc.start) from None
+        raise QueryError(
+            "the query contains a character that is not valid text (a lone surrogate)", text, exc.start
+        ) from None

@@ -8,6 +8,16 @@ from .stages import ALLOWED_TRANSITIONS, normalize_stage
 from .uris import VersionRef, parse_uri
 
 __all__ = [
-    "ALLOWED_TRANSITIONS", "GateEvaluation", "POLICY_REQUIREMENT", "MetricDelta", "ParamDelta", "Promotion", "Registry", "VersionComparison",
-    "VersionRef", "normalize_stage", "parse_requirement", "parse_uri",
+    "ALLOWED_TRANSITIONS",
+    "GateEvaluation",
+    "POLICY_REQUIREMENT",
+    "MetricDelta",
+    "ParamDelta",
+    "Promotion",
+    "Registry",
+    "VersionComparison",
+    "VersionRef",
+    "normalize_stage",
+    "parse_requirement",
+    "parse_uri",
 ]

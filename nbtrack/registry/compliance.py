@@ -36,8 +36,10 @@ def policy_required(policy: Policy | None, asked: bool | None, target: str) -> b
     if asked is None:
         return policy is not None and target == PRODUCTION
     if asked and policy is None:
-        raise RegistryError("the promotion requires the team policy, but none was found: add [tool.nbtrack.tags] / "
-                            "[tool.nbtrack.model_tags] to pyproject.toml or write .nbtrack/policy.toml")
+        raise RegistryError(
+            "the promotion requires the team policy, but none was found: add [tool.nbtrack.tags] / "
+            "[tool.nbtrack.model_tags] to pyproject.toml or write .nbtrack/policy.toml"
+        )
     return asked
 
 
@@ -49,7 +51,9 @@ def evaluate_policy(policy: Policy, run: Run, version: ModelVersion) -> GateEval
     if run_problems:
         notes.append(f"run {run.short_id} {verdict(run_problems)} (fix: {fix_command(run_problems, 'tag the run')})")
     if model_problems:
-        notes.append(f"version {version.version} {verdict(model_problems)} (fix: {fix_command(model_problems, 'tag the version')})")
+        notes.append(
+            f"version {version.version} {verdict(model_problems)} (fix: {fix_command(model_problems, 'tag the version')})"
+        )
     return GateEvaluation(POLICY_REQUIREMENT, not notes, note="; ".join(notes))  # the event's details name the file
 
 
@@ -59,8 +63,11 @@ def policy_details(policy: Policy | None, required: bool, asked: bool | None) ->
         return None
     if not required and asked is None:  # a policy exists but does not apply to this target by default
         return None
-    return {"required": required, "source": str(policy.source) if policy is not None else None,
-            **({"disabled_explicitly": True} if asked is False else {})}
+    return {
+        "required": required,
+        "source": str(policy.source) if policy is not None else None,
+        **({"disabled_explicitly": True} if asked is False else {}),
+    }
 
 
 def audit_versions(registry, policy: Policy) -> list[tuple[ModelVersion, list]]:

@@ -48,12 +48,22 @@ from ..errors import QueryError, UsageError
 from ..query.tokens import END, KEYWORD, NAME, NUMBER, OPERATOR, PUNCT, STRING, Token, tokenize
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq, "=": operator.eq, "!=": operator.ne,
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "==": operator.eq,
+    "=": operator.eq,
+    "!=": operator.ne,
     "<>": operator.ne,
 }
 #: what a reference may read from a run (the Run attribute), and how its value is taken from the
 #: stored entry: a metric's latest value, a param as stored, an input's content digest
-_VALUE: dict[str, Callable[[Any], Any]] = {"metrics": lambda m: m.last, "params": lambda p: p, "inputs": lambda i: i.get("digest")}
+_VALUE: dict[str, Callable[[Any], Any]] = {
+    "metrics": lambda m: m.last,
+    "params": lambda p: p,
+    "inputs": lambda i: i.get("digest"),
+}
 #: how deeply parentheses and unary minus may nest (a gate is one short comparison)
 MAX_DEPTH = 32
 _ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
@@ -125,15 +135,23 @@ class GateEvaluation:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "requirement": self.requirement, "passed": self.passed, "op": self.op, "left": _jsonable(self.left), "right": _jsonable(self.right),
-            "values": {k: _jsonable(v) for k, v in self.values.items()}, "holders": dict(self.holders), "note": self.note,
+            "requirement": self.requirement,
+            "passed": self.passed,
+            "op": self.op,
+            "left": _jsonable(self.left),
+            "right": _jsonable(self.right),
+            "values": {k: _jsonable(v) for k, v in self.values.items()},
+            "holders": dict(self.holders),
+            "note": self.note,
         }
 
 
 # -- parsing ---------------------------------------------------------------------------------------
 def parse_requirement(text: str) -> Requirement:
     if not isinstance(text, str) or not text.strip():
-        raise UsageError("a gate requirement must be a non-empty expression, e.g. 'metrics.f1 >= production.metrics.f1'")
+        raise UsageError(
+            "a gate requirement must be a non-empty expression, e.g. 'metrics.f1 >= production.metrics.f1'"
+        )
     parser = _Parser(text)
     left = parser.expr()
     op = parser.accept(*_COMPARE)
@@ -165,7 +183,9 @@ class _Parser:
 
     def error(self, reason: str, token: Token | None = None) -> QueryError:
         token = token or self.peek()
-        return QueryError(f"gate: {reason}" if token.kind != END else f"gate: {reason} (at the end)", self.text, token.position)
+        return QueryError(
+            f"gate: {reason}" if token.kind != END else f"gate: {reason} (at the end)", self.text, token.position
+        )
 
     def accept(self, *texts: str) -> str | None:
         token = self.peek()
@@ -275,8 +295,14 @@ def evaluate(requirement: Requirement, candidate: Run, holder_of: HolderLookup, 
         if ref.holder is not None:
             held = holder_of(ref.holder)
             if held is None:
-                label = f"nobody is in {ref.holder.capitalize()}" if ref.holder in ("production", "staging") else f"alias {ref.holder!r} is not set"
-                raise _Unavailable(f"{label}: {'fails (strict)' if strict else 'passes, nothing to beat'}", vacuous=not strict)
+                label = (
+                    f"nobody is in {ref.holder.capitalize()}"
+                    if ref.holder in ("production", "staging")
+                    else f"alias {ref.holder!r} is not set"
+                )
+                raise _Unavailable(
+                    f"{label}: {'fails (strict)' if strict else 'passes, nothing to beat'}", vacuous=not strict
+                )
             holders[ref.holder], run = held
         source = getattr(run, ref.kind)  # Run.metrics / .params / .inputs
         if ref.key not in source:
@@ -290,12 +316,16 @@ def evaluate(requirement: Requirement, candidate: Run, holder_of: HolderLookup, 
 
     try:
         left, right = value(requirement.left), value(requirement.right)
-        if isinstance(left, str) != isinstance(right, str) or (isinstance(left, str) and requirement.op not in ("==", "=", "!=")):
+        if isinstance(left, str) != isinstance(right, str) or (
+            isinstance(left, str) and requirement.op not in ("==", "=", "!=")
+        ):
             raise _Unavailable(f"cannot compare {_show(left)} {requirement.op} {_show(right)}")
         if not isinstance(left, (str, int, float)) or not isinstance(right, (str, int, float)):
             raise _Unavailable(f"cannot compare {_show(left)} {requirement.op} {_show(right)}")
     except _Unavailable as missing:
-        return GateEvaluation(requirement.text, missing.vacuous, requirement.op, values=values, holders=holders, note=missing.note)
+        return GateEvaluation(
+            requirement.text, missing.vacuous, requirement.op, values=values, holders=holders, note=missing.note
+        )
     passed = bool(_COMPARE[requirement.op](left, right))
     return GateEvaluation(requirement.text, passed, requirement.op, left, right, values, holders)
 

@@ -22,15 +22,21 @@ def check_model_name(name: object) -> str:
     name = check_key(name, "model name")
     bad = sorted({ch for ch in name if ch in "/@:\\"})
     if bad or name != name.strip() or name in (".", ".."):
-        raise UsageError(f"model name {name!r} must not contain {' '.join(bad) or 'surrounding spaces or dot names'}; try letters, digits, '-', '_', '.'")
+        raise UsageError(
+            f"model name {name!r} must not contain {' '.join(bad) or 'surrounding spaces or dot names'}; try letters, digits, '-', '_', '.'"
+        )
     return name
 
 
 def check_alias(alias: object) -> str:
     if not isinstance(alias, str) or not _ALIAS.match(alias):
-        raise UsageError(f"alias {alias!r} must start with a letter or '_' and contain only letters, digits, '_' and '-'")
+        raise UsageError(
+            f"alias {alias!r} must start with a letter or '_' and contain only letters, digits, '_' and '-'"
+        )
     if alias.lower() in RESERVED_ALIASES:
-        raise UsageError(f"alias {alias!r} is reserved (stage names, 'latest', 'metrics', 'params'); pick another, e.g. 'champion'")
+        raise UsageError(
+            f"alias {alias!r} is reserved (stage names, 'latest', 'metrics', 'params'); pick another, e.g. 'champion'"
+        )
     return alias
 
 

@@ -26,7 +26,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..entities import (
-    ARCHIVED, PRODUCTION, STAGING, ModelVersion, RegisteredModel, RegistryEvent, RegistryState, Run,
+    ARCHIVED,
+    PRODUCTION,
+    STAGING,
+    ModelVersion,
+    RegisteredModel,
+    RegistryEvent,
+    RegistryState,
+    Run,
 )
 from ..errors import GateFailedError, IntegrityError, NotFoundError, PolicyError, RegistryError, UsageError
 from ..store import RunRepository, Store
@@ -63,8 +70,13 @@ class Registry:
     ``clock`` default to ``user@host`` and ``time.time`` and are recorded in every event.
     """
 
-    def __init__(self, store: Store, runs: RunRepository | None = None, who: str | None = None,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        store: Store,
+        runs: RunRepository | None = None,
+        who: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.store = store
         self.runs = runs or RunRepository(store)
         self.who = who or _default_who()
@@ -119,11 +131,21 @@ class Registry:
             for key, value in typed_tags.items():
                 self.models.set_tag(model_id, version, key, value)
             self.models.touch_model(model_id, now)
-            details = {"run": self.runs.uuid_of(run_row), "artifact": artifact, "sha256": sha, "description": description, "tags": typed_tags}
-            self.models.append_event(model_id, now, self.who, "register", version=version, to_value="None", details=details)
+            details = {
+                "run": self.runs.uuid_of(run_row),
+                "artifact": artifact,
+                "sha256": sha,
+                "description": description,
+                "tags": typed_tags,
+            }
+            self.models.append_event(
+                model_id, now, self.who, "register", version=version, to_value="None", details=details
+            )
         return version
 
-    def create_model(self, name: str, description: str | None = None, tags: Mapping[str, Any] | None = None) -> RegisteredModel:
+    def create_model(
+        self, name: str, description: str | None = None, tags: Mapping[str, Any] | None = None
+    ) -> RegisteredModel:
         """A registered model with no version yet (MLflow's ``create_registered_model``); refused if the name is taken."""
         name = check_model_name(name)
         typed_tags = {check_key(k, "tag name"): tag_value(v, k) for k, v in (tags or {}).items()}
@@ -152,7 +174,9 @@ class Registry:
     def _artifact_for(self, run_row: int, wanted: Any, name: str) -> tuple[str, str]:
         run = self.runs.get(run_row)
         if run.deleted_time is not None:  # a purge would take the version's run away
-            raise RegistryError(f"run {run.short_id} is deleted; restore it (`nbtrack runs restore {run.short_id}`) before registering its model")
+            raise RegistryError(
+                f"run {run.short_id} is deleted; restore it (`nbtrack runs restore {run.short_id}`) before registering its model"
+            )
         artifacts = {a.name: a for a in run.artifacts}
         models = sorted(a for a in artifacts if a.startswith("models/") and a.endswith(".pkl"))
         if wanted is None:
@@ -164,7 +188,9 @@ class Registry:
             for candidate in model_candidates(wanted):
                 if candidate in artifacts:
                     return candidate, artifacts[candidate].sha256
-            raise NotFoundError(f"the run has no artifact {wanted!r} (logged models: {', '.join(models) or 'none'}); log one with log_model(obj, name)")
+            raise NotFoundError(
+                f"the run has no artifact {wanted!r} (logged models: {', '.join(models) or 'none'}); log one with log_model(obj, name)"
+            )
         data = model_bytes(wanted)
         sha = self.store.blobs.put(data)
         artifact = f"models/{name}.pkl"
@@ -187,8 +213,9 @@ class Registry:
             glob = pattern if any(c in pattern for c in "*?[") else f"*{pattern}*"
         return [self.models.get_model(model_id) for model_id in self.models.model_ids(glob, deleted)]
 
-    def get_model_version(self, name_or_uri: str, version: int | str | None = None, *, stage: str | None = None,
-                          alias: str | None = None) -> ModelVersion:
+    def get_model_version(
+        self, name_or_uri: str, version: int | str | None = None, *, stage: str | None = None, alias: str | None = None
+    ) -> ModelVersion:
         """One version, by number, stage (the newest version in it), alias, or ``models:/`` URI."""
         return self.resolve(make_ref(name_or_uri, version, stage, alias))
 
@@ -207,7 +234,9 @@ class Registry:
         if ref.alias is not None:
             target = self.models.aliases(model_id).get(ref.alias)
             if target is None:
-                raise NotFoundError(f"model {ref.name!r} has no alias {ref.alias!r}; set it with set_alias({ref.name!r}, {ref.alias!r}, VERSION)")
+                raise NotFoundError(
+                    f"model {ref.name!r} has no alias {ref.alias!r}; set it with set_alias({ref.name!r}, {ref.alias!r}, VERSION)"
+                )
             return self.models.version(model_id, target)
         versions = self.models.versions(model_id, ref.stage)
         if not versions:
@@ -232,13 +261,23 @@ class Registry:
         return self.runs.get(self.runs.resolve(version.run_id))
 
     # -- stages and gates --------------------------------------------------------------------------
-    def transition_stage(self, name: str, version: int, stage: str, archive_existing: bool = True,
-                         comment: str | None = None) -> ModelVersion:
+    def transition_stage(
+        self, name: str, version: int, stage: str, archive_existing: bool = True, comment: str | None = None
+    ) -> ModelVersion:
         """Move a version to ``stage`` (see :mod:`nbtrack.registry.stages` for the allowed moves)."""
         return self.promote(name, version, stage, archive_existing=archive_existing, comment=comment).version
 
-    def promote(self, name: str, version: int, to: str, require: Iterable[str] = (), archive_existing: bool = True,
-                comment: str | None = None, strict: bool = False, require_policy: bool | None = None) -> Promotion:
+    def promote(
+        self,
+        name: str,
+        version: int,
+        to: str,
+        require: Iterable[str] = (),
+        archive_existing: bool = True,
+        comment: str | None = None,
+        strict: bool = False,
+        require_policy: bool | None = None,
+    ) -> Promotion:
         """Transition after checking every ``require`` gate (combined with and).
 
         Raises :class:`GateFailedError` (with ``.evaluations``) and changes nothing when a
@@ -258,7 +297,9 @@ class Registry:
             model_id = self.models.require_model_id(name)
             current = self.resolve(VersionRef(name, version=version))
             check_transition(name, version, current.stage, target)
-            evaluations = self._check_gates(model_id, current, target, requirements, strict, policy if with_policy else None)
+            evaluations = self._check_gates(
+                model_id, current, target, requirements, strict, policy if with_policy else None
+            )
             archived = self._make_room(model_id, name, version, target, archive_existing, now)
             try:
                 self.models.set_stage(model_id, version, target, now)
@@ -273,8 +314,17 @@ class Registry:
             if recorded is not None:
                 details["policy"] = recorded
             self.models.touch_model(model_id, now)
-            self.models.append_event(model_id, now, self.who, "transition", version=version, from_value=current.stage,
-                                     to_value=target, comment=comment, details=details)
+            self.models.append_event(
+                model_id,
+                now,
+                self.who,
+                "transition",
+                version=version,
+                from_value=current.stage,
+                to_value=target,
+                comment=comment,
+                details=details,
+            )
         return Promotion(self.resolve(VersionRef(name, version=version)), tuple(evaluations), archived)
 
     def _policy(self, needed: bool):
@@ -286,8 +336,9 @@ class Registry:
                 raise
             return None
 
-    def _check_gates(self, model_id: int, candidate: ModelVersion, target: str, requirements, strict: bool,
-                     policy=None) -> list[GateEvaluation]:
+    def _check_gates(
+        self, model_id: int, candidate: ModelVersion, target: str, requirements, strict: bool, policy=None
+    ) -> list[GateEvaluation]:
         evaluations = self._evaluate(model_id, candidate, requirements, strict)
         if policy is not None:
             evaluations.append(evaluate_policy(policy, self.run_of(candidate), candidate))
@@ -295,7 +346,8 @@ class Registry:
         if failed:
             listing = "; ".join(e.describe() for e in failed)
             raise GateFailedError(
-                f"gate failed for {candidate.name!r} version {candidate.version} -> {target}, nothing was changed: {listing}", evaluations
+                f"gate failed for {candidate.name!r} version {candidate.version} -> {target}, nothing was changed: {listing}",
+                evaluations,
             )
         return evaluations
 
@@ -321,7 +373,9 @@ class Registry:
         candidate_run = run_for(candidate)
         return [evaluate(r, candidate_run, holder_of, strict) for r in requirements]
 
-    def _make_room(self, model_id: int, name: str, version: int, target: str, archive_existing: bool, now: float) -> tuple[int, ...]:
+    def _make_room(
+        self, model_id: int, name: str, version: int, target: str, archive_existing: bool, now: float
+    ) -> tuple[int, ...]:
         """Archive (or refuse to displace) the current Production holder before a promotion."""
         if target != PRODUCTION:
             return ()
@@ -333,8 +387,16 @@ class Registry:
             )
         for holder in holders:
             self.models.set_stage(model_id, holder, ARCHIVED, now)
-            self.models.append_event(model_id, now, self.who, "transition", version=holder, from_value=PRODUCTION,
-                                     to_value=ARCHIVED, comment=f"archived by the promotion of version {version}")
+            self.models.append_event(
+                model_id,
+                now,
+                self.who,
+                "transition",
+                version=holder,
+                from_value=PRODUCTION,
+                to_value=ARCHIVED,
+                comment=f"archived by the promotion of version {version}",
+            )
         return tuple(holders)
 
     # -- aliases, descriptions, tags -----------------------------------------------------------------
@@ -350,8 +412,17 @@ class Registry:
                 return
             self.models.set_alias(model_id, alias, version, now)
             self.models.touch_model(model_id, now)
-            self.models.append_event(model_id, now, self.who, "set_alias", version=version, key=alias,
-                                     from_value=None if previous is None else str(previous), to_value=str(version), comment=comment)
+            self.models.append_event(
+                model_id,
+                now,
+                self.who,
+                "set_alias",
+                version=version,
+                key=alias,
+                from_value=None if previous is None else str(previous),
+                to_value=str(version),
+                comment=comment,
+            )
 
     def delete_alias(self, name: str, alias: str, comment: str | None = None) -> None:
         name, alias = check_model_name(name), check_alias(alias)
@@ -378,7 +449,9 @@ class Registry:
                 version = check_version(version)
                 previous = self.resolve(VersionRef(name, version=version)).description
                 self.models.set_version_description(model_id, version, text, now)
-            self.models.append_event(model_id, now, self.who, "set_description", version=version, from_value=previous, to_value=text)
+            self.models.append_event(
+                model_id, now, self.who, "set_description", version=version, from_value=previous, to_value=text
+            )
 
     def set_tag(self, name: str, key: str, value: Any, version: int | None = None) -> None:
         name, key, value = check_model_name(name), check_key(key, "tag name"), tag_value(value, key)
@@ -388,7 +461,9 @@ class Registry:
             previous = self.models.tag(model_id, version, key)
             self.models.set_tag(model_id, version, key, value)
             self.models.touch_model(model_id, now)
-            self.models.append_event(model_id, now, self.who, "set_tag", version=version, key=key, from_value=previous, to_value=value)
+            self.models.append_event(
+                model_id, now, self.who, "set_tag", version=version, key=key, from_value=previous, to_value=value
+            )
 
     def delete_tag(self, name: str, key: str, version: int | None = None) -> None:
         name = check_model_name(name)
@@ -397,10 +472,14 @@ class Registry:
             model_id, version = self._tag_target(name, version)
             previous = self.models.tag(model_id, version, key)
             if previous is None:
-                raise NotFoundError(f"model {name!r}{'' if version is None else f' version {version}'} has no tag {key!r}")
+                raise NotFoundError(
+                    f"model {name!r}{'' if version is None else f' version {version}'} has no tag {key!r}"
+                )
             self.models.delete_tag(model_id, version, key)
             self.models.touch_model(model_id, now)
-            self.models.append_event(model_id, now, self.who, "delete_tag", version=version, key=key, from_value=previous)
+            self.models.append_event(
+                model_id, now, self.who, "delete_tag", version=version, key=key, from_value=previous
+            )
 
     def _tag_target(self, name: str, version: int | None) -> tuple[int, int | None]:
         model_id = self.models.require_model_id(name)
@@ -419,9 +498,13 @@ class Registry:
             now = self.clock()
             model_id = self.models.require_model_id(name)
             if self.models.model_id(new_name) is not None:
-                raise RegistryError(f"cannot rename {name!r} to {new_name!r}: a model with that name exists (deleted models keep their names)")
+                raise RegistryError(
+                    f"cannot rename {name!r} to {new_name!r}: a model with that name exists (deleted models keep their names)"
+                )
             self.models.rename_model(model_id, new_name, now)
-            self.models.append_event(model_id, now, self.who, "rename_model", from_value=name, to_value=new_name, comment=comment)
+            self.models.append_event(
+                model_id, now, self.who, "rename_model", from_value=name, to_value=new_name, comment=comment
+            )
         return self.get_model(new_name)
 
     def delete_model_version(self, name: str, version: int, comment: str | None = None) -> ModelVersion:
@@ -436,11 +519,15 @@ class Registry:
             model_id = self.models.require_model_id(name)
             current = self.resolve(VersionRef(name, version=version))
             if current.stage == PRODUCTION:
-                raise RegistryError(f"version {version} of {name!r} is in Production; move it to Archived (or promote another version) before deleting it")
+                raise RegistryError(
+                    f"version {version} of {name!r} is in Production; move it to Archived (or promote another version) before deleting it"
+                )
             self._drop_aliases(model_id, [version], now, f"removed with the deletion of version {version}")
             self.models.set_version_deleted(model_id, version, now, now)
             self.models.touch_model(model_id, now)
-            self.models.append_event(model_id, now, self.who, "delete_version", version=version, from_value=current.stage, comment=comment)
+            self.models.append_event(
+                model_id, now, self.who, "delete_version", version=version, from_value=current.stage, comment=comment
+            )
         return self.models.version(model_id, version, deleted_ok=True)
 
     def restore_model_version(self, name: str, version: int, comment: str | None = None) -> ModelVersion:
@@ -454,7 +541,9 @@ class Registry:
                 raise NotFoundError(f"model {name!r} has no deleted version {version}")
             self.models.set_version_deleted(model_id, version, None, now)
             self.models.touch_model(model_id, now)
-            self.models.append_event(model_id, now, self.who, "restore_version", version=version, to_value=found.stage, comment=comment)
+            self.models.append_event(
+                model_id, now, self.who, "restore_version", version=version, to_value=found.stage, comment=comment
+            )
         return self.resolve(VersionRef(name, version=version))
 
     def delete_model(self, name: str, comment: str | None = None) -> RegisteredModel:
@@ -469,7 +558,9 @@ class Registry:
             model_id = self.models.require_model_id(name)
             held = self.models.versions(model_id, PRODUCTION)
             if held:
-                raise RegistryError(f"version {held[0].version} of {name!r} is in Production; move it to Archived before deleting the model")
+                raise RegistryError(
+                    f"version {held[0].version} of {name!r} is in Production; move it to Archived before deleting the model"
+                )
             self._drop_aliases(model_id, None, now, "removed with the deletion of the model")
             self.models.set_model_deleted(model_id, now, now)
             self.models.append_event(model_id, now, self.who, "delete_model", comment=comment)
@@ -495,12 +586,14 @@ class Registry:
     def _remove_alias(self, model_id: int, alias: str, target: int, now: float, comment: str | None) -> None:
         """Remove an alias with its event (inside the caller's transaction)."""
         self.models.delete_alias(model_id, alias)
-        self.models.append_event(model_id, now, self.who, "delete_alias", version=target, key=alias,
-                                 from_value=str(target), comment=comment)
+        self.models.append_event(
+            model_id, now, self.who, "delete_alias", version=target, key=alias, from_value=str(target), comment=comment
+        )
 
     # -- loading and comparing ------------------------------------------------------------------------
-    def load_model(self, name_or_uri: str, version: int | str | None = None, *, stage: str | None = None,
-                   alias: str | None = None) -> Any:
+    def load_model(
+        self, name_or_uri: str, version: int | str | None = None, *, stage: str | None = None, alias: str | None = None
+    ) -> Any:
         """Unpickle a version after checking its bytes against the sha256 recorded at registration.
 
         The check catches changes to the store after registration; it cannot make an

@@ -47,4 +47,13 @@ def check_transition(name: str, version: int, current: str, target: str) -> None
         )
 
 
-__all__ = ["ALLOWED_TRANSITIONS", "ARCHIVED", "PRODUCTION", "STAGES", "STAGE_NONE", "STAGING", "check_transition", "normalize_stage"]
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "ARCHIVED",
+    "PRODUCTION",
+    "STAGES",
+    "STAGE_NONE",
+    "STAGING",
+    "check_transition",
+    "normalize_stage",
+]

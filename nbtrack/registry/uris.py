@@ -33,8 +33,10 @@ class VersionRef:
 
 def parse_uri(uri: str) -> VersionRef:
     if not isinstance(uri, str) or not uri.startswith(SCHEME):
-        raise UsageError(f"{uri!r} is not a model URI; use models:/Name/3, models:/Name/Production or models:/Name@alias")
-    body = uri[len(SCHEME):]
+        raise UsageError(
+            f"{uri!r} is not a model URI; use models:/Name/3, models:/Name/Production or models:/Name@alias"
+        )
+    body = uri[len(SCHEME) :]
     if "@" in body:
         name, alias = body.rsplit("@", 1)
         return VersionRef(check_model_name(name), alias=check_alias(alias))
@@ -57,7 +59,9 @@ def selector_ref(name: str, selector: str | int) -> VersionRef:
         return VersionRef(name, alias=check_alias(text))
 
 
-def make_ref(name_or_uri: str, version: int | str | None = None, stage: str | None = None, alias: str | None = None) -> VersionRef:
+def make_ref(
+    name_or_uri: str, version: int | str | None = None, stage: str | None = None, alias: str | None = None
+) -> VersionRef:
     """Build a reference from ``load_model``-style arguments (a URI, or a name plus one selector)."""
     given = [x is not None for x in (version, stage, alias)]
     if isinstance(name_or_uri, str) and name_or_uri.startswith(SCHEME):
@@ -66,7 +70,9 @@ def make_ref(name_or_uri: str, version: int | str | None = None, stage: str | No
         return parse_uri(name_or_uri)
     name = check_model_name(name_or_uri)
     if sum(given) != 1:
-        raise UsageError(f"say which version of {name!r}: exactly one of version=, stage= or alias= (or a models:/ URI)")
+        raise UsageError(
+            f"say which version of {name!r}: exactly one of version=, stage= or alias= (or a models:/ URI)"
+        )
     if version is not None:
         return VersionRef(name, version=check_version(version))
     if stage is not None:

@@ -93,7 +93,9 @@ class RunDiff:
 
     @property
     def identical(self) -> bool:
-        return not (self.params or self.metrics or self.cells or self.packages or self.git or self.outputs or self.inputs)
+        return not (
+            self.params or self.metrics or self.cells or self.packages or self.git or self.outputs or self.inputs
+        )
 
 
 def diff_runs(tracker, a: str | Run, b: str | Run, outputs: bool = False) -> RunDiff:
@@ -108,7 +110,8 @@ def diff_runs(tracker, a: str | Run, b: str | Run, outputs: bool = False) -> Run
     cells = _cell_changes(blobs, run_a, run_b, notes)
     values = compare_runs([run_a, run_b])  # the one comparison model (nbtrack.compare)
     return RunDiff(
-        run_a, run_b,
+        run_a,
+        run_b,
         params=values.changes("params"),
         metrics=values.changes("metrics"),
         cells=cells,
@@ -187,12 +190,38 @@ def diff_cells(cells_a: list, cells_b: list, labels: tuple[str, str] = ("a", "b"
             keyed.append(((j, 0), CellChange(CHANGED, b.type, i, j, b.id or a.id, how, lines)))
     for j, b in enumerate(cells_b):
         if j not in matched_b:
-            keyed.append(((j, 0), CellChange(ADDED, b.type, None, j, b.id, None, _unified("", b.source, "/dev/null", f"{labels[1]} cell {j + 1}"))))
+            keyed.append(
+                (
+                    (j, 0),
+                    CellChange(
+                        ADDED,
+                        b.type,
+                        None,
+                        j,
+                        b.id,
+                        None,
+                        _unified("", b.source, "/dev/null", f"{labels[1]} cell {j + 1}"),
+                    ),
+                )
+            )
     for i, a in enumerate(cells_a):
         if i not in matched_a:
             before = [matched_a[k][0] for k in range(i) if k in matched_a]
             anchor = (max(before) if before else -1) + 0.5
-            keyed.append(((anchor, i), CellChange(REMOVED, a.type, i, None, a.id, None, _unified(a.source, "", f"{labels[0]} cell {i + 1}", "/dev/null"))))
+            keyed.append(
+                (
+                    (anchor, i),
+                    CellChange(
+                        REMOVED,
+                        a.type,
+                        i,
+                        None,
+                        a.id,
+                        None,
+                        _unified(a.source, "", f"{labels[0]} cell {i + 1}", "/dev/null"),
+                    ),
+                )
+            )
     return tuple(change for _, change in sorted(keyed, key=lambda item: item[0]))
 
 
@@ -256,7 +285,9 @@ def _output_changes(blobs, run_a: Run, run_b: Run, notes: list[str]) -> tuple[Ou
     for i, j, _ in align(*cells):
         before, after = (output_text(histories[0][i].get("outputs")), output_text(histories[1][j].get("outputs")))
         if before != after:
-            lines = _unified(before, after, f"{run_a.label} execution {i + 1} outputs", f"{run_b.label} execution {j + 1} outputs")
+            lines = _unified(
+                before, after, f"{run_a.label} execution {i + 1} outputs", f"{run_b.label} execution {j + 1} outputs"
+            )
             head = cells[1][j].source.splitlines()[0] if cells[1][j].source else ""
             changes.append(OutputChange(i, j, histories[1][j].get("execution_count"), head, lines))
     return tuple(sorted(changes, key=lambda change: change.index_b))
@@ -288,4 +319,8 @@ def _git_change(run_a: Run, run_b: Run) -> GitChange | None:
 
 def _git_state(run: Run) -> dict[str, Any]:
     git = run.provenance.get("git") or {}
-    return {"commit": git.get("commit") or run.provenance.get("git_commit"), "branch": git.get("branch"), "dirty": git.get("dirty")}
+    return {
+        "commit": git.get("commit") or run.provenance.get("git_commit"),
+        "branch": git.get("branch"),
+        "dirty": git.get("dirty"),
+    }

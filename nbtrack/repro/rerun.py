@@ -138,18 +138,36 @@ def rerun(
         execution = execute(node, cwd=cwd, env=env, timeout=timeout, kernel_name=kernel_name, progress=progress)
         if output:
             _write(node, path)
-    runs = tuple(tracker.search_runs(f"tags.{RERUN_TAG} = '{original.id}' and start_time >= {started!r}", "start_time asc"))
+    runs = tuple(
+        tracker.search_runs(f"tags.{RERUN_TAG} = '{original.id}' and start_time >= {started!r}", "start_time asc")
+    )
     found, how = verify.match(original, runs, _cell_sources(tracker, (original, *runs)))
     checks = verify.checks(original, found, tolerance, _outputs(blobs, original, found)) if found is not None else ()
-    result = RerunResult(original, found, how, checks, runs, execution, tolerance,
-                         "execution history" if as_executed else "snapshot", os.path.abspath(output) if output else None,
-                         _notes(original, as_executed))
+    result = RerunResult(
+        original,
+        found,
+        how,
+        checks,
+        runs,
+        execution,
+        tolerance,
+        "execution history" if as_executed else "snapshot",
+        os.path.abspath(output) if output else None,
+        _notes(original, as_executed),
+    )
     _mark(tracker, result)
     return result
 
 
-def execute(node, *, cwd: str, env: dict[str, str], timeout: int, kernel_name: str | None = None,
-            progress: Progress | None = None) -> Execution:
+def execute(
+    node,
+    *,
+    cwd: str,
+    env: dict[str, str],
+    timeout: int,
+    kernel_name: str | None = None,
+    progress: Progress | None = None,
+) -> Execution:
     """Run the code cells of ``node`` in order in a new kernel, stopping at the first failure.
 
     The kernel is always shut down (nbclient's ``setup_kernel`` context), even on Ctrl-C.
@@ -175,7 +193,9 @@ def execute(node, *, cwd: str, env: dict[str, str], timeout: int, kernel_name: s
                     client.execute_cell(cell, index)
                     done = number
     except NoSuchKernel:
-        raise UsageError(f"kernel {name!r} is not installed here; pass --kernel with one that is (jupyter kernelspec list)") from None
+        raise UsageError(
+            f"kernel {name!r} is not installed here; pass --kernel with one that is (jupyter kernelspec list)"
+        ) from None
     except CellTimeoutError:
         return Execution(done, len(cells), f"cell {done + 1} timed out after {timeout} s (raise --timeout)")
     except CellExecutionError as exc:
@@ -187,11 +207,26 @@ def execute(node, *, cwd: str, env: dict[str, str], timeout: int, kernel_name: s
 
 def add_rerun_options(parser) -> None:
     """The options ``%track rerun`` and ``nbtrack rerun`` share (one definition, so they cannot drift)."""
-    parser.add_argument("--rtol", type=float, default=Tolerance.rtol, help="relative tolerance for float values (default 1e-9)")
-    parser.add_argument("--atol", type=float, default=Tolerance.atol, help="absolute tolerance for float values (default 0)")
-    parser.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT, help=f"seconds allowed per cell (default {DEFAULT_CELL_TIMEOUT})")
-    parser.add_argument("--kernel", default=None, help="kernel to run in (default: the notebook's kernelspec, else python3)")
-    parser.add_argument("--as-executed", action="store_true", help="re-execute the cells in the order they ran instead of the notebook snapshot")
+    parser.add_argument(
+        "--rtol", type=float, default=Tolerance.rtol, help="relative tolerance for float values (default 1e-9)"
+    )
+    parser.add_argument(
+        "--atol", type=float, default=Tolerance.atol, help="absolute tolerance for float values (default 0)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=int,
+        default=DEFAULT_CELL_TIMEOUT,
+        help=f"seconds allowed per cell (default {DEFAULT_CELL_TIMEOUT})",
+    )
+    parser.add_argument(
+        "--kernel", default=None, help="kernel to run in (default: the notebook's kernelspec, else python3)"
+    )
+    parser.add_argument(
+        "--as-executed",
+        action="store_true",
+        help="re-execute the cells in the order they ran instead of the notebook snapshot",
+    )
     parser.add_argument("--output", "-o", default=None, help="keep the executed notebook in this new file")
 
 
@@ -206,7 +241,9 @@ def nested_rerun() -> str | None:
 
 def _kernel_env(tracker, original: Run, path: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "NBTRACK_NOTEBOOK"}  # the override would outrank our path
-    env.update({"NBTRACK_STORE": str(tracker.store.location.directory), "JPY_SESSION_NAME": path, RERUN_ENV: original.id})
+    env.update(
+        {"NBTRACK_STORE": str(tracker.store.location.directory), "JPY_SESSION_NAME": path, RERUN_ENV: original.id}
+    )
     return env
 
 
@@ -242,7 +279,9 @@ def run_outputs(blobs, run: Run) -> list[tuple[str, str]] | None:
     for row in rows[first:]:
         outputs = canonical.loads(blobs.get(row["outputs_sha256"])) if row.get("outputs_sha256") else []
         count = row.get("execution_count")
-        found.append((f"In [{count}]" if count is not None else f"execution {row['seq'] + 1}", output_text(outputs, rich=False)))
+        found.append(
+            (f"In [{count}]" if count is not None else f"execution {row['seq'] + 1}", output_text(outputs, rich=False))
+        )
     return found
 
 
@@ -266,8 +305,10 @@ _SNAPSHOT_NOT_WHAT_RAN = ("edited_after_run", "not_in_notebook")
 def _notes(original: Run, as_executed: bool) -> tuple[str, ...]:
     problems = (original.receipt or {}).get("problems") or []
     if not as_executed and any(p.get("kind") in _SNAPSHOT_NOT_WHAT_RAN for p in problems):
-        return ("the run's receipt says the notebook snapshot is not exactly the code that ran (see %track receipt); "
-                "--as-executed re-executes the cells as they ran",)
+        return (
+            "the run's receipt says the notebook snapshot is not exactly the code that ran (see %track receipt); "
+            "--as-executed re-executes the cells as they ran",
+        )
     return ()
 
 
@@ -291,4 +332,13 @@ def _title(source: str) -> str:
     return first[:70]
 
 
-__all__ = ["DIFFERS_TAG", "VERIFIED_BY_TAG", "VERIFIED_TAG", "Execution", "RerunResult", "add_rerun_options", "execute", "rerun"]
+__all__ = [
+    "DIFFERS_TAG",
+    "VERIFIED_BY_TAG",
+    "VERIFIED_TAG",
+    "Execution",
+    "RerunResult",
+    "add_rerun_options",
+    "execute",
+    "rerun",
+]

@@ -73,7 +73,10 @@ def match(original: Run, candidates: Sequence[Run], cell_sources: dict[str, str]
     ordered = sorted(candidates, key=lambda r: r.start_time)
     rules = (
         ("cell", lambda r: original.cell_key is not None and r.cell_key == original.cell_key),
-        ("cell source", lambda r: cell_sources.get(original.id) is not None and cell_sources.get(r.id) == cell_sources[original.id]),
+        (
+            "cell source",
+            lambda r: cell_sources.get(original.id) is not None and cell_sources.get(r.id) == cell_sources[original.id],
+        ),
         ("name", lambda r: original.name is not None and r.name == original.name),
     )
     for how, rule in rules:
@@ -84,7 +87,9 @@ def match(original: Run, candidates: Sequence[Run], cell_sources: dict[str, str]
     return None, None
 
 
-def checks(original: Run, rerun: Run, tolerance: Tolerance, outputs: tuple[list, list] | None = None) -> tuple[Check, ...]:
+def checks(
+    original: Run, rerun: Run, tolerance: Tolerance, outputs: tuple[list, list] | None = None
+) -> tuple[Check, ...]:
     """Metrics first, then params, then data inputs, each sorted by key, then cell outputs.
 
     ``outputs``: the (label, text) of each of the run's cells, original and rerun (None: the
@@ -92,7 +97,9 @@ def checks(original: Run, rerun: Run, tolerance: Tolerance, outputs: tuple[list,
     """
     metrics_a = {k: m.last for k, m in original.metrics.items()}
     metrics_b = {k: m.last for k, m in rerun.metrics.items()}
-    found = _compare(METRIC, metrics_a, metrics_b, tolerance) + _compare(PARAM, original.params, rerun.params, tolerance)
+    found = _compare(METRIC, metrics_a, metrics_b, tolerance) + _compare(
+        PARAM, original.params, rerun.params, tolerance
+    )
     found += _input_checks(original.inputs, rerun.inputs) if original.inputs else ()
     return found + (output_checks(*outputs, tolerance) if outputs is not None else ())
 
@@ -102,7 +109,9 @@ def outcomes_compared(found: Sequence[Check]) -> bool:
     return any(check.kind in OUTCOMES for check in found)
 
 
-def output_checks(before: Sequence[tuple[str, str]], after: Sequence[tuple[str, str]], tolerance: Tolerance) -> tuple[Check, ...]:
+def output_checks(
+    before: Sequence[tuple[str, str]], after: Sequence[tuple[str, str]], tolerance: Tolerance
+) -> tuple[Check, ...]:
     """One check per cell that printed something on either side, paired in execution order."""
     found = []
     for index in range(max(len(before), len(after))):
@@ -112,7 +121,9 @@ def output_checks(before: Sequence[tuple[str, str]], after: Sequence[tuple[str, 
             continue
         key = label_a or label_b
         if text_a is None or text_b is None:
-            found.append(Check(OUTPUT, key, _first_line(text_a), _first_line(text_b), NEW if text_a is None else MISSING))
+            found.append(
+                Check(OUTPUT, key, _first_line(text_a), _first_line(text_b), NEW if text_a is None else MISSING)
+            )
             continue
         lines_a, lines_b = text_a.splitlines(), text_b.splitlines()
         differing = next((i for i, (a, b) in enumerate(zip(lines_a, lines_b)) if not same_line(a, b, tolerance)), None)

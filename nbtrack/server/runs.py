@@ -86,7 +86,14 @@ def record(run: Run, versions: Sequence[tuple[str, int, str]] = ()) -> dict[str,
     # which also serves 10,000-run listings
     inputs = {k: describe_input(v) for k, v in run.inputs.items()}
     models = [{"name": name, "version": version, "stage": stage} for name, version, stage in versions]
-    return {**run_record(run), "short_id": run.short_id, "badge_kind": kind, "error": run.error, "inputs": inputs, "models": models}
+    return {
+        **run_record(run),
+        "short_id": run.short_id,
+        "badge_kind": kind,
+        "error": run.error,
+        "inputs": inputs,
+        "models": models,
+    }
 
 
 def _records(tracker: Tracker, runs: Sequence[Run]) -> list[dict[str, Any]]:
@@ -145,7 +152,9 @@ def rerun_available() -> bool:
     from ..cli import build_parser
 
     actions = getattr(build_parser(), "_subparsers", None)
-    choices = {name for action in getattr(actions, "_group_actions", []) for name in (getattr(action, "choices", None) or {})}
+    choices = {
+        name for action in getattr(actions, "_group_actions", []) for name in (getattr(action, "choices", None) or {})
+    }
     return "rerun" in choices
 
 

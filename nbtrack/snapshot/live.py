@@ -41,7 +41,9 @@ class LivePush:
         if isinstance(message, NotebookPush):
             self.latest = message
         elif isinstance(message, ScheduledCells) and self.latest is not None and message.path == self.latest.path:
-            self.latest = dataclasses.replace(self.latest, scheduled_cell_ids=message.scheduled_cell_ids, received_at=message.received_at)
+            self.latest = dataclasses.replace(
+                self.latest, scheduled_cell_ids=message.scheduled_cell_ids, received_at=message.received_at
+            )
         else:
             self.ignored += 1
             return None

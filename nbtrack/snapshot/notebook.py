@@ -60,7 +60,9 @@ def _read_once(path: str | None, last_executed: float | None, max_bytes: int) ->
     try:
         before = os.stat(path)
         if before.st_size > max_bytes:
-            return NotebookRead(None, "disk", f"notebook file is {before.st_size} bytes, over the {max_bytes}-byte limit"), False
+            return NotebookRead(
+                None, "disk", f"notebook file is {before.st_size} bytes, over the {max_bytes}-byte limit"
+            ), False
         with open(path, "rb") as handle:
             data = handle.read(max_bytes + 1)
         after = os.stat(path)

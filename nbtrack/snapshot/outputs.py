@@ -22,7 +22,9 @@ _OWN_LINE = re.compile(r"^nbtrack: .*(?:\n|$)", re.MULTILINE)
 TRUNCATED_NOTE = "[nbtrack: output truncated at {limit} bytes; {dropped} more bytes not recorded]\n"
 
 
-def to_nbformat(history_outputs: Iterable[Any], execution_count: int | None, error: Mapping[str, Any] | None) -> list[dict]:
+def to_nbformat(
+    history_outputs: Iterable[Any], execution_count: int | None, error: Mapping[str, Any] | None
+) -> list[dict]:
     """nbformat outputs from IPython ``HistoryOutput`` objects (``output_type`` + ``bundle``)."""
     outputs: list[dict] = []
     for item in history_outputs:
@@ -35,14 +37,25 @@ def to_nbformat(history_outputs: Iterable[Any], execution_count: int | None, err
             else:
                 outputs.append({"output_type": "stream", "name": _STREAMS[kind], "text": text})
         elif kind == "execute_result":
-            outputs.append({"output_type": "execute_result", "execution_count": execution_count, "data": _mime(bundle), "metadata": {}})
+            outputs.append(
+                {
+                    "output_type": "execute_result",
+                    "execution_count": execution_count,
+                    "data": _mime(bundle),
+                    "metadata": {},
+                }
+            )
         elif kind == "display_data":
             outputs.append({"output_type": "display_data", "data": _mime(bundle), "metadata": {}})
     if error:
-        outputs.append({
-            "output_type": "error", "ename": str(error.get("ename", "")), "evalue": str(error.get("evalue", "")),
-            "traceback": [str(line) for line in error.get("traceback") or []],
-        })
+        outputs.append(
+            {
+                "output_type": "error",
+                "ename": str(error.get("ename", "")),
+                "evalue": str(error.get("evalue", "")),
+                "traceback": [str(line) for line in error.get("traceback") or []],
+            }
+        )
     return outputs
 
 
@@ -72,13 +85,17 @@ def bound(outputs: list[dict], limit: int) -> tuple[list[dict], bool]:
             kept.append(output)
             used += size
             continue
-        dropped = size + sum(len(json.dumps(o, default=str)) for o in outputs[index + 1:])
+        dropped = size + sum(len(json.dumps(o, default=str)) for o in outputs[index + 1 :])
         room = max(0, limit - used)
         if output["output_type"] == "stream" and room > 200:
             text = output["text"][: room - 200]
-            kept.append({**output, "text": text + "\n" + TRUNCATED_NOTE.format(limit=limit, dropped=dropped - len(text))})
+            kept.append(
+                {**output, "text": text + "\n" + TRUNCATED_NOTE.format(limit=limit, dropped=dropped - len(text))}
+            )
         else:
-            kept.append({"output_type": "stream", "name": "stderr", "text": TRUNCATED_NOTE.format(limit=limit, dropped=dropped)})
+            kept.append(
+                {"output_type": "stream", "name": "stderr", "text": TRUNCATED_NOTE.format(limit=limit, dropped=dropped)}
+            )
         return kept, True
     return kept, False
 

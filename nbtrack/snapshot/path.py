@@ -120,7 +120,8 @@ def _cell_sources(path: Path) -> frozenset[str] | None:
             _SOURCES_CACHE.clear() if len(_SOURCES_CACHE) > 4 * CONTENT_MAX_FILES else None
             _SOURCES_CACHE[key] = frozenset(
                 ("".join(c["source"]) if isinstance(c.get("source"), list) else str(c.get("source", ""))).strip()
-                for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"
+                for c in cells
+                if isinstance(c, dict) and c.get("cell_type") == "code"
             )
         return _SOURCES_CACHE[key]
     except (OSError, ValueError, AttributeError, TypeError, KeyError):
@@ -146,7 +147,7 @@ def absolute_push_path(path: str, server_roots: list[str], cwd: str | None = Non
 def kernel_id_from_connection_file(connection_file: str | None) -> str | None:
     name = os.path.basename(connection_file or "")
     if name.startswith("kernel-") and name.endswith(".json"):
-        return name[len("kernel-"):-len(".json")]
+        return name[len("kernel-") : -len(".json")]
     return None
 
 
@@ -157,7 +158,13 @@ class ServerLookup:
     dir. Only 127.0.0.1/localhost URLs are contacted, each with ``timeout`` seconds.
     """
 
-    def __init__(self, kernel_id: str | None, runtime_dir: str | None = None, timeout: float = SERVER_TIMEOUT, refresh: float = SERVER_REFRESH):
+    def __init__(
+        self,
+        kernel_id: str | None,
+        runtime_dir: str | None = None,
+        timeout: float = SERVER_TIMEOUT,
+        refresh: float = SERVER_REFRESH,
+    ):
         self.kernel_id = kernel_id
         self.runtime_dir = runtime_dir
         self.timeout = timeout
@@ -187,7 +194,11 @@ class ServerLookup:
         """Root dirs of the local servers (reads the runtime files only, no HTTP)."""
         if self._roots is None:
             try:
-                self._roots = [str(s.get("root_dir") or s.get("notebook_dir")) for s in self._servers() if s.get("root_dir") or s.get("notebook_dir")]
+                self._roots = [
+                    str(s.get("root_dir") or s.get("notebook_dir"))
+                    for s in self._servers()
+                    if s.get("root_dir") or s.get("notebook_dir")
+                ]
             except OSError:
                 self._roots = []
         return self._roots

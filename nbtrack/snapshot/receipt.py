@@ -38,8 +38,10 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_PROBLEMS = 50
-_STALE = ("compared with the saved notebook, which is older than the last executed cell: save the notebook for an exact "
-          "check (no live copy from the nbtrack JupyterLab extension was used for this run)")
+_STALE = (
+    "compared with the saved notebook, which is older than the last executed cell: save the notebook for an exact "
+    "check (no live copy from the nbtrack JupyterLab extension was used for this run)"
+)
 _BUILTINS = frozenset(dir(builtins)) | {"get_ipython", "display", "In", "Out", "exit", "quit"}
 
 
@@ -84,23 +86,29 @@ class Receipts:
 
     def __init__(self, transform: Callable[[str], str] = lambda s: s):
         self._transform = transform
-        self._analysed: list[tuple[str, frozenset[str], frozenset[str]]] = []  # by seq: (normalised source, loads, stores)
+        self._analysed: list[
+            tuple[str, frozenset[str], frozenset[str]]
+        ] = []  # by seq: (normalised source, loads, stores)
         self._fold: _Fold | None = None
 
     def cell_of_last(self) -> Cell | None:
         """The notebook cell the last entry of the last :meth:`build` ran from, when it was located."""
         return self._fold.last_cell if self._fold is not None else None
 
-    def build(self, history: Sequence[Executed], cells: Sequence[Cell] | None, run_from_seq: int, *, stale: bool = False) -> dict[str, Any]:
+    def build(
+        self, history: Sequence[Executed], cells: Sequence[Cell] | None, run_from_seq: int, *, stale: bool = False
+    ) -> dict[str, Any]:
         if cells is None:
             self._fold = None
-            problem = _problem("notebook_unknown", "the notebook is unknown, so the execution history could not be checked against it")
+            problem = _problem(
+                "notebook_unknown", "the notebook is unknown, so the execution history could not be checked against it"
+            )
             return {"clean": False, "checked": False, "problems": [problem]}
         key = tuple((c.cell_id, _norm(c.source)) for c in cells)
         if self._fold is None or self._fold.key != key or self._fold.folded > len(history):
             self._fold = _Fold(key, cells)
         fold = self._fold
-        for entry in history[fold.folded:]:
+        for entry in history[fold.folded :]:
             fold.add(entry, self._analysis(entry))
         problems = fold.problems(run_from_seq)
         if stale and problems:
@@ -156,7 +164,14 @@ class _Fold:
         elif (key := entry.cell_id or norm) not in self.seen_missing:
             self.seen_missing.add(key)
             first = norm.split("\n", 1)[0][:60]
-            self.missing.append(_problem("not_in_notebook", f"{_label(entry)} ran code that is no longer in the notebook: {first!r}", entry, cell_id=entry.cell_id))
+            self.missing.append(
+                _problem(
+                    "not_in_notebook",
+                    f"{_label(entry)} ran code that is no longer in the notebook: {first!r}",
+                    entry,
+                    cell_id=entry.cell_id,
+                )
+            )
         found = []
         for name in loads:
             source = self.definer.get(name)
@@ -186,23 +201,33 @@ class _Fold:
         furthest = self.furthest
         if furthest is not None and cell.index < furthest.index and cell.index not in self.reported_order:
             self.reported_order.add(cell.index)
-            self.order.append(_problem(
-                "out_of_order", f"{_label(entry)} (cell {cell.index + 1}) ran after cell {furthest.index + 1}, which is below it",
-                entry, cell_id=cell.cell_id,
-            ))
+            self.order.append(
+                _problem(
+                    "out_of_order",
+                    f"{_label(entry)} (cell {cell.index + 1}) ran after cell {furthest.index + 1}, which is below it",
+                    entry,
+                    cell_id=cell.cell_id,
+                )
+            )
         if furthest is None or cell.index > furthest.index:
             self.furthest = cell
 
     def problems(self, run_from_seq: int) -> list[dict]:
         edits = [
-            _problem("edited_after_run", f"cell {cell.index + 1} was edited after it last ran ({_label(entry)}): the notebook shows code that did not run", entry, cell_id=cell.cell_id)
-            for entry, cell, edited in self.last.values() if edited
+            _problem(
+                "edited_after_run",
+                f"cell {cell.index + 1} was edited after it last ran ({_label(entry)}): the notebook shows code that did not run",
+                entry,
+                cell_id=cell.cell_id,
+            )
+            for entry, cell, edited in self.last.values()
+            if edited
         ]
         return [*self.order, *edits, *self.missing, *self._dependencies(run_from_seq)]
 
     def _dependencies(self, run_from_seq: int) -> list[dict]:
         grouped: dict[tuple, list[str]] = {}
-        for reader, findings in self.findings[bisect.bisect_left(self.readers, run_from_seq):]:
+        for reader, findings in self.findings[bisect.bisect_left(self.readers, run_from_seq) :]:
             for kind, source, name in findings:
                 grouped.setdefault((kind, source, reader), []).append(name)
         problems = []

@@ -31,8 +31,13 @@ def put_notebook(blobs, notebook: dict) -> str:
     return blobs.put(canonical.dumps(notebook))
 
 
-def put_history(blobs, entries: Sequence[HistoryEntry], keep_outputs: bool, max_output_bytes: int,
-                chunks: dict[int, tuple] | None = None) -> tuple[str, int]:
+def put_history(
+    blobs,
+    entries: Sequence[HistoryEntry],
+    keep_outputs: bool,
+    max_output_bytes: int,
+    chunks: dict[int, tuple] | None = None,
+) -> tuple[str, int]:
     """Store each entry's source and outputs once, then the ordered list; returns (sha, truncated cells).
 
     Complete groups of ``CHUNK_SIZE`` entries are blobs of their own, the rest is inline
@@ -50,7 +55,7 @@ def put_history(blobs, entries: Sequence[HistoryEntry], keep_outputs: bool, max_
     for start in range(0, full, CHUNK_SIZE):
         known = chunks.get(start)
         if known is None or known[0] != token:
-            group = entries[start:start + CHUNK_SIZE]
+            group = entries[start : start + CHUNK_SIZE]
             rows, cut = _rows(blobs, group, keep_outputs, max_output_bytes, token)
             known = (token, blobs.put(canonical.dumps({"format": CHUNK_FORMAT, "entries": rows})), cut)
             if all(entry.finished for entry in group):
@@ -62,19 +67,28 @@ def put_history(blobs, entries: Sequence[HistoryEntry], keep_outputs: bool, max_
     return blobs.put(canonical.dumps(history)), truncated + cut
 
 
-def _rows(blobs, entries: Sequence[HistoryEntry], keep_outputs: bool, max_output_bytes: int, token) -> tuple[list[dict], int]:
+def _rows(
+    blobs, entries: Sequence[HistoryEntry], keep_outputs: bool, max_output_bytes: int, token
+) -> tuple[list[dict], int]:
     rows, truncated = [], 0
     for entry in entries:
         if entry.stored is None or entry.stored_token != token:
             entry.stored, entry.stored_token = _put_entry(blobs, entry, keep_outputs, max_output_bytes), token
         source_sha, outputs_sha, cut = entry.stored
         truncated += cut
-        rows.append({
-            "seq": entry.seq, "execution_count": entry.execution_count, "cell_id": entry.cell_id,
-            "source_sha256": source_sha, "outputs_sha256": outputs_sha, "outputs_truncated": cut,
-            "started": round(entry.started, 3), "duration": None if entry.duration is None else round(entry.duration, 4),
-            "finished": entry.finished,
-        })
+        rows.append(
+            {
+                "seq": entry.seq,
+                "execution_count": entry.execution_count,
+                "cell_id": entry.cell_id,
+                "source_sha256": source_sha,
+                "outputs_sha256": outputs_sha,
+                "outputs_truncated": cut,
+                "started": round(entry.started, 3),
+                "duration": None if entry.duration is None else round(entry.duration, 4),
+                "finished": entry.finished,
+            }
+        )
     return rows, truncated
 
 
@@ -115,11 +129,16 @@ def history_notebook(blobs, run) -> dict:
     cells = []
     for row in load_history(blobs, sha):
         outputs = canonical.loads(blobs.get(row["outputs_sha256"])) if row.get("outputs_sha256") else []
-        cells.append({
-            "cell_type": "code", "id": f"exec-{row['seq'] + 1}", "execution_count": row.get("execution_count"),
-            "metadata": {"nbtrack": {k: row.get(k) for k in ("cell_id", "started", "duration", "seq")}},
-            "source": blobs.get(row["source_sha256"]).decode("utf-8", "surrogatepass"), "outputs": outputs,
-        })
+        cells.append(
+            {
+                "cell_type": "code",
+                "id": f"exec-{row['seq'] + 1}",
+                "execution_count": row.get("execution_count"),
+                "metadata": {"nbtrack": {k: row.get(k) for k in ("cell_id", "started", "duration", "seq")}},
+                "source": blobs.get(row["source_sha256"]).decode("utf-8", "surrogatepass"),
+                "outputs": outputs,
+            }
+        )
     metadata = {"kernelspec": DEFAULT_KERNELSPEC, "nbtrack": {"run_id": run.id, "as_executed": True}}
     return {"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": cells}
 

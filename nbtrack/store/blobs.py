@@ -91,7 +91,9 @@ class BlobStore:
         if not self.directory.is_dir():
             return []
         return [
-            path for folder in self.directory.iterdir() if folder.is_dir() and len(folder.name) == 2
+            path
+            for folder in self.directory.iterdir()
+            if folder.is_dir() and len(folder.name) == 2
             for path in folder.iterdir()
             if path.name.startswith((_TMP_PREFIX, TRASH_PREFIX)) or (_is_sha(path.name) and path.name not in keep)
         ]

@@ -62,7 +62,9 @@ class Store:
         db_path = location.db_path
         if not db_path.exists():
             if not create:
-                raise StoreError(f"no nbtrack store at {location.directory}; run a tracked cell or `nbtrack store info --create` first")
+                raise StoreError(
+                    f"no nbtrack store at {location.directory}; run a tracked cell or `nbtrack store info --create` first"
+                )
             try:
                 location.directory.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -71,9 +73,7 @@ class Store:
             _check_header(db_path)
         timeout = DEFAULT_BUSY_TIMEOUT if busy_timeout is None else busy_timeout
         try:
-            conn = sqlite3.connect(
-                str(db_path), timeout=timeout, isolation_level=None, check_same_thread=False
-            )
+            conn = sqlite3.connect(str(db_path), timeout=timeout, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {db_path}: {exc}") from None
         try:
@@ -153,9 +153,10 @@ class Store:
         with self.lock:
             if not self.closed:
                 return self.rows(sql, params)
-        with translate_errors(self._db_path), closing(
-            sqlite3.connect(f"{self._db_path.resolve().as_uri()}?mode=ro", uri=True)
-        ) as conn:
+        with (
+            translate_errors(self._db_path),
+            closing(sqlite3.connect(f"{self._db_path.resolve().as_uri()}?mode=ro", uri=True)) as conn,
+        ):
             return conn.execute(sql, params).fetchall()
 
     def change_stamp(self) -> tuple[int, int]:
@@ -191,9 +192,13 @@ def translate_conditions(db_path: Path) -> Iterator[None]:
     except sqlite3.OperationalError as exc:
         text = str(exc)
         if "locked" in text or "busy" in text:
-            raise StoreError(f"the store {db_path} is locked by another process (waited {DEFAULT_BUSY_TIMEOUT:g} s); try again, or raise NBTRACK_BUSY_TIMEOUT") from exc
+            raise StoreError(
+                f"the store {db_path} is locked by another process (waited {DEFAULT_BUSY_TIMEOUT:g} s); try again, or raise NBTRACK_BUSY_TIMEOUT"
+            ) from exc
         if "readonly" in text or "read-only" in text:
-            raise StoreError(f"the store {db_path} is read-only; fix its permissions or point NBTRACK_STORE elsewhere") from exc
+            raise StoreError(
+                f"the store {db_path} is read-only; fix its permissions or point NBTRACK_STORE elsewhere"
+            ) from exc
         if "disk" in text and ("full" in text or "I/O" in text):
             raise StoreError(f"the disk holding {db_path} is full or failing ({text})") from exc
         if "unable to open" in text:
@@ -210,7 +215,9 @@ def translate_errors(db_path: Path) -> Iterator[None]:
     except sqlite3.DatabaseError as exc:
         if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
             raise
-        raise NotAStoreError(f"{db_path} is damaged ({exc}); restore it from a backup or move it away to start a new store") from exc
+        raise NotAStoreError(
+            f"{db_path} is damaged ({exc}); restore it from a backup or move it away to start a new store"
+        ) from exc
 
 
 def _check_header(db_path: Path) -> None:
@@ -231,9 +238,14 @@ def _prepare(conn: sqlite3.Connection, db_path: Path) -> None:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if app_id not in (0, APPLICATION_ID):
-            raise NotAStoreError(f"{db_path} belongs to another application (application_id {app_id:#x}); it is not an nbtrack store")
+            raise NotAStoreError(
+                f"{db_path} belongs to another application (application_id {app_id:#x}); it is not an nbtrack store"
+            )
         if app_id == 0:
-            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+            tables = [
+                r[0]
+                for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
+            ]
             if tables and "_sqlite_migrations" not in tables:
                 raise NotAStoreError(
                     f"{db_path} is a SQLite database of another application (tables: {', '.join(tables[:5])}); "

@@ -25,8 +25,12 @@ from .runs import RunRepository
 
 #: (table, column) holding one blob's sha256; every ``*sha256`` column of the schema is here (tested)
 BLOB_COLUMNS = (
-    ("runs", "env_sha256"), ("runs", "snapshot_sha256"), ("artifacts", "sha256"), ("run_cells", "source_sha256"),
-    ("run_cells", "outputs_sha256"), ("model_versions", "sha256"),
+    ("runs", "env_sha256"),
+    ("runs", "snapshot_sha256"),
+    ("artifacts", "sha256"),
+    ("run_cells", "source_sha256"),
+    ("run_cells", "outputs_sha256"),
+    ("model_versions", "sha256"),
 )
 #: blobs of these columns are user bytes: kept, never scanned for references
 OPAQUE_COLUMNS = {("artifacts", "sha256"), ("model_versions", "sha256")}
@@ -70,8 +74,10 @@ def purge(store: Store, runs: RunRepository, select: Callable[[], Iterable[int]]
                 raise _DryRun(report)
             moved = store.blobs.remove(garbage.shas, garbage.files)
             if report.runs or report.blobs:
-                conn.execute("INSERT INTO purges(time, runs, blobs, bytes, last_run_id) VALUES (?, ?, ?, ?, ?)",
-                             (time.time(), len(report.runs), report.blobs, report.bytes, max(ids, default=None)))
+                conn.execute(
+                    "INSERT INTO purges(time, runs, blobs, bytes, last_run_id) VALUES (?, ?, ?, ?, ?)",
+                    (time.time(), len(report.runs), report.blobs, report.bytes, max(ids, default=None)),
+                )
     except _DryRun as rolled_back:
         return rolled_back.report
     except BaseException:
@@ -95,7 +101,9 @@ def referenced(store: Store, known: set[str]) -> set[str]:
     kept: set[str] = set()
     pending: set[str] = set()
     for table, column in BLOB_COLUMNS:  # identifiers from the constants above, never user text
-        found = {row[0] for row in store.query(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL")} & known
+        found = {
+            row[0] for row in store.query(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL")
+        } & known
         kept |= found
         if (table, column) not in OPAQUE_COLUMNS:
             pending |= found

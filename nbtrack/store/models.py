@@ -42,7 +42,9 @@ class ModelRepository:
         if not rows:
             raise NotFoundError(f"no registered model named {name!r}; list them with `nbtrack models ls`")
         if rows[0]["deleted_time"] is not None and not deleted_ok:
-            raise NotFoundError(f"model {name!r} is deleted; restore it with `nbtrack models restore {shlex.quote(name)}` (its history: `nbtrack models history {shlex.quote(name)}`)")
+            raise NotFoundError(
+                f"model {name!r} is deleted; restore it with `nbtrack models restore {shlex.quote(name)}` (its history: `nbtrack models history {shlex.quote(name)}`)"
+            )
         return rows[0]["id"]
 
     def create_model(self, name: str, now: float) -> int:
@@ -57,7 +59,9 @@ class ModelRepository:
 
     def set_model_description(self, model_id: int, text: str | None, now: float) -> None:
         with self.store.atomic() as conn:
-            conn.execute("UPDATE registered_models SET description = ?, updated = ? WHERE id = ?", (text, now, model_id))
+            conn.execute(
+                "UPDATE registered_models SET description = ?, updated = ? WHERE id = ?", (text, now, model_id)
+            )
 
     def rename_model(self, model_id: int, new_name: str, now: float) -> None:
         with self.store.atomic() as conn:
@@ -66,7 +70,9 @@ class ModelRepository:
     def set_model_deleted(self, model_id: int, deleted_time: float | None, now: float) -> None:
         """Mark a model deleted at ``deleted_time``, or live again with None."""
         with self.store.atomic() as conn:
-            conn.execute("UPDATE registered_models SET deleted_time = ?, updated = ? WHERE id = ?", (deleted_time, now, model_id))
+            conn.execute(
+                "UPDATE registered_models SET deleted_time = ?, updated = ? WHERE id = ?", (deleted_time, now, model_id)
+            )
 
     def model_ids(self, glob: str | None = None, deleted: bool = False) -> list[int]:
         """Ids of live models (or, with ``deleted``, of deleted ones) whose name matches ``glob``, by name."""
@@ -78,10 +84,19 @@ class ModelRepository:
 
     def get_model(self, model_id: int) -> RegisteredModel:
         row = self.store.query("SELECT * FROM registered_models WHERE id = ?", (model_id,))[0]
-        tags = {r["key"]: r["value"] for r in self.store.query("SELECT key, value FROM model_tags WHERE model_id = ? ORDER BY key", (model_id,))}
+        tags = {
+            r["key"]: r["value"]
+            for r in self.store.query("SELECT key, value FROM model_tags WHERE model_id = ? ORDER BY key", (model_id,))
+        }
         return RegisteredModel(
-            name=row["name"], description=row["description"], created=row["created"], updated=row["updated"],
-            tags=tags, versions=tuple(self.versions(model_id)), aliases=self.aliases(model_id), deleted_time=row["deleted_time"],
+            name=row["name"],
+            description=row["description"],
+            created=row["created"],
+            updated=row["updated"],
+            tags=tags,
+            versions=tuple(self.versions(model_id)),
+            aliases=self.aliases(model_id),
+            deleted_time=row["deleted_time"],
             deleted_versions=tuple(v.version for v in self.versions(model_id, deleted=True)),
         )
 
@@ -96,8 +111,17 @@ class ModelRepository:
                 (model_id, model_id),
             ).fetchone()[0]
 
-    def insert_version(self, model_id: int, version: int, run_row_id: int, artifact: str, sha: str,
-                       description: str | None, now: float, who: str) -> None:
+    def insert_version(
+        self,
+        model_id: int,
+        version: int,
+        run_row_id: int,
+        artifact: str,
+        sha: str,
+        description: str | None,
+        now: float,
+        who: str,
+    ) -> None:
         with self.store.atomic() as conn:
             conn.execute(
                 "INSERT INTO model_versions(model_id, version, run_id, artifact, sha256, stage, description, created, updated, created_by) "
@@ -107,18 +131,23 @@ class ModelRepository:
 
     def set_stage(self, model_id: int, version: int, stage: str, now: float) -> None:
         with self.store.atomic() as conn:
-            conn.execute("UPDATE model_versions SET stage = ?, updated = ? WHERE model_id = ? AND version = ?", (stage, now, model_id, version))
+            conn.execute(
+                "UPDATE model_versions SET stage = ?, updated = ? WHERE model_id = ? AND version = ?",
+                (stage, now, model_id, version),
+            )
 
     def set_version_description(self, model_id: int, version: int, text: str | None, now: float) -> None:
         with self.store.atomic() as conn:
             conn.execute(
-                "UPDATE model_versions SET description = ?, updated = ? WHERE model_id = ? AND version = ?", (text, now, model_id, version)
+                "UPDATE model_versions SET description = ?, updated = ? WHERE model_id = ? AND version = ?",
+                (text, now, model_id, version),
             )
 
     def set_version_deleted(self, model_id: int, version: int, deleted_time: float | None, now: float) -> None:
         with self.store.atomic() as conn:
             conn.execute(
-                "UPDATE model_versions SET deleted_time = ?, updated = ? WHERE model_id = ? AND version = ?", (deleted_time, now, model_id, version)
+                "UPDATE model_versions SET deleted_time = ?, updated = ? WHERE model_id = ? AND version = ?",
+                (deleted_time, now, model_id, version),
             )
 
     def version(self, model_id: int, version: int, deleted_ok: bool = False) -> ModelVersion | None:
@@ -154,7 +183,9 @@ class ModelRepository:
         return found
 
     def run_row_id(self, model_id: int, version: int) -> int:
-        return self.store.query("SELECT run_id FROM model_versions WHERE model_id = ? AND version = ?", (model_id, version))[0]["run_id"]
+        return self.store.query(
+            "SELECT run_id FROM model_versions WHERE model_id = ? AND version = ?", (model_id, version)
+        )[0]["run_id"]
 
     def _versions(self, where: str, params: Sequence[Any]) -> list[ModelVersion]:
         rows = self.store.query(f"SELECT {_VERSION_COLUMNS} {_VERSION_FROM} {where} ORDER BY v.version", params)
@@ -162,16 +193,27 @@ class ModelRepository:
             return []
         model_id = rows[0]["model_id"]
         tags: dict[int, dict[str, str]] = {}
-        for r in self.store.query("SELECT version, key, value FROM version_tags WHERE model_id = ? ORDER BY key", (model_id,)):
+        for r in self.store.query(
+            "SELECT version, key, value FROM version_tags WHERE model_id = ? ORDER BY key", (model_id,)
+        ):
             tags.setdefault(r["version"], {})[r["key"]] = r["value"]
         aliases: dict[int, list[str]] = {}
         for alias, version in self.aliases(model_id).items():
             aliases.setdefault(version, []).append(alias)
         return [
             ModelVersion(
-                name=r["name"], version=r["version"], run_id=r["run_uuid"], artifact=r["artifact"], sha256=r["sha256"],
-                stage=r["stage"], description=r["description"], created=r["created"], updated=r["updated"],
-                created_by=r["created_by"], tags=tags.get(r["version"], {}), aliases=tuple(sorted(aliases.get(r["version"], []))),
+                name=r["name"],
+                version=r["version"],
+                run_id=r["run_uuid"],
+                artifact=r["artifact"],
+                sha256=r["sha256"],
+                stage=r["stage"],
+                description=r["description"],
+                created=r["created"],
+                updated=r["updated"],
+                created_by=r["created_by"],
+                tags=tags.get(r["version"], {}),
+                aliases=tuple(sorted(aliases.get(r["version"], []))),
                 deleted_time=r["deleted_time"],
             )
             for r in rows
@@ -182,16 +224,22 @@ class ModelRepository:
         if version is None:
             rows = self.store.query("SELECT value FROM model_tags WHERE model_id = ? AND key = ?", (model_id, key))
         else:
-            rows = self.store.query("SELECT value FROM version_tags WHERE model_id = ? AND version = ? AND key = ?", (model_id, version, key))
+            rows = self.store.query(
+                "SELECT value FROM version_tags WHERE model_id = ? AND version = ? AND key = ?",
+                (model_id, version, key),
+            )
         return rows[0]["value"] if rows else None
 
     def set_tag(self, model_id: int, version: int | None, key: str, value: str) -> None:
         with self.store.atomic() as conn:
             if version is None:
-                conn.execute("INSERT OR REPLACE INTO model_tags(model_id, key, value) VALUES (?, ?, ?)", (model_id, key, value))
+                conn.execute(
+                    "INSERT OR REPLACE INTO model_tags(model_id, key, value) VALUES (?, ?, ?)", (model_id, key, value)
+                )
             else:
                 conn.execute(
-                    "INSERT OR REPLACE INTO version_tags(model_id, version, key, value) VALUES (?, ?, ?, ?)", (model_id, version, key, value)
+                    "INSERT OR REPLACE INTO version_tags(model_id, version, key, value) VALUES (?, ?, ?, ?)",
+                    (model_id, version, key, value),
                 )
 
     def delete_tag(self, model_id: int, version: int | None, key: str) -> None:
@@ -199,7 +247,9 @@ class ModelRepository:
             if version is None:
                 conn.execute("DELETE FROM model_tags WHERE model_id = ? AND key = ?", (model_id, key))
             else:
-                conn.execute("DELETE FROM version_tags WHERE model_id = ? AND version = ? AND key = ?", (model_id, version, key))
+                conn.execute(
+                    "DELETE FROM version_tags WHERE model_id = ? AND version = ? AND key = ?", (model_id, version, key)
+                )
 
     # -- aliases ---------------------------------------------------------------------------------
     def aliases(self, model_id: int) -> dict[str, int]:
@@ -208,7 +258,10 @@ class ModelRepository:
 
     def set_alias(self, model_id: int, alias: str, version: int, now: float) -> None:
         with self.store.atomic() as conn:
-            conn.execute("INSERT OR REPLACE INTO aliases(model_id, alias, version, updated) VALUES (?, ?, ?, ?)", (model_id, alias, version, now))
+            conn.execute(
+                "INSERT OR REPLACE INTO aliases(model_id, alias, version, updated) VALUES (?, ?, ?, ?)",
+                (model_id, alias, version, now),
+            )
 
     def delete_alias(self, model_id: int, alias: str) -> None:
         with self.store.atomic() as conn:
@@ -227,7 +280,9 @@ class ModelRepository:
         values = [fields.get(name) for name in _EVENT_FIELDS]
         values[-1] = json.dumps(values[-1], sort_keys=True, default=str) if values[-1] else None
         with self.store.atomic() as conn:
-            seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM registry_events WHERE model_id = ?", (model_id,)).fetchone()[0]
+            seq = conn.execute(
+                "SELECT coalesce(max(seq), 0) + 1 FROM registry_events WHERE model_id = ?", (model_id,)
+            ).fetchone()[0]
             conn.execute(
                 "INSERT INTO registry_events(model_id, seq, time, who, action, version, key, from_value, to_value, comment, details) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -246,8 +301,16 @@ class ModelRepository:
 
 def _event(row: sqlite3.Row) -> RegistryEvent:
     return RegistryEvent(
-        model=row["name"], seq=row["seq"], time=row["time"], who=row["who"], action=row["action"], version=row["version"],
-        key=row["key"], from_value=row["from_value"], to_value=row["to_value"], comment=row["comment"],
+        model=row["name"],
+        seq=row["seq"],
+        time=row["time"],
+        who=row["who"],
+        action=row["action"],
+        version=row["version"],
+        key=row["key"],
+        from_value=row["from_value"],
+        to_value=row["to_value"],
+        comment=row["comment"],
         details=json.loads(row["details"]) if row["details"] else {},
     )
 

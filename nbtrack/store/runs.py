@@ -15,7 +15,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from ..entities import KILLED, RUNNING, Artifact, Experiment, MetricHistory, MetricSummary, Run, RunCell, receipt_outline, record
+from ..entities import (
+    KILLED,
+    RUNNING,
+    Artifact,
+    Experiment,
+    MetricHistory,
+    MetricSummary,
+    Run,
+    RunCell,
+    receipt_outline,
+    record,
+)
 from ..errors import AmbiguousIdError, NotFoundError, UsageError
 from ..values import decode_param
 from .connection import Store
@@ -47,7 +58,13 @@ _RUN_COLUMNS = (
 #: how many columns ``_RUN_COLUMNS`` has (rows read by position: see RunRepository.select)
 _RUN_WIDTH = 22
 #: provenance fields kept in their own columns: (name, position in ``_RUN_COLUMNS``)
-_PROVENANCE_COLUMNS = (("notebook_path", 15), ("path_method", 16), ("git_commit", 17), ("env_sha256", 18), ("snapshot_sha256", 19))
+_PROVENANCE_COLUMNS = (
+    ("notebook_path", 15),
+    ("path_method", 16),
+    ("git_commit", 17),
+    ("env_sha256", 18),
+    ("snapshot_sha256", 19),
+)
 _FROM = "FROM runs r JOIN experiments e ON e.id = r.experiment_id"
 #: the large documents of a run live in their own table (migration 0005): read with one run, never for a listing
 _WITH_DOCUMENTS = ", d.provenance, d.receipt FROM runs r JOIN experiments e ON e.id = r.experiment_id LEFT JOIN run_documents d ON d.run_id = r.id"
@@ -71,7 +88,9 @@ DOCUMENT_FIELDS = ("provenance", "receipt")
 #: cascade from, so a purge deletes from each by name)
 RUN_TABLES = ("params", "tags", "metrics", "latest_metrics", "artifacts", "run_cells", "run_documents")
 #: the next run row id: above the live ones and above the highest ever purged (see migration 0004)
-_NEXT_RUN_ID = "SELECT max(coalesce((SELECT max(id) FROM runs), 0), coalesce((SELECT max(last_run_id) FROM purges), 0)) + 1"
+_NEXT_RUN_ID = (
+    "SELECT max(coalesce((SELECT max(id) FROM runs), 0), coalesce((SELECT max(last_run_id) FROM purges), 0)) + 1"
+)
 #: rows of deleted runs, for excluding them from aggregates (served by the partial index runs_deleted)
 _DELETED_IDS = "SELECT id FROM runs WHERE deleted_time IS NOT NULL"
 _NODE_COLUMNS = "SELECT r.id, r.uuid, r.status, r.parent_id, r.deleted_time FROM runs r"
@@ -106,7 +125,15 @@ ORDER BY m.step DESC LIMIT 1
 
 #: what the database raises for a row it refuses (as opposed to trouble with the store itself):
 #: a failed constraint, a value SQLite cannot bind (too big an int, a lone surrogate, an odd type)
-_REFUSED_ROW = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError, sqlite3.ProgrammingError, OverflowError, ValueError, TypeError)
+_REFUSED_ROW = (
+    sqlite3.IntegrityError,
+    sqlite3.DataError,
+    sqlite3.InterfaceError,
+    sqlite3.ProgrammingError,
+    OverflowError,
+    ValueError,
+    TypeError,
+)
 
 
 class RunNode(NamedTuple):
@@ -135,12 +162,13 @@ class RunRepository:
             row = conn.execute("SELECT id FROM experiments WHERE name = ?", (name,)).fetchone()
             if row:
                 return row[0]
-            return conn.execute(
-                "INSERT INTO experiments(name, created) VALUES (?, ?)", (name, time.time())
-            ).lastrowid
+            return conn.execute("INSERT INTO experiments(name, created) VALUES (?, ?)", (name, time.time())).lastrowid
 
     def experiments(self) -> list[Experiment]:
-        return [Experiment(r["id"], r["name"], r["created"]) for r in self.store.query("SELECT * FROM experiments ORDER BY id")]
+        return [
+            Experiment(r["id"], r["name"], r["created"])
+            for r in self.store.query("SELECT * FROM experiments ORDER BY id")
+        ]
 
     def experiment_summaries(self) -> list[tuple[str, int, float | None]]:
         """(name, number of live runs, start of the latest) per experiment, most recently used first."""
@@ -160,7 +188,9 @@ class RunRepository:
         marks = ", ".join("?" for _ in fields)
         with self.store.atomic() as conn:
             # column names come from our code (Tracker), never from user text
-            run_id = conn.execute(f"INSERT INTO runs(id, {columns}) VALUES (({_NEXT_RUN_ID}), {marks})", tuple(fields.values())).lastrowid
+            run_id = conn.execute(
+                f"INSERT INTO runs(id, {columns}) VALUES (({_NEXT_RUN_ID}), {marks})", tuple(fields.values())
+            ).lastrowid
             _write_documents(conn, run_id, documents)
             return run_id
 
@@ -187,8 +217,12 @@ class RunRepository:
                 [(when, i, revive_prefix) for i in run_ids],
             )
 
-    def mark_dead_runs(self, dead: Callable[[Mapping[str, Any]], bool], error: Callable[[Mapping[str, Any]], str],
-                       skip: Iterable[int] = ()) -> int:
+    def mark_dead_runs(
+        self,
+        dead: Callable[[Mapping[str, Any]], bool],
+        error: Callable[[Mapping[str, Any]], str],
+        skip: Iterable[int] = (),
+    ) -> int:
         """End as KILLED every RUNNING run ``dead(row)`` says is dead, at its last heartbeat.
 
         ``row`` has id, host, pid, start_time, heartbeat and the process recorded at start
@@ -228,11 +262,17 @@ class RunRepository:
     def set_deleted(self, run_ids: Iterable[int], when: float | None) -> None:
         """Hide runs from listings as deleted at ``when``; None makes them live again."""
         with self.store.atomic() as conn:
-            conn.execute("UPDATE runs SET deleted_time = ? WHERE id IN (SELECT value FROM json_each(?))", (when, _json_ids(run_ids)))
+            conn.execute(
+                "UPDATE runs SET deleted_time = ? WHERE id IN (SELECT value FROM json_each(?))",
+                (when, _json_ids(run_ids)),
+            )
 
     def deleted_before(self, cutoff: float | None) -> list[int]:
         """Deleted runs, all or those deleted before ``cutoff``."""
-        rows = self.store.query("SELECT id FROM runs WHERE deleted_time IS NOT NULL AND (?1 IS NULL OR deleted_time < ?1) ORDER BY id", (cutoff,))
+        rows = self.store.query(
+            "SELECT id FROM runs WHERE deleted_time IS NOT NULL AND (?1 IS NULL OR deleted_time < ?1) ORDER BY id",
+            (cutoff,),
+        )
         return [r["id"] for r in rows]
 
     def delete(self, run_ids: Iterable[int]) -> list[str]:
@@ -242,7 +282,12 @@ class RunRepository:
         """
         ids = _json_ids(run_ids)
         with self.store.atomic() as conn:
-            uuids = [row[0] for row in conn.execute("SELECT uuid FROM runs WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id", (ids,))]
+            uuids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT uuid FROM runs WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id", (ids,)
+                )
+            ]
             for table in RUN_TABLES:  # names from our own constant, never user text
                 conn.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT value FROM json_each(?))", (ids,))
             conn.execute("DELETE FROM runs WHERE id IN (SELECT value FROM json_each(?))", (ids,))
@@ -265,10 +310,13 @@ class RunRepository:
             run_params = [*run_params, *((run_id, k, t, v) for k, t, v in params)]
         with self.store.atomic() as conn:
             if run_params:
-                conn.executemany("INSERT OR REPLACE INTO params(run_id, key, type, value) VALUES (?, ?, ?, ?)", run_params)
+                conn.executemany(
+                    "INSERT OR REPLACE INTO params(run_id, key, type, value) VALUES (?, ?, ?, ?)", run_params
+                )
             if tags:
                 conn.executemany(
-                    "INSERT OR REPLACE INTO tags(run_id, key, value) VALUES (?, ?, ?)", [(run_id, k, v) for k, v in tags]
+                    "INSERT OR REPLACE INTO tags(run_id, key, value) VALUES (?, ?, ?)",
+                    [(run_id, k, v) for k, v in tags],
                 )
             if metrics:
                 self._write_metrics(conn, metrics)
@@ -323,15 +371,18 @@ class RunRepository:
         ids = list(run_ids)
         found: dict[int, dict[str, str]] = {run_id: {} for run_id in ids}
         for run_id, key, value in self.store.rows(
-                "SELECT run_id, key, value FROM tags WHERE run_id IN (SELECT value FROM json_each(?))", (_json_ids(ids),)):
+            "SELECT run_id, key, value FROM tags WHERE run_id IN (SELECT value FROM json_each(?))", (_json_ids(ids),)
+        ):
             found[run_id][key] = value
         return found
 
     def delete_tag(self, run_ids: Iterable[int], key: str) -> int:
         """Remove tag ``key`` from the runs ``run_ids`` in one statement; returns how many had it."""
         with self.store.atomic() as conn:
-            return conn.execute("DELETE FROM tags WHERE key = ? AND run_id IN (SELECT value FROM json_each(?))",
-                                (key, _json_ids(run_ids))).rowcount
+            return conn.execute(
+                "DELETE FROM tags WHERE key = ? AND run_id IN (SELECT value FROM json_each(?))",
+                (key, _json_ids(run_ids)),
+            ).rowcount
 
     def _write_metrics(self, conn, rows: Sequence[MetricRow]) -> None:
         key_ids = self._ensure_keys(conn, {row[1] for row in rows})
@@ -345,10 +396,14 @@ class RunRepository:
             lowest[(run, key_id)] = min(step, lowest.get((run, key_id), step))
         for pair, low in lowest.items():
             if pair not in redo:
-                stored = conn.execute("SELECT step FROM latest_metrics WHERE run_id = ? AND key_id = ?", pair).fetchone()
+                stored = conn.execute(
+                    "SELECT step FROM latest_metrics WHERE run_id = ? AND key_id = ?", pair
+                ).fetchone()
                 if stored is not None and low <= stored[0]:
                     redo.add(pair)
-        conn.executemany("INSERT OR REPLACE INTO metrics(run_id, key_id, step, value, timestamp) VALUES (?, ?, ?, ?, ?)", points)
+        conn.executemany(
+            "INSERT OR REPLACE INTO metrics(run_id, key_id, step, value, timestamp) VALUES (?, ?, ?, ?, ?)", points
+        )
         conn.executemany(_UPSERT_LATEST, [s for s in _summaries(points) if (s[0], s[1]) not in redo])
         conn.executemany(_RECOMPUTE_LATEST, [(run, key_id) for run, key_id in redo])
 
@@ -383,7 +438,8 @@ class RunRepository:
             if row is None:
                 return []
             return self.store.conn.execute(
-                "SELECT step, value, timestamp FROM metrics WHERE run_id = ? AND key_id = ? ORDER BY step", (run_id, row[0])
+                "SELECT step, value, timestamp FROM metrics WHERE run_id = ? AND key_id = ? ORDER BY step",
+                (run_id, row[0]),
             ).fetchall()
 
     # -- artifacts and cells ------------------------------------------------------------------------
@@ -396,7 +452,10 @@ class RunRepository:
 
     def artifacts(self, run_id: int) -> tuple[Artifact, ...]:
         """One run's artifacts by name, without loading the rest of the run."""
-        return tuple(_artifact(row) for row in self.store.query("SELECT * FROM artifacts WHERE run_id = ? ORDER BY name", (run_id,)))
+        return tuple(
+            _artifact(row)
+            for row in self.store.query("SELECT * FROM artifacts WHERE run_id = ? ORDER BY name", (run_id,))
+        )
 
     def artifact(self, run_id: int, name: str) -> Artifact:
         rows = self.store.query("SELECT * FROM artifacts WHERE run_id = ? AND name = ?", (run_id, name))
@@ -404,17 +463,34 @@ class RunRepository:
             raise NotFoundError(f"run has no artifact named {name!r}")
         return _artifact(rows[0])
 
-    def add_cell(self, run_id: int, execution_count: int | None, cell_id: str | None, source_sha: str, outputs_sha: str | None = None) -> None:
+    def add_cell(
+        self,
+        run_id: int,
+        execution_count: int | None,
+        cell_id: str | None,
+        source_sha: str,
+        outputs_sha: str | None = None,
+    ) -> None:
         with self.store.atomic() as conn:
-            seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM run_cells WHERE run_id = ?", (run_id,)).fetchone()[0]
+            seq = conn.execute(
+                "SELECT coalesce(max(seq), 0) + 1 FROM run_cells WHERE run_id = ?", (run_id,)
+            ).fetchone()[0]
             conn.execute(
                 "INSERT INTO run_cells(run_id, seq, execution_count, cell_id, source_sha256, outputs_sha256) VALUES (?, ?, ?, ?, ?, ?)",
                 (run_id, seq, execution_count, cell_id, source_sha, outputs_sha),
             )
 
     def cells(self, run_id: int) -> list[RunCell]:
-        rows = self.store.query("SELECT seq, execution_count, cell_id, source_sha256 FROM run_cells WHERE run_id = ? ORDER BY seq", (run_id,))
-        return [RunCell(r["seq"], r["execution_count"], r["cell_id"], self.store.blobs.get(r["source_sha256"]).decode("utf-8")) for r in rows]
+        rows = self.store.query(
+            "SELECT seq, execution_count, cell_id, source_sha256 FROM run_cells WHERE run_id = ? ORDER BY seq",
+            (run_id,),
+        )
+        return [
+            RunCell(
+                r["seq"], r["execution_count"], r["cell_id"], self.store.blobs.get(r["source_sha256"]).decode("utf-8")
+            )
+            for r in rows
+        ]
 
     # -- reading runs ---------------------------------------------------------------------------
     def resolve(self, run_ref: str) -> int:
@@ -426,7 +502,9 @@ class RunRepository:
         if not rows:
             raise NotFoundError(f"no run with id {run_ref!r}")
         if len(rows) > 1:
-            raise AmbiguousIdError(f"run id prefix {run_ref!r} matches several runs ({rows[0]['uuid'][:8]}, {rows[1]['uuid'][:8]}, ...); type more characters")
+            raise AmbiguousIdError(
+                f"run id prefix {run_ref!r} matches several runs ({rows[0]['uuid'][:8]}, {rows[1]['uuid'][:8]}, ...); type more characters"
+            )
         return rows[0]["id"]
 
     def _by_name(self, name: str) -> int:
@@ -511,8 +589,11 @@ class RunRepository:
         if not ids:
             return []
         # CROSS JOIN keeps the list as the outer loop (one lookup per id), ordered by its position
-        return self.select(f"SELECT {_RUN_COLUMNS} FROM json_each(?) j CROSS JOIN runs r ON r.id = j.value "
-                           f"JOIN experiments e ON e.id = r.experiment_id ORDER BY j.key", (_json_ids(ids),))
+        return self.select(
+            f"SELECT {_RUN_COLUMNS} FROM json_each(?) j CROSS JOIN runs r ON r.id = j.value "
+            f"JOIN experiments e ON e.id = r.experiment_id ORDER BY j.key",
+            (_json_ids(ids),),
+        )
 
     def table_rows(self, ids: Sequence[int], columns: Mapping[str, Sequence[str]]) -> list[list]:
         """One row per run of ``ids``, in order: id, name, experiment, status, start_time, end_time,
@@ -522,37 +603,57 @@ class RunRepository:
             return []
         params_at = {key: len(TABLE_COLUMNS) + i for i, key in enumerate(columns["params"])}
         metrics_at = {key: len(TABLE_COLUMNS) + len(params_at) + i for i, key in enumerate(columns["metrics"])}
-        tags_at = {key: len(TABLE_COLUMNS) + len(params_at) + len(metrics_at) + i for i, key in enumerate(columns["tags"])}
+        tags_at = {
+            key: len(TABLE_COLUMNS) + len(params_at) + len(metrics_at) + i for i, key in enumerate(columns["tags"])
+        }
         width = len(TABLE_COLUMNS) + len(params_at) + len(metrics_at) + len(tags_at)
         table, row_of = [], {}
         with self.store.lock:
             conn = self.store.conn
             for run_id, uuid, name, experiment, status, start, end, heartbeat in conn.execute(
                 "SELECT r.id, r.uuid, r.name, e.name, r.status, r.start_time, r.end_time, r.heartbeat FROM json_each(?) j "
-                "CROSS JOIN runs r ON r.id = j.value JOIN experiments e ON e.id = r.experiment_id ORDER BY j.key", (_json_ids(ids),)
+                "CROSS JOIN runs r ON r.id = j.value JOIN experiments e ON e.id = r.experiment_id ORDER BY j.key",
+                (_json_ids(ids),),
             ):
                 stop = end if end is not None else heartbeat
-                row = [uuid, name, experiment, status, start, end, None if stop is None else max(0.0, stop - start)] + [""] * (width - len(TABLE_COLUMNS))
+                row = [uuid, name, experiment, status, start, end, None if stop is None else max(0.0, stop - start)] + [
+                    ""
+                ] * (width - len(TABLE_COLUMNS))
                 table.append(row)
                 row_of[run_id] = row
             self._fill_wanted(conn, ids)
             decode, current, row = decode_param, None, None
-            for run_id, key, kind, value in conn.execute("SELECT p.run_id, p.key, p.type, p.value FROM temp._wanted w CROSS JOIN params p ON p.run_id = w.id"):
+            for run_id, key, kind, value in conn.execute(
+                "SELECT p.run_id, p.key, p.type, p.value FROM temp._wanted w CROSS JOIN params p ON p.run_id = w.id"
+            ):
                 at = params_at.get(key)
                 if at is not None:
                     if run_id != current:
                         current, row = run_id, row_of[run_id]
                     # str, and numbers stored as themselves, need no decoding (big ints and non-finite floats are text)
-                    plain = kind == "str" or (kind == "float" and type(value) is float) or (kind == "int" and type(value) is int)
+                    plain = (
+                        kind == "str"
+                        or (kind == "float" and type(value) is float)
+                        or (kind == "int" and type(value) is int)
+                    )
                     row[at] = value if plain else decode(kind, value)
             nan = math.nan
-            metric_at = {key_id: metrics_at[key] for key_id, key in conn.execute(
-                "SELECT id, key FROM metric_keys WHERE key IN (SELECT value FROM json_each(?))", (json.dumps(list(metrics_at)),))}
-            for run_id, key_id, value in conn.execute("SELECT l.run_id, l.key_id, l.value FROM temp._wanted w CROSS JOIN latest_metrics l ON l.run_id = w.id"):
+            metric_at = {
+                key_id: metrics_at[key]
+                for key_id, key in conn.execute(
+                    "SELECT id, key FROM metric_keys WHERE key IN (SELECT value FROM json_each(?))",
+                    (json.dumps(list(metrics_at)),),
+                )
+            }
+            for run_id, key_id, value in conn.execute(
+                "SELECT l.run_id, l.key_id, l.value FROM temp._wanted w CROSS JOIN latest_metrics l ON l.run_id = w.id"
+            ):
                 at = metric_at.get(key_id)
                 if at is not None:
                     row_of[run_id][at] = nan if value is None else value
-            for run_id, key, value in conn.execute("SELECT t.run_id, t.key, t.value FROM temp._wanted w CROSS JOIN tags t ON t.run_id = w.id"):
+            for run_id, key, value in conn.execute(
+                "SELECT t.run_id, t.key, t.value FROM temp._wanted w CROSS JOIN tags t ON t.run_id = w.id"
+            ):
                 at = tags_at.get(key)
                 if at is not None:
                     row_of[run_id][at] = value
@@ -566,13 +667,16 @@ class RunRepository:
 
     def documents(self, run_id: int) -> tuple[str | None, str | None]:
         """(provenance JSON, receipt JSON) of one run, as stored."""
-        rows = self.store.rows_even_if_closed("SELECT provenance, receipt FROM run_documents WHERE run_id = ?", (run_id,))
+        rows = self.store.rows_even_if_closed(
+            "SELECT provenance, receipt FROM run_documents WHERE run_id = ?", (run_id,)
+        )
         return rows[0] if rows else (None, None)
 
     def cell_runs(self, cell_key: str) -> list[tuple[str, str | None, str, float]]:
         """(id, name, status, start) of every live run of one cell, oldest first: re-runs are linked this way."""
         rows = self.store.query(
-            "SELECT uuid, name, status, start_time FROM runs WHERE cell_key = ? AND deleted_time IS NULL ORDER BY start_time, id", (cell_key,)
+            "SELECT uuid, name, status, start_time FROM runs WHERE cell_key = ? AND deleted_time IS NULL ORDER BY start_time, id",
+            (cell_key,),
         )
         return [(r["uuid"], r["name"], r["status"], r["start_time"]) for r in rows]
 
@@ -589,17 +693,29 @@ class RunRepository:
         with self.store.lock:
             for kind, (table, column) in _KEY_SOURCES.items():
                 present = self._present_keys(kind, f"{'' if deleted else 'NOT '}IN ({_DELETED_IDS})", ())
-                counts = dict(self.store.conn.execute(f"SELECT {column}, count(*) FROM {table} WHERE run_id IN ({newest}) GROUP BY {column}"))
-                usage[kind] = tuple(name for name, _ in sorted(present, key=lambda pair: (-counts.get(pair[1], 0), pair[0])))
+                counts = dict(
+                    self.store.conn.execute(
+                        f"SELECT {column}, count(*) FROM {table} WHERE run_id IN ({newest}) GROUP BY {column}"
+                    )
+                )
+                usage[kind] = tuple(
+                    name for name, _ in sorted(present, key=lambda pair: (-counts.get(pair[1], 0), pair[0]))
+                )
         return usage
 
     def keys_of(self, where: str = "", params: Sequence[Any] = (), deleted: bool = False) -> dict[str, list[str]]:
         """The param, metric and tag keys of the runs :meth:`search` would return, each sorted."""
         source = _FROM if "e.name" in where else "FROM runs r"
         # every live run: "not one of the (few) deleted" reads less than listing 100,000 live ones
-        matching = f"IN (SELECT r.id {source} WHERE {_with_deleted(where, deleted)})" if where or deleted else f"NOT IN ({_DELETED_IDS})"
+        matching = (
+            f"IN (SELECT r.id {source} WHERE {_with_deleted(where, deleted)})"
+            if where or deleted
+            else f"NOT IN ({_DELETED_IDS})"
+        )
         with self.store.lock:
-            return {kind: sorted(name for name, _ in self._present_keys(kind, matching, params)) for kind in _KEY_SOURCES}
+            return {
+                kind: sorted(name for name, _ in self._present_keys(kind, matching, params)) for kind in _KEY_SOURCES
+            }
 
     def _present_keys(self, kind: str, matching: str, params: Sequence[Any]) -> list[tuple[str, Any]]:
         """(name, stored key) of each ``kind`` key that a run ``run_id <matching>`` has (``IN (...)``).
@@ -608,13 +724,19 @@ class RunRepository:
         rows each has), then each is checked for one matching run: no scan of every key row.
         """
         table, column = _KEY_SOURCES[kind]
-        sql = (f"WITH RECURSIVE k(v) AS (SELECT (SELECT min({column}) FROM {table}) UNION ALL "
-               f"SELECT (SELECT min({column}) FROM {table} WHERE {column} > k.v) FROM k WHERE k.v IS NOT NULL) "
-               f"SELECT v FROM k WHERE v IS NOT NULL AND EXISTS (SELECT 1 FROM {table} x WHERE x.{column} = k.v AND x.run_id {matching})")
+        sql = (
+            f"WITH RECURSIVE k(v) AS (SELECT (SELECT min({column}) FROM {table}) UNION ALL "
+            f"SELECT (SELECT min({column}) FROM {table} WHERE {column} > k.v) FROM k WHERE k.v IS NOT NULL) "
+            f"SELECT v FROM k WHERE v IS NOT NULL AND EXISTS (SELECT 1 FROM {table} x WHERE x.{column} = k.v AND x.run_id {matching})"
+        )
         found = [row[0] for row in self.store.conn.execute(sql, params)]
         if kind != "metrics":
             return [(key, key) for key in found]
-        names = dict(self.store.conn.execute("SELECT id, key FROM metric_keys WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(found),)))
+        names = dict(
+            self.store.conn.execute(
+                "SELECT id, key FROM metric_keys WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(found),)
+            )
+        )
         return [(names[key_id], key_id) for key_id in found]
 
     def totals(self) -> dict[str, int]:
@@ -647,19 +769,37 @@ class RunRepository:
         runs = []
         for row in rows:
             run_id, outline = row[0], row[20]
-            runs.append(record(Run, {
-                "id": row[1], "name": row[3], "experiment": row[2], "status": row[4], "start_time": row[5],
-                "end_time": row[6], "heartbeat": row[7], "parent_id": row[8], "cell_key": row[9], "pid": row[10],
-                "host": row[11], "user": row[12], "error": row[13], "note": row[14],
-                "params": params_by.get(run_id, {}), "metrics": metrics_by.get(run_id, {}), "tags": tags_by.get(run_id, {}),
-                "artifacts": artifacts_by.get(run_id, ()),
-                "provenance_json": row[_RUN_WIDTH] if eager else None,
-                "provenance_columns": {name: row[i] for name, i in _PROVENANCE_COLUMNS if row[i] is not None},
-                "receipt_json": row[_RUN_WIDTH + 1] if eager else None,
-                "deleted_time": row[21],
-                "documents": None if eager else functools.partial(documents, run_id),
-                "outline": json.loads(outline) if outline else None,
-            }))
+            runs.append(
+                record(
+                    Run,
+                    {
+                        "id": row[1],
+                        "name": row[3],
+                        "experiment": row[2],
+                        "status": row[4],
+                        "start_time": row[5],
+                        "end_time": row[6],
+                        "heartbeat": row[7],
+                        "parent_id": row[8],
+                        "cell_key": row[9],
+                        "pid": row[10],
+                        "host": row[11],
+                        "user": row[12],
+                        "error": row[13],
+                        "note": row[14],
+                        "params": params_by.get(run_id, {}),
+                        "metrics": metrics_by.get(run_id, {}),
+                        "tags": tags_by.get(run_id, {}),
+                        "artifacts": artifacts_by.get(run_id, ()),
+                        "provenance_json": row[_RUN_WIDTH] if eager else None,
+                        "provenance_columns": {name: row[i] for name, i in _PROVENANCE_COLUMNS if row[i] is not None},
+                        "receipt_json": row[_RUN_WIDTH + 1] if eager else None,
+                        "deleted_time": row[21],
+                        "documents": None if eager else functools.partial(documents, run_id),
+                        "outline": json.loads(outline) if outline else None,
+                    },
+                )
+            )
         return runs
 
     def _children(self, ids: list[int]):
@@ -692,14 +832,28 @@ class RunRepository:
                     key = names[key_id]
                 if run_id != current:
                     current, into = run_id, metrics_by.setdefault(run_id, {})
-                into[key] = record(summary, {"key": key, "last": nan if value is None else value, "step": step, "timestamp": ts,
-                                             "min": lo, "max": hi, "count": count})
+                into[key] = record(
+                    summary,
+                    {
+                        "key": key,
+                        "last": nan if value is None else value,
+                        "step": step,
+                        "timestamp": ts,
+                        "min": lo,
+                        "max": hi,
+                        "count": count,
+                    },
+                )
             current = None
-            for run_id, key, value in conn.execute("SELECT t.run_id, t.key, t.value FROM temp._wanted w CROSS JOIN tags t ON t.run_id = w.id"):
+            for run_id, key, value in conn.execute(
+                "SELECT t.run_id, t.key, t.value FROM temp._wanted w CROSS JOIN tags t ON t.run_id = w.id"
+            ):
                 if run_id != current:
                     current, into = run_id, tags_by.setdefault(run_id, {})
                 into[key] = value
-            cursor = conn.execute("SELECT a.* FROM temp._wanted w CROSS JOIN artifacts a ON a.run_id = w.id ORDER BY a.name")
+            cursor = conn.execute(
+                "SELECT a.* FROM temp._wanted w CROSS JOIN artifacts a ON a.run_id = w.id ORDER BY a.name"
+            )
             cursor.row_factory = sqlite3.Row
             for row in cursor:
                 artifacts_by.setdefault(row["run_id"], []).append(_artifact(row))
@@ -720,8 +874,11 @@ def _write_documents(conn, run_id: int, documents: dict[str, Any]) -> None:
     # column names from DOCUMENT_FIELDS only, never user text
     columns = ", ".join(documents)
     updates = ", ".join(f"{k} = excluded.{k}" for k in documents)
-    conn.execute(f"INSERT INTO run_documents(run_id, {columns}) VALUES (?, {', '.join('?' * len(documents))}) "
-                 f"ON CONFLICT(run_id) DO UPDATE SET {updates}", (run_id, *documents.values()))
+    conn.execute(
+        f"INSERT INTO run_documents(run_id, {columns}) VALUES (?, {', '.join('?' * len(documents))}) "
+        f"ON CONFLICT(run_id) DO UPDATE SET {updates}",
+        (run_id, *documents.values()),
+    )
 
 
 def outline_json(receipt: str | None) -> str | None:

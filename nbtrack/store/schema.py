@@ -46,17 +46,31 @@ def migrate_0005(conn) -> None:
     total = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
     last, done = 0, 0
     while True:
-        row = conn.execute("SELECT max(id), count(*) FROM (SELECT id FROM runs WHERE id > ? ORDER BY id LIMIT ?)", (last, PROGRESS_EVERY)).fetchone()
+        row = conn.execute(
+            "SELECT max(id), count(*) FROM (SELECT id FROM runs WHERE id > ? ORDER BY id LIMIT ?)",
+            (last, PROGRESS_EVERY),
+        ).fetchone()
         if not row[1]:
             break
-        conn.execute("INSERT INTO run_documents(run_id, provenance, receipt) SELECT id, provenance, receipt FROM runs "
-                   "WHERE id > ? AND id <= ? AND (provenance IS NOT NULL OR receipt IS NOT NULL)", (last, row[0]))
-        outlines = [(_outline_0005(receipt), run_id) for run_id, receipt in
-                    conn.execute("SELECT id, receipt FROM runs WHERE id > ? AND id <= ? AND receipt IS NOT NULL", (last, row[0])).fetchall()]
+        conn.execute(
+            "INSERT INTO run_documents(run_id, provenance, receipt) SELECT id, provenance, receipt FROM runs "
+            "WHERE id > ? AND id <= ? AND (provenance IS NOT NULL OR receipt IS NOT NULL)",
+            (last, row[0]),
+        )
+        outlines = [
+            (_outline_0005(receipt), run_id)
+            for run_id, receipt in conn.execute(
+                "SELECT id, receipt FROM runs WHERE id > ? AND id <= ? AND receipt IS NOT NULL", (last, row[0])
+            ).fetchall()
+        ]
         conn.executemany("UPDATE runs SET receipt_outline = ? WHERE id = ?", outlines)
         last, done = row[0], done + row[1]
         if total > PROGRESS_EVERY:
-            print(f"nbtrack: upgrading the store (0005): {done:,} of {total:,} runs ({100 * done // total}%)", file=sys.stderr, flush=True)
+            print(
+                f"nbtrack: upgrading the store (0005): {done:,} of {total:,} runs ({100 * done // total}%)",
+                file=sys.stderr,
+                flush=True,
+            )
     conn.execute("ALTER TABLE runs DROP COLUMN provenance")
     conn.execute("ALTER TABLE runs DROP COLUMN receipt")
     for statement in _statements(_INDEXES_0005):
@@ -66,7 +80,9 @@ def migrate_0005(conn) -> None:
 def _outline_0005(receipt: str) -> str:
     """The ``receipt_outline`` of a stored receipt as of 0005 (what ``runs.outline_json`` writes today)."""
     document = json.loads(receipt)
-    return json.dumps({"checked": document.get("checked"), "kinds": [p.get("kind") for p in document.get("problems") or []]})
+    return json.dumps(
+        {"checked": document.get("checked"), "kinds": [p.get("kind") for p in document.get("problems") or []]}
+    )
 
 
 #: a store with more runs than this reports the progress of a migration that copies them (stderr)
@@ -361,7 +377,10 @@ def apply_migrations(conn) -> None:
 
     conn.execute(_MIGRATIONS_TABLE)
     conn.execute(_MIGRATIONS_INDEX)
-    applied = {name for (name,) in conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?", (MIGRATION_SET,))}
+    applied = {
+        name
+        for (name,) in conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?", (MIGRATION_SET,))
+    }
     for number, (name, script) in enumerate(MIGRATIONS, start=1):
         if name in applied:
             continue

@@ -100,8 +100,9 @@ class Annotation(TrackerPart):
     def _write_note(self, row_id: int, text: str) -> None:
         self.runs.update_run(row_id, {"note": check_text(str(text), "note")})
 
-    def redact_values(self, params: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None,
-                      redact: bool | None = None) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    def redact_values(
+        self, params: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None, redact: bool | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
         """``(params, tags, names)``: secret values replaced by "<redacted>" and the names replaced.
 
         Every param and tag write passes here (captured params, the API, the magics, importers),

@@ -25,7 +25,9 @@ class ArtifactLog(TrackerPart):
         """The store's content-addressed blobs (notebook snapshots are read from here)."""
         return self.store.blobs
 
-    def log_bytes(self, data: bytes, name: str, media_type: str | None = None, run: ActiveRun | None = None) -> Artifact:
+    def log_bytes(
+        self, data: bytes, name: str, media_type: str | None = None, run: ActiveRun | None = None
+    ) -> Artifact:
         run = self._require_run(run)
         name = payloads.check_artifact_name(name)
         media = media_type or payloads.media_type(name)
@@ -88,7 +90,14 @@ class ArtifactLog(TrackerPart):
         artifact = self.find_artifact(run_ref, payloads.model_candidates(name))
         return pickle.loads(self.store.blobs.get(artifact.sha256))
 
-    def record_cell(self, source: str, execution_count: int | None = None, cell_id: str | None = None, outputs: Any = None, run: ActiveRun | None = None) -> None:
+    def record_cell(
+        self,
+        source: str,
+        execution_count: int | None = None,
+        cell_id: str | None = None,
+        outputs: Any = None,
+        run: ActiveRun | None = None,
+    ) -> None:
         run = self._require_run(run)
         with self.store.atomic():
             source_sha = self.store.blobs.put(source.encode("utf-8", "surrogatepass"))

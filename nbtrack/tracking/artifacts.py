@@ -65,9 +65,13 @@ def dict_payload(data: Any, name: str) -> tuple[bytes, str]:
         try:
             import yaml
         except ImportError:
-            raise UsageError(f"logging {name!r} as YAML needs PyYAML (pip install pyyaml); or give it a .json name") from None
+            raise UsageError(
+                f"logging {name!r} as YAML needs PyYAML (pip install pyyaml); or give it a .json name"
+            ) from None
         try:
-            return yaml.safe_dump(data, indent=2, default_flow_style=False, sort_keys=False, allow_unicode=True).encode("utf-8"), "application/yaml"
+            return yaml.safe_dump(data, indent=2, default_flow_style=False, sort_keys=False, allow_unicode=True).encode(
+                "utf-8"
+            ), "application/yaml"
         except yaml.YAMLError as exc:
             raise UsageError(f"cannot write {name!r} as YAML: {exc}") from None
     return dict_bytes(data), "application/json"
@@ -82,14 +86,13 @@ def figure_png(figure: Any, dpi: int = 100) -> bytes:
     return buffer.getvalue()
 
 
-
 def _reject(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON-serializable")
 
 
 def parse_runs_uri(uri: str) -> tuple[str, str]:
     """``runs:/RUN/NAME`` -> (run ref, artifact name); NAME may contain slashes."""
-    rest = uri[len("runs:/"):].lstrip("/") if uri.startswith("runs:/") else ""
+    rest = uri[len("runs:/") :].lstrip("/") if uri.startswith("runs:/") else ""
     run_ref, _, name = rest.partition("/")
     if not run_ref or not name:
         raise UsageError(f"{uri!r} is not a run URI; write runs:/RUN_ID/ARTIFACT, e.g. runs:/3f2a1b0c/model")

@@ -32,8 +32,12 @@ class MetricBuffer:
     """Collects metric rows and writes them through ``write(rows)`` (one transaction; returns how
     many it wrote)."""
 
-    def __init__(self, write: Callable[[list[BufferedRow]], int], heartbeat: Callable[[], None],
-                 lost: Callable[[list, str], None]):
+    def __init__(
+        self,
+        write: Callable[[list[BufferedRow]], int],
+        heartbeat: Callable[[], None],
+        lost: Callable[[list, str], None],
+    ):
         self._write = write
         self._heartbeat = heartbeat
         #: told of rows given up on, with the reason (it counts them and reports)

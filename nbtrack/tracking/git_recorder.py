@@ -47,7 +47,9 @@ class GitRecorder:
         """After the run's end: write git's answer when it comes (no thread if there is none to wait for)."""
         if probe is None or (probe.done() and probe.result(timeout=0.0) is None):
             return  # not a repository, or already written with the end
-        writer = threading.Thread(target=self._write_late, args=(row_id, run_uuid, probe), daemon=True, name="nbtrack-git-late")
+        writer = threading.Thread(
+            target=self._write_late, args=(row_id, run_uuid, probe), daemon=True, name="nbtrack-git-late"
+        )
         writer.start()
         self._late_writers = [t for t in self._late_writers if t.is_alive()] + [writer]
 

@@ -52,5 +52,7 @@ def refusal_lines(refused: list[tuple[BufferedRow, str]], run_name: Callable[[in
         what = f"param {row[1]!r}" if isinstance(row, ParamRow) else f"metric {row[1]!r} step {row[2]}"
         lines.append(f"{what} of run {run_name(row[0])} was not recorded: the store refused it ({reason})")
     if len(refused) > MAX_NAMED:
-        lines.append(f"{len(refused) - MAX_NAMED} more logged values were not recorded (tag {LOST_POINTS_TAG} counts them)")
+        lines.append(
+            f"{len(refused) - MAX_NAMED} more logged values were not recorded (tag {LOST_POINTS_TAG} counts them)"
+        )
     return lines

@@ -38,10 +38,16 @@ class TrackerPart:
     redact: bool
 
     if TYPE_CHECKING:  # defined by Tracker (run lifecycle and logging), used by the parts
+
         def _require_run(self, run: ActiveRun | None) -> ActiveRun: ...
 
-        def _write(self, row_id: int, params: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None,
-                   redact: bool | None = None) -> None: ...
+        def _write(
+            self,
+            row_id: int,
+            params: Mapping[str, Any] | None = None,
+            tags: Mapping[str, Any] | None = None,
+            redact: bool | None = None,
+        ) -> None: ...
 
         def mark_dead_runs(self) -> int: ...
 

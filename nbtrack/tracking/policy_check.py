@@ -78,7 +78,7 @@ def audit_runs(tracker, policy: Policy, filter: str | None = None) -> Iterator[t
     """
     keys = sorted(policy.tags)
     for row in tracker.iter_table({"params": [], "metrics": [], "tags": keys}, filter):
-        tags = {key: value for key, value in zip(keys, row[len(row) - len(keys):]) if value != ""}
+        tags = {key: value for key, value in zip(keys, row[len(row) - len(keys) :]) if value != ""}
         found = policy.check(tags)
         if found:
             yield row[0], row[1], found

@@ -89,15 +89,34 @@ class Reading(TrackerPart):
         """Whether pages in this order can continue from a neighbour page (``after``/``before``)."""
         return _compiled(None, order_by, None)[2] == DEFAULT_ORDER
 
-    def runs_page(self, filter: str | None, order_by: str | None, limit: int, offset: int = 0, deleted: bool = False,
-                  after: Cursor | None = None, before: Cursor | None = None, from_oldest: bool = False) -> RunPage:
+    def runs_page(
+        self,
+        filter: str | None,
+        order_by: str | None,
+        limit: int,
+        offset: int = 0,
+        deleted: bool = False,
+        after: Cursor | None = None,
+        before: Cursor | None = None,
+        from_oldest: bool = False,
+    ) -> RunPage:
         """One page of the matching runs: ``limit`` runs after ``offset``, or (keyset paging, in
         the default order only, see :meth:`pages_by_keyset`) those after or before a neighbour
         page's edge; ``from_oldest`` reads the oldest runs (the last page)."""
         where, args, order_sql, order_args = _compiled(filter, order_by, None)
-        keyset: dict[str, Any] = {"before": OLDEST} if from_oldest else {"after": after} if after is not None else {"before": before} if before is not None else {}
+        keyset: dict[str, Any] = (
+            {"before": OLDEST}
+            if from_oldest
+            else {"after": after}
+            if after is not None
+            else {"before": before}
+            if before is not None
+            else {}
+        )
         rows = self.runs.page(where, args, order_sql, order_args, limit=limit, offset=offset, deleted=deleted, **keyset)
-        return RunPage(self.runs.by_ids([row_id for _, row_id in rows]), rows[0] if rows else None, rows[-1] if rows else None)
+        return RunPage(
+            self.runs.by_ids([row_id for _, row_id in rows]), rows[0] if rows else None, rows[-1] if rows else None
+        )
 
     def experiments(self):
         """Every experiment (id, name, creation time), oldest first."""
@@ -121,9 +140,17 @@ class Reading(TrackerPart):
         """The run's stored provenance document."""
         return self.runs.provenance(self._row_id(run_ref))
 
-    def search_runs(self, filter: str | None = None, order_by: str | list[str] | None = None,
-                    max_results: int | None = DEFAULT_MAX_RESULTS, experiment: str | None = None, deleted: bool | None = False,
-                    *, experiments: Iterable[str] | None = None, dialect: str = "nbtrack") -> list[Run]:
+    def search_runs(
+        self,
+        filter: str | None = None,
+        order_by: str | list[str] | None = None,
+        max_results: int | None = DEFAULT_MAX_RESULTS,
+        experiment: str | None = None,
+        deleted: bool | None = False,
+        *,
+        experiments: Iterable[str] | None = None,
+        dialect: str = "nbtrack",
+    ) -> list[Run]:
         """Runs matching the query grammar of :mod:`nbtrack.query`, newest first by default.
 
         At most ``max_results`` (1,000 by default; ``None`` for every match). Deleted runs are
@@ -135,23 +162,44 @@ class Reading(TrackerPart):
         where, args, order_sql, order_args = _compiled(filter, order_by, experiment, experiments, dialect)
         return self.runs.search(where, args, order_sql, order_args, max_results, deleted=deleted)
 
-    def iter_runs(self, filter: str | None = None, order_by: str | None = None, max_results: int | None = None,
-                  experiment: str | None = None, deleted: bool = False, batch: int = 1000) -> Iterator[Run]:
+    def iter_runs(
+        self,
+        filter: str | None = None,
+        order_by: str | None = None,
+        max_results: int | None = None,
+        experiment: str | None = None,
+        deleted: bool = False,
+        batch: int = 1000,
+    ) -> Iterator[Run]:
         """Every matching run (or the first ``max_results``), read ``batch`` runs at a time: memory
         stays flat however many match (``nbtrack runs export --format json``)."""
         for ids in self._id_batches(filter, order_by, max_results, experiment, deleted, batch):
             yield from self.runs.by_ids(ids)
 
-    def iter_table(self, columns: Mapping[str, Sequence[str]], filter: str | None = None, order_by: str | None = None,
-                   max_results: int | None = None, experiment: str | None = None, deleted: bool = False,
-                   batch: int = 1000) -> Iterator[list]:
+    def iter_table(
+        self,
+        columns: Mapping[str, Sequence[str]],
+        filter: str | None = None,
+        order_by: str | None = None,
+        max_results: int | None = None,
+        experiment: str | None = None,
+        deleted: bool = False,
+        batch: int = 1000,
+    ) -> Iterator[list]:
         """The matching runs as table rows (see :meth:`RunRepository.table_rows`), ``batch`` at a time,
         without building Run objects: ``nbtrack runs export --format csv`` at >= 50,000 runs/s."""
         for ids in self._id_batches(filter, order_by, max_results, experiment, deleted, batch):
             yield from self.runs.table_rows(ids, columns)
 
-    def _id_batches(self, filter: str | None, order_by: str | None, max_results: int | None, experiment: str | None,
-                    deleted: bool, batch: int) -> Iterator[list[int]]:
+    def _id_batches(
+        self,
+        filter: str | None,
+        order_by: str | None,
+        max_results: int | None,
+        experiment: str | None,
+        deleted: bool,
+        batch: int,
+    ) -> Iterator[list[int]]:
         """Row ids of the matching runs in order, ``batch`` at a time.
 
         In the default order each batch continues after the last run of the one before (keyset);
@@ -161,19 +209,25 @@ class Reading(TrackerPart):
         self.mark_dead_runs()
         where, args, order_sql, order_args = _compiled(filter, order_by, experiment)
         if order_by is not None and order_by.strip():
-            ids = [row_id for _, row_id in self.runs.page(where, args, order_sql, order_args, max_results, deleted=deleted)]
+            ids = [
+                row_id for _, row_id in self.runs.page(where, args, order_sql, order_args, max_results, deleted=deleted)
+            ]
             for first in range(0, len(ids), batch):
-                yield ids[first:first + batch]
+                yield ids[first : first + batch]
             return
         cursor, left = None, max_results
         while left is None or left > 0:
-            rows = self.runs.page(where, args, limit=batch if left is None else min(batch, left), deleted=deleted, after=cursor)
+            rows = self.runs.page(
+                where, args, limit=batch if left is None else min(batch, left), deleted=deleted, after=cursor
+            )
             if not rows:
                 return
             yield [row_id for _, row_id in rows]
             cursor, left = rows[-1], None if left is None else left - len(rows)
 
-    def run_keys(self, filter: str | None = None, experiment: str | None = None, deleted: bool = False) -> dict[str, list[str]]:
+    def run_keys(
+        self, filter: str | None = None, experiment: str | None = None, deleted: bool = False
+    ) -> dict[str, list[str]]:
         """The param, metric and tag keys of the matching runs, each sorted: an export's columns, known before its rows."""
         self.flush()
         where, args, _, _ = _compiled(filter, None, experiment)
@@ -184,8 +238,13 @@ class Reading(TrackerPart):
         return self.runs.metric_history(self._row_id(run_ref), key)
 
 
-def _compiled(filter: str | None, order_by: str | list[str] | None, experiment: str | None,
-              experiments: Iterable[str] | None = None, dialect: str = "nbtrack") -> tuple[str, list, str, list]:
+def _compiled(
+    filter: str | None,
+    order_by: str | list[str] | None,
+    experiment: str | None,
+    experiments: Iterable[str] | None = None,
+    dialect: str = "nbtrack",
+) -> tuple[str, list, str, list]:
     """WHERE and ORDER BY fragments (with their parameters) of a search."""
     from ..query import compile_filter, compile_order_by  # pure; imported lazily to keep import cheap
 

@@ -54,12 +54,16 @@ class Retention(TrackerPart):
             hidden = next((p for p in parents if p.deleted_time is not None), None)
             if hidden is not None:
                 child = next(r for r in roots if r.parent_id == hidden.id)
-                raise RunStateError(f"run {short(child)} is nested under run {short(hidden)}, which is deleted too; "
-                                    f"restore {short(hidden)} (the runs deleted with it come back too)")
+                raise RunStateError(
+                    f"run {short(child)} is nested under run {short(hidden)}, which is deleted too; "
+                    f"restore {short(hidden)} (the runs deleted with it come back too)"
+                )
             self.runs.set_deleted(ids, None)
         return [n.uuid for n in sorted(back, key=lambda n: n.id)]
 
-    def purge(self, older_than: float | timedelta | None = None, runs: Iterable[str | Run] = (), dry_run: bool = False) -> PurgeReport:
+    def purge(
+        self, older_than: float | timedelta | None = None, runs: Iterable[str | Run] = (), dry_run: bool = False
+    ) -> PurgeReport:
         """Remove deleted runs for good, with every row of theirs, then every blob nothing references.
 
         Which runs: those in ``runs`` (they must be deleted), else every deleted run, or those
@@ -73,7 +77,9 @@ class Retention(TrackerPart):
             raise UsageError("purge either the runs named or the runs deleted long enough ago, not both")
         cutoff = None if older_than is None else time.time() - _seconds(older_than)
         self.flush()
-        select = (lambda: [self._deleted_row(ref) for ref in refs]) if refs else (lambda: self.runs.deleted_before(cutoff))
+        select = (
+            (lambda: [self._deleted_row(ref) for ref in refs]) if refs else (lambda: self.runs.deleted_before(cutoff))
+        )
         return gc.purge(self.store, self.runs, select, dry_run)
 
     def _deleted_with(self, root: RunNode) -> list[RunNode]:
@@ -92,14 +98,18 @@ def _check_deletable(roots: list[int], tree: list[RunNode], registered: list[tup
     """Refuse (before anything changes) to delete a deleted, RUNNING or registered run."""
     for node in tree:
         if node.id in roots and node.deleted_time is not None:
-            raise RunStateError(f"run {short(node)} is already deleted; restore it first (restore_run, %track undelete or nbtrack runs restore)")
+            raise RunStateError(
+                f"run {short(node)} is already deleted; restore it first (restore_run, %track undelete or nbtrack runs restore)"
+            )
         if node.status == RUNNING:
             nested = "" if node.id in roots else " (nested under a run being deleted)"
             raise RunStateError(f"run {short(node)} is RUNNING{nested}; end it before deleting it")
     if registered:
         model, version, run = registered[0]
-        raise RunStateError(f"run {run[:8]} is the source of model {model!r} version {version}; "
-                            "the registry's audit trail keeps it, so it cannot be deleted")
+        raise RunStateError(
+            f"run {run[:8]} is the source of model {model!r} version {version}; "
+            "the registry's audit trail keeps it, so it cannot be deleted"
+        )
 
 
 def _seconds(span: float | timedelta) -> float:

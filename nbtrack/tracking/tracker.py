@@ -46,7 +46,6 @@ RERUN_ENV = "NBTRACK_RERUN_OF"
 RERUN_TAG = SYSTEM_TAG_PREFIX + "rerun_of"
 
 
-
 class Tracker(Annotation, ArtifactLog, Retention, Reading, TrackerPart):
     """Tracking service over one :class:`~nbtrack.store.Store`: the faces' one entry point.
 
@@ -92,7 +91,9 @@ class Tracker(Annotation, ArtifactLog, Retention, Reading, TrackerPart):
         _open_trackers.add(self)
 
     @classmethod
-    def open(cls, path: str | os.PathLike | None = None, experiment: str = DEFAULT_EXPERIMENT, *, create: bool = True) -> "Tracker":
+    def open(
+        cls, path: str | os.PathLike | None = None, experiment: str = DEFAULT_EXPERIMENT, *, create: bool = True
+    ) -> "Tracker":
         """A tracker on the store at ``path`` (found as :func:`~nbtrack.store.resolve_store` finds it);
         ``create=False`` refuses, with a StoreError, to create a store that does not exist."""
         return cls(Store.open(path, create=create), experiment)
@@ -153,8 +154,14 @@ class Tracker(Annotation, ArtifactLog, Retention, Reading, TrackerPart):
             "host": self.host,
             "user": self.user,
             "provenance": json.dumps(
-                {"python": provenance.python_info(), "cwd": info.get("cwd"), "env": provenance.safe_environment(), "kind": kind,
-                 "process": self.process, **(extra or {})},
+                {
+                    "python": provenance.python_info(),
+                    "cwd": info.get("cwd"),
+                    "env": provenance.safe_environment(),
+                    "kind": kind,
+                    "process": self.process,
+                    **(extra or {}),
+                },
                 default=str,
             ),
         }
@@ -224,8 +231,10 @@ class Tracker(Annotation, ArtifactLog, Retention, Reading, TrackerPart):
         for message in warnings:
             self.report(message)
         if LOST_POINTS_TAG in ended.tags:
-            self.report(f"run {ended.short_id} ended {ended.status}, but {ended.tags[LOST_POINTS_TAG]} logged values "
-                        f"were not recorded (tag {LOST_POINTS_TAG})")
+            self.report(
+                f"run {ended.short_id} ended {ended.status}, but {ended.tags[LOST_POINTS_TAG]} logged values "
+                f"were not recorded (tag {LOST_POINTS_TAG})"
+            )
         return ended
 
     def active_run(self) -> ActiveRun | None:
@@ -243,8 +252,17 @@ class Tracker(Annotation, ArtifactLog, Retention, Reading, TrackerPart):
         with self.store.atomic():
             (node,) = self._live_nodes([run_ref], "resume")
             now = time.time()
-            self.runs.update_run(node.id, {"status": RUNNING, "end_time": None, "error": None, "heartbeat": now,
-                                           "pid": os.getpid(), "host": self.host})
+            self.runs.update_run(
+                node.id,
+                {
+                    "status": RUNNING,
+                    "end_time": None,
+                    "error": None,
+                    "heartbeat": now,
+                    "pid": os.getpid(),
+                    "host": self.host,
+                },
+            )
         stored = self.runs.get(node.id)
         run = ActiveRun(self, node.id, stored.id, stored.name, stored.experiment, stored.start_time)
         run.steps = {key: summary.step + 1 for key, summary in stored.metrics.items()}
@@ -262,12 +280,20 @@ class Tracker(Annotation, ArtifactLog, Retention, Reading, TrackerPart):
         self.flush()
         (node,) = self._live_nodes([run_ref], "log to")
         stored = self.runs.get(node.id)
-        handle = ActiveRun(self, node.id, stored.id, stored.name, stored.experiment, stored.start_time, ended=stored.status != RUNNING)
+        handle = ActiveRun(
+            self, node.id, stored.id, stored.name, stored.experiment, stored.start_time, ended=stored.status != RUNNING
+        )
         handle.steps = {key: summary.step + 1 for key, summary in stored.metrics.items()}
         return handle
 
-    def create_run(self, name: str | None = None, *, experiment: str | None = None, tags: Mapping[str, Any] | None = None,
-                   params: Mapping[str, Any] | None = None) -> ActiveRun:
+    def create_run(
+        self,
+        name: str | None = None,
+        *,
+        experiment: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> ActiveRun:
         """A new RUNNING top-level run that is not made active (the MLflow client's ``create_run``);
         log to it by id and end it with :meth:`end_run` (``run=``)."""
         run = self.start_run(name, experiment=experiment, tags=tags, params=params, nested=False)
@@ -281,7 +307,11 @@ class Tracker(Annotation, ArtifactLog, Retention, Reading, TrackerPart):
         return run
 
     def _is_inside(self, candidate: ActiveRun, ancestor: ActiveRun) -> bool:
-        return self._stack.index(candidate) > self._stack.index(ancestor) if candidate in self._stack and ancestor in self._stack else False
+        return (
+            self._stack.index(candidate) > self._stack.index(ancestor)
+            if candidate in self._stack and ancestor in self._stack
+            else False
+        )
 
     # -- logging --------------------------------------------------------------------------------
     def log_param(self, key: str, value: Any, run: ActiveRun | None = None) -> Any:
@@ -297,7 +327,14 @@ class Tracker(Annotation, ArtifactLog, Retention, Reading, TrackerPart):
         self.record_redacted(run.row_id, hidden)
         self.buffer.extend(rows)
 
-    def log_metric(self, key: str, value: Any, step: int | None = None, timestamp: float | None = None, run: ActiveRun | None = None) -> None:
+    def log_metric(
+        self,
+        key: str,
+        value: Any,
+        step: int | None = None,
+        timestamp: float | None = None,
+        run: ActiveRun | None = None,
+    ) -> None:
         """Buffer one metric point. Without ``step``, steps count 0, 1, 2, ... per key and run.
 
         :meth:`log_metrics` for one point, written out: this is the call made in training loops.
@@ -314,7 +351,13 @@ class Tracker(Annotation, ArtifactLog, Retention, Reading, TrackerPart):
             run = self._require_run(None)  # only now: a refused call starts no run
         self.buffer.append((run.row_id, key, _next_step(run.steps, key, step), value, when))
 
-    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None, timestamp: float | None = None, run: ActiveRun | None = None) -> None:
+    def log_metrics(
+        self,
+        metrics: Mapping[str, Any],
+        step: int | None = None,
+        timestamp: float | None = None,
+        run: ActiveRun | None = None,
+    ) -> None:
         """Several metrics at one step and time.
 
         Every argument is checked before anything is buffered (a refused call changes no step
@@ -328,7 +371,10 @@ class Tracker(Annotation, ArtifactLog, Retention, Reading, TrackerPart):
         if run is None and self._stack:
             run = self._stack[-1]
         known = run.steps if run is not None else {}
-        checked = [(key if key in known else check_key(key, "metric name"), metric_value(value, key)) for key, value in metrics.items()]
+        checked = [
+            (key if key in known else check_key(key, "metric name"), metric_value(value, key))
+            for key, value in metrics.items()
+        ]
         if run is None:
             run = self._require_run(None)
         steps, row_id = run.steps, run.row_id
@@ -347,7 +393,9 @@ class Tracker(Annotation, ArtifactLog, Retention, Reading, TrackerPart):
         (see :meth:`nbtrack.store.Store.change_stamp`); buffered points count once flushed."""
         return self.store.change_stamp()
 
-    def log_input(self, data: Any, name: str, run: ActiveRun | None = None, context: str | None = None) -> dict[str, Any]:
+    def log_input(
+        self, data: Any, name: str, run: ActiveRun | None = None, context: str | None = None
+    ) -> dict[str, Any]:
         """Record a fingerprint of ``data`` (shape, dtypes, content digest; not the data) as input ``name``.
 
         Kept with the run and written when it ends, like the rest of its provenance. ``context``
@@ -355,7 +403,9 @@ class Tracker(Annotation, ArtifactLog, Retention, Reading, TrackerPart):
         """
         name = check_key(name, "input name")
         if not fingerprints.is_data(data):
-            raise UsageError(f"log_input takes a NumPy array or a pandas DataFrame, Series or Index, got {type(data).__name__}")
+            raise UsageError(
+                f"log_input takes a NumPy array or a pandas DataFrame, Series or Index, got {type(data).__name__}"
+            )
         try:
             print_ = fingerprints.fingerprint(data)
         except Exception as exc:  # data of an odd kind: say which input, keep the run going
@@ -391,8 +441,13 @@ class Tracker(Annotation, ArtifactLog, Retention, Reading, TrackerPart):
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _write(self, row_id: int, params: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None,
-               redact: bool | None = None) -> None:
+    def _write(
+        self,
+        row_id: int,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+        redact: bool | None = None,
+    ) -> None:
         params, tags, hidden = self.redact_values(params, tags, redact)
         typed = [(check_key(k, "param name"), *param_value(v, k)) for k, v in params.items()]
         texts = tag_rows(tags)
@@ -481,7 +536,11 @@ def _end_runs_at_exit() -> None:
         for run in reversed(list(tracker._stack)):
             try:
                 finished = run.kind in ("api", AUTO)
-                tracker.end_run(FINISHED if finished else KILLED, error=None if finished else "the process exited while the run was active", run=run)
+                tracker.end_run(
+                    FINISHED if finished else KILLED,
+                    error=None if finished else "the process exited while the run was active",
+                    run=run,
+                )
             except Exception:  # at exit there is no one left to tell
                 pass
 

@@ -66,19 +66,31 @@ class Dashboard:
     >>> Dashboard(tracker, "metrics.f1 > 0.8")   # doctest: +SKIP
     """
 
-    def __init__(self, tracker: Tracker, query: str | None = None, *, page_size: int = 25, registry: Registry | None = None):
+    def __init__(
+        self, tracker: Tracker, query: str | None = None, *, page_size: int = 25, registry: Registry | None = None
+    ):
         self.controller = c = DashboardController(tracker, query, page_size=page_size, registry=registry)
         self.runs_view = RunsView(c)
         self.compare_view = CompareView(c)
         self.registry_view = RegistryView(c, show_compare=lambda: self.select_tab(COMPARE_TAB))
-        views = [("Runs", self.runs_view.widget), ("Compare", self.compare_view.widget), ("Registry", self.registry_view.widget)]
+        views = [
+            ("Runs", self.runs_view.widget),
+            ("Compare", self.compare_view.widget),
+            ("Registry", self.registry_view.widget),
+        ]
         self.tabs = classed(w.Tab(children=[v for _, v in views], titles=[t for t, _ in views]), "nbtrack-tabs")
-        self.tabs.observe(lambda change: self.compare_view.activate(change["new"] == COMPARE_TAB), names="selected_index")
+        self.tabs.observe(
+            lambda change: self.compare_view.activate(change["new"] == COMPARE_TAB), names="selected_index"
+        )
         # a tab shown again re-reads the store if a later cell (or another process) changed it
-        self.tabs.observe(lambda change: c.attempt(c.show_tab, _TABS[change["new"]]) if change["new"] is not None else None,
-                          names="selected_index")
+        self.tabs.observe(
+            lambda change: c.attempt(c.show_tab, _TABS[change["new"]]) if change["new"] is not None else None,
+            names="selected_index",
+        )
         self.status = classed(w.HTML(), "nbtrack-status")
-        self.refresh = button("Refresh", "nbtrack-refresh", c.refresh, c, tooltip="show runs logged since the dashboard opened")
+        self.refresh = button(
+            "Refresh", "nbtrack-refresh", c.refresh, c, tooltip="show runs logged since the dashboard opened"
+        )
         title = w.HTML("<b>nbtrack</b>")
         self.widget = classed(w.VBox([w.HBox([title, self.refresh]), self.tabs, self.status]), "nbtrack-dashboard")
         c.subscribe(self._update)
@@ -91,7 +103,9 @@ class Dashboard:
     def _render_status(self) -> None:
         status = self.controller.status
         self.status.value = f'<span class="nbtrack-status-text">{esc(status.text)}</span>'
-        self.status._dom_classes = ("nbtrack-status", "nbtrack-status-error") if status.kind == "error" else ("nbtrack-status",)
+        self.status._dom_classes = (
+            ("nbtrack-status", "nbtrack-status-error") if status.kind == "error" else ("nbtrack-status",)
+        )
 
     def select_tab(self, index: int) -> None:
         self.tabs.selected_index = index

@@ -16,7 +16,9 @@ def button(description: str, css: str, on_click: Callable[[], Any], controller, 
     return widget
 
 
-def on_value(widget: w.Widget, handler: Callable[[Any], Any], controller, guard: Callable[[], bool] = lambda: False) -> None:
+def on_value(
+    widget: w.Widget, handler: Callable[[Any], Any], controller, guard: Callable[[], bool] = lambda: False
+) -> None:
     """Call ``handler(new_value)`` through the controller when the user changes ``widget``.
 
     ``guard()`` returning True skips the call: views set it while they write values themselves.
@@ -35,15 +37,22 @@ def classed(widget: w.Widget, *css: str) -> w.Widget:
     return widget
 
 
-def confirm_row(prefix: str, on_confirm: Callable[[], Any], on_cancel: Callable[[], Any], controller) -> tuple[w.HBox, w.HTML]:
+def confirm_row(
+    prefix: str, on_confirm: Callable[[], Any], on_cancel: Callable[[], Any], controller
+) -> tuple[w.HBox, w.HTML]:
     """The "are you sure?" row of a two-step action: (the row, its question text).
 
     CSS classes: ``{prefix}-confirm`` (danger), ``{prefix}-cancel``, ``{prefix}-confirm-text``, ``{prefix}-confirm-box``.
     """
     text = classed(w.HTML(), f"{prefix}-confirm-text")
-    row = classed(w.HBox([
-        text,
-        button("Confirm", f"{prefix}-confirm", on_confirm, controller, button_style="danger"),
-        button("Cancel", f"{prefix}-cancel", on_cancel, controller),
-    ]), f"{prefix}-confirm-box")
+    row = classed(
+        w.HBox(
+            [
+                text,
+                button("Confirm", f"{prefix}-confirm", on_confirm, controller, button_style="danger"),
+                button("Cancel", f"{prefix}-cancel", on_cancel, controller),
+            ]
+        ),
+        f"{prefix}-confirm-box",
+    )
     return row, text

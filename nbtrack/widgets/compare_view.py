@@ -22,7 +22,9 @@ class CompareView:
         self._writing = False
         c = controller
         guard = lambda: self._writing  # noqa: E731
-        self.show_all = classed(w.Checkbox(value=False, description="show all params", indent=False), "nbtrack-show-all-params")
+        self.show_all = classed(
+            w.Checkbox(value=False, description="show all params", indent=False), "nbtrack-show-all-params"
+        )
         on_value(self.show_all, c.set_show_all_params, c, guard)
         # the widget uses "" for "no baseline": a Dropdown value of None means "nothing chosen"
         self.baseline = classed(w.Dropdown(description="baseline", options=[("no baseline", "")]), "nbtrack-baseline")
@@ -35,18 +37,36 @@ class CompareView:
         self.parallel_metric = classed(w.Dropdown(description="parallel"), "nbtrack-parallel-metric")
         self.scatter_param = classed(w.Dropdown(description="x param"), "nbtrack-scatter-param")
         self.scatter_metric = classed(w.Dropdown(description="y metric"), "nbtrack-scatter-metric")
-        self.choosers = {"history": self.history_metric, "parallel": self.parallel_metric,
-                         "scatter_param": self.scatter_param, "scatter_metric": self.scatter_metric}
+        self.choosers = {
+            "history": self.history_metric,
+            "parallel": self.parallel_metric,
+            "scatter_param": self.scatter_param,
+            "scatter_metric": self.scatter_metric,
+        }
         for name, chooser in self.choosers.items():
             on_value(chooser, lambda value, n=name: c.set_chart(n, value), c, guard)
         self.history = classed(w.HTML(), "nbtrack-history-chart")
         self.parallel = classed(w.HTML(), "nbtrack-parallel-chart")
         self.scatter = classed(w.HTML(), "nbtrack-scatter-chart")
-        self.widget = classed(w.VBox([
-            w.HBox([self.baseline, self.show_all]), self.message, w.HTML(STYLE + COMPARE_STYLE), self.params, self.metrics, self.bars,
-            self.history_metric, self.history, self.parallel_metric, self.parallel,
-            w.HBox([self.scatter_param, self.scatter_metric]), self.scatter,
-        ]), "nbtrack-compare-tab")
+        self.widget = classed(
+            w.VBox(
+                [
+                    w.HBox([self.baseline, self.show_all]),
+                    self.message,
+                    w.HTML(STYLE + COMPARE_STYLE),
+                    self.params,
+                    self.metrics,
+                    self.bars,
+                    self.history_metric,
+                    self.history,
+                    self.parallel_metric,
+                    self.parallel,
+                    w.HBox([self.scatter_param, self.scatter_metric]),
+                    self.scatter,
+                ]
+            ),
+            "nbtrack-compare-tab",
+        )
         controller.subscribe(self.update)
 
     def activate(self, active: bool) -> None:
@@ -80,7 +100,9 @@ class CompareView:
         from ..plotting import png_bytes
 
         figures = c.figures(comparison)
-        self.bars.value = "".join(image_html(png_bytes(fig), key.split(":", 1)[1]) for key, fig in figures.items() if key.startswith("bars:"))
+        self.bars.value = "".join(
+            image_html(png_bytes(fig), key.split(":", 1)[1]) for key, fig in figures.items() if key.startswith("bars:")
+        )
         for name, html in (("history", self.history), ("parallel", self.parallel), ("scatter", self.scatter)):
             html.value = image_html(png_bytes(figures[name]), name) if name in figures else ""
 

@@ -77,8 +77,15 @@ class DashboardController:
     #: selecting more runs than this is refused (charts and tables stop being readable)
     max_compare = 50
 
-    def __init__(self, tracker: Tracker, query: str | None = None, *, page_size: int = 25, registry: Registry | None = None,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        tracker: Tracker,
+        query: str | None = None,
+        *,
+        page_size: int = 25,
+        registry: Registry | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.tracker = tracker
         self.page_size = max(1, int(page_size))
         self.clock = clock
@@ -191,7 +198,9 @@ class DashboardController:
         self._reload_keys()
         self.registry.reload()
         self.changed("columns", "refresh")
-        self.set_status(f"{_plural(self.new_since_open)} logged since the dashboard opened; {self._listing(matching=True)}")
+        self.set_status(
+            f"{_plural(self.new_since_open)} logged since the dashboard opened; {self._listing(matching=True)}"
+        )
 
     def _reload_keys(self) -> None:
         """Re-read the column keys and the page: keys may have come or gone since they were read."""
@@ -234,7 +243,9 @@ class DashboardController:
 
     def _load(self) -> None:
         self.tracker.flush()
-        self._runs_stamp = self.tracker.change_stamp()  # before reading: a write in between means one more reload, never a miss
+        self._runs_stamp = (
+            self.tracker.change_stamp()
+        )  # before reading: a write in between means one more reload, never a miss
         tracker, query = self.tracker, self.query
         self.total = tracker.count_runs(query, deleted=self.show_deleted)
         self.page_index = min(self.page_index, self.page_count - 1)
@@ -259,15 +270,25 @@ class DashboardController:
                 keyset = {"after": edges[3]}
             elif edges is not None and edges[0] == index + 1:
                 keyset = {"before": edges[2]}
-        page = tracker.runs_page(query, order_by, limit=size, offset=0 if keyset else index * self.page_size,
-                                 deleted=self.show_deleted, **keyset)
+        page = tracker.runs_page(
+            query,
+            order_by,
+            limit=size,
+            offset=0 if keyset else index * self.page_size,
+            deleted=self.show_deleted,
+            **keyset,
+        )
         self._edges = (index, listing, page.first, page.last) if page.runs else None
         return page.runs
 
     # -- columns ------------------------------------------------------------------------------------
     def available_columns(self) -> list[str]:
-        return [*FIXED_COLUMNS, *(f"params.{k}" for k in self.keys.params), *(f"metrics.{k}" for k in self.keys.metrics),
-                *(f"tags.{k}" for k in self.keys.tags)]
+        return [
+            *FIXED_COLUMNS,
+            *(f"params.{k}" for k in self.keys.params),
+            *(f"metrics.{k}" for k in self.keys.metrics),
+            *(f"tags.{k}" for k in self.keys.tags),
+        ]
 
     def set_columns(self, columns: Iterable[str]) -> None:
         columns = list(columns)
@@ -281,8 +302,12 @@ class DashboardController:
         """What a comparison needs first: name and status, then metrics and params, then the rest."""
         leading, trailing = FIXED_COLUMNS[:2], FIXED_COLUMNS[2:]
         params = sorted(self.keys.params, key=param_column_rank)[:DEFAULT_PARAM_COLUMNS]
-        return [*leading, *(f"metrics.{k}" for k in self.keys.metrics[:DEFAULT_METRIC_COLUMNS]),
-                *(f"params.{k}" for k in params), *trailing]
+        return [
+            *leading,
+            *(f"metrics.{k}" for k in self.keys.metrics[:DEFAULT_METRIC_COLUMNS]),
+            *(f"params.{k}" for k in params),
+            *trailing,
+        ]
 
     # -- selection ------------------------------------------------------------------------------------
     @property
@@ -354,8 +379,10 @@ class DashboardController:
         run_ids = self._selection_for("delete", deleted=False)
         deleted = self.tracker.delete_run(*run_ids)  # one transaction, checked before anything changes
         self._forget(deleted)
-        self.set_status(f"deleted {_plural(len(deleted))} ({len(deleted) - len(run_ids)} nested under the selected ones); "
-                        "to undo, tick 'show deleted runs', select them and click Restore selected")
+        self.set_status(
+            f"deleted {_plural(len(deleted))} ({len(deleted) - len(run_ids)} nested under the selected ones); "
+            "to undo, tick 'show deleted runs', select them and click Restore selected"
+        )
         return deleted
 
     def restore_selected(self) -> list[str]:
@@ -363,7 +390,9 @@ class DashboardController:
         run_ids = self._selection_for("restore", deleted=True)
         restored = self.tracker.restore_run(*run_ids)
         self._forget(restored)
-        self.set_status(f"restored {_plural(len(restored))} ({len(restored) - len(run_ids)} nested under the selected ones)")
+        self.set_status(
+            f"restored {_plural(len(restored))} ({len(restored) - len(run_ids)} nested under the selected ones)"
+        )
         return restored
 
     def set_show_deleted(self, show: bool) -> None:
@@ -397,7 +426,9 @@ class DashboardController:
         key = key.strip()
         _refuse_system_tag(key)
         if "=" in key:
-            raise UsageError(f"to remove a tag type its key only (e.g. {key.split('=', 1)[0].strip() or 'stage'}), not key=value")
+            raise UsageError(
+                f"to remove a tag type its key only (e.g. {key.split('=', 1)[0].strip() or 'stage'}), not key=value"
+            )
         removed = self.tracker.untag_runs(run_ids, key)  # checks the key
         missing = f"; {len(run_ids) - removed} of the selected had no such tag" if removed < len(run_ids) else ""
         self._annotated(f"removed tag {truncate(key)} from {_plural(removed)}{missing}")
@@ -474,7 +505,7 @@ class DashboardController:
         if self.baseline is None:
             return None, None
         if self.baseline.startswith(PRODUCTION_PREFIX):
-            return self.registry.production_run(self.baseline[len(PRODUCTION_PREFIX):])
+            return self.registry.production_run(self.baseline[len(PRODUCTION_PREFIX) :])
         return self.tracker.get_run(self.baseline), None
 
     def set_chart(self, name: str, value: str | None) -> None:
@@ -498,7 +529,9 @@ class DashboardController:
         """The Compare tab's matplotlib Figures: ``bars:<metric>`` per metric, history, parallel, scatter."""
         from .. import plotting  # matplotlib is imported only when charts are drawn
 
-        figures: dict[str, Any] = {f"bars:{row.key}": plotting.metric_bars(comparison, row.key) for row in comparison.metrics}
+        figures: dict[str, Any] = {
+            f"bars:{row.key}": plotting.metric_bars(comparison, row.key) for row in comparison.metrics
+        }
         history = self.chart_choice(comparison, "history")
         if history is not None:
             figures["history"] = plotting.metric_histories(self.histories(comparison, history), history)
@@ -534,8 +567,10 @@ def _plural(count: int, noun: str = "run") -> str:
 def _refuse_system_tag(key: str) -> None:
     """nbtrack's own tags record what it checked (rerun links, verification): edited by hand they would lie."""
     if key.startswith(SYSTEM_TAG_PREFIX):
-        raise UsageError(f"tags starting with {SYSTEM_TAG_PREFIX!r} are written by nbtrack itself (e.g. {SYSTEM_TAG_PREFIX}rerun_of); "
-                         "they cannot be set or removed from the dashboard")
+        raise UsageError(
+            f"tags starting with {SYSTEM_TAG_PREFIX!r} are written by nbtrack itself (e.g. {SYSTEM_TAG_PREFIX}rerun_of); "
+            "they cannot be set or removed from the dashboard"
+        )
 
 
 def quote_key(key: str) -> str:

@@ -60,8 +60,10 @@ class PendingDeletion:
 
     def describe(self) -> str:
         aliases = f"; alias {', '.join(self.aliases)} will be removed" if self.aliases else ""
-        return (f"Delete {self.model} version {self.version}{aliases}? "
-                f"(It can be restored: nbtrack models restore {shlex.quote(self.model)} {self.version}.) Confirm?")
+        return (
+            f"Delete {self.model} version {self.version}{aliases}? "
+            f"(It can be restored: nbtrack models restore {shlex.quote(self.model)} {self.version}.) Confirm?"
+        )
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,9 @@ class RegistryController:
 
     # -- reading ---------------------------------------------------------------------------------
     def reload(self, announce: bool = True) -> None:
-        self._stamp = self.registry.change_stamp()  # before reading: a write in between means one more reload, never a miss
+        self._stamp = (
+            self.registry.change_stamp()
+        )  # before reading: a write in between means one more reload, never a miss
         self.models = self.registry.search_models()
         names = [m.name for m in self.models]
         if self.model not in names:
@@ -148,7 +152,9 @@ class RegistryController:
         return self.model
 
     # -- stage changes -------------------------------------------------------------------------------
-    def request_stage(self, version: int, stage: str, comment: str | None = None, require: str | None = None) -> PendingTransition | None:
+    def request_stage(
+        self, version: int, stage: str, comment: str | None = None, require: str | None = None
+    ) -> PendingTransition | None:
         """Change a version's stage; Production returns a pending change that :meth:`confirm` applies.
 
         ``require`` is a promotion gate (``metrics.f1 >= production.metrics.f1``; several joined
@@ -175,7 +181,9 @@ class RegistryController:
         model = self._require_model()
         found = self.registry.get_model_version(model, int(version))
         if found.stage == PRODUCTION:
-            raise UsageError(f"{model} version {found.version} is in Production; move it to Archived before deleting it")
+            raise UsageError(
+                f"{model} version {found.version} is in Production; move it to Archived before deleting it"
+            )
         self.pending = PendingDeletion(model, found.version, self._comment(comment), found.aliases)
         self.dashboard.changed("registry")
         self.dashboard.set_status(self.pending.describe())
@@ -202,12 +210,18 @@ class RegistryController:
             self.comment = ""
         finally:
             self.reload()
-        self.dashboard.set_status(f"{pending.model} version {pending.version} deleted; restore it with "
-                                  f"nbtrack models restore {shlex.quote(pending.model)} {pending.version}")
+        self.dashboard.set_status(
+            f"{pending.model} version {pending.version} deleted; restore it with "
+            f"nbtrack models restore {shlex.quote(pending.model)} {pending.version}"
+        )
 
-    def _transition(self, model: str, version: int, stage: str, comment: str | None, require: tuple[str, ...] = ()) -> None:
+    def _transition(
+        self, model: str, version: int, stage: str, comment: str | None, require: tuple[str, ...] = ()
+    ) -> None:
         try:
-            moved = self.registry.promote(model, version, stage, require=require, archive_existing=True, comment=comment).version
+            moved = self.registry.promote(
+                model, version, stage, require=require, archive_existing=True, comment=comment
+            ).version
             self.comment = ""
         finally:
             self.reload()

@@ -36,35 +36,76 @@ class RegistryView:
         self.model = classed(w.Dropdown(description="model"), "nbtrack-model-select")
         on_value(self.model, r.select_model, c, lambda: self._writing)
         self.versions = classed(w.HTML(), "nbtrack-versions-table")
-        self.version = classed(w.Dropdown(description="version", layout=w.Layout(width="160px")), "nbtrack-version-select")
-        self.stage = classed(w.Dropdown(options=[STAGING, PRODUCTION, ARCHIVED], value=STAGING, description="stage",
-                                        layout=w.Layout(width="200px")), "nbtrack-stage-select")
-        self.comment = classed(w.Text(placeholder="comment (recorded in the audit trail of the next change)"), "nbtrack-stage-comment")
+        self.version = classed(
+            w.Dropdown(description="version", layout=w.Layout(width="160px")), "nbtrack-version-select"
+        )
+        self.stage = classed(
+            w.Dropdown(
+                options=[STAGING, PRODUCTION, ARCHIVED],
+                value=STAGING,
+                description="stage",
+                layout=w.Layout(width="200px"),
+            ),
+            "nbtrack-stage-select",
+        )
+        self.comment = classed(
+            w.Text(placeholder="comment (recorded in the audit trail of the next change)"), "nbtrack-stage-comment"
+        )
         on_value(self.comment, r.set_comment, c, lambda: self._writing)
-        self.require = classed(w.Text(placeholder="gate (optional), e.g. metrics.f1 >= production.metrics.f1",
-                                      layout=w.Layout(width="420px")), "nbtrack-stage-require")
-        apply = button("Apply stage", "nbtrack-stage-apply",
-                       lambda: r.request_stage(self._version(), self.stage.value, require=self.require.value), c)
+        self.require = classed(
+            w.Text(
+                placeholder="gate (optional), e.g. metrics.f1 >= production.metrics.f1", layout=w.Layout(width="420px")
+            ),
+            "nbtrack-stage-require",
+        )
+        apply = button(
+            "Apply stage",
+            "nbtrack-stage-apply",
+            lambda: r.request_stage(self._version(), self.stage.value, require=self.require.value),
+            c,
+        )
         delete = button("Delete version", "nbtrack-version-delete", lambda: r.request_delete(self._version()), c)
         self.confirm_box, self.confirm_text = confirm_row("nbtrack-stage", r.confirm, r.cancel, c)
-        self.alias = classed(w.Text(placeholder="alias, e.g. champion", layout=w.Layout(width="200px")), "nbtrack-alias-name")
-        aliases = w.HBox([
-            self.alias,
-            button("Set alias", "nbtrack-alias-set", lambda: r.set_alias(self.alias.value, self._version()), c),
-            button("Delete alias", "nbtrack-alias-delete", lambda: r.delete_alias(self.alias.value), c),
-            button("Compare with Production", "nbtrack-compare-production", lambda: self._compare(show_compare), c),
-        ])
+        self.alias = classed(
+            w.Text(placeholder="alias, e.g. champion", layout=w.Layout(width="200px")), "nbtrack-alias-name"
+        )
+        aliases = w.HBox(
+            [
+                self.alias,
+                button("Set alias", "nbtrack-alias-set", lambda: r.set_alias(self.alias.value, self._version()), c),
+                button("Delete alias", "nbtrack-alias-delete", lambda: r.delete_alias(self.alias.value), c),
+                button("Compare with Production", "nbtrack-compare-production", lambda: self._compare(show_compare), c),
+            ]
+        )
         self.register_name = classed(w.Text(placeholder="model name"), "nbtrack-register-name")
-        self.register_artifact = classed(w.Text(placeholder="artifact (optional, e.g. models/clf.pkl)"), "nbtrack-register-artifact")
-        register = button("Register the selected run", "nbtrack-register-run",
-                          lambda: r.register_selected(self.register_name.value, self.register_artifact.value), c)
+        self.register_artifact = classed(
+            w.Text(placeholder="artifact (optional, e.g. models/clf.pkl)"), "nbtrack-register-artifact"
+        )
+        register = button(
+            "Register the selected run",
+            "nbtrack-register-run",
+            lambda: r.register_selected(self.register_name.value, self.register_artifact.value),
+            c,
+        )
         self.history = classed(w.HTML(), "nbtrack-model-history")
-        self.widget = classed(w.VBox([
-            w.HTML(STYLE + STAGE_STYLE), self.model, self.versions,
-            w.HBox([self.version, self.stage, self.comment]), w.HBox([self.require, apply, delete]), self.confirm_box, aliases,
-            w.HTML("<b>Register</b>"), w.HBox([self.register_name, self.register_artifact, register]),
-            w.HTML("<b>History</b>"), self.history,
-        ]), "nbtrack-registry-tab")
+        self.widget = classed(
+            w.VBox(
+                [
+                    w.HTML(STYLE + STAGE_STYLE),
+                    self.model,
+                    self.versions,
+                    w.HBox([self.version, self.stage, self.comment]),
+                    w.HBox([self.require, apply, delete]),
+                    self.confirm_box,
+                    aliases,
+                    w.HTML("<b>Register</b>"),
+                    w.HBox([self.register_name, self.register_artifact, register]),
+                    w.HTML("<b>History</b>"),
+                    self.history,
+                ]
+            ),
+            "nbtrack-registry-tab",
+        )
         controller.subscribe(self.update)
         self.render()
 
@@ -112,5 +153,7 @@ class RegistryView:
                 f"<tr><td class=num>{v.version}</td><td>{badge(v.stage, v.stage)}</td><td>{esc(', '.join(v.aliases))}</td>"
                 f"<td>{esc(source)}</td><td>{esc(metrics)}</td><td>{esc(fmt.timestamp(v.created))}</td></tr>"
             )
-        head = "".join(f"<th>{h}</th>" for h in ("version", "stage", "aliases", "source run", "key metrics", "registered"))
+        head = "".join(
+            f"<th>{h}</th>" for h in ("version", "stage", "aliases", "source run", "key metrics", "registered")
+        )
         return f'<table class="nbtrack-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'

@@ -39,52 +39,108 @@ class RunsView:
         self.controller = controller
         self._writing = False
         c = controller
-        self.filter = classed(w.Text(value=c.query, placeholder="filter, e.g. metrics.f1 > 0.8 and params.model = 'gbm'",
-                                     continuous_update=False, layout=w.Layout(width="60%")), "nbtrack-filter")
+        self.filter = classed(
+            w.Text(
+                value=c.query,
+                placeholder="filter, e.g. metrics.f1 > 0.8 and params.model = 'gbm'",
+                continuous_update=False,
+                layout=w.Layout(width="60%"),
+            ),
+            "nbtrack-filter",
+        )
         self.filter_apply = button("Apply", "nbtrack-filter-apply", lambda: c.set_filter(self.filter.value), c)
         on_value(self.filter, c.set_filter, c, lambda: self._writing)
         self.filter_error = classed(w.HTML(), "nbtrack-filter-error")
         self.columns = classed(w.SelectMultiple(description="columns", rows=6), "nbtrack-column-chooser")
         on_value(self.columns, c.set_columns, c, lambda: self._writing)
-        self.show_deleted = classed(w.Checkbox(value=False, indent=False, description="show deleted runs"), "nbtrack-show-deleted")
+        self.show_deleted = classed(
+            w.Checkbox(value=False, indent=False, description="show deleted runs"), "nbtrack-show-deleted"
+        )
         on_value(self.show_deleted, c.set_show_deleted, c, lambda: self._writing)
-        self.delete = button("Delete selected", "nbtrack-delete-selected", c.request_delete, c, button_style="danger", disabled=True)
+        self.delete = button(
+            "Delete selected", "nbtrack-delete-selected", c.request_delete, c, button_style="danger", disabled=True
+        )
         self.restore = button("Restore selected", "nbtrack-restore-selected", c.restore_selected, c, disabled=True)
         self.delete_confirm, self.delete_text = confirm_row("nbtrack-delete", c.confirm_delete, c.cancel_delete, c)
-        self.tag_text = classed(w.Text(placeholder="tag the selected runs: key=value", layout=w.Layout(width="40%")), "nbtrack-tag-text")
-        self.tag = button("Tag", "nbtrack-tag-apply", lambda: c.tag_selected(self.tag_text.value), c, disabled=True,
-                          tooltip="set key=value on every selected run")
-        self.untag = button("Remove tag", "nbtrack-tag-remove", lambda: c.untag_selected(self.tag_text.value), c, disabled=True,
-                            tooltip="type a tag's key, then click to remove it from the selected runs")
-        self.note = classed(w.Textarea(placeholder="Note (select one run)", rows=2, disabled=True, layout=w.Layout(width="60%")),
-                            "nbtrack-note")
-        self.save_note = button("Save note", "nbtrack-note-save", lambda: c.set_note(self._note_for, self.note.value), c, disabled=True)
+        self.tag_text = classed(
+            w.Text(placeholder="tag the selected runs: key=value", layout=w.Layout(width="40%")), "nbtrack-tag-text"
+        )
+        self.tag = button(
+            "Tag",
+            "nbtrack-tag-apply",
+            lambda: c.tag_selected(self.tag_text.value),
+            c,
+            disabled=True,
+            tooltip="set key=value on every selected run",
+        )
+        self.untag = button(
+            "Remove tag",
+            "nbtrack-tag-remove",
+            lambda: c.untag_selected(self.tag_text.value),
+            c,
+            disabled=True,
+            tooltip="type a tag's key, then click to remove it from the selected runs",
+        )
+        self.note = classed(
+            w.Textarea(placeholder="Note (select one run)", rows=2, disabled=True, layout=w.Layout(width="60%")),
+            "nbtrack-note",
+        )
+        self.save_note = button(
+            "Save note", "nbtrack-note-save", lambda: c.set_note(self._note_for, self.note.value), c, disabled=True
+        )
         self._note_for: str | None = None
-        annotate = classed(w.VBox([w.HBox([self.tag_text, self.tag, self.untag]), w.HBox([self.note, self.save_note])]),
-                           "nbtrack-annotate")
-        self.select_page = classed(w.Checkbox(value=False, indent=False, description="", layout=w.Layout(width="28px")), "nbtrack-select-page")
+        annotate = classed(
+            w.VBox([w.HBox([self.tag_text, self.tag, self.untag]), w.HBox([self.note, self.save_note])]),
+            "nbtrack-annotate",
+        )
+        self.select_page = classed(
+            w.Checkbox(value=False, indent=False, description="", layout=w.Layout(width="28px")), "nbtrack-select-page"
+        )
         on_value(self.select_page, c.select_page, c, lambda: self._writing)
         # wide tables scroll sideways instead of squeezing the header out of line with the rows
         self.header = classed(w.HBox(layout=w.Layout(width="max-content")), "nbtrack-runs-header")
-        self.checks = [classed(w.Checkbox(value=False, indent=False, layout=w.Layout(width="28px")), "nbtrack-run-select")
-                       for _ in range(c.page_size)]
+        self.checks = [
+            classed(w.Checkbox(value=False, indent=False, layout=w.Layout(width="28px")), "nbtrack-run-select")
+            for _ in range(c.page_size)
+        ]
         self.cells = [w.HTML() for _ in range(c.page_size)]
-        self.rows = [classed(w.HBox([check, cells], layout=w.Layout(width="max-content")), "nbtrack-run-row")
-                     for check, cells in zip(self.checks, self.cells)]
+        self.rows = [
+            classed(w.HBox([check, cells], layout=w.Layout(width="max-content")), "nbtrack-run-row")
+            for check, cells in zip(self.checks, self.cells)
+        ]
         for index, check in enumerate(self.checks):
             on_value(check, lambda value, i=index: self._toggle(i, value), c, lambda: self._writing)
-        self.table = classed(w.VBox([w.HTML(_ROW_STYLE), self.header, *self.rows], layout=w.Layout(overflow="auto")),
-                             "nbtrack-runs-table")
+        self.table = classed(
+            w.VBox([w.HTML(_ROW_STYLE), self.header, *self.rows], layout=w.Layout(overflow="auto")),
+            "nbtrack-runs-table",
+        )
         self.page_label = classed(w.HTML(), "nbtrack-page-label")
         self.selection = classed(w.HTML(), "nbtrack-selection")
-        pager = w.HBox([
-            button("◀ Prev", "nbtrack-page-prev", c.previous_page, c), self.page_label,
-            button("Next ▶", "nbtrack-page-next", c.next_page, c), self.selection,
-            button("Clear selection", "nbtrack-clear-selection", c.clear_selection, c),
-        ])
+        pager = w.HBox(
+            [
+                button("◀ Prev", "nbtrack-page-prev", c.previous_page, c),
+                self.page_label,
+                button("Next ▶", "nbtrack-page-next", c.next_page, c),
+                self.selection,
+                button("Clear selection", "nbtrack-clear-selection", c.clear_selection, c),
+            ]
+        )
         actions = w.HBox([self.show_deleted, self.delete, self.restore])
-        self.widget = classed(w.VBox([w.HBox([self.filter, self.filter_apply]), self.filter_error, self.columns, actions,
-                                      self.delete_confirm, annotate, self.table, pager]), "nbtrack-runs-tab")
+        self.widget = classed(
+            w.VBox(
+                [
+                    w.HBox([self.filter, self.filter_apply]),
+                    self.filter_error,
+                    self.columns,
+                    actions,
+                    self.delete_confirm,
+                    annotate,
+                    self.table,
+                    pager,
+                ]
+            ),
+            "nbtrack-runs-tab",
+        )
         controller.subscribe(self.update)
         self.render_columns()
         self.render_rows()
@@ -137,8 +193,11 @@ class RunsView:
             self.filter_error.value = ""
             return
         pointer = " " * (error.position or 0) + "^"
-        self.filter_error.value = (f'<pre style="color:#a50e0e;margin:0">{esc(error.reason)}\n{esc(error.query)}\n{pointer}</pre>'
-                                   if error.position is not None else f'<span style="color:#a50e0e">{esc(error.reason)}</span>')
+        self.filter_error.value = (
+            f'<pre style="color:#a50e0e;margin:0">{esc(error.reason)}\n{esc(error.query)}\n{pointer}</pre>'
+            if error.position is not None
+            else f'<span style="color:#a50e0e">{esc(error.reason)}</span>'
+        )
 
     def render_columns(self) -> None:
         c = self.controller
@@ -151,9 +210,15 @@ class RunsView:
         buttons = [self.select_page]
         for column in c.columns:
             arrow = (" ▼" if c.descending else " ▲") if column == c.sort_column else ""
-            sort = button(label(column) + arrow, "nbtrack-sort-button", lambda col=column: c.sort_by(col), c,
-                          disabled=column in UNSORTABLE, tooltip=f"{column}: click to sort",
-                          layout=w.Layout(width=f"{width(column)}px", flex="none"))
+            sort = button(
+                label(column) + arrow,
+                "nbtrack-sort-button",
+                lambda col=column: c.sort_by(col),
+                c,
+                disabled=column in UNSORTABLE,
+                tooltip=f"{column}: click to sort",
+                layout=w.Layout(width=f"{width(column)}px", flex="none"),
+            )
             buttons.append(sort)
         self.header.children = buttons
 
@@ -169,9 +234,14 @@ class RunsView:
                 run = c.runs[index]
                 row.layout.display = None
                 check.value = run.id in selected
-                cells.value = '<div class="nbtrack-cells">' + "".join(
-                    f'<span class="nbtrack-cell" style="width:{width(col)}px">{cell_html(run, col)}</span>' for col in c.columns
-                ) + "</div>"
+                cells.value = (
+                    '<div class="nbtrack-cells">'
+                    + "".join(
+                        f'<span class="nbtrack-cell" style="width:{width(col)}px">{cell_html(run, col)}</span>'
+                        for col in c.columns
+                    )
+                    + "</div>"
+                )
                 row._dom_classes = ("nbtrack-run-row", "nbtrack-new-run") if c.is_new(run) else ("nbtrack-run-row",)
             self.select_page.value = bool(c.runs) and all(run.id in selected for run in c.runs)
         finally:
@@ -180,5 +250,7 @@ class RunsView:
         for sort, column in zip(self.header.children[1:], c.columns):
             sort.description = label(column) + ((" ▼" if c.descending else " ▲") if column == c.sort_column else "")
         first = c.page_index * c.page_size + (1 if c.runs else 0)
-        self.page_label.value = f"{first}-{c.page_index * c.page_size + len(c.runs)} of {c.total} (page {c.page_index + 1}/{c.page_count})"
+        self.page_label.value = (
+            f"{first}-{c.page_index * c.page_size + len(c.runs)} of {c.total} (page {c.page_index + 1}/{c.page_count})"
+        )
         self.selection.value = f"{len(selected)} selected"

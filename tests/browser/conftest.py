@@ -15,8 +15,15 @@ from jupyterproc import LABEXTENSION, REPO, JupyterProcess
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
 #: JupyterLab user settings for the test server: no news toast, no autosave (test (d) needs unsaved edits)
@@ -26,7 +33,14 @@ USER_SETTINGS = {
 
 
 def chromium_path() -> str | None:
-    return next((p for p in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")) if p and Path(p).exists()), None)
+    return next(
+        (
+            p
+            for p in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"))
+            if p and Path(p).exists()
+        ),
+        None,
+    )
 
 
 def _missing() -> str | None:

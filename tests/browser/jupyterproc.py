@@ -26,7 +26,9 @@ LABEXTENSION = REPO / "nbtrack" / "labextension"
 SERVER_CONFIG = REPO / "jupyter-config" / "server-config" / "nbtrack.json"
 START_TIMEOUT = 90
 #: JupyterLab user settings every test server gets: no news toast (it covers the UI)
-QUIET = {"@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False}}
+QUIET = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False}
+}
 
 
 def free_port() -> int:
@@ -53,7 +55,10 @@ class JupyterProcess:
 
     # -- lifecycle --------------------------------------------------------------------------------
     def environment(self) -> dict[str, str]:
-        dirs = {name: self.base / name.lower() for name in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR")}
+        dirs = {
+            name: self.base / name.lower()
+            for name in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR")
+        }
         for folder in dirs.values():
             folder.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "JPY_", "NBTRACK_"))}
@@ -85,15 +90,25 @@ class JupyterProcess:
         env = self.environment()
         self._install(env)
         command = [
-            sys.executable, "-m", "jupyter", self.app, "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
-            "--port-retries=0", f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
+            sys.executable,
+            "-m",
+            "jupyter",
+            self.app,
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            "--port-retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
         ]
         if self.app == "lab":
             command.append("--LabApp.expose_app_in_browser=True")
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")
         log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(command, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            command, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:

@@ -58,8 +58,10 @@ def run_all(page, cells: int) -> None:
 
 def cell_errors(page) -> list[str]:
     """Tracebacks shown in the notebook (tests assert there are none, so a failure explains itself)."""
-    return page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
-                        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']").all_inner_texts()
+    return page.locator(
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
+    ).all_inner_texts()
 
 
 def open_runs_panel(page):

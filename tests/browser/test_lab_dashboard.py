@@ -123,7 +123,9 @@ def test_registry_tab_shows_models_registered_after_the_dashboard_cell(page, lab
     dashboard = _run_dashboard(page, lab, "late_registry.ipynb", LATE_CELLS)
     dashboard.locator(".lm-TabBar-tab", has_text="Registry").click()
     registry = dashboard.locator(".nbtrack-registry-tab")
-    registry.locator(".nbtrack-model-select option", has_text="late-registered").wait_for(state="attached", timeout=15_000)
+    registry.locator(".nbtrack-model-select option", has_text="late-registered").wait_for(
+        state="attached", timeout=15_000
+    )
     registry.locator(".nbtrack-model-select select").select_option("late-registered")  # other tests may register others
     registry.locator(".nbtrack-versions-table", has_text="late-model").wait_for(timeout=15_000)
     assert "no models registered yet" not in registry.locator(".nbtrack-model-history").inner_text()

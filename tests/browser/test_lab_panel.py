@@ -35,11 +35,17 @@ def test_panel_lists_the_notebooks_runs_as_they_end(page, lab):
     changes = detail.locator(".nbtrack-runs-diff li").all_inner_texts()
     assert changes == ["lr: 0.1 → 0.01 (-0.09)", "auc: (new) 0.9", "f1: 0.5 → 0.75 (+0.25)"]
     assert "Changes since baseline" in detail.inner_text()
-    params = dict(zip(detail.locator(".nbtrack-runs-kv").first.locator("th").all_inner_texts(),
-                      detail.locator(".nbtrack-runs-kv").first.locator("td").all_inner_texts()))
+    params = dict(
+        zip(
+            detail.locator(".nbtrack-runs-kv").first.locator("th").all_inner_texts(),
+            detail.locator(".nbtrack-runs-kv").first.locator("td").all_inner_texts(),
+        )
+    )
     assert params == {"lr": "0.01", "model": "rf"}
     inputs = detail.locator(".nbtrack-runs-section", has_text="Data inputs")
-    assert inputs.locator("th").all_inner_texts() == ["X"] and inputs.locator("td").inner_text().startswith("ndarray 3x2 float64 · ")
+    assert inputs.locator("th").all_inner_texts() == ["X"] and inputs.locator("td").inner_text().startswith(
+        "ndarray 3x2 float64 · "
+    )
     save_screenshot(page, "side-panel")
 
     # Re-run executes the run's snapshot in a fresh kernel; a reproduced run gets the "verified" badge
@@ -72,8 +78,10 @@ def test_panel_lists_the_notebooks_runs_as_they_end(page, lab):
 
 
 def test_hostile_run_name_is_text_in_panel_and_dashboard(page, lab):
-    register = (f"import nbtrack\nnbtrack.register_model(nbtrack.search_runs(max_results=1)[0], {{'w': 1}}, {HOSTILE!r})\n"
-                f"nbtrack.transition_stage({HOSTILE!r}, 1, 'Production');")
+    register = (
+        f"import nbtrack\nnbtrack.register_model(nbtrack.search_runs(max_results=1)[0], {{'w': 1}}, {HOSTILE!r})\n"
+        f"nbtrack.transition_stage({HOSTILE!r}, 1, 'Production');"
+    )
     cells = ["%load_ext nbtrack", f"%%track '{HOSTILE}'\nlr = 0.5\nf1 = round(0.6, 2)", register, "%track dashboard"]
     write_notebook(lab.root, "hostile.ipynb", cells)
     open_notebook(page, lab, "hostile.ipynb")
@@ -90,11 +98,15 @@ def test_hostile_run_name_is_text_in_panel_and_dashboard(page, lab):
     badge = panel.locator(".nbtrack-runs-item .nbtrack-runs-model-production")
     badge.wait_for()
     assert badge.inner_text() == f"{HOSTILE} v1 · Production"
-    panel.locator(".nbtrack-runs-section", has_text="Registered as").locator(".nbtrack-runs-model", has_text=HOSTILE).wait_for()
+    panel.locator(".nbtrack-runs-section", has_text="Registered as").locator(
+        ".nbtrack-runs-model", has_text=HOSTILE
+    ).wait_for()
 
     row = page.locator(".nbtrack-run-row", has_text=HOSTILE)
     row.first.wait_for()
     # the markup reached the DOM only as text: no element was made from it anywhere
     assert page.locator("img[src='x']").count() == 0
-    assert page.evaluate("() => [...document.querySelectorAll('img')].filter(i => i.getAttribute('onerror')).length") == 0
+    assert (
+        page.evaluate("() => [...document.querySelectorAll('img')].filter(i => i.getAttribute('onerror')).length") == 0
+    )
     assert page.dialogs == []

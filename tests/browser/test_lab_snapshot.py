@@ -43,8 +43,10 @@ def test_unsaved_edit_is_in_the_runs_snapshot(page, lab):
     page.wait_for_function(KERNEL_IDLE, polling=250)
     assert cell_errors(page) == []
 
-    runs = wait_until(lambda: len(_runs_named(lab, "edited-live")) == 2 and _runs_named(lab, "edited-live"),
-                      what="the second run of the edited cell")
+    runs = wait_until(
+        lambda: len(_runs_named(lab, "edited-live")) == 2 and _runs_named(lab, "edited-live"),
+        what="the second run of the edited cell",
+    )
     newest = max(runs, key=lambda r: r.start_time)
     assert EDIT not in path.read_text()  # the edit exists only in the browser
     sources = _snapshot_sources(lab, newest.id)
@@ -71,8 +73,10 @@ def test_restart_and_run_all_snapshots_the_unsaved_edit(page, lab):
     page.evaluate("() => { void window.jupyterapp.commands.execute('notebook:restart-run-all'); }")
     page.locator(".jp-Dialog .jp-mod-accept").click()
 
-    runs = wait_until(lambda: len(_runs_named(lab, "restart-live")) == 2 and _runs_named(lab, "restart-live"),
-                      what="the run of the edited cell after the restart")
+    runs = wait_until(
+        lambda: len(_runs_named(lab, "restart-live")) == 2 and _runs_named(lab, "restart-live"),
+        what="the run of the edited cell after the restart",
+    )
     page.wait_for_function(KERNEL_IDLE, polling=250)
     assert cell_errors(page) == []
     newest = max(runs, key=lambda r: r.start_time)
